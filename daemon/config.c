@@ -1,0 +1,1365 @@
+/*
+ * The config file: inih splits it, our reader counts and bounds its lines,
+ * a const key table checks every value.  Run once by the main thread before
+ * anything is bound; every error is printed as FILE:LINE, none stops it.
+ */
+#include "build.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "config.h"
+
+#define ESC_MAX		1024	/* an escaped value in a message */
+
+/* Defaults; the limits and timeouts follow RFC 5321 4.5.3. */
+#define DEF_LOCAL_PART		"measure"
+#define DEF_WAIT_MS		(3600 * 1000ULL)
+#define DEF_MAX_CONNECTIONS	200
+#define DEF_MAX_PER_IP		10
+#define DEF_MAX_RECIPIENTS	100	/* RFC 5321 4.5.3.1.8 minimum */
+#define DEF_MAX_ERRORS		20
+#define DEF_MAX_COMMANDS	1000
+#define DEF_MAX_MESSAGE_SIZE	(10 * 1024 * 1024)
+#define DEF_MAX_HEADER_SIZE	(64 * 1024)
+#define DEF_LINE_MAX		1000	/* RFC 5321 4.5.3.1.6 */
+#define LINE_MAX_MIN		512	/* RFC 5321 4.5.3.1.4: a command line */
+#define LINE_MAX_MAX		65536
+#define DEF_TIMEOUT_COMMAND_MS	(5 * 60 * 1000ULL)	/* 4.5.3.2.7 */
+#define DEF_TIMEOUT_DATA_MS	(10 * 60 * 1000ULL)	/* 4.5.3.2.6 */
+#define DEF_TIMEOUT_TLS_MS	(60 * 1000ULL)
+#define DEF_SHUTDOWN_GRACE_MS	(30 * 1000ULL)
+#define DEF_GREYLIST_DELAY_MS	(5 * 60 * 1000ULL)
+#define DEF_CIPHERS		"all"
+#define LOCAL_PART_MAX		64	/* RFC 5321 4.5.3.1.1 */
+#define DNS_NAME_MAX		253
+#define DNS_LABEL_MAX		63
+
+enum section {
+	SECT_NONE,	/* before the first section header */
+	SECT_GLOBAL,
+	SECT_HOST,
+	SECT_WEB,
+	SECT_DNS,
+	SECT_SKIP	/* unknown, duplicate or broken: keys not checked */
+};
+
+enum kind {
+	KIND_DOMAIN,		/* DNS name, lowercased, final dot removed */
+	KIND_PATH,		/* any non-empty string */
+	KIND_WORD,		/* printable, no white space */
+	KIND_RESOLVER,		/* ADDR[:PORT], stored with the port */
+	KIND_LOCAL_PART,
+	KIND_DURATION,		/* uint64_t ms */
+	KIND_DURATION_POS,	/* same, more than 0 */
+	KIND_COUNT,		/* unsigned, more than 0 */
+	KIND_SIZE,		/* size_t, more than 0 */
+	KIND_LINE_MAX,		/* size_t, LINE_MAX_MIN .. LINE_MAX_MAX */
+	KIND_LISTEN,		/* listen_addr array; off2: its count */
+	KIND_STARTTLS,
+	KIND_FILES,		/* list of paths, checked when all is read */
+	KIND_PROTOCOLS,		/* int min; off2: int max */
+	KIND_CIPHERS
+};
+
+#define REQUIRED	0x01
+
+struct keydef {
+	enum section	 section;
+	const char	*name;
+	enum kind	 kind;
+	size_t		 off;	/* of the value in the section's struct */
+	size_t		 off2;	/* of the second value (see enum kind) */
+	int		 flags;
+};
+
+#define G(f)	offsetof(struct config, f)
+#define H(f)	offsetof(struct host_conf, f)
+#define W(f)	offsetof(struct web_conf, f)
+#define D(f)	offsetof(struct dns_conf, f)
+
+/* Every key of every section; adding a key is one row. */
+static const struct keydef keys[] = {
+	{ SECT_GLOBAL, "base_domain", KIND_DOMAIN, G(base_domain), 0, REQUIRED },
+	{ SECT_GLOBAL, "hostname", KIND_DOMAIN, G(hostname), 0, REQUIRED },
+	{ SECT_GLOBAL, "database", KIND_PATH, G(database), 0, REQUIRED },
+	{ SECT_GLOBAL, "user", KIND_WORD, G(user), 0, 0 },
+	{ SECT_GLOBAL, "resolver", KIND_RESOLVER, G(resolver), 0, 0 },
+	{ SECT_GLOBAL, "local_part", KIND_LOCAL_PART, G(local_part), 0, 0 },
+	{ SECT_GLOBAL, "wait", KIND_DURATION, G(wait_ms), 0, 0 },
+	{ SECT_GLOBAL, "max_connections", KIND_COUNT, G(max_connections), 0, 0 },
+	{ SECT_GLOBAL, "max_per_ip", KIND_COUNT, G(max_per_ip), 0, 0 },
+	{ SECT_GLOBAL, "max_recipients", KIND_COUNT, G(max_recipients), 0, 0 },
+	{ SECT_GLOBAL, "max_errors", KIND_COUNT, G(max_errors), 0, 0 },
+	{ SECT_GLOBAL, "max_commands", KIND_COUNT, G(max_commands), 0, 0 },
+	{ SECT_GLOBAL, "max_message_size", KIND_SIZE, G(max_message_size), 0, 0 },
+	{ SECT_GLOBAL, "max_header_size", KIND_SIZE, G(max_header_size), 0, 0 },
+	{ SECT_GLOBAL, "line_max", KIND_LINE_MAX, G(line_max), 0, 0 },
+	{ SECT_GLOBAL, "timeout_command", KIND_DURATION_POS,
+	    G(timeout_command_ms), 0, 0 },
+	{ SECT_GLOBAL, "timeout_data", KIND_DURATION_POS, G(timeout_data_ms),
+	    0, 0 },
+	{ SECT_GLOBAL, "timeout_tls", KIND_DURATION_POS, G(timeout_tls_ms),
+	    0, 0 },
+	{ SECT_GLOBAL, "shutdown_grace", KIND_DURATION_POS,
+	    G(shutdown_grace_ms), 0, 0 },
+
+	{ SECT_HOST, "listen", KIND_LISTEN, H(listen), H(nlisten), REQUIRED },
+	{ SECT_HOST, "starttls", KIND_STARTTLS, H(starttls), 0, REQUIRED },
+	{ SECT_HOST, "certificate", KIND_FILES, H(certificate), 0, 0 },
+	{ SECT_HOST, "key", KIND_FILES, H(key), 0, 0 },
+	{ SECT_HOST, "protocols", KIND_PROTOCOLS, H(proto_min), H(proto_max),
+	    0 },
+	{ SECT_HOST, "ciphers", KIND_CIPHERS, H(ciphers), 0, 0 },
+	{ SECT_HOST, "greylist_delay", KIND_DURATION, H(greylist_delay_ms),
+	    0, 0 },
+
+	{ SECT_WEB, "listen", KIND_LISTEN, W(listen), W(nlisten), REQUIRED },
+	{ SECT_WEB, "certificate", KIND_FILES, W(certificate), 0, REQUIRED },
+	{ SECT_WEB, "key", KIND_FILES, W(key), 0, REQUIRED },
+
+	{ SECT_DNS, "listen", KIND_LISTEN, D(listen), D(nlisten), REQUIRED },
+};
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* Names as SSL_get_version() prints them. */
+static const struct {
+	const char	*name;
+	int		 version;
+} tls_versions[] = {
+	{ "TLSv1", TLS1_VERSION },
+	{ "TLSv1.1", TLS1_1_VERSION },
+	{ "TLSv1.2", TLS1_2_VERSION },
+	{ "TLSv1.3", TLS1_3_VERSION },
+};
+
+/* What was seen of one section: its line and the line of each key. */
+struct sect_state {
+	int		 line;		/* of the header; 0: absent */
+	int		 keyline[NKEYS];	/* 0: key not seen */
+	char		 keybad[NKEYS];		/* its value was rejected */
+};
+
+/* A listen address already taken, for the duplicate check. */
+struct seen_addr {
+	struct listen_addr	 addr;
+	int			 line;
+};
+
+/* The state of one config_load(); owns everything but cfg and the FILEs. */
+struct parser {
+	struct config		*cfg;		/* being filled */
+	const char		*file;
+	FILE			*fp;
+	FILE			*errs;
+	int			 line;		/* the line last read */
+	int			 read_errno;	/* nonzero after a read error */
+	int			 nerrors;
+	int			 nomem;
+	enum section		 section;	/* where keys go now */
+	void			*target;	/* its struct */
+	struct sect_state	*cur;		/* its state */
+	char			 label[64];	/* "[host tls]", for messages */
+	struct sect_state	 global, web, dns;
+	struct sect_state	*hosts;		/* parallel to cfg->hosts */
+	size_t			 maxhosts;	/* size of both arrays */
+	struct seen_addr	*seen;		/* every listen address */
+	size_t			 nseen, maxseen;
+	SSL_CTX			*ssl;		/* to try cipher strings */
+};
+
+static void	diag(struct parser *, int, int, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+static int
+is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+static int
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * S (LEN bytes) quoted for a message: printable ASCII as is, the quote
+ * and backslash escaped, every other byte as \xNN.  Truncated with "...".
+ */
+static const char *
+esc(const char *s, size_t len, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c;
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (o + 8 > size) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		c = (unsigned char)s[i];
+		if (c == '\\' || c == '\'') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f)
+			buf[o++] = (char)c;
+		else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 0xf];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Prints "FILE:LINE: error: ..." (no LINE when 0); only errors count. */
+static void
+diag(struct parser *p, int line, int error, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (line > 0)
+		fprintf(p->errs, "%s:%d: %s: ", p->file, line,
+		    error ? "error" : "warning");
+	else
+		fprintf(p->errs, "%s: %s: ", p->file,
+		    error ? "error" : "warning");
+	va_start(ap, fmt);
+	vfprintf(p->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->errs);
+	if (error)
+		p->nerrors++;
+}
+
+static char *
+xstrdup(struct parser *p, const char *s)
+{
+	char *d;
+
+	if ((d = strdup(s)) == NULL)
+		p->nomem = 1;
+	return d;
+}
+
+static char *
+xstrndup(struct parser *p, const char *s, size_t len)
+{
+	char *d;
+
+	if ((d = strndup(s, len)) == NULL)
+		p->nomem = 1;
+	return d;
+}
+
+/* The next white-space separated token of *SP, or NULL; sets *LEN. */
+static const char *
+next_token(const char **sp, size_t *len)
+{
+	const char *s = *sp, *t;
+
+	while (is_space((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return NULL;
+	for (t = s; *t != '\0' && !is_space((unsigned char)*t); t++)
+		;
+	*len = (size_t)(t - s);
+	*sp = t;
+	return s;
+}
+
+static size_t
+count_tokens(const char *s)
+{
+	size_t n = 0, len;
+
+	while (next_token(&s, &len) != NULL)
+		n++;
+	return n;
+}
+
+/* Decimal digits only, no sign, at most MAX. */
+static int
+parse_number(const char **sp, uint64_t max, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t n = 0, d;
+
+	if (!is_digit((unsigned char)*s))
+		return -1;
+	for (; is_digit((unsigned char)*s); s++) {
+		d = (uint64_t)(*s - '0');
+		if (n > (max - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	*sp = s;
+	*out = n;
+	return 0;
+}
+
+int
+config_parse_duration(const char *s, uint64_t *ms)
+{
+	static const struct {
+		const char	*unit;
+		uint64_t	 ms;
+	} units[] = {
+		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60 * 1000 },
+		{ "h", 3600 * 1000 }, { "d", 86400 * 1000 },
+	};
+	uint64_t n;
+	size_t i;
+
+	if (parse_number(&s, UINT64_MAX, &n) == -1)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s, units[i].unit) != 0)
+			continue;
+		if (n > UINT64_MAX / units[i].ms)
+			return -1;
+		*ms = n * units[i].ms;
+		return 0;
+	}
+	return -1;
+}
+
+int
+config_parse_size(const char *s, size_t *bytes)
+{
+	uint64_t n, mult;
+
+	if (parse_number(&s, SIZE_MAX, &n) == -1)
+		return -1;
+	switch (*s) {
+	case '\0':
+		mult = 1;
+		break;
+	case 'k':
+	case 'K':
+		mult = 1024;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024 * 1024;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024 * 1024 * 1024;
+		break;
+	default:
+		return -1;
+	}
+	if (mult != 1 && s[1] != '\0')
+		return -1;
+	if (n > SIZE_MAX / mult)
+		return -1;
+	*bytes = (size_t)(n * mult);
+	return 0;
+}
+
+/* PORT: 1 to 65535, digits only. */
+static int
+parse_port(const char *s, in_port_t *port)
+{
+	uint64_t n;
+
+	if (parse_number(&s, 65535, &n) == -1 || *s != '\0' || n == 0)
+		return -1;
+	*port = htons((uint16_t)n);
+	return 0;
+}
+
+int
+config_parse_listen(const char *s, struct listen_addr *la)
+{
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	const char *host, *end, *port;
+	char buf[INET6_ADDRSTRLEN];
+	size_t len = strlen(s), hlen;
+	in_port_t p;
+
+	if (len == 0 || len >= sizeof(la->text))
+		return -1;
+	if (s[0] == '[') {
+		host = s + 1;
+		if ((end = strchr(host, ']')) == NULL || end[1] != ':')
+			return -1;
+		port = end + 2;
+	} else {
+		host = s;
+		if ((end = strchr(s, ':')) == NULL || strchr(end + 1, ':'))
+			return -1;	/* an IPv6 address needs brackets */
+		port = end + 1;
+	}
+	hlen = (size_t)(end - host);
+	if (hlen == 0 || hlen >= sizeof(buf) || parse_port(port, &p) == -1)
+		return -1;
+	memcpy(buf, host, hlen);
+	buf[hlen] = '\0';
+
+	memset(la, 0, sizeof(*la));
+	if (s[0] == '[') {
+		sin6 = (struct sockaddr_in6 *)&la->ss;
+		if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
+			return -1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = p;
+		la->sslen = sizeof(*sin6);
+	} else {
+		sin = (struct sockaddr_in *)&la->ss;
+		if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = p;
+		la->sslen = sizeof(*sin);
+	}
+	memcpy(la->text, s, len + 1);
+	return 0;
+}
+
+static int
+tls_version(const char *s, size_t len, int *version)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tls_versions) / sizeof(tls_versions[0]); i++)
+		if (strlen(tls_versions[i].name) == len &&
+		    strncmp(tls_versions[i].name, s, len) == 0) {
+			*version = tls_versions[i].version;
+			return 0;
+		}
+	return -1;
+}
+
+int
+config_parse_protocols(const char *s, int *min, int *max)
+{
+	const char *dash;
+	int lo, hi;
+
+	if ((dash = strchr(s, '-')) == NULL) {
+		if (tls_version(s, strlen(s), &lo) == -1)
+			return -1;
+		hi = lo;
+	} else if (tls_version(s, (size_t)(dash - s), &lo) == -1 ||
+	    tls_version(dash + 1, strlen(dash + 1), &hi) == -1 || lo > hi)
+		return -1;
+	*min = lo;
+	*max = hi;
+	return 0;
+}
+
+/* LDH labels of 1 to 63 bytes, at most 253 in all (RFC 1035 2.3.1, 2.3.4). */
+static int
+valid_dns_name(const char *s)
+{
+	size_t i, label = 0, len = strlen(s);
+	char c;
+
+	if (len == 0 || len > DNS_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || is_digit((unsigned char)c) ||
+		    c == '-'))
+			return 0;
+		if ((c == '-' && label == 0) || ++label > DNS_LABEL_MAX)
+			return 0;
+	}
+	return label > 0 && s[len - 1] != '-';
+}
+
+/* A Dot-string of RFC 5321 4.1.2, restricted to [a-z0-9.-]. */
+static int
+valid_local_part(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > LOCAL_PART_MAX || s[0] == '.' ||
+	    s[len - 1] == '.' || strstr(s, "..") != NULL)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    is_digit((unsigned char)s[i]) || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+valid_word(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+same_addr(const struct listen_addr *a, const struct listen_addr *b)
+{
+	const struct sockaddr_in *a4, *b4;
+	const struct sockaddr_in6 *a6, *b6;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return 0;
+	if (a->ss.ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)&a->ss;
+		b4 = (const struct sockaddr_in *)&b->ss;
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	}
+	a6 = (const struct sockaddr_in6 *)&a->ss;
+	b6 = (const struct sockaddr_in6 *)&b->ss;
+	return a6->sin6_port == b6->sin6_port &&
+	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+}
+
+/*
+ * Whether A and B cannot both be bound: the same address, or one is the
+ * wildcard of the same family on the same port.
+ */
+static int
+addr_conflict(const struct listen_addr *a, const struct listen_addr *b)
+{
+	const struct sockaddr_in *a4, *b4;
+	const struct sockaddr_in6 *a6, *b6;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return 0;
+	if (a->ss.ss_family == AF_INET) {
+		a4 = (const struct sockaddr_in *)&a->ss;
+		b4 = (const struct sockaddr_in *)&b->ss;
+		return a4->sin_port == b4->sin_port &&
+		    (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
+		    a4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		    b4->sin_addr.s_addr == htonl(INADDR_ANY));
+	}
+	a6 = (const struct sockaddr_in6 *)&a->ss;
+	b6 = (const struct sockaddr_in6 *)&b->ss;
+	return a6->sin6_port == b6->sin6_port &&
+	    (memcmp(&a6->sin6_addr, &b6->sin6_addr,
+	    sizeof(a6->sin6_addr)) == 0 ||
+	    IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr));
+}
+
+/* Remembers LA; an error if an earlier listen address conflicts with it. */
+static void
+claim_addr(struct parser *p, const struct listen_addr *la)
+{
+	struct seen_addr *n;
+	size_t i, max;
+
+	for (i = 0; i < p->nseen; i++) {
+		if (!addr_conflict(&p->seen[i].addr, la))
+			continue;
+		if (same_addr(&p->seen[i].addr, la))
+			diag(p, p->line, 1, "listen address %s already used "
+			    "at line %d", la->text, p->seen[i].line);
+		else
+			diag(p, p->line, 1, "listen address %s overlaps %s "
+			    "at line %d", la->text, p->seen[i].addr.text,
+			    p->seen[i].line);
+		return;
+	}
+	if (p->nseen == p->maxseen) {
+		max = p->maxseen ? p->maxseen * 2 : 16;
+		if ((n = reallocarray(p->seen, max, sizeof(*n))) == NULL) {
+			p->nomem = 1;
+			return;
+		}
+		p->seen = n;
+		p->maxseen = max;
+	}
+	p->seen[p->nseen].addr = *la;
+	p->seen[p->nseen].line = p->line;
+	p->nseen++;
+}
+
+static void
+bad_value(struct parser *p, const struct keydef *kd, const char *value,
+    size_t len, const char *why)
+{
+	char buf[ESC_MAX];
+
+	diag(p, p->line, 1, "bad value for %s: '%s' (%s)", kd->name,
+	    esc(value, len, buf, sizeof(buf)), why);
+}
+
+static void
+set_string(void *base, const struct keydef *kd, char *value)
+{
+	char **sp = (char **)((char *)base + kd->off);
+
+	free(*sp);
+	*sp = value;
+}
+
+static int
+set_domain(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	char *s;
+	size_t i, len;
+
+	if ((s = xstrdup(p, value)) == NULL)
+		return -1;
+	len = strlen(s);
+	for (i = 0; i < len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] - 'A' + 'a');
+	if (len > 0 && s[len - 1] == '.')
+		s[len - 1] = '\0';
+	if (!valid_dns_name(s)) {
+		free(s);
+		bad_value(p, kd, value, strlen(value), "not a DNS name");
+		return -1;
+	}
+	set_string(base, kd, s);
+	return 0;
+}
+
+/* ADDR, ADDR:PORT, [ADDR] or [ADDR]:PORT; stored with the port (53). */
+static int
+set_resolver(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	struct listen_addr la;
+	char buf[sizeof(la.text) + 8];
+	int n;
+
+	if (value[0] == '[' && value[strlen(value) - 1] == ']')
+		n = snprintf(buf, sizeof(buf), "%s:53", value);
+	else if (value[0] != '[' && strchr(value, ':') == NULL)
+		n = snprintf(buf, sizeof(buf), "%s:53", value);
+	else
+		n = snprintf(buf, sizeof(buf), "%s", value);
+	if (n < 0 || (size_t)n >= sizeof(buf) ||
+	    config_parse_listen(buf, &la) == -1) {
+		bad_value(p, kd, value, strlen(value),
+		    "expected ADDR, ADDR:PORT, [ADDR] or [ADDR]:PORT");
+		return -1;
+	}
+	set_string(base, kd, xstrdup(p, buf));
+	return 0;
+}
+
+static int
+set_listen(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	struct listen_addr *la, **lap;
+	size_t *np, n, len;
+	const char *tok;
+	char buf[sizeof(la->text)];
+	int rc = 0;
+
+	lap = (struct listen_addr **)((char *)base + kd->off);
+	np = (size_t *)((char *)base + kd->off2);
+	if ((la = calloc(count_tokens(value), sizeof(*la))) == NULL) {
+		p->nomem = 1;
+		return -1;
+	}
+	n = 0;
+	while ((tok = next_token(&value, &len)) != NULL) {
+		if (len >= sizeof(buf)) {
+			bad_value(p, kd, tok, len, "too long");
+			rc = -1;
+			continue;
+		}
+		memcpy(buf, tok, len);
+		buf[len] = '\0';
+		if (config_parse_listen(buf, &la[n]) == -1) {
+			bad_value(p, kd, tok, len, "expected ADDR:PORT or "
+			    "[ADDR]:PORT with a numeric address and a port "
+			    "from 1 to 65535");
+			rc = -1;
+			continue;
+		}
+		claim_addr(p, &la[n]);
+		n++;
+	}
+	free(*lap);
+	*lap = la;
+	*np = n;
+	return rc;
+}
+
+static int
+set_ciphers(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	int ok;
+
+	if (strcmp(value, "all") != 0 && strcmp(value, "strong") != 0 &&
+	    strcmp(value, "medium") != 0) {
+		if (p->ssl == NULL && (p->ssl = SSL_CTX_new(TLS_method())) ==
+		    NULL) {
+			ERR_clear_error();
+			p->nomem = 1;
+			return -1;
+		}
+		ok = SSL_CTX_set_cipher_list(p->ssl, value);
+		ERR_clear_error();
+		if (!ok) {
+			bad_value(p, kd, value, strlen(value), "neither all, "
+			    "strong, medium nor an OpenSSL cipher list");
+			return -1;
+		}
+	}
+	set_string(base, kd, xstrdup(p, value));
+	return 0;
+}
+
+/* Checks VALUE for key KD and stores it in BASE; 0 or -1 (reported). */
+static int
+set_value(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	void *field = (char *)base + kd->off;
+	uint64_t n;
+	size_t size;
+	const char *s;
+	int lo, hi;
+
+	switch (kd->kind) {
+	case KIND_DOMAIN:
+		return set_domain(p, base, kd, value);
+	case KIND_PATH:
+	case KIND_FILES:
+		set_string(base, kd, xstrdup(p, value));
+		return 0;
+	case KIND_WORD:
+		if (!valid_word(value)) {
+			bad_value(p, kd, value, strlen(value),
+			    "white space or control characters");
+			return -1;
+		}
+		set_string(base, kd, xstrdup(p, value));
+		return 0;
+	case KIND_RESOLVER:
+		return set_resolver(p, base, kd, value);
+	case KIND_LOCAL_PART:
+		if (!valid_local_part(value)) {
+			bad_value(p, kd, value, strlen(value), "expected "
+			    "a-z, 0-9, '-' and '.' between them");
+			return -1;
+		}
+		set_string(base, kd, xstrdup(p, value));
+		return 0;
+	case KIND_DURATION:
+	case KIND_DURATION_POS:
+		if (config_parse_duration(value, &n) == -1) {
+			bad_value(p, kd, value, strlen(value), "expected a "
+			    "duration such as 250ms, 30s, 5m, 1h or 7d");
+			return -1;
+		}
+		if (kd->kind == KIND_DURATION_POS && n == 0) {
+			bad_value(p, kd, value, strlen(value),
+			    "must be more than 0");
+			return -1;
+		}
+		*(uint64_t *)field = n;
+		return 0;
+	case KIND_COUNT:
+		s = value;
+		if (parse_number(&s, UINT_MAX, &n) == -1 || *s != '\0' ||
+		    n == 0) {
+			bad_value(p, kd, value, strlen(value),
+			    "expected a number from 1 to 4294967295");
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)n;
+		return 0;
+	case KIND_SIZE:
+	case KIND_LINE_MAX:
+		if (config_parse_size(value, &size) == -1) {
+			bad_value(p, kd, value, strlen(value), "expected a "
+			    "size such as 65536, 64k, 10M or 1G");
+			return -1;
+		}
+		if (kd->kind == KIND_SIZE && size == 0) {
+			bad_value(p, kd, value, strlen(value),
+			    "must be more than 0");
+			return -1;
+		}
+		if (kd->kind == KIND_LINE_MAX &&
+		    (size < LINE_MAX_MIN || size > LINE_MAX_MAX)) {
+			bad_value(p, kd, value, strlen(value),
+			    "must be from 512 to 65536");
+			return -1;
+		}
+		*(size_t *)field = size;
+		return 0;
+	case KIND_LISTEN:
+		return set_listen(p, base, kd, value);
+	case KIND_STARTTLS:
+		if (strcmp(value, "off") == 0)
+			*(enum starttls_policy *)field = STARTTLS_OFF;
+		else if (strcmp(value, "optional") == 0)
+			*(enum starttls_policy *)field = STARTTLS_OPTIONAL;
+		else if (strcmp(value, "required") == 0)
+			*(enum starttls_policy *)field = STARTTLS_REQUIRED;
+		else {
+			bad_value(p, kd, value, strlen(value),
+			    "expected off, optional or required");
+			return -1;
+		}
+		return 0;
+	case KIND_PROTOCOLS:
+		if (config_parse_protocols(value, &lo, &hi) == -1) {
+			bad_value(p, kd, value, strlen(value), "expected one of "
+			    "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, or MIN-MAX");
+			return -1;
+		}
+		*(int *)field = lo;
+		*(int *)(void *)((char *)base + kd->off2) = hi;
+		return 0;
+	case KIND_CIPHERS:
+		return set_ciphers(p, base, kd, value);
+	}
+	return -1;
+}
+
+static const struct keydef *
+find_key(enum section section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].section == section && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* inih's handler: one key of the current section, at line p->line. */
+static int
+config_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct parser *p = arg;
+	const struct keydef *kd;
+	char buf[ESC_MAX];
+	size_t k;
+
+	(void)section;	/* inih's idea of it; the reader keeps ours */
+	if (p->section == SECT_SKIP)
+		return 1;
+	if (*name == '\0') {
+		diag(p, p->line, 1, "syntax error at '='");
+		return 1;
+	}
+	if (p->section == SECT_NONE) {
+		diag(p, p->line, 1, "key '%s' before the first section",
+		    esc(name, strlen(name), buf, sizeof(buf)));
+		return 1;
+	}
+	if ((kd = find_key(p->section, name)) == NULL) {
+		diag(p, p->line, 1, "unknown key '%s' in %s",
+		    esc(name, strlen(name), buf, sizeof(buf)), p->label);
+		return 1;
+	}
+	k = (size_t)(kd - keys);
+	if (p->cur->keyline[k] != 0) {
+		diag(p, p->line, 1, "duplicate key '%s' in %s, first at line %d",
+		    kd->name, p->label, p->cur->keyline[k]);
+		return 1;
+	}
+	p->cur->keyline[k] = p->line;
+	if (*value == '\0') {
+		diag(p, p->line, 1, "missing value for %s", kd->name);
+		p->cur->keybad[k] = 1;
+	} else if (set_value(p, p->target, kd, value) == -1)
+		p->cur->keybad[k] = 1;
+	return 1;	/* we count errors; inih's return is for syntax */
+}
+
+static void
+open_section(struct parser *p, enum section section, void *target,
+    struct sect_state *st, const char *label)
+{
+	if (st->line != 0) {
+		diag(p, p->line, 1, "duplicate section %s, first at line %d",
+		    label, st->line);
+		p->section = SECT_SKIP;
+		return;
+	}
+	st->line = p->line;
+	p->section = section;
+	p->target = target;
+	p->cur = st;
+	snprintf(p->label, sizeof(p->label), "%s", label);
+}
+
+static void
+open_host(struct parser *p, const char *name, size_t len)
+{
+	const struct catalog_host *ch;
+	struct host_conf *h;
+	char buf[ESC_MAX], label[64];
+	size_t i;
+
+	p->section = SECT_SKIP;
+	if (len >= sizeof(label) - 8) {
+		diag(p, p->line, 1, "unknown host '%s'",
+		    esc(name, len, buf, sizeof(buf)));
+		return;
+	}
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if ((ch = catalog_host(buf)) == NULL) {
+		diag(p, p->line, 1, "unknown host '%s'",
+		    esc(name, len, buf, sizeof(buf)));
+		return;
+	}
+	snprintf(label, sizeof(label), "[host %s]", ch->name);
+	for (i = 0; i < p->cfg->nhosts; i++)
+		if (strcmp(p->cfg->hosts[i].name, ch->name) == 0) {
+			open_section(p, SECT_HOST, NULL, &p->hosts[i], label);
+			return;
+		}
+	if (p->cfg->nhosts == p->maxhosts)	/* the catalogue changed? */
+		return;
+	h = &p->cfg->hosts[p->cfg->nhosts];
+	h->name = xstrdup(p, ch->name);
+	h->ciphers = xstrdup(p, DEF_CIPHERS);
+	if (h->name == NULL || h->ciphers == NULL) {
+		free(h->name);
+		free(h->ciphers);
+		h->name = h->ciphers = NULL;
+		return;
+	}
+	h->line = p->line;
+	h->starttls = STARTTLS_OFF;
+	h->proto_min = TLS1_2_VERSION;
+	h->proto_max = TLS1_3_VERSION;
+	h->greylist_delay_ms = DEF_GREYLIST_DELAY_MS;
+	open_section(p, SECT_HOST, h, &p->hosts[p->cfg->nhosts], label);
+	p->cfg->nhosts++;
+}
+
+/*
+ * A "[...]" line (S at the bracket): "[global]", "[web]", "[dns]" or
+ * "[host NAME]", optionally followed by a comment.
+ */
+static void
+lex_section(struct parser *p, const char *s)
+{
+	const char *a, *b, *end, *rest;
+	char buf[ESC_MAX];
+	size_t wlen;
+	int was_space = 0;
+
+	/* as inih: "]", or a ';' after white space starts a comment */
+	for (end = s + 1; *end != '\0' && *end != ']' &&
+	    !(was_space && *end == ';'); end++)
+		was_space = is_space((unsigned char)*end);
+	if (*end != ']') {
+		diag(p, p->line, 1, "syntax error at '%s': missing ']'",
+		    esc(s, strlen(s), buf, sizeof(buf)));
+		p->section = SECT_SKIP;
+		return;
+	}
+	for (rest = end + 1; is_space((unsigned char)*rest); rest++)
+		;
+	if (*rest != '\0' && *rest != ';' && *rest != '#')
+		diag(p, p->line, 1, "syntax error at '%s'",
+		    esc(rest, strlen(rest), buf, sizeof(buf)));
+
+	for (a = s + 1; a < end && is_space((unsigned char)*a); a++)
+		;
+	for (b = end; b > a && is_space((unsigned char)b[-1]); b--)
+		;
+	for (wlen = 0; a + wlen < b && !is_space((unsigned char)a[wlen]);
+	    wlen++)
+		;
+	if (wlen == 4 && strncmp(a, "host", 4) == 0) {
+		for (a += wlen; a < b && is_space((unsigned char)*a); a++)
+			;
+		if (a == b) {
+			diag(p, p->line, 1, "missing host name in [host]");
+			p->section = SECT_SKIP;
+		} else
+			open_host(p, a, (size_t)(b - a));
+	} else if (a + wlen == b && wlen == 6 && strncmp(a, "global", 6) == 0)
+		open_section(p, SECT_GLOBAL, p->cfg, &p->global, "[global]");
+	else if (a + wlen == b && wlen == 3 && strncmp(a, "web", 3) == 0) {
+		open_section(p, SECT_WEB, &p->cfg->web, &p->web, "[web]");
+		p->cfg->web.present = 1;
+	} else if (a + wlen == b && wlen == 3 && strncmp(a, "dns", 3) == 0) {
+		open_section(p, SECT_DNS, &p->cfg->dns, &p->dns, "[dns]");
+		p->cfg->dns.present = 1;
+	} else {
+		diag(p, p->line, 1, "unknown section [%s]",
+		    esc(s + 1, (size_t)(end - s - 1), buf, sizeof(buf)));
+		p->section = SECT_SKIP;
+	}
+}
+
+/*
+ * Looks at LINE before inih does: opens sections (inih does not tell its
+ * handler, and truncates long names) and reports every syntax error, not
+ * only the first as inih's return value would.  A bad line is blanked.
+ */
+static void
+lex_line(struct parser *p, char *line)
+{
+	const char *s = line, *t;
+	char buf[ESC_MAX];
+	size_t len;
+	int was_space = 0;
+
+	if (p->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;		/* a UTF-8 BOM, skipped by inih too */
+	while (is_space((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return;
+	if (*s == '[') {
+		lex_section(p, s);
+		return;
+	}
+	/* as inih: the first '=' or ':' not in a comment */
+	for (t = s; *t != '\0' && *t != '=' && *t != ':' &&
+	    !(was_space && *t == ';'); t++)
+		was_space = is_space((unsigned char)*t);
+	if (*t != '=' && *t != ':') {
+		t = next_token(&s, &len);
+		diag(p, p->line, 1, "syntax error at '%s': expected "
+		    "'key = value'", esc(t, len, buf, sizeof(buf)));
+		line[0] = '\0';
+	}
+}
+
+/*
+ * inih's reader: the next line of the file into BUF (NUM bytes), NULL at
+ * the end.  Counts lines for the handler, refuses what does not fit
+ * instead of letting fgets() split it, and drops leading white space: to
+ * inih an indented line continues the previous value, to us it does not.
+ */
+static char *
+config_reader(char *buf, int num, void *arg)
+{
+	struct parser *p = arg;
+	size_t len = 0, max;
+	int c, d, toolong = 0, nul = 0;
+
+	if (num < 2 || (c = getc(p->fp)) == EOF) {
+		if (ferror(p->fp))
+			p->read_errno = errno;
+		return NULL;
+	}
+	max = (size_t)num - 1;
+	p->line++;
+	for (; c != EOF && c != '\n'; c = getc(p->fp)) {
+		if (c == '\r') {
+			if ((d = getc(p->fp)) == '\n')
+				break;
+			if (d != EOF)
+				ungetc(d, p->fp);
+		}
+		if (len == 0 && is_space(c))
+			continue;
+		if (c == '\0')
+			nul = 1;
+		if (len < max)
+			buf[len++] = (char)c;
+		else
+			toolong = 1;
+	}
+	if (c == EOF && ferror(p->fp))
+		p->read_errno = errno;
+	buf[len] = '\0';
+	if (toolong) {
+		/* a comment may be long: nothing in it is lost */
+		if (buf[0] != ';' && buf[0] != '#')
+			diag(p, p->line, 1, "line too long");
+		buf[0] = '\0';
+	} else if (nul) {
+		diag(p, p->line, 1, "NUL byte in line");
+		buf[0] = '\0';
+	} else
+		lex_line(p, buf);
+	return buf;
+}
+
+/* The line of key NAME in section state ST, and whether it was bad. */
+static int
+key_line(const struct sect_state *st, enum section section, const char *name,
+    int *bad)
+{
+	size_t k = (size_t)(find_key(section, name) - keys);
+
+	if (bad != NULL)
+		*bad = st->keybad[k];
+	return st->keyline[k];
+}
+
+static void
+check_required(struct parser *p, const struct sect_state *st,
+    enum section section, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].section == section &&
+		    (keys[i].flags & REQUIRED) && st->keyline[i] == 0)
+			diag(p, st->line, 1, "missing %s %s", label,
+			    keys[i].name);
+}
+
+/* Every file of the list S (key NAME at LINE) must be readable. */
+static void
+check_readable(struct parser *p, int line, const char *name, const char *s)
+{
+	const char *tok;
+	char buf[ESC_MAX], *path;
+	size_t len;
+
+	while ((tok = next_token(&s, &len)) != NULL) {
+		if ((path = xstrndup(p, tok, len)) == NULL)
+			return;
+		if (access(path, R_OK) == -1)
+			diag(p, line, 1, "cannot read %s '%s': %s", name,
+			    esc(path, len, buf, sizeof(buf)), strerror(errno));
+		free(path);
+	}
+}
+
+/* The certificate and key lists of a section: same length, readable. */
+static void
+check_tls_files(struct parser *p, const struct sect_state *st,
+    enum section section, const char *cert, const char *key)
+{
+	size_t ncert, nkey;
+	int cline, kline, cbad, kbad;
+
+	cline = key_line(st, section, "certificate", &cbad);
+	kline = key_line(st, section, "key", &kbad);
+	if (cert == NULL || key == NULL || cbad || kbad)
+		return;
+	ncert = count_tokens(cert);
+	nkey = count_tokens(key);
+	if (ncert != nkey)
+		diag(p, kline, 1, "key lists %zu file%s but certificate "
+		    "lists %zu", nkey, nkey == 1 ? "" : "s", ncert);
+	check_readable(p, cline, "certificate", cert);
+	check_readable(p, kline, "key", key);
+}
+
+static void
+check_host(struct parser *p, struct host_conf *h, struct sect_state *st)
+{
+	char label[64];
+	int sline, cline, kline, bad;
+
+	snprintf(label, sizeof(label), "[host %s]", h->name);
+	check_required(p, st, SECT_HOST, label);
+	sline = key_line(st, SECT_HOST, "starttls", &bad);
+	if (sline == 0 || bad)
+		return;		/* reported; the rest would be guesses */
+	cline = key_line(st, SECT_HOST, "certificate", NULL);
+	kline = key_line(st, SECT_HOST, "key", NULL);
+	if (h->starttls == STARTTLS_OFF) {
+		if (cline != 0 || kline != 0)
+			diag(p, cline != 0 ? cline : kline, 0,
+			    "starttls = off: certificate and key are not used");
+		free(h->certificate);
+		free(h->key);
+		h->certificate = h->key = NULL;
+		return;
+	}
+	if (cline == 0)
+		diag(p, st->line, 1, "missing %s certificate (needed with "
+		    "starttls = %s)", label,
+		    h->starttls == STARTTLS_REQUIRED ? "required" : "optional");
+	if (kline == 0 && cline != 0)
+		diag(p, st->line, 1, "missing %s key", label);
+	check_tls_files(p, st, SECT_HOST, h->certificate, h->key);
+}
+
+/* What can only be checked when the whole file is read. */
+static void
+config_check(struct parser *p)
+{
+	const struct catalog_host *ch;
+	struct config *cfg = p->cfg;
+	size_t i, j, n;
+
+	check_required(p, &p->global, SECT_GLOBAL, "[global]");
+	for (i = 0; i < cfg->nhosts; i++)
+		check_host(p, &cfg->hosts[i], &p->hosts[i]);
+	if (cfg->web.present) {
+		check_required(p, &p->web, SECT_WEB, "[web]");
+		check_tls_files(p, &p->web, SECT_WEB, cfg->web.certificate,
+		    cfg->web.key);
+	}
+	if (cfg->dns.present)
+		check_required(p, &p->dns, SECT_DNS, "[dns]");
+
+	ch = catalog_hosts(&n);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < cfg->nhosts; j++)
+			if (strcmp(cfg->hosts[j].name, ch[i].name) == 0)
+				break;
+		if (j == cfg->nhosts)
+			diag(p, p->global.line, 0, "no [host %s]: challenges "
+			    "on it will not be served", ch[i].name);
+	}
+}
+
+static struct config *
+config_new(struct parser *p, const char *file)
+{
+	struct config *cfg;
+	size_t n;
+
+	catalog_hosts(&n);
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->hosts = calloc(n, sizeof(*cfg->hosts))) == NULL ||
+	    (p->hosts = calloc(n, sizeof(*p->hosts))) == NULL ||
+	    (cfg->file = strdup(file)) == NULL ||
+	    (cfg->local_part = strdup(DEF_LOCAL_PART)) == NULL) {
+		config_free(cfg);
+		return NULL;
+	}
+	p->maxhosts = n;
+	cfg->wait_ms = DEF_WAIT_MS;
+	cfg->max_connections = DEF_MAX_CONNECTIONS;
+	cfg->max_per_ip = DEF_MAX_PER_IP;
+	cfg->max_recipients = DEF_MAX_RECIPIENTS;
+	cfg->max_errors = DEF_MAX_ERRORS;
+	cfg->max_commands = DEF_MAX_COMMANDS;
+	cfg->max_message_size = DEF_MAX_MESSAGE_SIZE;
+	cfg->max_header_size = DEF_MAX_HEADER_SIZE;
+	cfg->line_max = DEF_LINE_MAX;
+	cfg->timeout_command_ms = DEF_TIMEOUT_COMMAND_MS;
+	cfg->timeout_data_ms = DEF_TIMEOUT_DATA_MS;
+	cfg->timeout_tls_ms = DEF_TIMEOUT_TLS_MS;
+	cfg->shutdown_grace_ms = DEF_SHUTDOWN_GRACE_MS;
+	return cfg;
+}
+
+struct config *
+config_load(const char *file, FILE *errs)
+{
+	struct parser p;
+	struct config *cfg;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.file = file;
+	p.errs = errs != NULL ? errs : stderr;
+	if ((p.fp = fopen(file, "r")) == NULL) {
+		diag(&p, 0, 1, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if ((cfg = config_new(&p, file)) == NULL) {
+		diag(&p, 0, 1, "out of memory");
+		fclose(p.fp);
+		free(p.hosts);
+		return NULL;
+	}
+	p.cfg = cfg;
+	p.section = SECT_NONE;
+
+	rc = ini_parse_stream(config_reader, &p, config_handler, &p);
+	if (rc > 0)
+		diag(&p, rc, 1, "syntax error");	/* one we missed */
+	else if (rc < 0)
+		p.nomem = 1;
+	if (p.read_errno != 0)
+		diag(&p, 0, 1, "cannot read: %s", strerror(p.read_errno));
+	fclose(p.fp);
+	if (p.read_errno == 0)
+		config_check(&p);
+	if (p.nomem)
+		diag(&p, 0, 1, "out of memory");
+
+	free(p.hosts);
+	free(p.seen);
+	SSL_CTX_free(p.ssl);
+	if (p.nerrors > 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	struct host_conf *h;
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	if (cfg->hosts != NULL) {
+		for (i = 0; i < cfg->nhosts; i++) {
+			h = &cfg->hosts[i];
+			free(h->name);
+			free(h->listen);
+			free(h->certificate);
+			free(h->key);
+			free(h->ciphers);
+		}
+		free(cfg->hosts);
+	}
+	free(cfg->web.listen);
+	free(cfg->web.certificate);
+	free(cfg->web.key);
+	free(cfg->dns.listen);
+	free(cfg->file);
+	free(cfg->base_domain);
+	free(cfg->hostname);
+	free(cfg->database);
+	free(cfg->user);
+	free(cfg->resolver);
+	free(cfg->local_part);
+	free(cfg);
+}
+
+const struct host_conf *
+config_host(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < cfg->nhosts; i++)
+		if (strcmp(cfg->hosts[i].name, name) == 0)
+			return &cfg->hosts[i];
+	return NULL;
+}

@@ -1,0 +1,32 @@
+/*
+ * The config file (INI, read with inih): parsing and validation.  Every
+ * error is printed as FILE:LINE: error: message; all of them, not the first.
+ */
+#ifndef MAILSCOPE_CONFIG_H
+#define MAILSCOPE_CONFIG_H
+
+#include <stdio.h>
+
+#include "types.h"
+
+/*
+ * Reads and validates FILE.  Prints every error and warning to ERRS as
+ * "FILE:LINE: error: message" (or "warning:").  Returns the config, or
+ * NULL when there was at least one error.
+ */
+struct config	*config_load(const char *file, FILE *errs);
+void		 config_free(struct config *);
+
+/* The host section named NAME, or NULL. */
+const struct host_conf *config_host(const struct config *, const char *name);
+
+/* "30s", "5m", "1h", "7d", "250ms" (bare numbers are seconds) -> ms. */
+int		 config_parse_duration(const char *, uint64_t *ms);
+/* "10485760", "512k", "10M", "1G" -> bytes. */
+int		 config_parse_size(const char *, size_t *bytes);
+/* "127.0.0.1:25", "[::1]:25" -> address. */
+int		 config_parse_listen(const char *, struct listen_addr *);
+/* "TLSv1-TLSv1.3", "TLSv1.3" -> OpenSSL protocol versions. */
+int		 config_parse_protocols(const char *, int *min, int *max);
+
+#endif /* MAILSCOPE_CONFIG_H */

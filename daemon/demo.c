@@ -1,0 +1,217 @@
+/*
+ * demo-config: a complete loopback configuration under one folder
+ * (127.0.0.1 and ::1, consecutive ports in catalogue order), with its
+ * certificates, for the quick start and the integration tests.  Runs in
+ * the command-line tool.
+ */
+#include "build.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "certs.h"
+#include "demo.h"
+
+#define DEMO_BASE		"measure.test"
+#define DEMO_HOSTNAME		"mx." DEMO_BASE
+#define DEMO_GREYLIST_DELAY	"5s"	/* seconds, so tests can wait */
+#define DEMO_PORT_MAX		65535
+
+static const char *const starttls_names[] = {
+	[STARTTLS_OFF] = "off",
+	[STARTTLS_OPTIONAL] = "optional",
+	[STARTTLS_REQUIRED] = "required",
+};
+
+static void	demo_error(FILE *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+static void
+demo_error(FILE *errs, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (errs == NULL)
+		return;
+	fputs("demo-config: ", errs);
+	va_start(ap, fmt);
+	vfprintf(errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', errs);
+}
+
+static void
+demo_listen(FILE *fp, int port)
+{
+	fprintf(fp, "listen      = 127.0.0.1:%d [::1]:%d\n", port, port);
+}
+
+/* The RSA and the ECDSA certificate of NAME, in that order. */
+static void
+demo_certs(FILE *fp, const char *dir, const char *name)
+{
+	fprintf(fp, "certificate = %s/certs/%s.rsa.pem %s/certs/%s.ecdsa.pem\n",
+	    dir, name, dir, name);
+	fprintf(fp, "key         = %s/certs/%s.rsa.key %s/certs/%s.ecdsa.key\n",
+	    dir, name, dir, name);
+}
+
+/* The whole file; the caller checks ferror(). */
+static void
+demo_conf(FILE *fp, const char *dir, int port)
+{
+	const struct catalog_host	*h;
+	size_t				 nh, i;
+
+	fputs("; mailscope demo configuration (loopback), written by "
+	    "mailscope demo-config\n", fp);
+	fputs("[global]\n", fp);
+	fputs("base_domain = " DEMO_BASE "\n", fp);
+	fputs("hostname    = " DEMO_HOSTNAME "\n", fp);
+	fprintf(fp, "database    = %s/mailscope.db\n", dir);
+	fputs("local_part  = measure\n", fp);
+	fputs("wait        = 1h\n", fp);
+
+	h = catalog_hosts(&nh);
+	for (i = 0; i < nh; i++, port++) {
+		fprintf(fp, "\n[host %s]\n", h[i].name);
+		demo_listen(fp, port);
+		fprintf(fp, "starttls    = %s\n",
+		    starttls_names[h[i].starttls]);
+		if (h[i].starttls != STARTTLS_OFF) {
+			demo_certs(fp, dir, h[i].name);
+			fprintf(fp, "protocols   = %s\n", h[i].protocols);
+			fprintf(fp, "ciphers     = %s\n", h[i].ciphers);
+		}
+		if (h[i].greylist)
+			fputs("greylist_delay = " DEMO_GREYLIST_DELAY "\n", fp);
+	}
+
+	fputs("\n[web]\n", fp);
+	demo_listen(fp, port++);
+	demo_certs(fp, dir, "web");
+
+	fputs("\n[dns]\n", fp);
+	demo_listen(fp, port);
+}
+
+/* DIR/mailscope.conf through a temporary file and rename(2), mode 0644. */
+static int
+demo_conf_write(const char *dir, int base_port, FILE *errs)
+{
+	char	 path[PATH_MAX], tmp[PATH_MAX];
+	FILE	*fp;
+	int	 fd, n, saved;
+
+	n = snprintf(path, sizeof(path), "%s/mailscope.conf", dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		demo_error(errs, "%s: path too long", dir);
+		return -1;
+	}
+	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		demo_error(errs, "%s: path too long", dir);
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		demo_error(errs, "%s: cannot write: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0644) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		demo_error(errs, "%s: cannot write: %s", path, strerror(saved));
+		return -1;
+	}
+	demo_conf(fp, dir, base_port);
+	if (ferror(fp) || fflush(fp) == EOF || fsync(fileno(fp)) == -1) {
+		saved = errno;
+		fclose(fp);
+		unlink(tmp);
+		demo_error(errs, "%s: cannot write: %s", path, strerror(saved));
+		return -1;
+	}
+	if (fclose(fp) == EOF) {
+		saved = errno;
+		unlink(tmp);
+		demo_error(errs, "%s: cannot write: %s", path, strerror(saved));
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		demo_error(errs, "%s: cannot rename %s: %s", path, tmp,
+		    strerror(saved));
+		return -1;
+	}
+	return 0;
+}
+
+int
+demo_config_write(const char *dir, int base_port, FILE *errs)
+{
+	char		 certs[PATH_MAX];
+	char		*abs = NULL;
+	struct stat	 st;
+	size_t		 nh;
+	int		 n, last, rc = -1;
+
+	/* One port per host, then [web] and [dns]. */
+	catalog_hosts(&nh);
+	last = DEMO_PORT_MAX - (int)nh - 1;
+	if (base_port < 1 || base_port > last) {
+		demo_error(errs, "base port %d out of range: it needs %zu "
+		    "consecutive ports (every host, web, dns), so 1 to %d",
+		    base_port, nh + 2, last);
+		return -1;
+	}
+	if (dir == NULL || *dir == '\0') {
+		demo_error(errs, "no directory");
+		return -1;
+	}
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		demo_error(errs, "%s: cannot create: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		demo_error(errs, "%s: not a directory", dir);
+		return -1;
+	}
+	/* The daemon may run from another directory: absolute paths only. */
+	if ((abs = realpath(dir, NULL)) == NULL) {
+		demo_error(errs, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* Values are lists split at blanks, and ';' or '#' start a comment. */
+	if (strpbrk(abs, " \t\r\n;#") != NULL) {
+		demo_error(errs, "%s: the config file cannot hold a path with "
+		    "blanks, ';' or '#'", abs);
+		goto out;
+	}
+
+	n = snprintf(certs, sizeof(certs), "%s/certs", abs);
+	if (n < 0 || (size_t)n >= sizeof(certs)) {
+		demo_error(errs, "%s: path too long", abs);
+		goto out;
+	}
+	if (certs_generate(DEMO_BASE, certs, 0, errs) == -1)
+		goto out;
+	if (demo_conf_write(abs, base_port, errs) == -1)
+		goto out;
+	rc = 0;
+
+ out:
+	free(abs);
+	return rc;
+}

@@ -1,0 +1,105 @@
+/*
+ * Logging: one line per event, to stderr in the foreground, else syslog.
+ * Called from every thread; vfprintf/syslog keep lines whole.
+ */
+#include "build.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+
+#include "log.h"
+
+/* The only mutable globals besides signal flags (STYLE.md). */
+static int	 log_foreground = 1;
+static int	 log_verbosity = LOG_LVL_INFO;
+
+void
+log_init(const char *progname, int foreground, int verbosity)
+{
+	log_foreground = foreground;
+	log_verbosity = verbosity;
+	if (!foreground)
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+static void
+log_vwrite(int level, int prio, const char *fmt, va_list ap)
+{
+	if (level > log_verbosity)
+		return;
+	if (log_foreground) {
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else
+		vsyslog(prio, fmt, ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_WARN, LOG_WARNING, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_INFO, LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_DEBUG, LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_WARN, LOG_CRIT, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	unsigned char c;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; i < srclen; i++) {
+		c = (unsigned char)src[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 0xf];
+		}
+	}
+	dst[o] = '\0';
+}

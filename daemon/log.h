@@ -1,0 +1,26 @@
+/*
+ * The one log module: stderr in the foreground, syslog otherwise.  The
+ * verbosity is the only mutable global besides signal flags.
+ */
+#ifndef MAILSCOPE_LOG_H
+#define MAILSCOPE_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum log_level { LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void	log_init(const char *progname, int foreground, int verbosity);
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Escapes untrusted bytes for a log line: printable ASCII stays, the rest
+ * becomes \xNN; truncated to fit DST (always NUL-terminated).
+ */
+void	log_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
+
+#endif /* MAILSCOPE_LOG_H */

@@ -1,0 +1,205 @@
+/*
+ * mailscoped: options, config, binding, privilege drop, signals and the
+ * event loop.  Main thread; the store's writer is the only other thread.
+ */
+#include "build.h"
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "smtp.h"
+#include "store.h"
+
+struct daemon {
+	struct config		*cfg;		/* owned */
+	struct event_base	*base;		/* owned */
+	struct smtp_server	*srv;		/* owned */
+	struct listeners	*ls;		/* owned */
+	struct store		*store;		/* owned */
+	struct event		*sigterm;	/* owned */
+	struct event		*sigint;	/* owned */
+	int			 stopping;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mailscoped -c FILE [-f] [-t] [-v]\n");
+	exit(2);
+}
+
+static void
+all_sessions_done(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("shutdown: no session left");
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	log_info("signal %d: no longer accepting, finishing sessions",
+	    (int)sig);
+	listener_stop(d->ls);
+	smtp_server_shutdown(d->srv, all_sessions_done, d);
+}
+
+/* Runs as root only to bind: then the configured user. */
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		if (user != NULL)
+			log_info("not root: keeping uid %d, ignoring user %s",
+			    (int)getuid(), user);
+		return 0;
+	}
+	if (user == NULL) {
+		log_warn("running as root: set 'user' in [global]");
+		return 0;
+	}
+	if ((pw = getpwnam(user)) == NULL) {
+		log_warn("user %s: no such user", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		log_warn("dropping to %s: %s", user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+daemon_run(struct daemon *d, int foreground)
+{
+	char err[512];
+
+	if ((d->base = event_base_new()) == NULL ||
+	    (d->srv = smtp_server_new(d->base, d->cfg)) == NULL) {
+		log_warn("out of memory");
+		return -1;
+	}
+	if ((d->ls = listener_open(d->base, d->cfg, d->srv, err,
+	    sizeof(err))) == NULL) {
+		log_warn("%s", err);
+		return -1;
+	}
+	if (drop_privileges(d->cfg->user) == -1)
+		return -1;
+	if ((d->store = store_open(d->cfg->database, err, sizeof(err))) ==
+	    NULL) {
+		log_warn("%s", err);
+		return -1;
+	}
+	smtp_server_set_store(d->srv, d->store,
+	    store_last_connection_id(d->store));
+	if (store_writer_start(d->store, d->base, smtp_store_done, d->srv) ==
+	    -1) {
+		log_warn("cannot start the store writer");
+		return -1;
+	}
+	d->sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
+	d->sigint = evsignal_new(d->base, SIGINT, on_signal, d);
+	if (d->sigterm == NULL || d->sigint == NULL ||
+	    evsignal_add(d->sigterm, NULL) == -1 ||
+	    evsignal_add(d->sigint, NULL) == -1) {
+		log_warn("cannot install signal handlers");
+		return -1;
+	}
+	if (!foreground && daemon(0, 0) == -1) {
+		log_warn("daemon: %s", strerror(errno));
+		return -1;
+	}
+	log_info("mailscoped started: %zu hosts, database %s",
+	    d->cfg->nhosts, d->cfg->database);
+	event_base_dispatch(d->base);
+	return 0;
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+	/* Sessions borrow from listeners; the store flushes what they sent. */
+	smtp_server_free(d->srv);
+	listener_free(d->ls);
+	store_close(d->store);
+	if (d->sigterm != NULL)
+		event_free(d->sigterm);
+	if (d->sigint != NULL)
+		event_free(d->sigint);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	config_free(d->cfg);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon d;
+	const char *file = NULL;
+	int ch, foreground = 0, check = 0, verbose = 0, rc;
+
+	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (file == NULL || optind != argc)
+		usage();
+
+	memset(&d, 0, sizeof(d));
+	if ((d.cfg = config_load(file, stderr)) == NULL)
+		return 1;
+	if (check) {
+		config_free(d.cfg);
+		return 0;
+	}
+	log_init("mailscoped", foreground, LOG_LVL_INFO + verbose);
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() == -1)
+		fatalx("libevent without thread support");
+	rc = daemon_run(&d, foreground) == 0 ? 0 : 1;
+	daemon_free(&d);
+	if (rc == 0)
+		log_info("mailscoped stopped");
+	return rc;
+}

@@ -1,0 +1,1243 @@
+/*
+ * The SMTP server session: an explicit state machine, a command table, one
+ * reply writer, limits and timeouts.  Event loop thread only.
+ * RFC 5321 (SMTP), RFC 3207 (STARTTLS), RFC 2920 (PIPELINING), RFC 1870
+ * (SIZE), RFC 6152 (8BITMIME), RFC 2034 (ENHANCEDSTATUSCODES).
+ */
+#include "build.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "smtp.h"
+#include "smtp_error.h"
+#include "smtp_parse.h"
+#include "store.h"
+#include "testid.h"
+#include "tls.h"
+
+enum smtp_state {
+	S_INIT,		/* greeting sent, no HELO/EHLO yet (again after TLS) */
+	S_HELO,		/* HELO/EHLO done, no transaction */
+	S_MAIL,		/* MAIL accepted */
+	S_RCPT,		/* at least one RCPT accepted */
+	S_DATA,		/* reading the message */
+	S_COMMIT,	/* final dot seen, the store is committing */
+	S_STARTTLS,	/* 220 to STARTTLS queued, waiting for it to be sent */
+	S_TLS,		/* TLS handshake running */
+	S_CLOSING,	/* last reply queued, closing once it is sent */
+	S_NSTATES
+};
+
+static const char *const state_names[S_NSTATES] = {
+	"init", "helo", "mail", "rcpt", "data", "commit", "starttls", "tls",
+	"closing"
+};
+
+/* Verbs, also the index of the per-session command counters. */
+enum verb {
+	V_EHLO, V_HELO, V_STARTTLS, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP,
+	V_QUIT, V_VRFY, V_HELP, V_UNKNOWN, V_COUNT
+};
+
+/* ESMTP extensions a client used, for the connection record. */
+#define EXT_PIPELINING	0x01
+#define EXT_SIZE	0x02
+#define EXT_8BITMIME	0x04
+#define EXT_SMTPUTF8	0x08
+#define EXT_STARTTLS	0x10
+#define EXT_DSN		0x20
+#define EXT_REQUIRETLS	0x40
+
+static const struct {
+	unsigned	 bit;
+	const char	*name;
+} ext_names[] = {
+	{ EXT_PIPELINING, "PIPELINING" }, { EXT_SIZE, "SIZE" },
+	{ EXT_8BITMIME, "8BITMIME" }, { EXT_SMTPUTF8, "SMTPUTF8" },
+	{ EXT_STARTTLS, "STARTTLS" }, { EXT_DSN, "DSN" },
+	{ EXT_REQUIRETLS, "REQUIRETLS" },
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	struct smtp_server	*srv;		/* borrowed */
+	const struct smtp_listen *lis;		/* borrowed from the listener */
+	evutil_socket_t		 fd;
+	struct bufferevent	*bev;		/* owned; TLS one owns the fd */
+	int			 tls_active;
+	enum smtp_state		 state;
+	struct conn_rec		 rec;		/* owned contents */
+	unsigned		 ext;		/* EXT_* used */
+	enum verb		 cur;		/* command being answered */
+	char			*line;		/* owned, line_max + 1 */
+	unsigned		 ok[V_COUNT], total[V_COUNT];
+	unsigned		 errors;
+	unsigned		 junk;		/* COUNTS_TOWARD_LIMIT commands */
+	int			 skip_line;	/* dropping an over-long line */
+
+	/* the transaction in progress */
+	struct txn_rec		*txn;		/* owned; NULL outside MAIL */
+	enum smtp_err		 latched;	/* DATA errors, worst wins */
+	int			 in_headers;
+	int			 prev_eol;	/* length of the last line end */
+	size_t			 headers_cap;
+	EVP_MD_CTX		*md;		/* owned, during DATA */
+};
+
+TAILQ_HEAD(session_list, session);
+
+struct smtp_server {
+	struct event_base	*base;		/* borrowed */
+	const struct config	*cfg;		/* borrowed */
+	struct store		*store;		/* borrowed */
+	int64_t			 last_id;
+	struct session_list	 sessions;
+	unsigned		 nsessions;
+	int			 shutting_down;
+	struct event		*grace;		/* owned */
+	void			(*done)(void *);
+	void			*done_arg;
+};
+
+/* What a handler tells the input loop. */
+enum next {
+	NEXT_CONTINUE,	/* read the next line */
+	NEXT_WAIT,	/* stop reading: TLS, commit or closing in progress */
+};
+
+/* Command flags, after Postfix's SMTPD_CMD. */
+#define CMD_PRE_TLS		0x01	/* allowed before STARTTLS if required */
+#define CMD_LAST_IN_GROUP	0x02	/* RFC 2920 3.1: must end a group */
+#define CMD_COUNTS_TOWARD_LIMIT	0x04	/* non-mail commands, max_commands */
+
+#define ST(s)	(1u << (s))
+#define IDLE	(ST(S_INIT) | ST(S_HELO) | ST(S_MAIL) | ST(S_RCPT))
+
+struct smtp_cmd {
+	const char	*verb;
+	enum verb	 id;
+	enum next	(*handler)(struct session *, const char *arg);
+	unsigned	 states;
+	unsigned	 flags;
+};
+
+static enum next cmd_ehlo(struct session *, const char *);
+static enum next cmd_helo(struct session *, const char *);
+static enum next cmd_starttls(struct session *, const char *);
+static enum next cmd_mail(struct session *, const char *);
+static enum next cmd_rcpt(struct session *, const char *);
+static enum next cmd_data(struct session *, const char *);
+static enum next cmd_rset(struct session *, const char *);
+static enum next cmd_noop(struct session *, const char *);
+static enum next cmd_quit(struct session *, const char *);
+static enum next cmd_vrfy(struct session *, const char *);
+static enum next cmd_help(struct session *, const char *);
+
+static const struct smtp_cmd commands[] = {
+	{ "EHLO", V_EHLO, cmd_ehlo, IDLE,
+	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
+	{ "HELO", V_HELO, cmd_helo, IDLE,
+	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
+	{ "STARTTLS", V_STARTTLS, cmd_starttls, ST(S_INIT) | ST(S_HELO),
+	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
+	{ "MAIL FROM:", V_MAIL, cmd_mail, ST(S_HELO), 0 },
+	{ "RCPT TO:", V_RCPT, cmd_rcpt, ST(S_MAIL) | ST(S_RCPT), 0 },
+	{ "DATA", V_DATA, cmd_data, ST(S_RCPT), CMD_LAST_IN_GROUP },
+	{ "RSET", V_RSET, cmd_rset, IDLE,
+	    CMD_PRE_TLS | CMD_COUNTS_TOWARD_LIMIT },
+	{ "NOOP", V_NOOP, cmd_noop, IDLE,
+	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
+	{ "QUIT", V_QUIT, cmd_quit, IDLE, CMD_PRE_TLS | CMD_LAST_IN_GROUP },
+	{ "VRFY", V_VRFY, cmd_vrfy, IDLE,
+	    CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
+	{ "HELP", V_HELP, cmd_help, IDLE,
+	    CMD_PRE_TLS | CMD_COUNTS_TOWARD_LIMIT },
+};
+
+static const char *const verb_names[V_COUNT] = {
+	"ehlo", "helo", "starttls", "mail", "rcpt", "data", "rset", "noop",
+	"quit", "vrfy", "help", "unknown"
+};
+
+static void	session_process(struct session *);
+static void	session_free(struct session *, const char *reason);
+static void	on_read(struct bufferevent *, void *);
+static void	on_write(struct bufferevent *, void *);
+static void	on_event(struct bufferevent *, short, void *);
+
+static double
+now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void
+ms_to_tv(uint64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+static void
+set_timeouts(struct session *s)
+{
+	const struct config *cfg = s->srv->cfg;
+	struct timeval rd, wr;
+	uint64_t ms;
+
+	switch (s->state) {
+	case S_DATA:
+		ms = cfg->timeout_data_ms;	/* RFC 5321 4.5.3.2.6 */
+		break;
+	case S_TLS:
+		ms = cfg->timeout_tls_ms;
+		break;
+	default:
+		ms = cfg->timeout_command_ms;	/* RFC 5321 4.5.3.2.7 */
+		break;
+	}
+	ms_to_tv(ms, &rd);
+	ms_to_tv(cfg->timeout_command_ms, &wr);
+	bufferevent_set_timeouts(s->bev, &rd, &wr);
+}
+
+/* The one place that changes a session's state. */
+static void
+smtp_enter(struct session *s, enum smtp_state next)
+{
+	if (s->state != next)
+		log_debug("c%lld: state %s -> %s", (long long)s->rec.id,
+		    state_names[s->state], state_names[next]);
+	s->state = next;
+	set_timeouts(s);
+}
+
+/*
+ * The one reply writer.  TEXT may hold several lines separated by '\n'
+ * (a multi-line reply, RFC 5321 4.2.1).  STATUS NULL: no enhanced status
+ * (greeting, EHLO/HELO and 354, RFC 2034 3).  Refusals are logged here,
+ * with the escaped command that caused them.
+ */
+static void
+smtp_reply(struct session *s, int code, const char *status, const char *fmt,
+    ...)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	char text[1024], esc[256];
+	const char *p, *nl;
+	va_list ap;
+	size_t n;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	assert(len >= 0 && (size_t)len < sizeof(text));
+	assert(code >= 200 && code <= 599);
+	assert(status == NULL || status[0] == '0' + code / 100);
+
+	for (p = text; ; p = nl + 1) {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		/* RFC 5321 4.5.3.1.5: 512 octets incl. code and CRLF */
+		assert(n + (status != NULL ? strlen(status) + 1 : 0) <= 506);
+		evbuffer_add_printf(out, "%d%c%s%s%.*s\r\n", code,
+		    nl != NULL ? '-' : ' ', status != NULL ? status : "",
+		    status != NULL ? " " : "", (int)n, p);
+		if (nl == NULL)
+			break;
+	}
+	/* 3yz is intermediate (RFC 5321 4.2.1): the final reply counts */
+	if (s->cur != V_COUNT && code < 300)
+		s->ok[s->cur]++;
+	if (code >= 400) {
+		log_escape(esc, sizeof(esc), s->line, strlen(s->line));
+		log_info("c%lld: reject: %d %s %s; from=%s cmd=\"%s\"",
+		    (long long)s->rec.id, code, status != NULL ? status : "",
+		    text, s->rec.client_addr, esc);
+	}
+}
+
+static void close_after_reply(struct session *, const char *reason);
+
+/* Replies with the row of E; the rows that end the session end it. */
+static enum next
+smtp_reply_err(struct session *s, enum smtp_err e)
+{
+	const struct smtp_error_row *row = smtp_error_row(e);
+	const struct config *cfg = s->srv->cfg;
+
+	smtp_reply(s, row->code, row->status, "%s", row->text);
+	if (row->closes) {
+		close_after_reply(s, row->reason);
+		return NEXT_WAIT;
+	}
+	/* Postfix's smtpd_hard_error_limit: a bound on what a client can try */
+	if (row->code >= 500 && ++s->errors >= cfg->max_errors) {
+		return smtp_reply_err(s, SE_TOO_MANY_ERRORS);
+	}
+	return NEXT_CONTINUE;
+}
+
+static void
+close_after_reply(struct session *s, const char *reason)
+{
+	free(s->rec.end_reason);
+	s->rec.end_reason = strdup(reason);
+	smtp_enter(s, S_CLOSING);
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		session_free(s, reason);
+	/* else on_write() ends the session once the reply is sent */
+}
+
+static void
+txn_reset(struct session *s)
+{
+	store_txn_free(s->txn);
+	s->txn = NULL;
+	EVP_MD_CTX_free(s->md);
+	s->md = NULL;
+	s->latched = SE_NONE;
+}
+
+static void
+set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src != NULL ? strdup(src) : NULL;
+}
+
+/* ---- commands ---- */
+
+static enum next
+helo_common(struct session *s, const char *verb, const char *arg)
+{
+	if (*arg == '\0')
+		return smtp_reply_err(s, SE_SYNTAX);
+	set_str(&s->rec.helo_verb, verb);
+	set_str(&s->rec.helo, arg);
+	txn_reset(s);	/* RFC 5321 4.1.4: EHLO also resets a transaction */
+	smtp_enter(s, S_HELO);
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_ehlo(struct session *s, const char *arg)
+{
+	const struct config *cfg = s->srv->cfg;
+	int tls = s->lis->tls != NULL && !s->tls_active &&
+	    s->lis->host->starttls != STARTTLS_OFF;
+
+	if (helo_common(s, "EHLO", arg) != NEXT_CONTINUE)
+		return NEXT_CONTINUE;
+	smtp_reply(s, 250, NULL,
+	    "%s\nPIPELINING\nSIZE %zu\n8BITMIME\n%sENHANCEDSTATUSCODES",
+	    cfg->hostname, cfg->max_message_size, tls ? "STARTTLS\n" : "");
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_helo(struct session *s, const char *arg)
+{
+	if (helo_common(s, "HELO", arg) != NEXT_CONTINUE)
+		return NEXT_CONTINUE;
+	smtp_reply(s, 250, NULL, "%s", s->srv->cfg->hostname);
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_starttls(struct session *s, const char *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t n;
+
+	if (s->lis->tls == NULL || s->lis->host->starttls == STARTTLS_OFF)
+		return smtp_reply_err(s, SE_NOT_IMPLEMENTED);
+	if (s->tls_active)
+		return smtp_reply_err(s, SE_TLS_ACTIVE);
+	if (*arg != '\0')
+		return smtp_reply_err(s, SE_SYNTAX);
+	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
+	s->rec.starttls = 1;
+	s->ext |= EXT_STARTTLS;
+	/*
+	 * RFC 3207 section 5 (and CVE-2011-0411): discard anything pipelined
+	 * after STARTTLS before the handshake, so that no plaintext command
+	 * is taken as if it came under TLS.
+	 */
+	n = evbuffer_get_length(in);
+	if (n > 0) {
+		s->rec.pipelined_discarded += (int)n;
+		evbuffer_drain(in, n);
+	}
+	bufferevent_disable(s->bev, EV_READ);
+	smtp_enter(s, S_STARTTLS);
+	/* on_write() starts the handshake once the 220 is on the wire */
+	return NEXT_WAIT;
+}
+
+/* Records the ESMTP parameters of MAIL; an error, or SE_NONE. */
+static enum smtp_err
+mail_params(struct session *s, const char *params)
+{
+	const struct config *cfg = s->srv->cfg;
+	char val[64], *end;
+	unsigned long long size;
+	int r;
+
+	if ((r = smtp_parse_param(params, "SIZE", val, sizeof(val))) == -1)
+		return SE_SYNTAX;
+	if (r == 1) {
+		s->ext |= EXT_SIZE;
+		errno = 0;
+		size = strtoull(val, &end, 10);
+		if (val[0] == '\0' || *end != '\0' || errno != 0 ||
+		    !isdigit((unsigned char)val[0]))
+			return SE_SYNTAX;
+		/* RFC 1870 6.1: refuse at once what will not fit */
+		if (size > cfg->max_message_size)
+			return SE_SIZE_EXCEEDED;
+	}
+	if (smtp_parse_param(params, "BODY", val, sizeof(val)) == 1 &&
+	    strcasecmp(val, "8BITMIME") == 0)
+		s->ext |= EXT_8BITMIME;
+	if (smtp_parse_param(params, "SMTPUTF8", val, sizeof(val)) == 1)
+		s->ext |= EXT_SMTPUTF8;
+	if (smtp_parse_param(params, "REQUIRETLS", val, sizeof(val)) == 1)
+		s->ext |= EXT_REQUIRETLS;
+	if (smtp_parse_param(params, "RET", val, sizeof(val)) == 1 ||
+	    smtp_parse_param(params, "ENVID", val, sizeof(val)) == 1)
+		s->ext |= EXT_DSN;
+	return SE_NONE;
+}
+
+static enum next
+cmd_mail(struct session *s, const char *arg)
+{
+	char path[PATH_MAX_LEN + 1];
+	const char *params;
+	enum smtp_err e;
+
+	if (smtp_parse_path(arg, path, sizeof(path), &params) == -1)
+		return smtp_reply_err(s, SE_BAD_ADDRESS);
+	if ((e = mail_params(s, params)) != SE_NONE)
+		return smtp_reply_err(s, e);
+	if ((s->txn = calloc(1, sizeof(*s->txn))) == NULL ||
+	    (s->txn->mail_from = strdup(path)) == NULL ||
+	    (s->txn->mail_params = strdup(params)) == NULL) {
+		txn_reset(s);
+		return smtp_reply_err(s, SE_STORE_FAILED);
+	}
+	smtp_enter(s, S_MAIL);
+	smtp_reply(s, 250, "2.1.0", "Ok");
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_rcpt(struct session *s, const char *arg)
+{
+	const struct catalog_challenge *ch = NULL;
+	char path[PATH_MAX_LEN + 1], id[TESTID_LEN + 1], val[8];
+	struct rcpt_rec *r;
+	const char *params;
+	enum testid_rcpt kind;
+
+	if (smtp_parse_path(arg, path, sizeof(path), &params) == -1)
+		return smtp_reply_err(s, SE_BAD_ADDRESS);
+	if (path[0] == '\0')
+		return smtp_reply_err(s, SE_NULL_RECIPIENT);
+	if (s->txn->nrcpts >= s->srv->cfg->max_recipients)
+		return smtp_reply_err(s, SE_TOO_MANY_RECIPIENTS);
+	if (smtp_parse_param(params, "NOTIFY", val, sizeof(val)) != 0 ||
+	    smtp_parse_param(params, "ORCPT", val, sizeof(val)) != 0)
+		s->ext |= EXT_DSN;
+
+	/* Never a relay: only the catalogue's domains are ours. */
+	kind = testid_classify(s->srv->cfg, path, id, &ch);
+	if (kind == RCPT_FOREIGN)
+		return smtp_reply_err(s, SE_RELAY_DENIED);
+	if (kind == RCPT_NO_USER)
+		return smtp_reply_err(s, SE_NO_SUCH_USER);
+
+	r = realloc(s->txn->rcpts, (s->txn->nrcpts + 1) * sizeof(*r));
+	if (r == NULL)
+		return smtp_reply_err(s, SE_STORE_FAILED);
+	s->txn->rcpts = r;
+	r = &r[s->txn->nrcpts];
+	memset(r, 0, sizeof(*r));
+	r->address = strdup(path);
+	if (kind == RCPT_TEST) {
+		r->challenge = strdup(ch->name);
+		r->test_id = strdup(id);
+		/* Attribution (DESIGN.md data flow 3): the first test RCPT */
+		if (s->rec.test_id == NULL)
+			s->rec.test_id = strdup(id);
+	}
+	s->txn->nrcpts++;
+	smtp_enter(s, S_RCPT);
+	smtp_reply(s, 250, "2.1.5", "Ok");
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_data(struct session *s, const char *arg)
+{
+	if (*arg != '\0')
+		return smtp_reply_err(s, SE_SYNTAX);
+	if ((s->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+		return smtp_reply_err(s, SE_STORE_FAILED);
+	s->latched = SE_NONE;
+	s->in_headers = 1;
+	s->prev_eol = 2;	/* the CRLF that ended "DATA" */
+	s->headers_cap = 0;
+	smtp_enter(s, S_DATA);
+	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_rset(struct session *s, const char *arg)
+{
+	(void)arg;
+	txn_reset(s);
+	if (s->state != S_INIT)
+		smtp_enter(s, S_HELO);
+	smtp_reply(s, 250, "2.0.0", "Ok");
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_noop(struct session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, 250, "2.0.0", "Ok");
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_quit(struct session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, 221, "2.0.0", "Bye");
+	close_after_reply(s, "quit");
+	return NEXT_WAIT;
+}
+
+static enum next
+cmd_vrfy(struct session *s, const char *arg)
+{
+	if (*arg == '\0')
+		return smtp_reply_err(s, SE_SYNTAX);
+	/* RFC 5321 3.5.3: 252 when we will not say */
+	smtp_reply(s, 252, "2.5.0",
+	    "Cannot VRFY user, but will accept message and attempt delivery");
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_help(struct session *s, const char *arg)
+{
+	(void)arg;
+	smtp_reply(s, 214, "2.0.0",
+	    "mailscope measures mail senders; send to your test's addresses");
+	return NEXT_CONTINUE;
+}
+
+/* ---- input ---- */
+
+/* Drops an over-long line: to its end if buffered, else all and later. */
+static void
+drop_long_line(struct session *s, struct evbuffer *in)
+{
+	struct evbuffer_ptr p;
+	size_t eol;
+
+	p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
+	if (p.pos != -1) {
+		evbuffer_drain(in, (size_t)p.pos + eol);
+		s->skip_line = 0;
+	} else {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		s->skip_line = 1;
+	}
+}
+
+enum got { GOT_LINE, GOT_MORE, GOT_TOO_LONG, GOT_SKIPPED };
+
+/* Takes the next line into s->line (NUL-terminated, NULs become '?'). */
+static enum got
+next_line(struct session *s, struct evbuffer *in, size_t *len, size_t *eol)
+{
+	size_t i;
+
+	if (s->skip_line) {
+		drop_long_line(s, in);
+		return s->skip_line ? GOT_MORE : GOT_SKIPPED;
+	}
+	switch (smtp_parse_line(in, s->srv->cfg->line_max, len, eol)) {
+	case LINE_MORE:
+		return GOT_MORE;
+	case LINE_TOO_LONG:
+		drop_long_line(s, in);
+		return GOT_TOO_LONG;
+	case LINE_OK:
+		break;
+	}
+	evbuffer_remove(in, s->line, *len);
+	evbuffer_drain(in, *eol);
+	for (i = 0; i < *len; i++)
+		if (s->line[i] == '\0')
+			s->line[i] = '?';
+	s->line[*len] = '\0';
+	return GOT_LINE;
+}
+
+static enum smtp_err
+wrong_state(const struct smtp_cmd *c, enum smtp_state st)
+{
+	if (st == S_INIT && (c->id == V_MAIL || c->id == V_RCPT ||
+	    c->id == V_DATA))
+		return SE_NEED_HELO;
+	if (c->id == V_MAIL)
+		return SE_NESTED_MAIL;
+	if (c->id == V_DATA && st == S_MAIL)
+		return SE_NEED_RCPT;
+	if (c->id == V_RCPT || c->id == V_DATA)
+		return SE_NEED_MAIL;
+	return SE_BAD_SEQUENCE;
+}
+
+static enum next
+dispatch(struct session *s, struct evbuffer *in)
+{
+	const struct config *cfg = s->srv->cfg;
+	const struct smtp_cmd *c = NULL;
+	const char *arg = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if ((arg = smtp_parse_verb(s->line, commands[i].verb)) != NULL) {
+			c = &commands[i];
+			break;
+		}
+	s->cur = c != NULL ? c->id : V_UNKNOWN;
+	s->total[s->cur]++;
+	if (c == NULL || (c->flags & CMD_COUNTS_TOWARD_LIMIT)) {
+		if (++s->junk > cfg->max_commands)
+			return smtp_reply_err(s, SE_TOO_MANY_COMMANDS);
+	}
+	if (c == NULL)
+		return smtp_reply_err(s, SE_UNKNOWN_COMMAND);
+
+	/* RFC 2920 3.1: these end a group; more input now is improper. */
+	if (evbuffer_get_length(in) > 0) {
+		if (c->flags & CMD_LAST_IN_GROUP)
+			s->rec.improper_pipelining++;
+		else
+			s->ext |= EXT_PIPELINING;
+	}
+	if (!(c->states & ST(s->state)))
+		return smtp_reply_err(s, wrong_state(c, s->state));
+	if (s->lis->host->starttls == STARTTLS_REQUIRED && !s->tls_active &&
+	    !(c->flags & CMD_PRE_TLS))
+		return smtp_reply_err(s, SE_TLS_REQUIRED);
+	return c->handler(s, arg);
+}
+
+static enum next
+command_line(struct session *s, struct evbuffer *in)
+{
+	size_t len, eol;
+
+	switch (next_line(s, in, &len, &eol)) {
+	case GOT_MORE:
+		return NEXT_WAIT;
+	case GOT_SKIPPED:
+		return NEXT_CONTINUE;
+	case GOT_TOO_LONG:
+		s->line[0] = '\0';
+		s->cur = V_UNKNOWN;
+		s->total[V_UNKNOWN]++;
+		return smtp_reply_err(s, SE_LINE_TOO_LONG);
+	case GOT_LINE:
+		break;
+	}
+	return dispatch(s, in);
+}
+
+static void
+hex(char *dst, const unsigned char *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		dst[2 * i] = digits[p[i] >> 4];
+		dst[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	dst[2 * n] = '\0';
+}
+
+/* The final dot: refuse what was latched, else commit, then reply. */
+static enum next
+data_end(struct session *s)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	struct txn_rec *txn = s->txn;
+
+	s->cur = V_DATA;
+	if (s->latched != SE_NONE) {
+		enum smtp_err e = s->latched;
+
+		txn_reset(s);
+		smtp_enter(s, S_HELO);
+		return smtp_reply_err(s, e);
+	}
+	if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1) {
+		txn_reset(s);
+		smtp_enter(s, S_HELO);
+		return smtp_reply_err(s, SE_STORE_FAILED);
+	}
+	hex(txn->body_sha256, md, mdlen);
+	txn->conn_id = s->rec.id;
+	txn->received = now();
+	txn->tls = s->tls_active;
+	s->txn = NULL;
+	txn_reset(s);
+	/* Acknowledged means durable: 250 only in smtp_store_done(). */
+	bufferevent_disable(s->bev, EV_READ);
+	smtp_enter(s, S_COMMIT);
+	store_txn(s->srv->store, txn);
+	return NEXT_WAIT;
+}
+
+static void
+header_add(struct session *s, const char *p, size_t n)
+{
+	struct txn_rec *txn = s->txn;
+	size_t max = s->srv->cfg->max_header_size;
+	char *h;
+
+	if (txn->headers_len + n > max)
+		n = max - txn->headers_len;
+	if (n == 0)
+		return;
+	if (txn->headers_len + n + 1 > s->headers_cap) {
+		size_t cap = s->headers_cap > 0 ? s->headers_cap * 2 : 4096;
+
+		while (cap < txn->headers_len + n + 1)
+			cap *= 2;
+		if ((h = realloc(txn->headers, cap)) == NULL)
+			return;
+		txn->headers = h;
+		s->headers_cap = cap;
+	}
+	memcpy(txn->headers + txn->headers_len, p, n);
+	txn->headers_len += n;
+	txn->headers[txn->headers_len] = '\0';
+}
+
+static enum next
+data_line(struct session *s, struct evbuffer *in)
+{
+	struct txn_rec *txn = s->txn;
+	const char *eolstr;
+	size_t len, eol, skip, n, i;
+
+	switch (next_line(s, in, &len, &eol)) {
+	case GOT_MORE:
+		return NEXT_WAIT;
+	case GOT_SKIPPED:
+		return NEXT_CONTINUE;
+	case GOT_TOO_LONG:
+		/* latched: the reply comes after the final dot */
+		txn->long_lines++;
+		s->latched = smtp_error_worst(s->latched, SE_LINE_TOO_LONG);
+		return NEXT_CONTINUE;
+	case GOT_LINE:
+		break;
+	}
+	/*
+	 * RFC 5321 4.1.1.4: the end is CRLF "." CRLF.  A dot after a bare LF,
+	 * or followed by one, is content: the SMTP smuggling defence.
+	 */
+	if (smtp_parse_data_end(s->line, len) && eol == 2 && s->prev_eol == 2)
+		return data_end(s);
+	s->prev_eol = (int)eol;
+	if (eol == 1)
+		txn->bare_lf++;
+	for (i = 0; i < len; i++)
+		if (s->line[i] == '\r')
+			txn->bare_cr++;
+	skip = smtp_parse_unstuff(s->line, len);
+	n = len - skip;
+	eolstr = eol == 2 ? "\r\n" : "\n";
+	txn->size += n + eol;
+	if (txn->size > s->srv->cfg->max_message_size) {
+		s->latched = smtp_error_worst(s->latched, SE_MESSAGE_TOO_BIG);
+		return NEXT_CONTINUE;
+	}
+	if (s->latched != SE_NONE)
+		return NEXT_CONTINUE;
+	EVP_DigestUpdate(s->md, s->line + skip, n);
+	EVP_DigestUpdate(s->md, eolstr, eol);
+	if (s->in_headers) {
+		if (n == 0)
+			s->in_headers = 0;
+		else {
+			header_add(s, s->line + skip, n);
+			header_add(s, eolstr, eol);
+		}
+	}
+	return NEXT_CONTINUE;
+}
+
+/* Reads lines while the state lets it; may end the session. */
+static void
+session_process(struct session *s)
+{
+	struct evbuffer *in;
+	enum next r;
+
+	for (;;) {
+		in = bufferevent_get_input(s->bev);
+		if (s->state == S_DATA)
+			r = data_line(s, in);
+		else if (s->state <= S_RCPT)
+			r = command_line(s, in);
+		else
+			break;
+		if (r == NEXT_WAIT)
+			break;
+	}
+}
+
+/* ---- TLS ---- */
+
+static void
+start_tls(struct session *s)
+{
+	struct event_base *base = s->srv->base;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if ((ssl = tls_ssl_new(s->lis->tls, &s->rec.tls)) == NULL) {
+		session_free(s, "tls-failed");
+		return;
+	}
+	s->rec.tls.attempted = 1;
+	/*
+	 * The socket bufferevent is dropped with whatever it had read: the
+	 * ClientHello is still in the kernel, read by the TLS bufferevent.
+	 */
+	bufferevent_free(s->bev);
+	s->bev = NULL;
+	bev = bufferevent_openssl_socket_new(base, s->fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		session_free(s, "tls-failed");
+		return;
+	}
+	s->bev = bev;
+	s->tls_active = 1;	/* the bufferevent owns the fd from now on */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	bufferevent_setcb(bev, on_read, on_write, on_event, s);
+	smtp_enter(s, S_TLS);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static void
+tls_done(struct session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	tls_record_established(ssl, &s->rec.tls);
+	log_info("c%lld: tls version=%s cipher=%s group=%s",
+	    (long long)s->rec.id, s->rec.tls.version, s->rec.tls.cipher,
+	    s->rec.tls.group != NULL ? s->rec.tls.group : "-");
+	/* RFC 3207 4.2: forget what the client said before; EHLO again */
+	txn_reset(s);
+	smtp_enter(s, S_INIT);
+	session_process(s);
+}
+
+static void
+tls_failed(struct session *s)
+{
+	unsigned long e, first = 0;
+
+	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
+		if (first == 0)
+			first = e;
+	tls_record_failure(&s->rec.tls, first);
+	log_debug("c%lld: tls handshake failed: %s alert_sent=%s "
+	    "alert_received=%s", (long long)s->rec.id,
+	    s->rec.tls.error != NULL ? s->rec.tls.error : "-",
+	    s->rec.tls.alert_sent != NULL ? s->rec.tls.alert_sent : "-",
+	    s->rec.tls.alert_received != NULL ? s->rec.tls.alert_received :
+	    "-");
+	session_free(s, "tls-failed");
+}
+
+/* ---- callbacks ---- */
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_process(arg);
+}
+
+static void
+on_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->state == S_STARTTLS)
+		start_tls(s);
+	else if (s->state == S_CLOSING)
+		session_free(s, s->rec.end_reason);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->state == S_TLS)
+			tls_done(s);
+		return;
+	}
+	if (s->state == S_TLS) {
+		if (what & BEV_EVENT_TIMEOUT)
+			set_str(&s->rec.tls.error, "handshake timeout");
+		tls_failed(s);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && s->state != S_CLOSING) {
+		s->line[0] = '\0';
+		s->cur = V_COUNT;
+		smtp_reply_err(s, SE_TIMEOUT);
+		return;
+	}
+	session_free(s, (what & BEV_EVENT_TIMEOUT) ? "timeout" :
+	    (what & BEV_EVENT_ERROR) ? "error" : "disconnect");
+}
+
+/* ---- life cycle ---- */
+
+static void
+summarize(struct session *s)
+{
+	char buf[512], *p = buf;
+	size_t left = sizeof(buf), i;
+	unsigned ok = 0, total = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < V_COUNT; i++) {
+		if (s->total[i] == 0)
+			continue;
+		ok += s->ok[i];
+		total += s->total[i];
+		if (s->ok[i] == s->total[i])
+			n = snprintf(p, left, "%s=%u ", verb_names[i],
+			    s->total[i]);
+		else
+			n = snprintf(p, left, "%s=%u/%u ", verb_names[i],
+			    s->ok[i], s->total[i]);
+		if (n < 0 || (size_t)n >= left)
+			break;
+		p += n;
+		left -= (size_t)n;
+	}
+	if (ok == total)
+		snprintf(p, left, "commands=%u", total);
+	else
+		snprintf(p, left, "commands=%u/%u", ok, total);
+	set_str(&s->rec.commands, buf);
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(ext_names) / sizeof(ext_names[0]); i++)
+		if (s->ext & ext_names[i].bit) {
+			if (buf[0] != '\0')
+				strncat(buf, ",", sizeof(buf) - strlen(buf) - 1);
+			strncat(buf, ext_names[i].name,
+			    sizeof(buf) - strlen(buf) - 1);
+		}
+	set_str(&s->rec.extensions, buf[0] != '\0' ? buf : NULL);
+}
+
+static void
+conn_rec_clear(struct conn_rec *r)
+{
+	free(r->host);
+	free(r->local_addr);
+	free(r->client_addr);
+	free(r->helo_verb);
+	free(r->helo);
+	free(r->extensions);
+	free(r->test_id);
+	free(r->commands);
+	free(r->end_reason);
+	tls_rec_clear(&r->tls);
+}
+
+static void
+session_free(struct session *s, const char *reason)
+{
+	struct smtp_server *srv = s->srv;
+
+	if (s->rec.end_reason != reason)
+		set_str(&s->rec.end_reason, reason);
+	s->rec.ended = now();
+	summarize(s);
+	log_info("c%lld: disconnect from %s host=%s reason=%s %s",
+	    (long long)s->rec.id, s->rec.client_addr, s->lis->host->name,
+	    reason, s->rec.commands);
+	store_conn_close(srv->store, &s->rec);
+
+	if (s->bev != NULL) {
+		if (s->tls_active)
+			tls_ssl_detach(bufferevent_openssl_get_ssl(s->bev));
+		bufferevent_free(s->bev);
+	}
+	if (!s->tls_active)
+		close(s->fd);
+	txn_reset(s);
+	conn_rec_clear(&s->rec);
+	free(s->line);
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	srv->nsessions--;
+	free(s);
+	if (srv->shutting_down && srv->nsessions == 0 && srv->done != NULL) {
+		void (*done)(void *) = srv->done;
+
+		srv->done = NULL;
+		done(srv->done_arg);
+	}
+}
+
+static unsigned
+sessions_from(struct smtp_server *srv, const char *addr)
+{
+	struct session *s;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (strcmp(s->rec.client_addr, addr) == 0)
+			n++;
+	return n;
+}
+
+void
+smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
+    evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen)
+{
+	const struct config *cfg = srv->cfg;
+	char addr[INET6_ADDRSTRLEN] = "?";
+	struct session *s;
+	unsigned from_ip;
+	int port = 0;
+
+	(void)salen;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+		port = ntohs(sin6->sin6_port);
+	}
+	from_ip = sessions_from(srv, addr);
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->line = malloc(cfg->line_max + 1)) == NULL ||
+	    (s->bev = bufferevent_socket_new(srv->base, fd, 0)) == NULL) {
+		log_warn("accept from %s: out of memory", addr);
+		if (s != NULL)
+			free(s->line);
+		free(s);
+		close(fd);
+		return;
+	}
+	s->srv = srv;
+	s->lis = lis;
+	s->fd = fd;
+	s->cur = V_COUNT;
+	s->line[0] = '\0';
+	s->latched = SE_NONE;
+	s->rec.id = ++srv->last_id;
+	s->rec.host = strdup(lis->host->name);
+	s->rec.local_addr = strdup(lis->local);
+	s->rec.client_addr = strdup(addr);
+	s->rec.client_port = port;
+	s->rec.family = sa->sa_family == AF_INET6 ? 6 : 4;
+	s->rec.started = now();
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	store_conn_open(srv->store, &s->rec);
+	log_info("c%lld: connect from %s port %d to host=%s (%s)",
+	    (long long)s->rec.id, addr, port, lis->host->name, lis->local);
+
+	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
+	smtp_enter(s, S_INIT);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+
+	/* The limits are checked after recording: a refusal is evidence too. */
+	if (srv->nsessions > cfg->max_connections) {
+		smtp_reply_err(s, SE_TOO_MANY_CONNECTIONS);
+		return;
+	}
+	if (from_ip >= cfg->max_per_ip) {
+		smtp_reply_err(s, SE_TOO_MANY_FROM_IP);
+		return;
+	}
+	smtp_reply(s, 220, NULL, "%s ESMTP mailscope", cfg->hostname);
+}
+
+void
+smtp_store_done(int64_t conn_id, int ok, void *arg)
+{
+	struct smtp_server *srv = arg;
+	struct session *s;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (s->rec.id == conn_id)
+			break;
+	if (s == NULL || s->state != S_COMMIT) {
+		/* The client left before our answer; the mail is stored. */
+		log_info("c%lld: transaction %s after the client left",
+		    (long long)conn_id, ok ? "committed" : "failed");
+		return;
+	}
+	smtp_enter(s, S_HELO);
+	s->cur = V_DATA;
+	if (ok) {
+		s->rec.transactions++;
+		smtp_reply(s, 250, "2.0.0", "Ok: stored");
+	} else if (smtp_reply_err(s, SE_STORE_FAILED) == NEXT_WAIT)
+		return;
+	bufferevent_enable(s->bev, EV_READ);
+	session_process(s);
+}
+
+struct smtp_server *
+smtp_server_new(struct event_base *base, const struct config *cfg)
+{
+	struct smtp_server *srv;
+
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return NULL;
+	srv->base = base;
+	srv->cfg = cfg;
+	TAILQ_INIT(&srv->sessions);
+	return srv;
+}
+
+void
+smtp_server_set_store(struct smtp_server *srv, struct store *store,
+    int64_t last_id)
+{
+	srv->store = store;
+	srv->last_id = last_id;
+}
+
+/* The grace period is over: tell every remaining client, then close. */
+static void
+grace_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_server *srv = arg;
+	struct session *s, *next;
+
+	(void)fd;
+	(void)what;
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		switch (s->state) {
+		case S_COMMIT:		/* the store answers, then it ends */
+		case S_CLOSING:
+			break;
+		case S_STARTTLS:
+		case S_TLS:
+			session_free(s, "shutdown");
+			break;
+		default:
+			s->line[0] = '\0';
+			s->cur = V_COUNT;
+			smtp_reply_err(s, SE_SHUTDOWN);
+			break;
+		}
+	}
+}
+
+void
+smtp_server_shutdown(struct smtp_server *srv, void (*done)(void *),
+    void *arg)
+{
+	struct timeval tv;
+
+	srv->shutting_down = 1;
+	srv->done = done;
+	srv->done_arg = arg;
+	if (srv->nsessions == 0) {
+		srv->done = NULL;
+		done(arg);
+		return;
+	}
+	log_info("shutdown: waiting up to %llu ms for %u sessions",
+	    (unsigned long long)srv->cfg->shutdown_grace_ms, srv->nsessions);
+	ms_to_tv(srv->cfg->shutdown_grace_ms, &tv);
+	if ((srv->grace = evtimer_new(srv->base, grace_over, srv)) != NULL)
+		evtimer_add(srv->grace, &tv);
+}
+
+void
+smtp_server_free(struct smtp_server *srv)
+{
+	struct session *s;
+
+	if (srv == NULL)
+		return;
+	srv->done = NULL;
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
+		session_free(s, "shutdown");
+	if (srv->grace != NULL)
+		event_free(srv->grace);
+	free(srv);
+}

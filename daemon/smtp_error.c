@@ -1,0 +1,84 @@
+/*
+ * The error table: every refusal the SMTP server can give, with its code,
+ * RFC 3463 enhanced status and text, most severe first.  Any thread.
+ * Codes: RFC 5321 4.2.2 and 4.2.3; statuses: RFC 3463 and the IANA
+ * "Enumerated Status Codes" registry (2024).
+ */
+#include "build.h"
+
+#include <assert.h>
+#include <stddef.h>
+
+#include "smtp_error.h"
+
+static const struct smtp_error_row rows[SE_COUNT] = {
+	[SE_STORE_FAILED] =	{ 451, "4.3.0",
+	    "Error: cannot store the message now, try again later", 0, NULL },
+	[SE_SHUTDOWN] =		{ 421, "4.3.2", "Service shutting down",
+	    1, "shutdown" },
+	[SE_TIMEOUT] =		{ 421, "4.4.2", "Error: timeout exceeded",
+	    1, "timeout" },
+	[SE_TOO_MANY_CONNECTIONS] = { 421, "4.7.0",
+	    "Error: too many connections, try again later", 1, "limit" },
+	[SE_TOO_MANY_FROM_IP] =	{ 421, "4.7.0",
+	    "Error: too many connections from your address", 1, "limit" },
+	[SE_TOO_MANY_ERRORS] =	{ 421, "4.7.0", "Error: too many errors",
+	    1, "errors" },
+	[SE_TOO_MANY_COMMANDS] = { 421, "4.7.0", "Error: too many commands",
+	    1, "errors" },
+	[SE_MESSAGE_TOO_BIG] =	{ 552, "5.3.4", "Error: message too big", 0,
+	    NULL },
+	[SE_LINE_TOO_LONG] =	{ 500, "5.5.2", "Error: line too long", 0,
+	    NULL },
+	[SE_TLS_REQUIRED] =	{ 530, "5.7.0",
+	    "Must issue a STARTTLS command first", 0, NULL },
+	[SE_TLS_UNAVAILABLE] =	{ 454, "4.7.0",
+	    "TLS not available due to temporary reason", 0, NULL },
+	[SE_RELAY_DENIED] =	{ 550, "5.7.1", "Error: relay access denied",
+	    0, NULL },
+	[SE_NO_SUCH_USER] =	{ 550, "5.1.1",
+	    "Error: no such user here", 0, NULL },
+	[SE_TOO_MANY_RECIPIENTS] = { 452, "4.5.3",
+	    "Error: too many recipients", 0, NULL },
+	[SE_SIZE_EXCEEDED] =	{ 552, "5.3.4",
+	    "Error: message size exceeds the limit", 0, NULL },
+	[SE_UNKNOWN_COMMAND] =	{ 500, "5.5.1", "Error: command not recognized",
+	    0, NULL },
+	[SE_NOT_IMPLEMENTED] =	{ 502, "5.5.1", "Error: command not implemented",
+	    0, NULL },
+	[SE_SYNTAX] =		{ 501, "5.5.4",
+	    "Error: syntax error in parameters", 0, NULL },
+	[SE_BAD_ADDRESS] =	{ 501, "5.5.4", "Error: bad address syntax", 0,
+	    NULL },
+	[SE_NULL_RECIPIENT] =	{ 501, "5.1.3",
+	    "Error: the null path is no recipient", 0, NULL },
+	[SE_NEED_HELO] =	{ 503, "5.5.1", "Error: send HELO/EHLO first", 0,
+	    NULL },
+	[SE_NESTED_MAIL] =	{ 503, "5.5.1", "Error: nested MAIL command", 0,
+	    NULL },
+	[SE_NEED_MAIL] =	{ 503, "5.5.1", "Error: need MAIL command", 0,
+	    NULL },
+	[SE_NEED_RCPT] =	{ 503, "5.5.1", "Error: need RCPT command", 0,
+	    NULL },
+	[SE_TLS_ACTIVE] =	{ 503, "5.5.1", "Error: TLS already active", 0,
+	    NULL },
+	[SE_BAD_SEQUENCE] =	{ 503, "5.5.1", "Error: bad sequence of commands",
+	    0, NULL },
+};
+
+const struct smtp_error_row *
+smtp_error_row(enum smtp_err e)
+{
+	assert(e > SE_NONE && e < SE_COUNT);
+	return &rows[e];
+}
+
+enum smtp_err
+smtp_error_worst(enum smtp_err a, enum smtp_err b)
+{
+	if (a == SE_NONE)
+		return b;
+	if (b == SE_NONE)
+		return a;
+	return a < b ? a : b;
+}

@@ -1,0 +1,1058 @@
+/*
+ * The only code that touches SQLite: schema migrations, prepared statements
+ * and the writer thread.  store_open() and the synchronous calls run on the
+ * caller's thread; after store_writer_start() the writer thread owns the
+ * database, and the event loop thread only queues jobs and gets results.
+ */
+#include "build.h"
+
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "types.h"
+
+/* Generated from schema/ by schema/embed.sh as daemon/schema_sql.c. */
+extern const char *const schema_migrations[];	/* migration 1 first */
+extern const char schema_views[];
+
+#define STORE_BUSY_TIMEOUT_MS	5000
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_CONN_OPEN,
+	ST_CONN_CLOSE,
+	ST_TXN,
+	ST_RCPT,
+	ST_TEST_CREATE,
+	ST_TEST_EXISTS,
+	ST_LAST_CONN,
+	ST_COUNT
+};
+
+/* Every statement the store runs after start-up; prepared once. */
+static const char *const stmt_sql[ST_COUNT] = {
+	/*
+	 * IMMEDIATE takes the write lock at once, so a busy database shows
+	 * here (after the busy timeout) and never halfway through a batch.
+	 */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT job",
+	[ST_RELEASE] = "RELEASE job",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO job",
+	[ST_CONN_OPEN] =
+	    "INSERT INTO connections (id, host, local_addr, client_addr,"
+	    " client_port, family, started)"
+	    " VALUES (:id, :host, :local_addr, :client_addr, :client_port,"
+	    " :family, :started)",
+	[ST_CONN_CLOSE] =
+	    "UPDATE connections SET ended = :ended, helo_verb = :helo_verb,"
+	    " helo = :helo, extensions = :extensions, starttls = :starttls,"
+	    " pipelined_discarded = :pipelined_discarded,"
+	    " improper_pipelining = :improper_pipelining,"
+	    " transactions = :transactions, test_id = :test_id,"
+	    " commands = :commands, end_reason = :end_reason,"
+	    " tls_established = :tls_established,"
+	    " tls_version = :tls_version, tls_cipher = :tls_cipher,"
+	    " tls_group = :tls_group, tls_sni = :tls_sni,"
+	    " tls_resumed = :tls_resumed, ch_versions = :ch_versions,"
+	    " ch_ciphers = :ch_ciphers, ch_groups = :ch_groups,"
+	    " ch_sigalgs = :ch_sigalgs, ch_alpn = :ch_alpn,"
+	    " tls_alert_sent = :tls_alert_sent,"
+	    " tls_alert_received = :tls_alert_received,"
+	    " tls_error = :tls_error"
+	    " WHERE id = :id",
+	[ST_TXN] =
+	    "INSERT INTO transactions (connection_id, received, mail_from,"
+	    " mail_params, size, headers, body_sha256, bare_lf, bare_cr,"
+	    " long_lines, tls)"
+	    " VALUES (:connection_id, :received, :mail_from, :mail_params,"
+	    " :size, :headers, :body_sha256, :bare_lf, :bare_cr, :long_lines,"
+	    " :tls)",
+	[ST_RCPT] =
+	    "INSERT INTO recipients (transaction_id, address, challenge,"
+	    " test_id)"
+	    " VALUES (:transaction_id, :address, :challenge, :test_id)",
+	[ST_TEST_CREATE] =
+	    "INSERT INTO tests (id, created) VALUES (:id, :created)",
+	[ST_TEST_EXISTS] = "SELECT 1 FROM tests WHERE id = :id",
+	[ST_LAST_CONN] = "SELECT coalesce(max(id), 0) FROM connections",
+};
+
+enum job_type {
+	JOB_CONN_OPEN,
+	JOB_CONN_CLOSE,
+	JOB_TXN
+};
+
+/*
+ * One unit of work for the writer.  Owns its copy of the connection record
+ * and the txn_rec.  A txn job, its txn freed, travels back to the event loop
+ * as its own completion, so reporting a result never allocates.
+ */
+struct job {
+	STAILQ_ENTRY(job)	 entry;
+	enum job_type		 type;
+	int64_t			 conn_id;
+	struct conn_rec		 conn;	/* owned copy: conn jobs */
+	struct txn_rec		*txn;	/* owned (txn jobs) */
+	int			 ok;	/* set by the writer */
+};
+STAILQ_HEAD(jobq, job);
+
+/*
+ * Owns the database handle, its statements, both queues and the completion
+ * event (which lives on the daemon's base, borrowed).  mtx protects jobs,
+ * done and stopping, nothing else; db and stmt belong to the writer thread
+ * while it runs.
+ */
+struct store {
+	sqlite3			*db;
+	sqlite3_stmt		*stmt[ST_COUNT];
+
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;	/* jobs queued, or stopping */
+	struct jobq		 jobs;	/* loop -> writer */
+	struct jobq		 done;	/* writer -> loop: results */
+	int			 stopping;
+
+	int			 running;	/* writer thread started */
+	pthread_t		 writer;
+	struct event		*done_ev;	/* owned */
+	store_done_cb		 done_cb;
+	void			*done_arg;
+};
+
+static void
+store_seterr(char *err, size_t errlen, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* "PATH: message"; a message cut to ERRLEN is still a message. */
+static void
+store_seterr(char *err, size_t errlen, const char *path, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (err == NULL || errlen == 0)
+		return;
+	n = snprintf(err, errlen, "%s: ", path);
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Runs constant schema text only: never anything built from input. */
+static int
+store_exec_const(sqlite3 *db, const char *sql, char *msg, size_t msglen)
+{
+	char	*emsg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &emsg) == SQLITE_OK)
+		return 0;
+	(void)snprintf(msg, msglen, "%s",
+	    emsg != NULL ? emsg : sqlite3_errmsg(db));
+	sqlite3_free(emsg);
+	return -1;
+}
+
+static int
+bind_text(sqlite3_stmt *s, const char *name, const char *v)
+{
+	int	 i;
+
+	if ((i = sqlite3_bind_parameter_index(s, name)) == 0)
+		return SQLITE_RANGE;
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	/* The job outlives the step: no copy needed. */
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static int
+bind_int64(sqlite3_stmt *s, const char *name, int64_t v)
+{
+	int	 i;
+
+	if ((i = sqlite3_bind_parameter_index(s, name)) == 0)
+		return SQLITE_RANGE;
+	return sqlite3_bind_int64(s, i, v);
+}
+
+static int
+bind_double(sqlite3_stmt *s, const char *name, double v)
+{
+	int	 i;
+
+	if ((i = sqlite3_bind_parameter_index(s, name)) == 0)
+		return SQLITE_RANGE;
+	return sqlite3_bind_double(s, i, v);
+}
+
+static int
+bind_blob(sqlite3_stmt *s, const char *name, const void *v, size_t len)
+{
+	int	 i;
+
+	if ((i = sqlite3_bind_parameter_index(s, name)) == 0)
+		return SQLITE_RANGE;
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_blob64(s, i, v, len, SQLITE_STATIC);
+}
+
+/* Steps a statement that returns no rows; leaves it reset and unbound. */
+static int
+stmt_done(sqlite3_stmt *s)
+{
+	int	 rc;
+
+	rc = sqlite3_step(s);
+	/* The error message stays on the handle until the next call. */
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+store_step(struct store *st, enum stmt_id id)
+{
+	return stmt_done(st->stmt[id]);
+}
+
+/* Version 0 is a database without migrations. */
+static int
+schema_version_get(sqlite3 *db, int *version)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version",
+	    -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int
+schema_version_set(sqlite3 *db, int version)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if (sqlite3_exec(db, "DELETE FROM schema_version", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db,
+	    "INSERT INTO schema_version (version) VALUES (?1)", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_bind_int(s, 1, version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Applies every migration the database lacks, each in its own transaction.
+ * The version is read again under the write lock, so two programs opening
+ * the same new database cannot both apply a migration.
+ */
+static int
+store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char	 msg[512];
+	int	 known, version;
+
+	for (known = 0; schema_migrations[known] != NULL; known++)
+		;
+	if (store_exec_const(db, "CREATE TABLE IF NOT EXISTS schema_version"
+	    " (version INTEGER NOT NULL)", msg, sizeof(msg)) == -1) {
+		store_seterr(err, errlen, path, "%s", msg);
+		return -1;
+	}
+	for (;;) {
+		if (store_exec_const(db, "BEGIN IMMEDIATE", msg,
+		    sizeof(msg)) == -1) {
+			store_seterr(err, errlen, path, "%s", msg);
+			return -1;
+		}
+		if (schema_version_get(db, &version) == -1) {
+			store_seterr(err, errlen, path, "schema version: %s",
+			    sqlite3_errmsg(db));
+			goto rollback;
+		}
+		if (version > known) {
+			store_seterr(err, errlen, path, "database schema "
+			    "version %d is newer than this program (%d)",
+			    version, known);
+			goto rollback;
+		}
+		if (version == known)
+			break;
+		if (store_exec_const(db, schema_migrations[version], msg,
+		    sizeof(msg)) == -1) {
+			store_seterr(err, errlen, path, "migration %d: %s",
+			    version + 1, msg);
+			goto rollback;
+		}
+		if (schema_version_set(db, version + 1) == -1) {
+			store_seterr(err, errlen, path, "schema version: %s",
+			    sqlite3_errmsg(db));
+			goto rollback;
+		}
+		if (store_exec_const(db, "COMMIT", msg, sizeof(msg)) == -1) {
+			store_seterr(err, errlen, path, "migration %d: %s",
+			    version + 1, msg);
+			goto rollback;
+		}
+		log_info("store: %s: schema migrated to version %d", path,
+		    version + 1);
+	}
+	/* Views are recreated at every start, in the same transaction. */
+	if (store_exec_const(db, schema_views, msg, sizeof(msg)) == -1) {
+		store_seterr(err, errlen, path, "views: %s", msg);
+		goto rollback;
+	}
+	if (store_exec_const(db, "COMMIT", msg, sizeof(msg)) == -1) {
+		store_seterr(err, errlen, path, "views: %s", msg);
+		goto rollback;
+	}
+	return 0;
+
+rollback:
+	if (!sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* Runs a PRAGMA that answers one row and returns its text in BUF. */
+static int
+store_pragma(sqlite3 *db, const char *sql, char *buf, size_t buflen)
+{
+	sqlite3_stmt		*s;
+	const unsigned char	*v;
+	int			 rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		v = sqlite3_column_text(s, 0);
+		(void)snprintf(buf, buflen, "%s", v != NULL ? (const char *)v :
+		    "");
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int
+store_configure(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char	 msg[512], val[32];
+
+	if (sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+		store_seterr(err, errlen, path, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	if (store_pragma(db, "PRAGMA journal_mode=WAL", val,
+	    sizeof(val)) == -1) {
+		store_seterr(err, errlen, path, "journal_mode: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (strcmp(val, "wal") != 0)
+		log_warn("store: %s: journal_mode=%s, not wal", path, val);
+	/*
+	 * Acknowledged means durable: the commit that precedes a 250 must
+	 * survive a power loss, so every commit syncs the WAL.
+	 */
+	if (store_exec_const(db, "PRAGMA synchronous=FULL", msg,
+	    sizeof(msg)) == -1 ||
+	    store_exec_const(db, "PRAGMA foreign_keys=ON", msg,
+	    sizeof(msg)) == -1) {
+		store_seterr(err, errlen, path, "%s", msg);
+		return -1;
+	}
+	if (store_pragma(db, "PRAGMA foreign_keys", val, sizeof(val)) == -1 ||
+	    strcmp(val, "1") != 0) {
+		store_seterr(err, errlen, path,
+		    "SQLite without foreign key support");
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	struct store	*st;
+	int		 i, rc;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		store_seterr(err, errlen, path, "%s", strerror(errno));
+		return NULL;
+	}
+	STAILQ_INIT(&st->jobs);
+	STAILQ_INIT(&st->done);
+	if ((rc = pthread_mutex_init(&st->mtx, NULL)) != 0) {
+		store_seterr(err, errlen, path, "%s", strerror(rc));
+		free(st);
+		return NULL;
+	}
+	if ((rc = pthread_cond_init(&st->cond, NULL)) != 0) {
+		store_seterr(err, errlen, path, "%s", strerror(rc));
+		pthread_mutex_destroy(&st->mtx);
+		free(st);
+		return NULL;
+	}
+
+	rc = sqlite3_open_v2(path, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		store_seterr(err, errlen, path, "%s", st->db != NULL ?
+		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (store_configure(st->db, path, err, errlen) == -1 ||
+	    store_migrate(st->db, path, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			store_seterr(err, errlen, path, "%s: %s",
+			    stmt_sql[i], sqlite3_errmsg(st->db));
+			goto fail;
+		}
+	}
+	return st;
+
+fail:
+	store_close(st);
+	return NULL;
+}
+
+/* A deep copy of SRC into DST; 0, or -1 with DST empty. */
+static int
+conn_rec_copy(struct conn_rec *dst, const struct conn_rec *src)
+{
+	struct {
+		char		**dst;
+		const char	*src;
+	} strs[] = {
+		{ &dst->host, src->host },
+		{ &dst->local_addr, src->local_addr },
+		{ &dst->client_addr, src->client_addr },
+		{ &dst->helo_verb, src->helo_verb },
+		{ &dst->helo, src->helo },
+		{ &dst->extensions, src->extensions },
+		{ &dst->test_id, src->test_id },
+		{ &dst->commands, src->commands },
+		{ &dst->end_reason, src->end_reason },
+		{ &dst->tls.version, src->tls.version },
+		{ &dst->tls.cipher, src->tls.cipher },
+		{ &dst->tls.group, src->tls.group },
+		{ &dst->tls.sni, src->tls.sni },
+		{ &dst->tls.ch_versions, src->tls.ch_versions },
+		{ &dst->tls.ch_ciphers, src->tls.ch_ciphers },
+		{ &dst->tls.ch_groups, src->tls.ch_groups },
+		{ &dst->tls.ch_sigalgs, src->tls.ch_sigalgs },
+		{ &dst->tls.ch_alpn, src->tls.ch_alpn },
+		{ &dst->tls.alert_sent, src->tls.alert_sent },
+		{ &dst->tls.alert_received, src->tls.alert_received },
+		{ &dst->tls.error, src->tls.error },
+	};
+	size_t	 i, j;
+
+	*dst = *src;
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		*strs[i].dst = NULL;
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strs[i].src == NULL)
+			continue;
+		if ((*strs[i].dst = strdup(strs[i].src)) == NULL) {
+			for (j = 0; j < i; j++)
+				free(*strs[j].dst);
+			memset(dst, 0, sizeof(*dst));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Frees what a conn_rec owns, not the struct itself. */
+static void
+conn_rec_clear(struct conn_rec *c)
+{
+	free(c->host);
+	free(c->local_addr);
+	free(c->client_addr);
+	free(c->helo_verb);
+	free(c->helo);
+	free(c->extensions);
+	free(c->test_id);
+	free(c->commands);
+	free(c->end_reason);
+	free(c->tls.version);
+	free(c->tls.cipher);
+	free(c->tls.group);
+	free(c->tls.sni);
+	free(c->tls.ch_versions);
+	free(c->tls.ch_ciphers);
+	free(c->tls.ch_groups);
+	free(c->tls.ch_sigalgs);
+	free(c->tls.ch_alpn);
+	free(c->tls.alert_sent);
+	free(c->tls.alert_received);
+	free(c->tls.error);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+store_txn_free(struct txn_rec *txn)
+{
+	size_t	 i;
+
+	if (txn == NULL)
+		return;
+	for (i = 0; i < txn->nrcpts; i++) {
+		free(txn->rcpts[i].address);
+		free(txn->rcpts[i].challenge);
+		free(txn->rcpts[i].test_id);
+	}
+	free(txn->rcpts);
+	free(txn->mail_from);
+	free(txn->mail_params);
+	free(txn->headers);
+	free(txn);
+}
+
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	conn_rec_clear(&j->conn);
+	store_txn_free(j->txn);
+	free(j);
+}
+
+static void
+jobq_free(struct jobq *q)
+{
+	struct job	*j;
+
+	while ((j = STAILQ_FIRST(q)) != NULL) {
+		STAILQ_REMOVE_HEAD(q, entry);
+		job_free(j);
+	}
+}
+
+/* Logs a failed statement of a job; the message is read before reset. */
+static void
+job_warn(struct store *st, const struct job *j, const char *what)
+{
+	log_warn("c%" PRId64 ": store: %s failed: %s", j->conn_id, what,
+	    sqlite3_errmsg(st->db));
+}
+
+static int
+job_conn_open(struct store *st, struct job *j)
+{
+	sqlite3_stmt		*s = st->stmt[ST_CONN_OPEN];
+	const struct conn_rec	*c = &j->conn;
+	int			 rc;
+
+	if ((rc = bind_int64(s, ":id", c->id)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":host", c->host)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":local_addr", c->local_addr)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":client_addr", c->client_addr)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":client_port", c->client_port)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":family", c->family)) != SQLITE_OK ||
+	    (rc = bind_double(s, ":started", c->started)) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return 0;
+
+fail:
+	job_warn(st, j, "connection insert");
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return -1;
+}
+
+static int
+job_conn_close(struct store *st, struct job *j)
+{
+	sqlite3_stmt		*s = st->stmt[ST_CONN_CLOSE];
+	const struct conn_rec	*c = &j->conn;
+	const struct tls_rec	*t = &c->tls;
+	int			 rc;
+
+	if ((rc = bind_int64(s, ":id", c->id)) != SQLITE_OK ||
+	    (rc = bind_double(s, ":ended", c->ended)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":helo_verb", c->helo_verb)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":helo", c->helo)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":extensions", c->extensions)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":starttls", c->starttls)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":pipelined_discarded",
+	    c->pipelined_discarded)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":improper_pipelining",
+	    c->improper_pipelining)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":transactions", c->transactions)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":test_id", c->test_id)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":commands", c->commands)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":end_reason", c->end_reason)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":tls_established", t->established)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_version", t->version)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_cipher", t->cipher)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_group", t->group)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_sni", t->sni)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":tls_resumed", t->resumed)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":ch_versions", t->ch_versions)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":ch_ciphers", t->ch_ciphers)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":ch_groups", t->ch_groups)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":ch_sigalgs", t->ch_sigalgs)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":ch_alpn", t->ch_alpn)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_alert_sent", t->alert_sent)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_alert_received", t->alert_received)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_error", t->error)) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	/* Its open failed or never came: the rest of the record is lost. */
+	if (sqlite3_changes(st->db) == 0) {
+		log_warn("c%" PRId64 ": store: connection update failed: "
+		    "no such connection", j->conn_id);
+		return -1;
+	}
+	return 0;
+
+fail:
+	job_warn(st, j, "connection update");
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return -1;
+}
+
+static int
+job_txn(struct store *st, struct job *j)
+{
+	sqlite3_stmt		*s = st->stmt[ST_TXN];
+	const struct txn_rec	*t = j->txn;
+	const struct rcpt_rec	*r;
+	const char		*what = "transaction insert";
+	int64_t			 txn_id;
+	size_t			 i;
+	int			 rc;
+
+	if ((rc = bind_int64(s, ":connection_id", t->conn_id)) != SQLITE_OK ||
+	    (rc = bind_double(s, ":received", t->received)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":mail_from", t->mail_from)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":mail_params", t->mail_params)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":size", (int64_t)t->size)) != SQLITE_OK ||
+	    (rc = bind_blob(s, ":headers", t->headers, t->headers_len)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":body_sha256", t->body_sha256)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":bare_lf", t->bare_lf)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":bare_cr", t->bare_cr)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":long_lines", t->long_lines)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":tls", t->tls)) != SQLITE_OK)
+		goto fail;
+	if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+		goto fail;
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	txn_id = sqlite3_last_insert_rowid(st->db);
+
+	what = "recipient insert";
+	s = st->stmt[ST_RCPT];
+	for (i = 0; i < t->nrcpts; i++) {
+		r = &t->rcpts[i];
+		if ((rc = bind_int64(s, ":transaction_id", txn_id)) !=
+		    SQLITE_OK ||
+		    (rc = bind_text(s, ":address", r->address)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":challenge", r->challenge)) !=
+		    SQLITE_OK ||
+		    (rc = bind_text(s, ":test_id", r->test_id)) != SQLITE_OK)
+			goto fail;
+		if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+			goto fail;
+		(void)sqlite3_reset(s);
+		(void)sqlite3_clear_bindings(s);
+	}
+	return 0;
+
+fail:
+	job_warn(st, j, what);
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return -1;
+}
+
+static int
+job_run(struct store *st, struct job *j)
+{
+	switch (j->type) {
+	case JOB_CONN_OPEN:
+		return job_conn_open(st, j);
+	case JOB_CONN_CLOSE:
+		return job_conn_close(st, j);
+	case JOB_TXN:
+		return job_txn(st, j);
+	}
+	fatalx("store: job type %d", (int)j->type);
+}
+
+/*
+ * Group commit: every job of BATCH in one transaction, so one fsync makes
+ * them all durable.  Each job runs inside its own savepoint: a failing job
+ * is rolled back alone and the others still commit.  If the transaction
+ * itself is lost (BEGIN or COMMIT fails, or SQLite rolls it back on an I/O
+ * error), every job of the batch has failed.
+ */
+static void
+store_batch(struct store *st, struct jobq *batch)
+{
+	struct job	*j;
+	size_t		 n = 0, nfailed = 0;
+	int		 lost = 0;
+
+	if (store_step(st, ST_BEGIN) == -1) {
+		log_warn("store: begin failed: %s", sqlite3_errmsg(st->db));
+		lost = 1;
+	}
+	STAILQ_FOREACH(j, batch, entry) {
+		n++;
+		j->ok = 0;
+		if (lost)
+			continue;
+		if (store_step(st, ST_SAVEPOINT) == -1) {
+			log_warn("store: savepoint failed: %s",
+			    sqlite3_errmsg(st->db));
+			lost = 1;
+			continue;
+		}
+		if (job_run(st, j) == 0) {
+			if (store_step(st, ST_RELEASE) == 0)
+				j->ok = 1;
+			else
+				lost = 1;
+			continue;
+		}
+		if (sqlite3_get_autocommit(st->db) ||
+		    store_step(st, ST_ROLLBACK_TO) == -1 ||
+		    store_step(st, ST_RELEASE) == -1)
+			lost = 1;
+	}
+	if (!lost && store_step(st, ST_COMMIT) == -1) {
+		log_warn("store: commit failed: %s", sqlite3_errmsg(st->db));
+		lost = 1;
+	}
+	if (lost && !sqlite3_get_autocommit(st->db))
+		(void)store_step(st, ST_ROLLBACK);
+
+	STAILQ_FOREACH(j, batch, entry) {
+		if (lost && j->ok) {
+			j->ok = 0;
+			if (j->type != JOB_TXN)
+				log_warn("c%" PRId64 ": store: connection "
+				    "record lost: batch rolled back",
+				    j->conn_id);
+		}
+		if (!j->ok)
+			nfailed++;
+	}
+	log_debug("store: batch jobs=%zu failed=%zu", n, nfailed);
+}
+
+/*
+ * Frees the jobs of BATCH and hands the txn results to the event loop.
+ * Without a writer (store_close() flushing a queue nobody started) there
+ * is nobody to tell and the results are dropped.
+ */
+static void
+store_batch_report(struct store *st, struct jobq *batch)
+{
+	struct jobq	 results = STAILQ_HEAD_INITIALIZER(results);
+	struct job	*j;
+
+	while ((j = STAILQ_FIRST(batch)) != NULL) {
+		STAILQ_REMOVE_HEAD(batch, entry);
+		if (j->type != JOB_TXN || st->done_ev == NULL) {
+			job_free(j);
+			continue;
+		}
+		store_txn_free(j->txn);
+		j->txn = NULL;
+		STAILQ_INSERT_TAIL(&results, j, entry);
+	}
+	if (STAILQ_EMPTY(&results))
+		return;
+	pthread_mutex_lock(&st->mtx);
+	STAILQ_CONCAT(&st->done, &results);
+	pthread_mutex_unlock(&st->mtx);
+	/* Thread-safe: the daemon enabled evthread before the base existed. */
+	event_active(st->done_ev, 0, 0);
+}
+
+/* The writer thread: takes every queued job at once, until stopped. */
+static void *
+store_writer(void *arg)
+{
+	struct store	*st = arg;
+	struct jobq	 batch = STAILQ_HEAD_INITIALIZER(batch);
+
+	pthread_mutex_lock(&st->mtx);
+	for (;;) {
+		while (STAILQ_EMPTY(&st->jobs) && !st->stopping)
+			pthread_cond_wait(&st->cond, &st->mtx);
+		/* Stopping still flushes whatever was queued before. */
+		if (STAILQ_EMPTY(&st->jobs))
+			break;
+		STAILQ_CONCAT(&batch, &st->jobs);
+		pthread_mutex_unlock(&st->mtx);
+
+		store_batch(st, &batch);
+		store_batch_report(st, &batch);
+
+		pthread_mutex_lock(&st->mtx);
+	}
+	pthread_mutex_unlock(&st->mtx);
+	return NULL;
+}
+
+/* Event loop thread: delivers the results the writer queued. */
+static void
+store_done_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct store	*st = arg;
+	struct jobq	 results = STAILQ_HEAD_INITIALIZER(results);
+	struct job	*j;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&st->mtx);
+	STAILQ_CONCAT(&results, &st->done);
+	pthread_mutex_unlock(&st->mtx);
+	/* Unlocked: a callback may queue the next transaction. */
+	while ((j = STAILQ_FIRST(&results)) != NULL) {
+		STAILQ_REMOVE_HEAD(&results, entry);
+		st->done_cb(j->conn_id, j->ok, st->done_arg);
+		job_free(j);
+	}
+}
+
+int
+store_writer_start(struct store *st, struct event_base *base,
+    store_done_cb done_cb, void *arg)
+{
+	sigset_t	 all, old;
+	int		 rc;
+
+	if (st->running)
+		fatalx("store_writer_start: writer already running");
+	if ((st->done_ev = event_new(base, -1, 0, store_done_event,
+	    st)) == NULL) {
+		log_warn("store: event_new failed");
+		return -1;
+	}
+	st->done_cb = done_cb;
+	st->done_arg = arg;
+	/* Signals are for the event loop thread, never for the writer. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&st->writer, NULL, store_writer, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		log_warn("store: writer thread: %s", strerror(rc));
+		event_free(st->done_ev);
+		st->done_ev = NULL;
+		return -1;
+	}
+	st->running = 1;
+	return 0;
+}
+
+static void
+store_enqueue(struct store *st, struct job *j)
+{
+	pthread_mutex_lock(&st->mtx);
+	STAILQ_INSERT_TAIL(&st->jobs, j, entry);
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->mtx);
+}
+
+static void
+store_conn_job(struct store *st, enum job_type type, const struct conn_rec *c)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    conn_rec_copy(&j->conn, c) == -1)
+		fatalx("store: connection record: %s", strerror(errno));
+	j->type = type;
+	j->conn_id = c->id;
+	store_enqueue(st, j);
+}
+
+void
+store_conn_open(struct store *st, const struct conn_rec *c)
+{
+	store_conn_job(st, JOB_CONN_OPEN, c);
+}
+
+void
+store_conn_close(struct store *st, const struct conn_rec *c)
+{
+	store_conn_job(st, JOB_CONN_CLOSE, c);
+}
+
+void
+store_txn(struct store *st, struct txn_rec *txn)
+{
+	struct job	*j;
+
+	/* Out of memory here would leave a session waiting for ever. */
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatalx("store: transaction: %s", strerror(errno));
+	j->type = JOB_TXN;
+	j->conn_id = txn->conn_id;
+	j->txn = txn;
+	store_enqueue(st, j);
+}
+
+static void
+store_sync_only(const struct store *st, const char *fn)
+{
+	if (st->running)
+		fatalx("%s: the writer thread owns the database", fn);
+}
+
+int
+store_test_create(struct store *st, const char *id, double now)
+{
+	sqlite3_stmt	*s = st->stmt[ST_TEST_CREATE];
+
+	store_sync_only(st, __func__);
+	if (bind_text(s, ":id", id) != SQLITE_OK ||
+	    bind_double(s, ":created", now) != SQLITE_OK ||
+	    stmt_done(s) == -1) {
+		log_warn("store: test %s: %s", id, sqlite3_errmsg(st->db));
+		(void)sqlite3_reset(s);
+		(void)sqlite3_clear_bindings(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 if the test exists, 0 if not, -1 on error. */
+int
+store_test_exists(struct store *st, const char *id)
+{
+	sqlite3_stmt	*s = st->stmt[ST_TEST_EXISTS];
+	int		 rc;
+
+	store_sync_only(st, __func__);
+	if (bind_text(s, ":id", id) != SQLITE_OK)
+		rc = SQLITE_ERROR;
+	else
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		log_warn("store: test %s: %s", id, sqlite3_errmsg(st->db));
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The highest connection id stored, 0 for none, -1 on error. */
+int64_t
+store_last_connection_id(struct store *st)
+{
+	sqlite3_stmt	*s = st->stmt[ST_LAST_CONN];
+	int64_t		 id = -1;
+
+	store_sync_only(st, __func__);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	else
+		log_warn("store: last connection id: %s",
+		    sqlite3_errmsg(st->db));
+	(void)sqlite3_reset(s);
+	return id;
+}
+
+/*
+ * On the thread that started the writer, after its event loop ended and
+ * before the event base is freed.  Results not yet delivered are dropped.
+ */
+void
+store_close(struct store *st)
+{
+	struct jobq	 batch = STAILQ_HEAD_INITIALIZER(batch);
+	int		 i;
+
+	if (st == NULL)
+		return;
+	if (st->running) {
+		pthread_mutex_lock(&st->mtx);
+		st->stopping = 1;
+		pthread_cond_signal(&st->cond);
+		pthread_mutex_unlock(&st->mtx);
+		pthread_join(st->writer, NULL);
+		st->running = 0;
+	} else if (!STAILQ_EMPTY(&st->jobs)) {
+		/* Queued, never started: flush here, nobody to report to. */
+		STAILQ_CONCAT(&batch, &st->jobs);
+		store_batch(st, &batch);
+		store_batch_report(st, &batch);
+	}
+	if (st->done_ev != NULL)
+		event_free(st->done_ev);
+	jobq_free(&st->jobs);
+	jobq_free(&st->done);
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	/* Also checkpoints the WAL into the database file. */
+	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
+		log_warn("store: close: %s", sqlite3_errmsg(st->db));
+	pthread_cond_destroy(&st->cond);
+	pthread_mutex_destroy(&st->mtx);
+	free(st);
+}

@@ -1,0 +1,48 @@
+/*
+ * The only code that touches SQLite.  Synchronous calls for the command
+ * line tool and start-up; in the daemon, one writer thread with group
+ * commit that reports durable transactions back to the event loop.
+ */
+#ifndef MAILSCOPE_STORE_H
+#define MAILSCOPE_STORE_H
+
+#include <stdint.h>
+
+#include "types.h"
+
+struct event_base;
+struct store;
+
+/* Opens (creating) PATH, applies migrations and views.  NULL + message. */
+struct store	*store_open(const char *path, char *err, size_t errlen);
+/*
+ * Stops the writer if running (flushing every queued job), closes.  Call
+ * after the event loop ended and before event_base_free(); results not
+ * yet delivered are dropped.
+ */
+void		 store_close(struct store *);
+
+/* Synchronous, before store_writer_start() or in the tool. */
+int		 store_test_create(struct store *, const char *id, double now);
+int		 store_test_exists(struct store *, const char *id);	/* 1 0 -1 */
+int64_t		 store_last_connection_id(struct store *);	/* -1: error */
+
+/* Called on the event loop thread with the result of store_txn(). */
+typedef void	(*store_done_cb)(int64_t conn_id, int ok, void *arg);
+
+/* evthread_use_pthreads() must precede the base's creation.  0 or -1. */
+int		 store_writer_start(struct store *, struct event_base *,
+		    store_done_cb, void *arg);
+
+/*
+ * Asynchronous; the records are copied, the caller keeps its own.  Jobs
+ * queued before store_writer_start() run in its first batch.
+ */
+void		 store_conn_open(struct store *, const struct conn_rec *);
+void		 store_conn_close(struct store *, const struct conn_rec *);
+/* Takes ownership of TXN; store_done_cb reports it committed (ok=1). */
+void		 store_txn(struct store *, struct txn_rec *txn);
+
+void		 store_txn_free(struct txn_rec *);
+
+#endif /* MAILSCOPE_STORE_H */

@@ -1,0 +1,165 @@
+/*
+ * Test IDs: generation (128 random bits, RFC 4648 base32 in lowercase) and
+ * the classification of recipient addresses against the catalogue.
+ * Pure functions; any thread.
+ */
+#include "build.h"
+
+#include <sys/random.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "catalog.h"
+#include "testid.h"
+
+static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+int
+testid_new(char id[TESTID_LEN + 1])
+{
+	unsigned char raw[16];
+	unsigned int acc = 0, bits = 0;
+	size_t i, o = 0;
+	ssize_t n;
+
+	do
+		n = getrandom(raw, sizeof(raw), 0);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(raw))
+		return -1;
+	for (i = 0; i < sizeof(raw); i++) {
+		acc = (acc << 8) | raw[i];
+		bits += 8;
+		while (bits >= 5) {
+			id[o++] = b32[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	/* 128 = 25 * 5 + 3: the last symbol carries 3 bits, zero-padded. */
+	id[o++] = b32[(acc << (5 - bits)) & 31];
+	id[o] = '\0';
+	return 0;
+}
+
+int
+testid_valid(const char *s, size_t len)
+{
+	size_t i;
+	char c;
+
+	if (len != TESTID_LEN)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = (char)tolower((unsigned char)s[i]);
+		if (strchr(b32, c) == NULL || c == '\0')
+			return 0;
+	}
+	return 1;
+}
+
+static void
+copy_id(char id[TESTID_LEN + 1], const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < TESTID_LEN; i++)
+		id[i] = (char)tolower((unsigned char)s[i]);
+	id[TESTID_LEN] = '\0';
+}
+
+/* Case-insensitive equality of S[0..LEN) with the string T. */
+static int
+span_eq(const char *s, size_t len, const char *t)
+{
+	return strlen(t) == len && strncasecmp(s, t, len) == 0;
+}
+
+/* A challenge named exactly S[0..LEN), or NULL. */
+static const struct catalog_challenge *
+challenge_span(const char *s, size_t len)
+{
+	const struct catalog_challenge *chs;
+	size_t i, n;
+
+	chs = catalog_challenges(&n);
+	for (i = 0; i < n; i++)
+		if (span_eq(s, len, chs[i].name))
+			return &chs[i];
+	return NULL;
+}
+
+enum testid_rcpt
+testid_classify(const struct config *cfg, const char *addr,
+    char id[TESTID_LEN + 1], const struct catalog_challenge **ch)
+{
+	const struct catalog_challenge *c;
+	const char *at, *dom, *dot, *lp = cfg->local_part;
+	size_t llen, dlen, blen = strlen(cfg->base_domain), lplen = strlen(lp);
+
+	at = strrchr(addr, '@');
+	if (at == NULL)	/* RFC 5321 4.5.1: <Postmaster> without a domain */
+		return strcasecmp(addr, "postmaster") == 0 ?
+		    RCPT_POSTMASTER : RCPT_FOREIGN;
+	llen = (size_t)(at - addr);
+	dom = at + 1;
+	dlen = strlen(dom);
+	if (dlen > 0 && dom[dlen - 1] == '.')
+		dlen--;
+
+	if (span_eq(dom, dlen, cfg->base_domain))
+		return span_eq(addr, llen, "postmaster") ?
+		    RCPT_POSTMASTER : RCPT_NO_USER;
+	if (dlen <= blen + 1 || dom[dlen - blen - 1] != '.' ||
+	    strncasecmp(dom + dlen - blen, cfg->base_domain, blen) != 0)
+		return RCPT_FOREIGN;
+	dlen -= blen + 1;	/* DOM[0..DLEN) is what precedes .<base> */
+
+	if ((c = challenge_span(dom, dlen)) != NULL &&
+	    !(c->flags & CH_PER_TEST)) {
+		if (span_eq(addr, llen, "postmaster"))
+			return RCPT_POSTMASTER;
+		/* measure+<id>@<challenge>.<base> */
+		if (llen == lplen + 1 + TESTID_LEN &&
+		    strncasecmp(addr, lp, lplen) == 0 && addr[lplen] == '+' &&
+		    testid_valid(addr + lplen + 1, TESTID_LEN)) {
+			copy_id(id, addr + lplen + 1);
+			*ch = c;
+			return RCPT_TEST;
+		}
+		return RCPT_NO_USER;
+	}
+
+	/* measure@<id>.<challenge>.<base> for per-test challenges */
+	dot = memchr(dom, '.', dlen);
+	if (dot == NULL || !testid_valid(dom, (size_t)(dot - dom)))
+		return RCPT_FOREIGN;
+	c = challenge_span(dot + 1, dlen - (size_t)(dot + 1 - dom));
+	if (c == NULL || !(c->flags & CH_PER_TEST))
+		return RCPT_FOREIGN;
+	if (span_eq(addr, llen, "postmaster"))
+		return RCPT_POSTMASTER;
+	if (!span_eq(addr, llen, lp))
+		return RCPT_NO_USER;
+	copy_id(id, dom);
+	*ch = c;
+	return RCPT_TEST;
+}
+
+int
+testid_address(const struct config *cfg, const struct catalog_challenge *ch,
+    const char *id, char *buf, size_t len)
+{
+	int n;
+
+	if (ch->flags & CH_PER_TEST)
+		n = snprintf(buf, len, "%s@%s.%s.%s", cfg->local_part, id,
+		    ch->name, cfg->base_domain);
+	else
+		n = snprintf(buf, len, "%s+%s@%s.%s", cfg->local_part, id,
+		    ch->name, cfg->base_domain);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}

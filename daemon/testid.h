@@ -1,0 +1,34 @@
+/*
+ * Test IDs: 128 random bits in lowercase base32 (RFC 4648 alphabet), and
+ * their extraction from recipient addresses of the catalogue.
+ */
+#ifndef MAILSCOPE_TESTID_H
+#define MAILSCOPE_TESTID_H
+
+#include "catalog.h"
+#include "types.h"
+
+/* Writes a new ID and its NUL into ID.  Returns 0, or -1 without entropy. */
+int	testid_new(char id[TESTID_LEN + 1]);
+int	testid_valid(const char *s, size_t len);
+
+enum testid_rcpt {
+	RCPT_TEST,		/* a challenge address with a test ID */
+	RCPT_POSTMASTER,	/* postmaster of the base or a challenge domain */
+	RCPT_NO_USER,		/* catalogue domain, unknown local part */
+	RCPT_FOREIGN		/* not our domain: never relayed */
+};
+
+/*
+ * Classifies the address LOCAL@DOMAIN (no angle brackets) against the
+ * catalogue: measure+ID@C.<base> or measure@ID.C.<base> for per-test
+ * challenges.  On RCPT_TEST fills ID and *CH.
+ */
+enum testid_rcpt testid_classify(const struct config *, const char *addr,
+	    char id[TESTID_LEN + 1], const struct catalog_challenge **ch);
+
+/* The address of challenge CH for test ID, into BUF.  0, or -1 if short. */
+int	testid_address(const struct config *, const struct catalog_challenge *,
+	    const char *id, char *buf, size_t len);
+
+#endif /* MAILSCOPE_TESTID_H */

@@ -1,0 +1,388 @@
+/*
+ * TLS contexts per host profile and the evidence of each handshake: the
+ * ClientHello as offered (RFC 8446 4.1.2, 4.2; unknown codepoints kept as
+ * numbers), the negotiated parameters, alerts sent and received, and
+ * OpenSSL's reason for a failure.  Runs on the event loop thread.
+ */
+#include "build.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "tls.h"
+
+/*
+ * Cipher sets of CHALLENGES.md; docs/tls-profiles.md gives their source.
+ * "strong": forward-secret AEAD only (NCSC-NL TLS guidelines 2021, "good").
+ * "medium": forward-secret CBC suites, none of the strong ones.
+ */
+static const struct {
+	const char	*name;
+	const char	*list;		/* TLS 1.2 and older */
+	const char	*suites;	/* TLS 1.3 */
+} cipher_sets[] = {
+	{ "all", "ALL:COMPLEMENTOFDEFAULT:!eNULL:@SECLEVEL=0",
+	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+	    "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"
+	    "TLS_AES_128_CCM_8_SHA256" },
+	{ "strong", "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:"
+	    "!aNULL:!PSK:!SRP",
+	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+	    "TLS_AES_128_GCM_SHA256" },
+	{ "medium", "ECDHE+AES:DHE+AES:!AESGCM:!AESCCM:!aNULL:!PSK:!SRP:"
+	    "@SECLEVEL=1",
+	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+	    "TLS_AES_128_GCM_SHA256" },
+};
+
+static int	rec_index = -1;	/* ex_data slot; set once, before threads */
+
+static void
+set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src != NULL ? strdup(src) : NULL;
+}
+
+/* Appends TEXT to *DST with a comma; allocation failure leaves it as is. */
+static void
+append(char **dst, const char *text)
+{
+	size_t old = *dst != NULL ? strlen(*dst) : 0, n = strlen(text);
+	char *p;
+
+	if ((p = realloc(*dst, old + n + 2)) == NULL)
+		return;
+	if (old > 0)
+		p[old++] = ',';
+	memcpy(p + old, text, n + 1);
+	*dst = p;
+}
+
+static void
+err_drain(char *buf, size_t len, unsigned long first)
+{
+	unsigned long e;
+	const char *r;
+	size_t o = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (e = first != 0 ? first : ERR_get_error(); e != 0;
+	    e = ERR_get_error()) {
+		r = ERR_reason_error_string(e);
+		n = snprintf(buf + o, len - o, "%s%s", o > 0 ? "; " : "",
+		    r != NULL ? r : "unknown error");
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
+	ERR_clear_error();
+}
+
+static int
+load_pairs(SSL_CTX *ctx, const struct host_conf *h, char *err, size_t len)
+{
+	char *certs, *keys, *cs, *ks, *c, *k;
+	int rc = -1;
+
+	if ((certs = strdup(h->certificate)) == NULL ||
+	    (keys = strdup(h->key)) == NULL) {
+		free(certs);
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	for (c = strtok_r(certs, " \t", &cs), k = strtok_r(keys, " \t", &ks);
+	    c != NULL && k != NULL;
+	    c = strtok_r(NULL, " \t", &cs), k = strtok_r(NULL, " \t", &ks)) {
+		ERR_clear_error();
+		if (SSL_CTX_use_certificate_chain_file(ctx, c) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, k, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(ctx) != 1) {
+			char why[256];
+
+			err_drain(why, sizeof(why), 0);
+			snprintf(err, len, "%s / %s: %s", c, k, why);
+			goto out;
+		}
+	}
+	rc = 0;
+ out:
+	free(certs);
+	free(keys);
+	return rc;
+}
+
+static void
+hex_list(char **dst, const unsigned char *p, size_t len)
+{
+	char num[8];
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2) {
+		snprintf(num, sizeof(num), "0x%02x%02x", p[i], p[i + 1]);
+		append(dst, num);
+	}
+}
+
+/* RFC 8446 4.2.7 supported_groups: decimal, so unknown PQ groups show. */
+static void
+group_list(char **dst, const unsigned char *p, size_t len)
+{
+	char num[8];
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2) {
+		snprintf(num, sizeof(num), "%u", (unsigned)(p[i] << 8 | p[i + 1]));
+		append(dst, num);
+	}
+}
+
+/* A length-prefixed vector: returns its body, or NULL if malformed. */
+static const unsigned char *
+vec(const unsigned char *p, size_t len, size_t lenbytes, size_t *out)
+{
+	size_t n;
+
+	if (len < lenbytes)
+		return NULL;
+	n = lenbytes == 1 ? p[0] : (size_t)(p[0] << 8 | p[1]);
+	if (n > len - lenbytes)
+		return NULL;
+	*out = n;
+	return p + lenbytes;
+}
+
+/* Untrusted names (SNI, ALPN) keep printable ASCII only. */
+static void
+printable(char *dst, size_t dstlen, const unsigned char *p, size_t len)
+{
+	log_escape(dst, dstlen, (const char *)p, len);
+}
+
+static void
+record_client_hello(SSL *ssl, struct tls_rec *rec)
+{
+	const unsigned char *p, *b;
+	size_t len, n, i;
+	char name[256];
+
+	/* A second ClientHello (after HelloRetryRequest) replaces the first. */
+	set_str(&rec->ch_versions, NULL);
+	set_str(&rec->ch_ciphers, NULL);
+	set_str(&rec->ch_groups, NULL);
+	set_str(&rec->ch_sigalgs, NULL);
+	set_str(&rec->ch_alpn, NULL);
+
+	len = SSL_client_hello_get0_ciphers(ssl, &p);
+	hex_list(&rec->ch_ciphers, p, len);
+
+	/* RFC 8446 4.2.1; without the extension, the legacy version. */
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p,
+	    &len) == 1 && (b = vec(p, len, 1, &n)) != NULL)
+		hex_list(&rec->ch_versions, b, n);
+	else {
+		unsigned v = SSL_client_hello_get0_legacy_version(ssl);
+
+		snprintf(name, sizeof(name), "0x%04x", v);
+		set_str(&rec->ch_versions, name);
+	}
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_groups, &p,
+	    &len) == 1 && (b = vec(p, len, 2, &n)) != NULL)
+		group_list(&rec->ch_groups, b, n);
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_signature_algorithms,
+	    &p, &len) == 1 && (b = vec(p, len, 2, &n)) != NULL)
+		hex_list(&rec->ch_sigalgs, b, n);
+	/* RFC 7301 3.1: a list of 1-byte-length protocol names */
+	if (SSL_client_hello_get0_ext(ssl,
+	    TLSEXT_TYPE_application_layer_protocol_negotiation, &p, &len) == 1 &&
+	    (b = vec(p, len, 2, &n)) != NULL) {
+		for (i = 0; i < n; i += 1 + b[i]) {
+			if (b[i] > n - i - 1)
+				break;
+			printable(name, sizeof(name), b + i + 1, b[i]);
+			append(&rec->ch_alpn, name);
+		}
+	}
+	/* RFC 6066 3: server_name_list, host_name entries (type 0) */
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p,
+	    &len) == 1 && (b = vec(p, len, 2, &n)) != NULL && n >= 3 &&
+	    b[0] == TLSEXT_NAMETYPE_host_name &&
+	    (p = vec(b + 1, n - 1, 2, &len)) != NULL) {
+		printable(name, sizeof(name), p, len);
+		set_str(&rec->sni, name);
+	}
+}
+
+static int
+client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_rec *rec = SSL_get_ex_data(ssl, rec_index);
+
+	(void)alert;
+	(void)arg;
+	if (rec != NULL)
+		record_client_hello(ssl, rec);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* "bad certificate" -> "bad_certificate", "unknown CA" -> "unknown_ca" */
+static void
+alert_name(char *dst, size_t len, int value)
+{
+	const char *s = SSL_alert_desc_string_long(value);
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		dst[i] = s[i] == ' ' ? '_' : (char)tolower((unsigned char)s[i]);
+	dst[i] = '\0';
+}
+
+static void
+info_cb(const SSL *ssl, int where, int value)
+{
+	struct tls_rec *rec = SSL_get_ex_data(ssl, rec_index);
+	char name[64];
+
+	if (rec == NULL || !(where & SSL_CB_ALERT))
+		return;
+	if ((value & 0xff) == SSL_AD_CLOSE_NOTIFY)
+		return;
+	alert_name(name, sizeof(name), value);
+	/* The first alert is the evidence; later ones follow from it. */
+	if ((where & SSL_CB_READ) && rec->alert_received == NULL)
+		set_str(&rec->alert_received, name);
+	else if ((where & SSL_CB_WRITE) && rec->alert_sent == NULL)
+		set_str(&rec->alert_sent, name);
+}
+
+static const char *
+cipher_set(const char *name, const char **suites)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cipher_sets) / sizeof(cipher_sets[0]); i++)
+		if (strcmp(cipher_sets[i].name, name) == 0) {
+			*suites = cipher_sets[i].suites;
+			return cipher_sets[i].list;
+		}
+	*suites = NULL;
+	return name;
+}
+
+SSL_CTX *
+tls_ctx_new(const struct host_conf *h, char *err, size_t errlen)
+{
+	const char *list, *suites;
+	char why[256];
+	SSL_CTX *ctx;
+
+	if (rec_index == -1)
+		rec_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		goto fail;
+	list = cipher_set(h->ciphers != NULL ? h->ciphers : "all", &suites);
+	if (SSL_CTX_set_min_proto_version(ctx, h->proto_min) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, h->proto_max) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, list) != 1 ||
+	    (suites != NULL && SSL_CTX_set_ciphersuites(ctx, suites) != 1))
+		goto fail;
+	/* DHE suites need parameters; OpenSSL picks them by key size. */
+	SSL_CTX_set_dh_auto(ctx, 1);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)h->name,
+	    (unsigned int)strlen(h->name));
+	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+	SSL_CTX_set_info_callback(ctx, info_cb);
+	if (load_pairs(ctx, h, err, errlen) == -1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+ fail:
+	err_drain(why, sizeof(why), 0);
+	snprintf(err, errlen, "host %s: TLS settings: %s", h->name, why);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+void
+tls_ctx_free(SSL_CTX *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+SSL *
+tls_ssl_new(SSL_CTX *ctx, struct tls_rec *rec)
+{
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	SSL_set_ex_data(ssl, rec_index, rec);
+	return ssl;
+}
+
+void
+tls_ssl_detach(SSL *ssl)
+{
+	SSL_set_ex_data(ssl, rec_index, NULL);
+}
+
+void
+tls_record_established(SSL *ssl, struct tls_rec *rec)
+{
+	const char *g;
+	char num[16];
+	int nid;
+
+	rec->established = 1;
+	set_str(&rec->version, SSL_get_version(ssl));
+	set_str(&rec->cipher, SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
+	nid = SSL_get_negotiated_group(ssl);
+	if (nid != 0 && nid != NID_undef) {
+		if ((nid & TLSEXT_nid_unknown) ||
+		    (g = SSL_group_to_name(ssl, nid)) == NULL) {
+			snprintf(num, sizeof(num), "%d", nid & 0xffff);
+			g = num;
+		}
+		set_str(&rec->group, g);
+	}
+	rec->resumed = SSL_session_reused(ssl);
+}
+
+void
+tls_record_failure(struct tls_rec *rec, unsigned long errcode)
+{
+	char why[256];
+
+	err_drain(why, sizeof(why), errcode);
+	if (why[0] != '\0' && rec->error == NULL)
+		set_str(&rec->error, why);
+}
+
+void
+tls_rec_clear(struct tls_rec *rec)
+{
+	free(rec->version);
+	free(rec->cipher);
+	free(rec->group);
+	free(rec->sni);
+	free(rec->ch_versions);
+	free(rec->ch_ciphers);
+	free(rec->ch_groups);
+	free(rec->ch_sigalgs);
+	free(rec->ch_alpn);
+	free(rec->alert_sent);
+	free(rec->alert_received);
+	free(rec->error);
+	memset(rec, 0, sizeof(*rec));
+}

@@ -1,0 +1,166 @@
+/*
+ * Shared types: the configuration, host profiles, catalogue rows and the
+ * records that travel from the SMTP session to the store.  Only plain data
+ * here; the functions live with their concern.
+ */
+#ifndef MAILSCOPE_TYPES_H
+#define MAILSCOPE_TYPES_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TESTID_LEN	26	/* 128 bits in lowercase base32, no padding */
+
+enum starttls_policy {
+	STARTTLS_OFF,		/* STARTTLS not offered */
+	STARTTLS_OPTIONAL,
+	STARTTLS_REQUIRED	/* 530 5.7.0 to MAIL before STARTTLS */
+};
+
+/* One bind address of a listener, as parsed from "ADDR:PORT" or "[ADDR]:PORT". */
+struct listen_addr {
+	struct sockaddr_storage	ss;
+	socklen_t		sslen;
+	char			text[64];	/* as written in the config */
+};
+
+/* A host (listener profile) of the config.  Owns its strings and arrays. */
+struct host_conf {
+	char			*name;		/* owned; a host of the catalogue */
+	int			 line;		/* config line of the section */
+	struct listen_addr	*listen;	/* owned array */
+	size_t			 nlisten;
+	enum starttls_policy	 starttls;
+	char			*certificate;	/* owned; NULL when starttls=off */
+	char			*key;		/* owned */
+	int			 proto_min;	/* TLS1_VERSION .. TLS1_3_VERSION */
+	int			 proto_max;
+	char			*ciphers;	/* owned: all|strong|medium|OpenSSL */
+	uint64_t		 greylist_delay_ms;
+};
+
+/* [web] and [dns]: parsed and validated now, served by later modules. */
+struct web_conf {
+	int			 present;
+	struct listen_addr	*listen;	/* owned array */
+	size_t			 nlisten;
+	char			*certificate;	/* owned */
+	char			*key;		/* owned */
+};
+
+struct dns_conf {
+	int			 present;
+	struct listen_addr	*listen;	/* owned array */
+	size_t			 nlisten;
+};
+
+/* The whole configuration.  Owns everything it points to; config_free(). */
+struct config {
+	char		*file;			/* owned: path it was read from */
+	char		*base_domain;		/* owned, lowercase, no final dot */
+	char		*hostname;		/* owned: greeting and EHLO name */
+	char		*database;		/* owned */
+	char		*user;			/* owned; NULL: do not drop */
+	char		*resolver;		/* owned; NULL: the system's */
+	char		*local_part;		/* owned; default "measure" */
+	uint64_t	 wait_ms;		/* absence-based verdicts */
+
+	/* limits */
+	unsigned	 max_connections;	/* total, default 200 */
+	unsigned	 max_per_ip;		/* default 10 */
+	unsigned	 max_recipients;	/* per transaction, default 100 */
+	unsigned	 max_errors;		/* per session, default 20 */
+	unsigned	 max_commands;		/* per session, default 1000 */
+	size_t		 max_message_size;	/* bytes, default 10 MiB */
+	size_t		 max_header_size;	/* bytes kept, default 64 KiB */
+	size_t		 line_max;		/* incl. CRLF, default 1000 */
+
+	/* timeouts in milliseconds (RFC 5321 4.5.3.2 defaults) */
+	uint64_t	 timeout_command_ms;	/* default 5 min */
+	uint64_t	 timeout_data_ms;	/* default 10 min */
+	uint64_t	 timeout_tls_ms;	/* handshake, default 1 min */
+	uint64_t	 shutdown_grace_ms;	/* SIGTERM, default 30 s */
+
+	struct host_conf *hosts;		/* owned array */
+	size_t		 nhosts;
+	struct web_conf	 web;
+	struct dns_conf	 dns;
+};
+
+/*
+ * What the TLS layer learnt about one handshake: the ClientHello as
+ * offered (numbers, unknown codepoints kept) and what was negotiated, or
+ * why it failed.  Owns its strings.
+ */
+struct tls_rec {
+	int		 attempted;	/* STARTTLS accepted, handshake begun */
+	int		 established;
+	char		*version;	/* "TLSv1.3" */
+	char		*cipher;	/* OpenSSL name */
+	char		*group;		/* key exchange group name or number */
+	char		*sni;		/* server name the client sent */
+	int		 resumed;
+	char		*ch_versions;	/* offered, comma-separated numbers */
+	char		*ch_ciphers;	/* offered suites, 0xNNNN list */
+	char		*ch_groups;	/* offered groups, decimal codepoints */
+	char		*ch_sigalgs;	/* offered signature schemes, 0xNNNN */
+	char		*ch_alpn;	/* offered protocols, comma-separated */
+	char		*alert_sent;	/* "bad_certificate", ... */
+	char		*alert_received;
+	char		*error;		/* OpenSSL's reason of a failure */
+};
+
+/*
+ * The connection row: everything known about one TCP connection, mail or
+ * not.  Owns its strings and the tls_rec.
+ */
+struct conn_rec {
+	int64_t		 id;
+	char		*host;		/* host profile name */
+	char		*local_addr;	/* "127.0.0.1:2525" */
+	char		*client_addr;	/* numeric, no port */
+	int		 client_port;
+	int		 family;	/* 4 or 6 */
+	double		 started;	/* Unix time, seconds */
+	double		 ended;
+	char		*helo_verb;	/* "EHLO" or "HELO", last seen */
+	char		*helo;		/* the name, as sent */
+	char		*extensions;	/* ESMTP extensions the client used */
+	int		 starttls;	/* STARTTLS command accepted */
+	int		 pipelined_discarded;	/* bytes dropped at STARTTLS */
+	int		 improper_pipelining;	/* commands after a group end */
+	unsigned	 transactions;	/* committed */
+	char		*test_id;	/* attributed test, NULL if none */
+	char		*commands;	/* "ehlo=1 mail=1/2 ..." summary */
+	char		*end_reason;	/* "quit", "timeout", "tls-failed", ... */
+	struct tls_rec	 tls;
+};
+
+/* One recipient accepted in a transaction. */
+struct rcpt_rec {
+	char		*address;	/* owned, as given (no brackets) */
+	char		*challenge;	/* owned; NULL for postmaster */
+	char		*test_id;	/* owned; NULL if none */
+};
+
+/* One mail transaction, handed to the store when DATA ends.  Owns all. */
+struct txn_rec {
+	int64_t		 conn_id;
+	double		 received;
+	char		*mail_from;	/* reverse path, "" for <> */
+	char		*mail_params;	/* ESMTP parameters as sent */
+	struct rcpt_rec	*rcpts;
+	size_t		 nrcpts;
+	size_t		 size;		/* bytes after dot-unstuffing */
+	char		*headers;	/* the header section, capped */
+	size_t		 headers_len;
+	char		 body_sha256[65];	/* hex */
+	unsigned	 bare_lf;
+	unsigned	 bare_cr;
+	unsigned	 long_lines;
+	int		 tls;		/* received over TLS */
+};
+
+#endif /* MAILSCOPE_TYPES_H */

@@ -1,0 +1,37 @@
+-- Stable researcher views (docs/researcher.md).  Recreated at every start.
+DROP VIEW IF EXISTS v_connections;
+CREATE VIEW v_connections AS
+SELECT c.id AS connection_id, c.test_id, c.host, c.local_addr,
+	c.client_addr, c.client_port, c.family,
+	datetime(c.started, 'unixepoch') AS started,
+	datetime(c.ended, 'unixepoch') AS ended,
+	c.helo_verb, c.helo, c.extensions, c.starttls,
+	c.tls_established, c.tls_version, c.tls_cipher, c.tls_group,
+	c.tls_sni, c.tls_resumed, c.ch_versions, c.ch_ciphers, c.ch_groups,
+	c.ch_sigalgs, c.ch_alpn, c.tls_alert_sent, c.tls_alert_received,
+	c.tls_error, c.pipelined_discarded, c.improper_pipelining,
+	c.transactions, c.commands, c.end_reason
+FROM connections c;
+
+DROP VIEW IF EXISTS v_deliveries;
+CREATE VIEW v_deliveries AS
+SELECT r.test_id, r.challenge, r.address,
+	datetime(t.received, 'unixepoch') AS received,
+	c.host, c.client_addr, c.family, c.helo,
+	c.tls_version, c.tls_cipher, c.tls_group,
+	t.mail_from, t.size, t.bare_lf, t.bare_cr,
+	t.id AS transaction_id, c.id AS connection_id
+FROM recipients r
+JOIN transactions t ON t.id = r.transaction_id
+JOIN connections c ON c.id = t.connection_id;
+
+DROP VIEW IF EXISTS v_test_summary;
+CREATE VIEW v_test_summary AS
+SELECT s.id AS test_id, datetime(s.created, 'unixepoch') AS created,
+	(SELECT count(*) FROM connections c WHERE c.test_id = s.id) AS connections,
+	(SELECT count(DISTINCT r.challenge) FROM recipients r
+	    WHERE r.test_id = s.id) AS challenges_delivered,
+	(SELECT datetime(max(t.received), 'unixepoch') FROM recipients r
+	    JOIN transactions t ON t.id = r.transaction_id
+	    WHERE r.test_id = s.id) AS last_delivery
+FROM tests s;

@@ -1,0 +1,689 @@
+/*
+ * Unit tests of store.c against a real SQLite file in a temporary
+ * directory: migrations, the synchronous calls, and the writer thread
+ * reporting back to a libevent loop run by the test's main thread.
+ */
+#include "build.h"
+
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "types.h"
+
+extern const char *const schema_migrations[];
+
+#define DEADLINE_SEC	10
+
+/* Per test: its own directory and database; owns nothing else. */
+struct fixture {
+	char	 dir[PATH_MAX];
+	char	 path[PATH_MAX];
+};
+
+/* What the done callbacks saw; lives on the test's stack. */
+struct done_state {
+	struct event_base	*base;
+	pthread_t		 loop_thread;
+	int			 want;
+	int			 n;
+	int			 wrong_thread;
+	int			 timed_out;
+	int64_t			 conn_id[8];
+	int			 ok[8];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+	const char	*tmp;
+
+	f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	assert_true(snprintf(f->dir, sizeof(f->dir), "%s/test_store.XXXXXX",
+	    tmp) < (int)sizeof(f->dir));
+	assert_non_null(mkdtemp(f->dir));
+	assert_true(snprintf(f->path, sizeof(f->path), "%s/ms.db", f->dir) <
+	    (int)sizeof(f->path));
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*sfx[] = { "", "-wal", "-shm", "-journal" };
+	char		 p[PATH_MAX + 16];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		(void)snprintf(p, sizeof(p), "%s%s", f->path, sfx[i]);
+		(void)unlink(p);
+	}
+	(void)rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static int
+migrations_known(void)
+{
+	int	 n;
+
+	for (n = 0; schema_migrations[n] != NULL; n++)
+		;
+	return n;
+}
+
+/* A second, independent connection, as a researcher would open. */
+static sqlite3 *
+raw_open(const char *path)
+{
+	sqlite3	*db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	return db;
+}
+
+static int64_t
+query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*s;
+	int64_t		 v;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void
+assert_col_text(sqlite3_stmt *s, int i, const char *want)
+{
+	if (want == NULL) {
+		assert_int_equal(sqlite3_column_type(s, i), SQLITE_NULL);
+		return;
+	}
+	assert_int_equal(sqlite3_column_type(s, i), SQLITE_TEXT);
+	assert_string_equal((const char *)sqlite3_column_text(s, i), want);
+}
+
+static struct store *
+open_ok(const char *path)
+{
+	struct store	*st;
+	char		 err[256] = "";
+
+	st = store_open(path, err, sizeof(err));
+	if (st == NULL)
+		fail_msg("store_open: %s", err);
+	return st;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if (s == NULL)
+		return NULL;
+	p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+/* A connection as the session fills it in; strings borrowed (literals). */
+static struct conn_rec
+conn_full(int64_t id)
+{
+	struct conn_rec	 c;
+
+	memset(&c, 0, sizeof(c));
+	c.id = id;
+	c.host = "tls";
+	c.local_addr = "127.0.0.1:2525";
+	c.client_addr = "127.0.0.2";
+	c.client_port = 40001;
+	c.family = 4;
+	c.started = 1700000000.25;
+	c.ended = 1700000003.5;
+	c.helo_verb = "EHLO";
+	c.helo = "mx.sender.example";
+	c.extensions = "STARTTLS,SIZE,8BITMIME";
+	c.starttls = 1;
+	c.pipelined_discarded = 17;
+	c.improper_pipelining = 2;
+	c.transactions = 1;
+	c.test_id = "abcdefghijklmnopqrstuvwxyz";
+	c.commands = "ehlo=2 starttls=1 mail=1 rcpt=2 data=1 quit=1";
+	c.end_reason = "quit";
+	c.tls.attempted = 1;
+	c.tls.established = 1;
+	c.tls.version = "TLSv1.3";
+	c.tls.cipher = "TLS_AES_256_GCM_SHA384";
+	c.tls.group = "X25519MLKEM768";
+	c.tls.sni = "tls.measure.example";
+	c.tls.resumed = 0;
+	c.tls.ch_versions = "772,771";
+	c.tls.ch_ciphers = "0x1302,0x1301";
+	c.tls.ch_groups = "4588,29,23";
+	c.tls.ch_sigalgs = "0x0804,0x0403";
+	c.tls.ch_alpn = NULL;
+	c.tls.alert_sent = NULL;
+	c.tls.alert_received = "close_notify";
+	c.tls.error = NULL;
+	return c;
+}
+
+/* Headers carry a NUL so that only a length-bound BLOB keeps them whole. */
+static const char test_headers[] = "Subject: hi\r\n\0X-After-Nul: 1\r\n";
+
+/* A transaction as DATA leaves it; owns everything (store_txn_free). */
+static struct txn_rec *
+txn_new(int64_t conn_id, const char *rcpt1, const char *rcpt2)
+{
+	struct txn_rec	*t;
+
+	t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	t->conn_id = conn_id;
+	t->received = 1700000002.75;
+	t->mail_from = xstrdup("sender@sender.example");
+	t->mail_params = xstrdup("SIZE=1234 BODY=8BITMIME");
+	t->nrcpts = 2;
+	t->rcpts = calloc(2, sizeof(*t->rcpts));
+	assert_non_null(t->rcpts);
+	t->rcpts[0].address = xstrdup(rcpt1);
+	t->rcpts[0].challenge = xstrdup("tls");
+	t->rcpts[0].test_id = xstrdup("abcdefghijklmnopqrstuvwxyz");
+	t->rcpts[1].address = xstrdup(rcpt2);
+	t->rcpts[1].challenge = NULL;
+	t->rcpts[1].test_id = NULL;
+	t->size = 1234;
+	t->headers_len = sizeof(test_headers) - 1;
+	t->headers = malloc(t->headers_len);
+	assert_non_null(t->headers);
+	memcpy(t->headers, test_headers, t->headers_len);
+	memset(t->body_sha256, 'a', 64);
+	t->bare_lf = 3;
+	t->bare_cr = 1;
+	t->long_lines = 5;
+	t->tls = 1;
+	return t;
+}
+
+static void
+on_done(int64_t conn_id, int ok, void *arg)
+{
+	struct done_state	*ds = arg;
+
+	if (!pthread_equal(pthread_self(), ds->loop_thread))
+		ds->wrong_thread++;
+	if (ds->n < (int)(sizeof(ds->ok) / sizeof(ds->ok[0]))) {
+		ds->conn_id[ds->n] = conn_id;
+		ds->ok[ds->n] = ok;
+	}
+	if (++ds->n >= ds->want)
+		event_base_loopbreak(ds->base);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct done_state	*ds = arg;
+
+	(void)fd;
+	(void)what;
+	ds->timed_out = 1;
+	event_base_loopbreak(ds->base);
+}
+
+static void
+done_init(struct done_state *ds, struct event_base *base)
+{
+	memset(ds, 0, sizeof(*ds));
+	ds->base = base;
+	ds->loop_thread = pthread_self();
+}
+
+/* Runs the loop until WANT results arrived, or fails at the deadline. */
+static void
+loop_until(struct done_state *ds, int want)
+{
+	struct event	*deadline;
+	struct timeval	 tv = { DEADLINE_SEC, 0 };
+
+	ds->want = want;
+	deadline = evtimer_new(ds->base, on_deadline, ds);
+	assert_non_null(deadline);
+	assert_int_equal(evtimer_add(deadline, &tv), 0);
+	while (ds->n < want && !ds->timed_out)
+		assert_true(event_base_loop(ds->base, EVLOOP_ONCE) >= 0);
+	event_free(deadline);
+	assert_false(ds->timed_out);
+	assert_int_equal(ds->n, want);
+	assert_int_equal(ds->wrong_thread, 0);
+}
+
+static void
+open_creates_schema_version_and_views(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	sqlite3		*db;
+	char		 sql[128];
+	const char	*views[] = { "v_connections", "v_deliveries",
+			    "v_test_summary" };
+	size_t		 i;
+
+	assert_true(migrations_known() >= 1);
+	st = open_ok(f->path);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM schema_version"),
+	    1);
+	assert_int_equal(query_int(db, "SELECT version FROM schema_version"),
+	    migrations_known());
+	for (i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+		    "sqlite_master WHERE type = 'view' AND name = '%s'",
+		    views[i]);
+		assert_int_equal(query_int(db, sql), 1);
+	}
+	/* WAL is persistent in the file: a new connection sees it. */
+	assert_int_equal(query_int(db,
+	    "SELECT journal_mode = 'wal' FROM pragma_journal_mode"), 1);
+	sqlite3_close(db);
+}
+
+static void
+reopen_is_idempotent(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	sqlite3		*db;
+
+	st = open_ok(f->path);
+	assert_int_equal(store_test_create(st, "abcdefghijklmnopqrstuvwxyz",
+	    1700000000.0), 0);
+	store_close(st);
+	st = open_ok(f->path);
+	assert_int_equal(store_test_exists(st, "abcdefghijklmnopqrstuvwxyz"),
+	    1);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM schema_version"),
+	    1);
+	assert_int_equal(query_int(db, "SELECT version FROM schema_version"),
+	    migrations_known());
+	assert_int_equal(query_int(db, "SELECT count(*) FROM tests"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master "
+	    "WHERE type = 'view' AND name LIKE 'v\\_%' ESCAPE '\\'"), 3);
+	sqlite3_close(db);
+}
+
+static void
+newer_schema_version_is_refused(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	sqlite3		*db;
+	char		 err[512] = "", want[PATH_MAX + 128];
+
+	store_close(open_ok(f->path));
+	db = raw_open(f->path);
+	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version "
+	    "= version + 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = store_open(f->path, err, sizeof(err));
+	assert_null(st);
+	(void)snprintf(want, sizeof(want), "%s: database schema version %d "
+	    "is newer than this program (%d)", f->path, migrations_known() + 1,
+	    migrations_known());
+	assert_string_equal(err, want);
+}
+
+static void
+open_error_names_the_path(void **state)
+{
+	struct fixture	*f = *state;
+	char		 err[512] = "", path[PATH_MAX + 16];
+
+	(void)snprintf(path, sizeof(path), "%s/missing/ms.db", f->dir);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_true(strncmp(err, path, strlen(path)) == 0);
+	assert_true(strlen(err) > strlen(path) + 2);
+}
+
+static void
+test_create_then_exists(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+
+	st = open_ok(f->path);
+	assert_int_equal(store_test_exists(st, "abcdefghijklmnopqrstuvwxyz"),
+	    0);
+	assert_int_equal(store_test_create(st, "abcdefghijklmnopqrstuvwxyz",
+	    1700000000.0), 0);
+	assert_int_equal(store_test_exists(st, "abcdefghijklmnopqrstuvwxyz"),
+	    1);
+	assert_int_equal(store_test_exists(st, "bbcdefghijklmnopqrstuvwxyz"),
+	    0);
+	/* The ID is the primary key: a second create is an error. */
+	assert_int_equal(store_test_create(st, "abcdefghijklmnopqrstuvwxyz",
+	    1700000001.0), -1);
+	store_close(st);
+}
+
+static void
+assert_full_rows(const char *path)
+{
+	const struct conn_rec	 c = conn_full(1);
+	sqlite3			*db;
+	sqlite3_stmt		*s;
+	char			 sha[65];
+
+	db = raw_open(path);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, host, local_addr,"
+	    " client_addr, client_port, family, started, ended, helo_verb,"
+	    " helo, extensions, starttls, pipelined_discarded,"
+	    " improper_pipelining, transactions, test_id, commands,"
+	    " end_reason, tls_established, tls_version, tls_cipher, tls_group,"
+	    " tls_sni, tls_resumed, ch_versions, ch_ciphers, ch_groups,"
+	    " ch_sigalgs, ch_alpn, tls_alert_sent, tls_alert_received,"
+	    " tls_error FROM connections", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(s, 0), 1);
+	assert_col_text(s, 1, c.host);
+	assert_col_text(s, 2, c.local_addr);
+	assert_col_text(s, 3, c.client_addr);
+	assert_int_equal(sqlite3_column_int(s, 4), c.client_port);
+	assert_int_equal(sqlite3_column_int(s, 5), c.family);
+	assert_true(sqlite3_column_double(s, 6) == c.started);
+	assert_true(sqlite3_column_double(s, 7) == c.ended);
+	assert_col_text(s, 8, c.helo_verb);
+	assert_col_text(s, 9, c.helo);
+	assert_col_text(s, 10, c.extensions);
+	assert_int_equal(sqlite3_column_int(s, 11), c.starttls);
+	assert_int_equal(sqlite3_column_int(s, 12), c.pipelined_discarded);
+	assert_int_equal(sqlite3_column_int(s, 13), c.improper_pipelining);
+	assert_int_equal(sqlite3_column_int(s, 14), c.transactions);
+	assert_col_text(s, 15, c.test_id);
+	assert_col_text(s, 16, c.commands);
+	assert_col_text(s, 17, c.end_reason);
+	assert_int_equal(sqlite3_column_int(s, 18), c.tls.established);
+	assert_col_text(s, 19, c.tls.version);
+	assert_col_text(s, 20, c.tls.cipher);
+	assert_col_text(s, 21, c.tls.group);
+	assert_col_text(s, 22, c.tls.sni);
+	assert_int_equal(sqlite3_column_type(s, 23), SQLITE_INTEGER);
+	assert_int_equal(sqlite3_column_int(s, 23), c.tls.resumed);
+	assert_col_text(s, 24, c.tls.ch_versions);
+	assert_col_text(s, 25, c.tls.ch_ciphers);
+	assert_col_text(s, 26, c.tls.ch_groups);
+	assert_col_text(s, 27, c.tls.ch_sigalgs);
+	assert_col_text(s, 28, c.tls.ch_alpn);
+	assert_col_text(s, 29, c.tls.alert_sent);
+	assert_col_text(s, 30, c.tls.alert_received);
+	assert_col_text(s, 31, c.tls.error);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT connection_id,"
+	    " received, mail_from, mail_params, size, headers, body_sha256,"
+	    " bare_lf, bare_cr, long_lines, tls, typeof(headers)"
+	    " FROM transactions", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(s, 0), 1);
+	assert_true(sqlite3_column_double(s, 1) == 1700000002.75);
+	assert_col_text(s, 2, "sender@sender.example");
+	assert_col_text(s, 3, "SIZE=1234 BODY=8BITMIME");
+	assert_int_equal(sqlite3_column_int(s, 4), 1234);
+	assert_int_equal(sqlite3_column_bytes(s, 5), sizeof(test_headers) - 1);
+	assert_memory_equal(sqlite3_column_blob(s, 5), test_headers,
+	    sizeof(test_headers) - 1);
+	memset(sha, 'a', 64);
+	sha[64] = '\0';
+	assert_col_text(s, 6, sha);
+	assert_int_equal(sqlite3_column_int(s, 7), 3);
+	assert_int_equal(sqlite3_column_int(s, 8), 1);
+	assert_int_equal(sqlite3_column_int(s, 9), 5);
+	assert_int_equal(sqlite3_column_int(s, 10), 1);
+	assert_col_text(s, 11, "blob");
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT r.transaction_id ="
+	    " t.id, r.address, r.challenge, r.test_id FROM recipients r,"
+	    " transactions t ORDER BY r.id", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 1);
+	assert_col_text(s, 1, "measure+abc@tls.measure.example");
+	assert_col_text(s, 2, "tls");
+	assert_col_text(s, 3, "abcdefghijklmnopqrstuvwxyz");
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 1);
+	assert_col_text(s, 1, "postmaster@measure.example");
+	assert_col_text(s, 2, NULL);
+	assert_col_text(s, 3, NULL);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+
+	assert_int_equal(query_int(db, "SELECT count(*) FROM v_deliveries"),
+	    2);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM v_deliveries "
+	    "WHERE connection_id = 1 AND tls_version = 'TLSv1.3' AND "
+	    "family = 4"), 2);
+	sqlite3_close(db);
+}
+
+static void
+writer_commits_and_reports_on_loop_thread(void **state)
+{
+	struct fixture		*f = *state;
+	struct event_base	*base;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(1);
+	struct done_state	 ds;
+	sqlite3			*db;
+
+	base = event_base_new();
+	assert_non_null(base);
+	done_init(&ds, base);
+	st = open_ok(f->path);
+	assert_int_equal(store_writer_start(st, base, on_done, &ds), 0);
+
+	store_conn_open(st, &c);
+	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
+	    "postmaster@measure.example"));
+	loop_until(&ds, 1);
+	assert_int_equal(ds.conn_id[0], 1);
+	assert_int_equal(ds.ok[0], 1);
+
+	/* Reported means committed: another connection sees it now. */
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM recipients"), 2);
+	sqlite3_close(db);
+
+	store_conn_close(st, &c);
+	store_close(st);
+	event_base_free(base);
+	assert_full_rows(f->path);
+}
+
+static void
+failing_job_is_rolled_back_alone(void **state)
+{
+	struct fixture		*f = *state;
+	struct event_base	*base;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(1);
+	struct txn_rec		*bad_rcpt;
+	struct done_state	 ds;
+	sqlite3			*db;
+
+	base = event_base_new();
+	assert_non_null(base);
+	done_init(&ds, base);
+	st = open_ok(f->path);
+	/*
+	 * Queued before the writer starts, so all of them are one batch:
+	 * connection 99 does not exist (foreign key), the second recipient
+	 * of connection 1's first transaction has no address (NOT NULL),
+	 * which must take its already inserted transaction row with it.
+	 */
+	store_conn_open(st, &c);
+	store_txn(st, txn_new(99, "a@tls.measure.example",
+	    "b@tls.measure.example"));
+	bad_rcpt = txn_new(1, "c@tls.measure.example", "d@tls.measure.example");
+	free(bad_rcpt->rcpts[1].address);
+	bad_rcpt->rcpts[1].address = NULL;
+	store_txn(st, bad_rcpt);
+	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
+	    "postmaster@measure.example"));
+	assert_int_equal(store_writer_start(st, base, on_done, &ds), 0);
+	loop_until(&ds, 3);
+	/* Results come in queue order. */
+	assert_int_equal(ds.conn_id[0], 99);
+	assert_int_equal(ds.ok[0], 0);
+	assert_int_equal(ds.conn_id[1], 1);
+	assert_int_equal(ds.ok[1], 0);
+	assert_int_equal(ds.conn_id[2], 1);
+	assert_int_equal(ds.ok[2], 1);
+
+	store_conn_close(st, &c);
+	store_close(st);
+	event_base_free(base);
+	assert_full_rows(f->path);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM transactions"),
+	    1);
+	sqlite3_close(db);
+}
+
+static void
+close_flushes_queued_jobs(void **state)
+{
+	struct fixture		*f = *state;
+	struct event_base	*base;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(1);
+	struct done_state	 ds;
+
+	base = event_base_new();
+	assert_non_null(base);
+	done_init(&ds, base);
+	st = open_ok(f->path);
+	assert_int_equal(store_writer_start(st, base, on_done, &ds), 0);
+	store_conn_open(st, &c);
+	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
+	    "postmaster@measure.example"));
+	store_conn_close(st, &c);
+	store_close(st);
+	/* The loop never ran: the result was dropped, not delivered. */
+	assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+	assert_int_equal(ds.n, 0);
+	event_base_free(base);
+	assert_full_rows(f->path);
+}
+
+static void
+close_without_writer_flushes_queue(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	struct conn_rec	 c = conn_full(1);
+
+	st = open_ok(f->path);
+	store_conn_open(st, &c);
+	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
+	    "postmaster@measure.example"));
+	store_conn_close(st, &c);
+	store_close(st);
+	assert_full_rows(f->path);
+}
+
+static void
+last_connection_id_is_max_or_zero(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	struct conn_rec	 c = conn_full(7);
+
+	st = open_ok(f->path);
+	assert_int_equal(store_last_connection_id(st), 0);
+	store_conn_open(st, &c);
+	c.id = 5;
+	store_conn_open(st, &c);
+	store_close(st);
+
+	st = open_ok(f->path);
+	assert_int_equal(store_last_connection_id(st), 7);
+	store_close(st);
+}
+
+static void
+close_null_is_noop(void **state)
+{
+	(void)state;
+	store_close(NULL);
+	store_txn_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(open_creates_schema_version_and_views),
+		T(reopen_is_idempotent),
+		T(newer_schema_version_is_refused),
+		T(open_error_names_the_path),
+		T(test_create_then_exists),
+		T(writer_commits_and_reports_on_loop_thread),
+		T(failing_job_is_rolled_back_alone),
+		T(close_flushes_queued_jobs),
+		T(close_without_writer_flushes_queue),
+		T(last_connection_id_is_max_or_zero),
+		cmocka_unit_test(close_null_is_noop),
+#undef T
+	};
+	int	 rc;
+
+	/* As the daemon does: before any event base exists. */
+	if (evthread_use_pthreads() != 0) {
+		fprintf(stderr, "evthread_use_pthreads failed\n");
+		return 1;
+	}
+	evthread_enable_lock_debugging();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	libevent_global_shutdown();
+	return rc;
+}
