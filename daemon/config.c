@@ -40,7 +40,7 @@
 #define DEF_MAX_MESSAGE_SIZE	(10 * 1024 * 1024)
 #define DEF_MAX_HEADER_SIZE	(64 * 1024)
 #define DEF_LINE_MAX		1000	/* RFC 5321 4.5.3.1.6 */
-#define LINE_MAX_MIN		512	/* RFC 5321 4.5.3.1.4: a command line */
+#define LINE_MAX_MIN		512	/* RFC 5321 4.5.3.1.4 */
 #define LINE_MAX_MAX		65536
 #define DEF_TIMEOUT_COMMAND_MS	(5 * 60 * 1000ULL)	/* 4.5.3.2.7 */
 #define DEF_TIMEOUT_DATA_MS	(10 * 60 * 1000ULL)	/* 4.5.3.2.6 */
@@ -62,7 +62,7 @@ enum section {
 };
 
 enum kind {
-	KIND_DOMAIN,		/* DNS name, lowercased, final dot removed */
+	KIND_DOMAIN,		/* DNS name, lowercase, no final dot */
 	KIND_PATH,		/* any non-empty string */
 	KIND_WORD,		/* printable, no white space */
 	KIND_RESOLVER,		/* ADDR[:PORT], stored with the port */
@@ -85,8 +85,8 @@ struct keydef {
 	enum section	 section;
 	const char	*name;
 	enum kind	 kind;
-	size_t		 off;	/* of the value in the section's struct */
-	size_t		 off2;	/* of the second value (see enum kind) */
+	size_t		 off;	/* of the value in its struct */
+	size_t		 off2;	/* of a second one (enum kind) */
 	int		 flags;
 };
 
@@ -97,19 +97,22 @@ struct keydef {
 
 /* Every key of every section; adding a key is one row. */
 static const struct keydef keys[] = {
-	{ SECT_GLOBAL, "base_domain", KIND_DOMAIN, G(base_domain), 0, REQUIRED },
+	{ SECT_GLOBAL, "base_domain", KIND_DOMAIN, G(base_domain), 0,
+	    REQUIRED },
 	{ SECT_GLOBAL, "hostname", KIND_DOMAIN, G(hostname), 0, REQUIRED },
 	{ SECT_GLOBAL, "database", KIND_PATH, G(database), 0, REQUIRED },
 	{ SECT_GLOBAL, "user", KIND_WORD, G(user), 0, 0 },
 	{ SECT_GLOBAL, "resolver", KIND_RESOLVER, G(resolver), 0, 0 },
 	{ SECT_GLOBAL, "local_part", KIND_LOCAL_PART, G(local_part), 0, 0 },
 	{ SECT_GLOBAL, "wait", KIND_DURATION, G(wait_ms), 0, 0 },
-	{ SECT_GLOBAL, "max_connections", KIND_COUNT, G(max_connections), 0, 0 },
+	{ SECT_GLOBAL, "max_connections", KIND_COUNT, G(max_connections),
+	    0, 0 },
 	{ SECT_GLOBAL, "max_per_ip", KIND_COUNT, G(max_per_ip), 0, 0 },
 	{ SECT_GLOBAL, "max_recipients", KIND_COUNT, G(max_recipients), 0, 0 },
 	{ SECT_GLOBAL, "max_errors", KIND_COUNT, G(max_errors), 0, 0 },
 	{ SECT_GLOBAL, "max_commands", KIND_COUNT, G(max_commands), 0, 0 },
-	{ SECT_GLOBAL, "max_message_size", KIND_SIZE, G(max_message_size), 0, 0 },
+	{ SECT_GLOBAL, "max_message_size", KIND_SIZE, G(max_message_size),
+	    0, 0 },
 	{ SECT_GLOBAL, "max_header_size", KIND_SIZE, G(max_header_size), 0, 0 },
 	{ SECT_GLOBAL, "line_max", KIND_LINE_MAX, G(line_max), 0, 0 },
 	{ SECT_GLOBAL, "timeout_command", KIND_DURATION_POS,
@@ -137,6 +140,10 @@ static const struct keydef keys[] = {
 
 	{ SECT_DNS, "listen", KIND_LISTEN, D(listen), D(nlisten), REQUIRED },
 };
+#undef G
+#undef H
+#undef W
+#undef D
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
 /* Names as SSL_get_version() prints them. */
@@ -154,7 +161,7 @@ static const struct {
 struct sect_state {
 	int		 line;		/* of the header; 0: absent */
 	int		 keyline[NKEYS];	/* 0: key not seen */
-	char		 keybad[NKEYS];		/* its value was rejected */
+	char		 keybad[NKEYS];		/* value rejected */
 };
 
 /* A listen address already taken, for the duplicate check. */
@@ -169,20 +176,20 @@ struct parser {
 	const char		*file;
 	FILE			*fp;
 	FILE			*errs;
-	int			 line;		/* the line last read */
-	int			 read_errno;	/* nonzero after a read error */
+	int			 line;		/* last read */
+	int			 read_errno;	/* set by a read error */
 	int			 nerrors;
 	int			 nomem;
 	enum section		 section;	/* where keys go now */
 	void			*target;	/* its struct */
 	struct sect_state	*cur;		/* its state */
-	char			 label[64];	/* "[host tls]", for messages */
+	char			 label[64];	/* "[host tls]" */
 	struct sect_state	 global, web, dns;
-	struct sect_state	*hosts;		/* parallel to cfg->hosts */
-	size_t			 maxhosts;	/* size of both arrays */
+	struct sect_state	*hosts;		/* as cfg->hosts */
+	size_t			 maxhosts;	/* of both arrays */
 	struct seen_addr	*seen;		/* every listen address */
 	size_t			 nseen, maxseen;
-	SSL_CTX			*ssl;		/* to try cipher strings */
+	SSL_CTX			*ssl;		/* tries ciphers */
 };
 
 static void	diag(struct parser *, int, int, const char *, ...)
@@ -512,7 +519,8 @@ valid_local_part(const char *s)
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    is_digit((unsigned char)s[i]) || s[i] == '.' || s[i] == '-'))
+		    is_digit((unsigned char)s[i]) || s[i] == '.' ||
+		    s[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -725,8 +733,8 @@ set_ciphers(struct parser *p, void *base, const struct keydef *kd,
 
 	if (strcmp(value, "all") != 0 && strcmp(value, "strong") != 0 &&
 	    strcmp(value, "medium") != 0) {
-		if (p->ssl == NULL && (p->ssl = SSL_CTX_new(TLS_method())) ==
-		    NULL) {
+		if (p->ssl == NULL &&
+		    (p->ssl = SSL_CTX_new(TLS_method())) == NULL) {
 			ERR_clear_error();
 			p->nomem = 1;
 			return -1;
@@ -840,8 +848,8 @@ set_value(struct parser *p, void *base, const struct keydef *kd,
 		return 0;
 	case KIND_PROTOCOLS:
 		if (config_parse_protocols(value, &lo, &hi) == -1) {
-			bad_value(p, kd, value, strlen(value), "expected one of "
-			    "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, or MIN-MAX");
+			bad_value(p, kd, value, strlen(value), "expected one "
+			    "of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, or MIN-MAX");
 			return -1;
 		}
 		*(int *)field = lo;
@@ -859,7 +867,8 @@ find_key(enum section section, const char *name)
 	size_t i;
 
 	for (i = 0; i < NKEYS; i++)
-		if (keys[i].section == section && strcmp(keys[i].name, name) == 0)
+		if (keys[i].section == section &&
+		    strcmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
 }
@@ -893,8 +902,8 @@ config_handler(void *arg, const char *section, const char *name,
 	}
 	k = (size_t)(kd - keys);
 	if (p->cur->keyline[k] != 0) {
-		diag(p, p->line, 1, "duplicate key '%s' in %s, first at line %d",
-		    kd->name, p->label, p->cur->keyline[k]);
+		diag(p, p->line, 1, "duplicate key '%s' in %s, first at "
+		    "line %d", kd->name, p->label, p->cur->keyline[k]);
 		return 1;
 	}
 	p->cur->keyline[k] = p->line;
@@ -950,7 +959,7 @@ open_host(struct parser *p, const char *name, size_t len)
 			open_section(p, SECT_HOST, NULL, &p->hosts[i], label);
 			return;
 		}
-	if (p->cfg->nhosts == p->maxhosts)	/* the catalogue changed? */
+	if (p->cfg->nhosts == p->maxhosts)	/* one per catalogue host */
 		return;
 	h = &p->cfg->hosts[p->cfg->nhosts];
 	h->name = xstrdup(p, ch->name);
@@ -972,9 +981,10 @@ open_host(struct parser *p, const char *name, size_t len)
 
 /*
  * A "[...]" line (S at the bracket): "[global]", "[web]", "[dns]" or
- * "[host NAME]", optionally followed by a comment.
+ * "[host NAME]", optionally followed by a comment.  -1 if inih would
+ * reject it too.
  */
-static void
+static int
 lex_section(struct parser *p, const char *s)
 {
 	const char *a, *b, *end, *rest;
@@ -990,7 +1000,7 @@ lex_section(struct parser *p, const char *s)
 		diag(p, p->line, 1, "syntax error at '%s': missing ']'",
 		    esc(s, strlen(s), buf, sizeof(buf)));
 		p->section = SECT_SKIP;
-		return;
+		return -1;
 	}
 	for (rest = end + 1; is_space((unsigned char)*rest); rest++)
 		;
@@ -1026,6 +1036,7 @@ lex_section(struct parser *p, const char *s)
 		    esc(s + 1, (size_t)(end - s - 1), buf, sizeof(buf)));
 		p->section = SECT_SKIP;
 	}
+	return 0;
 }
 
 /*
@@ -1048,7 +1059,8 @@ lex_line(struct parser *p, char *line)
 	if (*s == '\0' || *s == ';' || *s == '#')
 		return;
 	if (*s == '[') {
-		lex_section(p, s);
+		if (lex_section(p, s) == -1)
+			line[0] = '\0';
 		return;
 	}
 	/* as inih: the first '=' or ':' not in a comment */

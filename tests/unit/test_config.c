@@ -1,0 +1,1210 @@
+/*
+ * Unit tests of config.c: the value parsers, a complete file with every
+ * key, and the exact FILE:LINE messages of broken files.  Each file is
+ * written to a temporary directory that the tests run in.
+ */
+#include "build.h"
+
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <limits.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* cmocka needs these before it, in this order */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "catalog.h"
+#include "config.h"
+
+#define CONF	"t.conf"
+
+/* A valid [global] of four lines: a file built on it starts at line 5. */
+#define GLOBAL \
+	"[global]\n" \
+	"base_domain = measure.example\n" \
+	"hostname = mx.measure.example\n" \
+	"database = mailscope.db\n"
+
+static void
+write_file(const char *name, const char *text)
+{
+	FILE *f;
+
+	assert_non_null(f = fopen(name, "w"));
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * Drops the "no [host X]" warnings, which every file without all nine
+ * hosts gets: the tests of other messages read better without them.
+ */
+static void
+drop_host_warnings(char *s)
+{
+	char *in = s, *out = s, *w;
+	size_t len;
+
+	while (*in != '\0') {
+		len = strcspn(in, "\n");
+		if (in[len] == '\n')
+			len++;
+		w = strstr(in, "warning: no [host ");
+		if (w == NULL || w >= in + len) {
+			memmove(out, in, len);
+			out += len;
+		}
+		in += len;
+	}
+	*out = '\0';
+}
+
+/* Loads TEXT as t.conf; *OUT gets what was printed (to free). */
+static struct config *
+load(const char *text, char **out, int keep_host_warnings)
+{
+	struct config *cfg;
+	size_t len;
+	FILE *f;
+
+	write_file(CONF, text);
+	assert_non_null(f = open_memstream(out, &len));
+	cfg = config_load(CONF, f);
+	assert_int_equal(fclose(f), 0);
+	if (!keep_host_warnings)
+		drop_host_warnings(*out);
+	return cfg;
+}
+
+/* TEXT must fail to load with exactly the messages EXPECTED. */
+static void
+assert_errors(const char *text, const char *expected)
+{
+	struct config *cfg;
+	char *out;
+
+	cfg = load(text, &out, 0);
+	assert_string_equal(out, expected);
+	assert_null(cfg);
+	free(out);
+}
+
+static uint16_t
+port_of(const struct listen_addr *la)
+{
+	if (la->ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&la->ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)&la->ss)->sin6_port);
+}
+
+static void
+duration_accepts_every_unit(void **state)
+{
+	uint64_t ms;
+
+	(void)state;
+	assert_int_equal(config_parse_duration("250ms", &ms), 0);
+	assert_int_equal(ms, 250);
+	assert_int_equal(config_parse_duration("30s", &ms), 0);
+	assert_int_equal(ms, 30000);
+	assert_int_equal(config_parse_duration("5m", &ms), 0);
+	assert_int_equal(ms, 300000);
+	assert_int_equal(config_parse_duration("1h", &ms), 0);
+	assert_int_equal(ms, 3600000);
+	assert_int_equal(config_parse_duration("7d", &ms), 0);
+	assert_int_equal(ms, 7 * 86400000ULL);
+	assert_int_equal(config_parse_duration("0ms", &ms), 0);
+	assert_int_equal(ms, 0);
+}
+
+static void
+duration_bare_number_is_seconds(void **state)
+{
+	uint64_t ms;
+
+	(void)state;
+	assert_int_equal(config_parse_duration("45", &ms), 0);
+	assert_int_equal(ms, 45000);
+	assert_int_equal(config_parse_duration("007", &ms), 0);
+	assert_int_equal(ms, 7000);
+}
+
+static void
+duration_rejects_garbage_and_overflow(void **state)
+{
+	static const char *bad[] = {
+		"", "s", "ms", "5x", "5 s", " 5s", "5s ", "-5s", "+5s", "1h30m",
+		"5S", "5M", "1.5s", "5sec", "0x10",
+		"18446744073709551616ms",	/* 2^64 */
+		"18446744073709552s",		/* 2^64 ms and a bit */
+		"213503982335d",
+	};
+	uint64_t ms = 42;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (config_parse_duration(bad[i], &ms) != -1)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(ms, 42);
+	}
+	assert_int_equal(config_parse_duration("18446744073709551615ms", &ms),
+	    0);
+	assert_true(ms == UINT64_MAX);
+}
+
+static void
+size_accepts_suffixes_as_powers_of_1024(void **state)
+{
+	size_t n;
+
+	(void)state;
+	assert_int_equal(config_parse_size("10485760", &n), 0);
+	assert_int_equal(n, 10485760);
+	assert_int_equal(config_parse_size("512k", &n), 0);
+	assert_int_equal(n, 512 * 1024);
+	assert_int_equal(config_parse_size("64K", &n), 0);
+	assert_int_equal(n, 64 * 1024);
+	assert_int_equal(config_parse_size("10M", &n), 0);
+	assert_int_equal(n, 10 * 1024 * 1024);
+	assert_int_equal(config_parse_size("3m", &n), 0);
+	assert_int_equal(n, 3 * 1024 * 1024);
+	assert_int_equal(config_parse_size("1G", &n), 0);
+	assert_int_equal(n, 1024 * 1024 * 1024);
+	assert_int_equal(config_parse_size("0", &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void
+size_rejects_garbage_and_overflow(void **state)
+{
+	static const char *bad[] = {
+		"", "k", "10MB", "10 M", "-1", "+1", "1.5M", "10KiB", "1T",
+		"18446744073709551616", "17179869184G", "1 ",
+	};
+	size_t i, n = 42;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (config_parse_size(bad[i], &n) != -1)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(n, 42);
+	}
+}
+
+static void
+listen_parses_ipv4_and_ipv6_with_port(void **state)
+{
+	struct listen_addr la;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&la.ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&la.ss;
+	struct in6_addr lo6 = IN6ADDR_LOOPBACK_INIT;
+
+	(void)state;
+	assert_int_equal(config_parse_listen("127.0.0.1:2525", &la), 0);
+	assert_int_equal(sin->sin_family, AF_INET);
+	assert_int_equal(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
+	assert_int_equal(ntohs(sin->sin_port), 2525);
+	assert_int_equal(la.sslen, sizeof(struct sockaddr_in));
+	assert_string_equal(la.text, "127.0.0.1:2525");
+
+	assert_int_equal(config_parse_listen("[::1]:65535", &la), 0);
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_memory_equal(&sin6->sin6_addr, &lo6, sizeof(lo6));
+	assert_int_equal(ntohs(sin6->sin6_port), 65535);
+	assert_int_equal(la.sslen, sizeof(struct sockaddr_in6));
+	assert_string_equal(la.text, "[::1]:65535");
+
+	assert_int_equal(config_parse_listen("[2001:db8::11]:25", &la), 0);
+	assert_string_equal(la.text, "[2001:db8::11]:25");
+	assert_int_equal(config_parse_listen("0.0.0.0:1", &la), 0);
+	assert_int_equal(port_of(&la), 1);
+}
+
+static void
+listen_rejects_names_missing_ports_and_bad_ports(void **state)
+{
+	static const char *bad[] = {
+		"", "127.0.0.1", "127.0.0.1:", ":25", "127.0.0.1:0",
+		"127.0.0.1:65536", "127.0.0.1:99999999999999999999",
+		"127.0.0.1:-1", "127.0.0.1:25x", "127.0.0.1: 25", "::1:25",
+		"[::1]", "[::1]25", "[::1]:", "[::1:25", "[]:25",
+		"localhost:25", "256.1.1.1:25", "1.2.3:25", "[127.0.0.1]:25",
+		"[fe80::1%lo]:25",
+		"[1111:2222:3333:4444:5555:6666:7777:8888]:25   and more text",
+	};
+	struct listen_addr la;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (config_parse_listen(bad[i], &la) != -1)
+			fail_msg("'%s' accepted", bad[i]);
+}
+
+static void
+protocols_parses_single_version_and_range(void **state)
+{
+	int min = 0, max = 0;
+
+	(void)state;
+	assert_int_equal(config_parse_protocols("TLSv1-TLSv1.3", &min, &max),
+	    0);
+	assert_int_equal(min, TLS1_VERSION);
+	assert_int_equal(max, TLS1_3_VERSION);
+	assert_int_equal(config_parse_protocols("TLSv1.2", &min, &max), 0);
+	assert_int_equal(min, TLS1_2_VERSION);
+	assert_int_equal(max, TLS1_2_VERSION);
+	assert_int_equal(config_parse_protocols("TLSv1.1-TLSv1.2", &min, &max),
+	    0);
+	assert_int_equal(min, TLS1_1_VERSION);
+	assert_int_equal(max, TLS1_2_VERSION);
+	assert_int_equal(config_parse_protocols("TLSv1.3-TLSv1.3", &min, &max),
+	    0);
+	assert_int_equal(min, TLS1_3_VERSION);
+	assert_int_equal(max, TLS1_3_VERSION);
+}
+
+static void
+protocols_rejects_unknown_and_reversed_range(void **state)
+{
+	static const char *bad[] = {
+		"", "SSLv3", "TLSv1.4", "tlsv1.2", "TLSv1.3-TLSv1.2",
+		"TLSv1.2-", "-TLSv1.3", "TLSv1.2-TLSv1.3-TLSv1.3",
+		"TLSv1.2 - TLSv1.3", "TLSv1.2,TLSv1.3", "TLSv1.2 ",
+	};
+	int min = 7, max = 7;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (config_parse_protocols(bad[i], &min, &max) != -1)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(min, 7);
+		assert_int_equal(max, 7);
+	}
+}
+
+static const char full_conf[] =
+	"; every key, none at its default\n"
+	"[global]\n"
+	"base_domain = Measure.Example.   ; lowercased, final dot dropped\n"
+	"hostname    = MX.measure.example\n"
+	"database    = /var/lib/mailscope/mailscope.db\n"
+	"user        = mailscope\n"
+	"resolver    = 127.0.0.1:5353\n"
+	"local_part  = probe-1.x\n"
+	"wait        = 2h\n"
+	"max_connections = 50\n"
+	"max_per_ip = 5\n"
+	"max_recipients = 7\n"
+	"max_errors = 3\n"
+	"max_commands = 99\n"
+	"max_message_size = 2M\n"
+	"max_header_size = 16k\n"
+	"line_max = 2048\n"
+	"timeout_command = 250ms\n"
+	"timeout_data = 90\n"
+	"timeout_tls = 2m\n"
+	"shutdown_grace = 1s\n"
+	"\n"
+	"[host plain]\n"
+	"listen = 127.0.0.1:2525 [::1]:2525\n"
+	"starttls = off\n"
+	"\n"
+	"[host open]\n"
+	"listen = 127.0.0.1:2526 [::1]:2526\n"
+	"starttls = optional\n"
+	"certificate = a.pem b.pem\n"
+	"key = a.key b.key\n"
+	"protocols = TLSv1-TLSv1.3\n"
+	"ciphers = HIGH:!aNULL\n"
+	"greylist_delay = 10m\n"
+	"[host grey]\n"
+	"listen = 127.0.0.1:2527\n"
+	"starttls = optional\n"
+	"certificate = a.pem\n"
+	"key = a.key\n"
+	"greylist_delay = 0\n"
+	"[host tls]\n"
+	"listen = 127.0.0.1:2528\n"
+	"starttls = required\n"
+	"certificate = a.pem\n"
+	"key = a.key\n"
+	"[host tls-bad]\n"
+	"listen = 127.0.0.1:2529\n"
+	"starttls = required\n"
+	"certificate = b.pem\n"
+	"key = b.key\n"
+	"[host tls13]\n"
+	"listen = 127.0.0.1:2530\n"
+	"starttls = required\n"
+	"certificate = a.pem\n"
+	"key = a.key\n"
+	"protocols = TLSv1.3\n"
+	"[host tls12]\n"
+	"listen = 127.0.0.1:2531\n"
+	"starttls = required\n"
+	"certificate = a.pem\n"
+	"key = a.key\n"
+	"protocols = TLSv1-TLSv1.2\n"
+	"[host strong]\n"
+	"listen = 127.0.0.1:2532\n"
+	"starttls = required\n"
+	"certificate = a.pem\n"
+	"key = a.key\n"
+	"ciphers = strong\n"
+	"[host medium]\n"
+	"listen = 127.0.0.1:2533\n"
+	"starttls = required\n"
+	"certificate = a.pem\n"
+	"key = a.key\n"
+	"protocols = TLSv1.2\n"
+	"ciphers = medium\n"
+	"\n"
+	"[web]\n"
+	"listen = 127.0.0.1:8443 [::1]:8443\n"
+	"certificate = web.pem\n"
+	"key = web.key\n"
+	"\n"
+	"[dns]\n"
+	"listen = 127.0.0.1:5300 [::1]:5300\n";
+
+static void
+full_valid_file_loads_with_its_values(void **state)
+{
+	const struct host_conf *h;
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	cfg = load(full_conf, &out, 1);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+
+	assert_string_equal(cfg->file, CONF);
+	assert_string_equal(cfg->base_domain, "measure.example");
+	assert_string_equal(cfg->hostname, "mx.measure.example");
+	assert_string_equal(cfg->database, "/var/lib/mailscope/mailscope.db");
+	assert_string_equal(cfg->user, "mailscope");
+	assert_string_equal(cfg->resolver, "127.0.0.1:5353");
+	assert_string_equal(cfg->local_part, "probe-1.x");
+	assert_int_equal(cfg->wait_ms, 2 * 3600 * 1000);
+	assert_int_equal(cfg->max_connections, 50);
+	assert_int_equal(cfg->max_per_ip, 5);
+	assert_int_equal(cfg->max_recipients, 7);
+	assert_int_equal(cfg->max_errors, 3);
+	assert_int_equal(cfg->max_commands, 99);
+	assert_int_equal(cfg->max_message_size, 2 * 1024 * 1024);
+	assert_int_equal(cfg->max_header_size, 16 * 1024);
+	assert_int_equal(cfg->line_max, 2048);
+	assert_int_equal(cfg->timeout_command_ms, 250);
+	assert_int_equal(cfg->timeout_data_ms, 90000);
+	assert_int_equal(cfg->timeout_tls_ms, 120000);
+	assert_int_equal(cfg->shutdown_grace_ms, 1000);
+	assert_int_equal(cfg->nhosts, 9);
+
+	assert_non_null(h = config_host(cfg, "plain"));
+	assert_string_equal(h->name, "plain");
+	assert_int_equal(h->line, 23);
+	assert_int_equal(h->nlisten, 2);
+	assert_string_equal(h->listen[0].text, "127.0.0.1:2525");
+	assert_int_equal(h->listen[0].ss.ss_family, AF_INET);
+	assert_string_equal(h->listen[1].text, "[::1]:2525");
+	assert_int_equal(h->listen[1].ss.ss_family, AF_INET6);
+	assert_int_equal(port_of(&h->listen[1]), 2525);
+	assert_int_equal(h->starttls, STARTTLS_OFF);
+	assert_null(h->certificate);
+	assert_null(h->key);
+	assert_int_equal(h->proto_min, TLS1_2_VERSION);
+	assert_int_equal(h->proto_max, TLS1_3_VERSION);
+	assert_string_equal(h->ciphers, "all");
+	assert_int_equal(h->greylist_delay_ms, 5 * 60 * 1000);
+
+	assert_non_null(h = config_host(cfg, "open"));
+	assert_int_equal(h->line, 27);
+	assert_int_equal(h->starttls, STARTTLS_OPTIONAL);
+	assert_string_equal(h->certificate, "a.pem b.pem");
+	assert_string_equal(h->key, "a.key b.key");
+	assert_int_equal(h->proto_min, TLS1_VERSION);
+	assert_int_equal(h->proto_max, TLS1_3_VERSION);
+	assert_string_equal(h->ciphers, "HIGH:!aNULL");
+	assert_int_equal(h->greylist_delay_ms, 10 * 60 * 1000);
+
+	assert_non_null(h = config_host(cfg, "grey"));
+	assert_int_equal(h->greylist_delay_ms, 0);
+	assert_non_null(h = config_host(cfg, "tls"));
+	assert_int_equal(h->starttls, STARTTLS_REQUIRED);
+	assert_non_null(h = config_host(cfg, "tls13"));
+	assert_int_equal(h->proto_min, TLS1_3_VERSION);
+	assert_int_equal(h->proto_max, TLS1_3_VERSION);
+	assert_non_null(h = config_host(cfg, "medium"));
+	assert_int_equal(h->proto_min, TLS1_2_VERSION);
+	assert_int_equal(h->proto_max, TLS1_2_VERSION);
+	assert_string_equal(h->ciphers, "medium");
+
+	assert_true(cfg->web.present);
+	assert_int_equal(cfg->web.nlisten, 2);
+	assert_string_equal(cfg->web.listen[1].text, "[::1]:8443");
+	assert_string_equal(cfg->web.certificate, "web.pem");
+	assert_string_equal(cfg->web.key, "web.key");
+	assert_true(cfg->dns.present);
+	assert_int_equal(cfg->dns.nlisten, 2);
+	assert_int_equal(port_of(&cfg->dns.listen[0]), 5300);
+	config_free(cfg);
+}
+
+static void
+minimal_file_gets_defaults(void **state)
+{
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	cfg = load(GLOBAL
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = off\n", &out, 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+	assert_null(cfg->user);
+	assert_null(cfg->resolver);
+	assert_string_equal(cfg->local_part, "measure");
+	assert_int_equal(cfg->wait_ms, 3600 * 1000);
+	assert_int_equal(cfg->max_connections, 200);
+	assert_int_equal(cfg->max_per_ip, 10);
+	assert_int_equal(cfg->max_recipients, 100);
+	assert_int_equal(cfg->max_errors, 20);
+	assert_int_equal(cfg->max_commands, 1000);
+	assert_int_equal(cfg->max_message_size, 10 * 1024 * 1024);
+	assert_int_equal(cfg->max_header_size, 64 * 1024);
+	assert_int_equal(cfg->line_max, 1000);
+	assert_int_equal(cfg->timeout_command_ms, 5 * 60 * 1000);
+	assert_int_equal(cfg->timeout_data_ms, 10 * 60 * 1000);
+	assert_int_equal(cfg->timeout_tls_ms, 60 * 1000);
+	assert_int_equal(cfg->shutdown_grace_ms, 30 * 1000);
+	assert_int_equal(cfg->nhosts, 1);
+	assert_false(cfg->web.present);
+	assert_int_equal(cfg->web.nlisten, 0);
+	assert_false(cfg->dns.present);
+	config_free(cfg);
+}
+
+static void
+catalogue_host_without_section_is_a_warning(void **state)
+{
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	cfg = load("\n" GLOBAL
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = off\n", &out, 1);
+	assert_string_equal(out,
+	    "t.conf:2: warning: no [host open]: challenges on it will not be "
+	    "served\n"
+	    "t.conf:2: warning: no [host grey]: challenges on it will not be "
+	    "served\n"
+	    "t.conf:2: warning: no [host tls]: challenges on it will not be "
+	    "served\n"
+	    "t.conf:2: warning: no [host tls-bad]: challenges on it will not "
+	    "be served\n"
+	    "t.conf:2: warning: no [host tls13]: challenges on it will not be "
+	    "served\n"
+	    "t.conf:2: warning: no [host tls12]: challenges on it will not be "
+	    "served\n"
+	    "t.conf:2: warning: no [host strong]: challenges on it will not be "
+	    "served\n"
+	    "t.conf:2: warning: no [host medium]: challenges on it will not be "
+	    "served\n");
+	free(out);
+	assert_non_null(cfg);
+	config_free(cfg);
+}
+
+static void
+config_host_finds_a_section_or_null(void **state)
+{
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	cfg = load(GLOBAL
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "certificate = a.pem\n"
+	    "key = a.key\n", &out, 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+	assert_non_null(config_host(cfg, "tls"));
+	assert_int_equal(config_host(cfg, "tls")->line, 5);
+	assert_null(config_host(cfg, "plain"));
+	assert_null(config_host(cfg, "nonesuch"));
+	assert_null(config_host(NULL, "tls"));
+	config_free(cfg);
+	config_free(NULL);
+}
+
+static void
+comments_indentation_and_crlf_are_accepted(void **state)
+{
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	cfg = load("# a comment\r\n"
+	    "  [global]   ; the main section\r\n"
+	    "\tbase_domain = measure.example ; a comment\r\n"
+	    "    hostname: mx.measure.example\r\n"
+	    "    database = a;b.db\r\n"
+	    "    resolver = [::1]\r\n"
+	    "  [host plain] # another\r\n"
+	    "    listen = 127.0.0.1:2525  [::1]:2525\r\n"
+	    "    starttls = off\r\n", &out, 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+	/* an indented line is a key of its own, not a continuation */
+	assert_string_equal(cfg->base_domain, "measure.example");
+	assert_string_equal(cfg->hostname, "mx.measure.example");
+	assert_string_equal(cfg->database, "a;b.db");
+	assert_string_equal(cfg->resolver, "[::1]:53");
+	assert_int_equal(config_host(cfg, "plain")->nlisten, 2);
+	config_free(cfg);
+}
+
+static void
+long_comment_line_is_accepted(void **state)
+{
+	struct config *cfg;
+	char text[1024], *out;
+
+	(void)state;
+	memset(text, '#', 500);
+	text[500] = '\0';
+	strcat(text, "\n" GLOBAL
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = off\n");
+	cfg = load(text, &out, 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+	assert_int_equal(config_host(cfg, "plain")->line, 6);
+	config_free(cfg);
+}
+
+static void
+starttls_off_with_certificate_warns_and_drops_it(void **state)
+{
+	const struct host_conf *h;
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	cfg = load(GLOBAL
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "certificate = a.pem\n"
+	    "key = a.key\n"
+	    "starttls = off\n", &out, 0);
+	assert_string_equal(out, "t.conf:7: warning: starttls = off: "
+	    "certificate and key are not used\n");
+	free(out);
+	assert_non_null(cfg);
+	assert_non_null(h = config_host(cfg, "plain"));
+	assert_null(h->certificate);
+	assert_null(h->key);
+	config_free(cfg);
+}
+
+static void
+missing_file_reports_cannot_open(void **state)
+{
+	struct config *cfg;
+	size_t len;
+	char *out;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(f = open_memstream(&out, &len));
+	cfg = config_load("no-such.conf", f);
+	assert_int_equal(fclose(f), 0);
+	assert_null(cfg);
+	assert_string_equal(out,
+	    "no-such.conf: error: cannot open: No such file or directory\n");
+	free(out);
+}
+
+static void
+unknown_key_reported_with_file_and_line(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "colour = blue\n"
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = off\n"
+	    "greylist = 5m\n",
+	    "t.conf:5: error: unknown key 'colour' in [global]\n"
+	    "t.conf:9: error: unknown key 'greylist' in [host plain]\n");
+}
+
+static void
+key_of_another_section_is_unknown(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "listen = 127.0.0.1:25\n"
+	    "[dns]\n"
+	    "listen = 127.0.0.1:53\n"
+	    "certificate = a.pem\n",
+	    "t.conf:5: error: unknown key 'listen' in [global]\n"
+	    "t.conf:8: error: unknown key 'certificate' in [dns]\n");
+}
+
+static void
+unknown_section_reported_and_its_keys_skipped(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[smtp]\n"
+	    "listen = 127.0.0.1:25\n"
+	    "whatever = 1\n"
+	    "[Global]\n"
+	    "[global extra]\n"
+	    "[web]\n"
+	    "listen = 127.0.0.1:443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n",
+	    "t.conf:5: error: unknown section [smtp]\n"
+	    "t.conf:8: error: unknown section [Global]\n"
+	    "t.conf:9: error: unknown section [global extra]\n");
+}
+
+static void
+key_before_first_section_reported(void **state)
+{
+	(void)state;
+	assert_errors("wait = 1h\n" GLOBAL,
+	    "t.conf:1: error: key 'wait' before the first section\n");
+}
+
+static void
+duplicate_key_reported_with_first_line(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "hostname = other.example\n"
+	    "[dns]\n"
+	    "listen = 127.0.0.1:53\n"
+	    "listen = 127.0.0.1:54\n",
+	    "t.conf:5: error: duplicate key 'hostname' in [global], first at "
+	    "line 3\n"
+	    "t.conf:8: error: duplicate key 'listen' in [dns], first at "
+	    "line 7\n");
+}
+
+static void
+duplicate_sections_reported_and_skipped(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = off\n"
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2526\n"
+	    "starttls = optional\n"
+	    "[global]\n"
+	    "base_domain = other.example\n",
+	    "t.conf:8: error: duplicate section [host plain], first at line 5\n"
+	    "t.conf:11: error: duplicate section [global], first at line 1\n");
+}
+
+static void
+unknown_host_reported(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[host tls14]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "[host]\n"
+	    "[host plain extra]\n"
+	    "[host \x01]\n",
+	    "t.conf:5: error: unknown host 'tls14'\n"
+	    "t.conf:7: error: missing host name in [host]\n"
+	    "t.conf:8: error: unknown host 'plain extra'\n"
+	    "t.conf:9: error: unknown host '\\x01'\n");
+}
+
+static void
+duplicate_listen_address_reported_across_sections(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525 [::1]:2525\n"
+	    "starttls = off\n"
+	    "[dns]\n"
+	    "listen = [0:0::1]:2525 127.0.0.1:53 127.0.0.1:53\n"
+	    "[web]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n",
+	    "t.conf:9: error: listen address [0:0::1]:2525 already used at "
+	    "line 6\n"
+	    "t.conf:9: error: listen address 127.0.0.1:53 already used at "
+	    "line 9\n"
+	    "t.conf:11: error: listen address 127.0.0.1:2525 already used at "
+	    "line 6\n");
+}
+
+static void
+wildcard_listen_overlapping_an_address_reported(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[dns]\n"
+	    "listen = 0.0.0.0:53 [::1]:53 127.0.0.1:5353 [::]:53 "
+	    "127.0.0.1:53\n",
+	    "t.conf:6: error: listen address [::]:53 overlaps [::1]:53 at "
+	    "line 6\n"
+	    "t.conf:6: error: listen address 127.0.0.1:53 overlaps 0.0.0.0:53 "
+	    "at line 6\n");
+}
+
+static void
+missing_required_key_reported_at_section_line(void **state)
+{
+	(void)state;
+	assert_errors("[global]\n"
+	    "base_domain = measure.example\n"
+	    "\n"
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "[host open]\n"
+	    "starttls = optional\n"
+	    "[web]\n"
+	    "listen = 127.0.0.1:443\n"
+	    "[dns]\n",
+	    "t.conf:1: error: missing [global] hostname\n"
+	    "t.conf:1: error: missing [global] database\n"
+	    "t.conf:4: error: missing [host tls] starttls\n"
+	    "t.conf:6: error: missing [host open] listen\n"
+	    "t.conf:6: error: missing [host open] certificate (needed with "
+	    "starttls = optional)\n"
+	    "t.conf:8: error: missing [web] certificate\n"
+	    "t.conf:8: error: missing [web] key\n"
+	    "t.conf:10: error: missing [dns] listen\n");
+}
+
+static void
+missing_key_of_certificate_reported(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "certificate = a.pem\n",
+	    "t.conf:5: error: missing [host tls] key\n");
+}
+
+static void
+missing_global_section_reported_without_line(void **state)
+{
+	(void)state;
+	assert_errors("[dns]\n"
+	    "listen = 127.0.0.1:53\n",
+	    "t.conf: error: missing [global] base_domain\n"
+	    "t.conf: error: missing [global] hostname\n"
+	    "t.conf: error: missing [global] database\n");
+}
+
+static void
+empty_file_reports_missing_global_keys(void **state)
+{
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	cfg = load("", &out, 1);
+	assert_null(cfg);
+	assert_non_null(strstr(out,
+	    "t.conf: error: missing [global] base_domain\n"));
+	assert_non_null(strstr(out, "t.conf: warning: no [host plain]: "
+	    "challenges on it will not be served\n"));
+	free(out);
+}
+
+static void
+long_line_reported_and_following_lines_still_counted(void **state)
+{
+	char text[1024], *p;
+
+	(void)state;
+	strcpy(text, GLOBAL "user = ");
+	p = text + strlen(text);
+	memset(p, 'u', 300);
+	p[300] = '\0';
+	strcat(text, "\n"
+	    "bogus = 1\n");
+	assert_errors(text,
+	    "t.conf:5: error: line too long\n"
+	    "t.conf:6: error: unknown key 'bogus' in [global]\n");
+}
+
+static void
+line_of_199_bytes_fits_and_200_is_too_long(void **state)
+{
+	struct config *cfg;
+	char text[1024], *p, *out;
+
+	(void)state;
+	strcpy(text, GLOBAL "user = ");
+	p = text + strlen(text);
+	memset(p, 'u', 199 - 7);	/* "user = " is 7 bytes */
+	strcpy(p + 199 - 7, "\r\n");
+	cfg = load(text, &out, 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+	assert_int_equal(strlen(cfg->user), 199 - 7);
+	config_free(cfg);
+
+	strcpy(p + 199 - 7, "u\n");
+	assert_errors(text, "t.conf:5: error: line too long\n");
+}
+
+static void
+syntax_errors_all_reported(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "just words\n"
+	    "[host plain\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "[dns] trailing\n"
+	    "listen = 127.0.0.1:53\n"
+	    "= value\n"
+	    "[web ; comment]\n"
+	    "nul\n",
+	    "t.conf:5: error: syntax error at 'just': expected 'key = value'\n"
+	    "t.conf:6: error: syntax error at '[host plain': missing ']'\n"
+	    "t.conf:8: error: syntax error at 'trailing'\n"
+	    "t.conf:10: error: syntax error at '='\n"
+	    "t.conf:11: error: syntax error at '[web ; comment]': missing "
+	    "']'\n"
+	    "t.conf:12: error: syntax error at 'nul': expected "
+	    "'key = value'\n");
+}
+
+static void
+nul_byte_in_line_reported(void **state)
+{
+	char text[256];
+	size_t len;
+	struct config *cfg;
+	char *out;
+	FILE *f;
+
+	(void)state;
+	len = strlen(GLOBAL);
+	memcpy(text, GLOBAL "user = a", len + 8);
+	text[len + 8] = '\0';
+	memcpy(text + len + 9, "b\n", 2);
+	assert_non_null(f = fopen(CONF, "w"));
+	assert_int_equal(fwrite(text, 1, len + 11, f), len + 11);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(f = open_memstream(&out, &len));
+	cfg = config_load(CONF, f);
+	assert_int_equal(fclose(f), 0);
+	drop_host_warnings(out);
+	assert_string_equal(out, "t.conf:5: error: NUL byte in line\n");
+	assert_null(cfg);
+	free(out);
+}
+
+static void
+bad_values_name_the_key_and_quote_the_value(void **state)
+{
+	(void)state;
+	assert_errors("[global]\n"
+	    "base_domain = measure_example\n"
+	    "hostname = -mx.example\n"
+	    "database =\n"
+	    "user = mail scope\n"
+	    "resolver = ::1\n"
+	    "local_part = Measure\n"
+	    "wait = forever\n"
+	    "max_connections = -1\n"
+	    "max_per_ip = 4294967296\n"
+	    "max_message_size = 10MB\n"
+	    "timeout_data = 5\x7f\n"
+	    "shutdown_grace = 'it\\s'\n"
+	    "[host open]\n"
+	    "listen = 127.0.0.1:2525 localhost:25 [::1]:0\n"
+	    "starttls = maybe\n"
+	    "certificate = a.pem\n"
+	    "key = a.key\n"
+	    "protocols = TLSv1.3-TLSv1\n"
+	    "ciphers = NOSUCHCIPHER\n"
+	    "greylist_delay = 1y\n",
+	    "t.conf:2: error: bad value for base_domain: 'measure_example' "
+	    "(not a DNS name)\n"
+	    "t.conf:3: error: bad value for hostname: '-mx.example' "
+	    "(not a DNS name)\n"
+	    "t.conf:4: error: missing value for database\n"
+	    "t.conf:5: error: bad value for user: 'mail scope' "
+	    "(white space or control characters)\n"
+	    "t.conf:6: error: bad value for resolver: '::1' "
+	    "(expected ADDR, ADDR:PORT, [ADDR] or [ADDR]:PORT)\n"
+	    "t.conf:7: error: bad value for local_part: 'Measure' "
+	    "(expected a-z, 0-9, '-' and '.' between them)\n"
+	    "t.conf:8: error: bad value for wait: 'forever' "
+	    "(expected a duration such as 250ms, 30s, 5m, 1h or 7d)\n"
+	    "t.conf:9: error: bad value for max_connections: '-1' "
+	    "(expected a number from 1 to 4294967295)\n"
+	    "t.conf:10: error: bad value for max_per_ip: '4294967296' "
+	    "(expected a number from 1 to 4294967295)\n"
+	    "t.conf:11: error: bad value for max_message_size: '10MB' "
+	    "(expected a size such as 65536, 64k, 10M or 1G)\n"
+	    "t.conf:12: error: bad value for timeout_data: '5\\x7f' "
+	    "(expected a duration such as 250ms, 30s, 5m, 1h or 7d)\n"
+	    "t.conf:13: error: bad value for shutdown_grace: '\\'it\\\\s\\'' "
+	    "(expected a duration such as 250ms, 30s, 5m, 1h or 7d)\n"
+	    "t.conf:15: error: bad value for listen: 'localhost:25' "
+	    "(expected ADDR:PORT or [ADDR]:PORT with a numeric address and a "
+	    "port from 1 to 65535)\n"
+	    "t.conf:15: error: bad value for listen: '[::1]:0' "
+	    "(expected ADDR:PORT or [ADDR]:PORT with a numeric address and a "
+	    "port from 1 to 65535)\n"
+	    "t.conf:16: error: bad value for starttls: 'maybe' "
+	    "(expected off, optional or required)\n"
+	    "t.conf:19: error: bad value for protocols: 'TLSv1.3-TLSv1' "
+	    "(expected one of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, or MIN-MAX)\n"
+	    "t.conf:20: error: bad value for ciphers: 'NOSUCHCIPHER' "
+	    "(neither all, strong, medium nor an OpenSSL cipher list)\n"
+	    "t.conf:21: error: bad value for greylist_delay: '1y' "
+	    "(expected a duration such as 250ms, 30s, 5m, 1h or 7d)\n");
+}
+
+static void
+zero_limits_and_timeouts_rejected(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "max_recipients = 0\n"
+	    "max_header_size = 0k\n"
+	    "timeout_command = 0s\n"
+	    "timeout_tls = 0ms\n",
+	    "t.conf:5: error: bad value for max_recipients: '0' "
+	    "(expected a number from 1 to 4294967295)\n"
+	    "t.conf:6: error: bad value for max_header_size: '0k' "
+	    "(must be more than 0)\n"
+	    "t.conf:7: error: bad value for timeout_command: '0s' "
+	    "(must be more than 0)\n"
+	    "t.conf:8: error: bad value for timeout_tls: '0ms' "
+	    "(must be more than 0)\n");
+}
+
+static void
+line_max_outside_512_to_65536_rejected(void **state)
+{
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	assert_errors(GLOBAL "line_max = 511\n",
+	    "t.conf:5: error: bad value for line_max: '511' "
+	    "(must be from 512 to 65536)\n");
+	assert_errors(GLOBAL "line_max = 65537\n",
+	    "t.conf:5: error: bad value for line_max: '65537' "
+	    "(must be from 512 to 65536)\n");
+	cfg = load(GLOBAL "line_max = 64k\n", &out, 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->line_max, 65536);
+	config_free(cfg);
+}
+
+static void
+certificate_and_key_count_mismatch_reported(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "certificate = a.pem b.pem\n"
+	    "key = a.key\n"
+	    "[web]\n"
+	    "listen = 127.0.0.1:443\n"
+	    "key = a.key b.key\n"
+	    "certificate = web.pem\n",
+	    "t.conf:9: error: key lists 1 file but certificate lists 2\n"
+	    "t.conf:12: error: key lists 2 files but certificate lists 1\n");
+}
+
+static void
+unreadable_certificate_reported(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "certificate = a.pem missing.pem\n"
+	    "key = a.key missing.key\n",
+	    "t.conf:8: error: cannot read certificate 'missing.pem': No such "
+	    "file or directory\n"
+	    "t.conf:9: error: cannot read key 'missing.key': No such file or "
+	    "directory\n");
+}
+
+static void
+several_errors_in_one_file_all_reported(void **state)
+{
+	(void)state;
+	assert_errors("[global]\n"
+	    "base_domain = measure.example\n"
+	    "hostname = mx.measure.example\n"
+	    "wait = soon\n"
+	    "bogus = 1\n"
+	    "[nonsense]\n"
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "starttls = optional\n"
+	    "certificate = a.pem\n"
+	    "protocols = TLSv9\n"
+	    "no equals sign here\n"
+	    "[host tls]\n"
+	    "[dns]\n",
+	    "t.conf:4: error: bad value for wait: 'soon' "
+	    "(expected a duration such as 250ms, 30s, 5m, 1h or 7d)\n"
+	    "t.conf:5: error: unknown key 'bogus' in [global]\n"
+	    "t.conf:6: error: unknown section [nonsense]\n"
+	    "t.conf:8: error: listen address 127.0.0.1:2525 already used at "
+	    "line 8\n"
+	    "t.conf:10: error: duplicate key 'starttls' in [host tls], "
+	    "first at line 9\n"
+	    "t.conf:12: error: bad value for protocols: 'TLSv9' "
+	    "(expected one of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, or MIN-MAX)\n"
+	    "t.conf:13: error: syntax error at 'no': expected 'key = value'\n"
+	    "t.conf:14: error: duplicate section [host tls], first at line 7\n"
+	    "t.conf:1: error: missing [global] database\n"
+	    "t.conf:7: error: missing [host tls] key\n"
+	    "t.conf:15: error: missing [dns] listen\n");
+}
+
+static int
+group_setup(void **state)
+{
+	static const char *files[] = {
+		"a.pem", "a.key", "b.pem", "b.key", "web.pem", "web.key",
+	};
+	char tmpl[] = "/tmp/test_config.XXXXXX", *dir;
+	size_t i;
+
+	if (mkdtemp(tmpl) == NULL || (dir = strdup(tmpl)) == NULL ||
+	    chdir(dir) == -1)
+		return -1;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		write_file(files[i], "not really PEM\n");
+	*state = dir;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	struct dirent *de;
+	char *dir = *state;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			unlink(de->d_name);
+	closedir(d);
+	if (chdir("/") == -1 || rmdir(dir) == -1)
+		return -1;
+	free(dir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(duration_accepts_every_unit),
+		cmocka_unit_test(duration_bare_number_is_seconds),
+		cmocka_unit_test(duration_rejects_garbage_and_overflow),
+		cmocka_unit_test(size_accepts_suffixes_as_powers_of_1024),
+		cmocka_unit_test(size_rejects_garbage_and_overflow),
+		cmocka_unit_test(listen_parses_ipv4_and_ipv6_with_port),
+		cmocka_unit_test(
+		    listen_rejects_names_missing_ports_and_bad_ports),
+		cmocka_unit_test(protocols_parses_single_version_and_range),
+		cmocka_unit_test(protocols_rejects_unknown_and_reversed_range),
+		cmocka_unit_test(full_valid_file_loads_with_its_values),
+		cmocka_unit_test(minimal_file_gets_defaults),
+		cmocka_unit_test(catalogue_host_without_section_is_a_warning),
+		cmocka_unit_test(config_host_finds_a_section_or_null),
+		cmocka_unit_test(comments_indentation_and_crlf_are_accepted),
+		cmocka_unit_test(long_comment_line_is_accepted),
+		cmocka_unit_test(
+		    starttls_off_with_certificate_warns_and_drops_it),
+		cmocka_unit_test(missing_file_reports_cannot_open),
+		cmocka_unit_test(unknown_key_reported_with_file_and_line),
+		cmocka_unit_test(key_of_another_section_is_unknown),
+		cmocka_unit_test(unknown_section_reported_and_its_keys_skipped),
+		cmocka_unit_test(key_before_first_section_reported),
+		cmocka_unit_test(duplicate_key_reported_with_first_line),
+		cmocka_unit_test(duplicate_sections_reported_and_skipped),
+		cmocka_unit_test(unknown_host_reported),
+		cmocka_unit_test(
+		    duplicate_listen_address_reported_across_sections),
+		cmocka_unit_test(
+		    wildcard_listen_overlapping_an_address_reported),
+		cmocka_unit_test(missing_required_key_reported_at_section_line),
+		cmocka_unit_test(missing_key_of_certificate_reported),
+		cmocka_unit_test(missing_global_section_reported_without_line),
+		cmocka_unit_test(empty_file_reports_missing_global_keys),
+		cmocka_unit_test(
+		    long_line_reported_and_following_lines_still_counted),
+		cmocka_unit_test(line_of_199_bytes_fits_and_200_is_too_long),
+		cmocka_unit_test(syntax_errors_all_reported),
+		cmocka_unit_test(nul_byte_in_line_reported),
+		cmocka_unit_test(bad_values_name_the_key_and_quote_the_value),
+		cmocka_unit_test(zero_limits_and_timeouts_rejected),
+		cmocka_unit_test(line_max_outside_512_to_65536_rejected),
+		cmocka_unit_test(certificate_and_key_count_mismatch_reported),
+		cmocka_unit_test(unreadable_certificate_reported),
+		cmocka_unit_test(several_errors_in_one_file_all_reported),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
