@@ -46,7 +46,6 @@ print_text(const struct config *cfg, const char *id)
 			return -1;
 		printf("  %-26s %s\n", chs[i].name, addr);
 	}
-	printf("\nThen: mailscope report %s\n", id);
 	return 0;
 }
 
