@@ -47,11 +47,44 @@ smtp_parse_verb(const char *line, const char *verb)
 	return line;
 }
 
-/* RFC 5321 4.1.2 atext plus '.', and what quoted strings may hold. */
+/* Visible ASCII but the path's brackets; 8-bit bytes for SMTPUTF8. */
 static int
 mailbox_char(unsigned char c)
 {
-	return c > 0x20 && c < 0x7f && c != '<' && c != '>';
+	return (c > 0x20 && c < 0x7f && c != '<' && c != '>') || c >= 0x80;
+}
+
+/*
+ * A source route "@dom,@dom:" (RFC 5321 4.1.2 A-d-l): returns the byte
+ * after the colon, or NULL.  Domains are letters, digits, '-' and '.', or
+ * an address literal in brackets (which may hold colons).
+ */
+static const char *
+skip_route(const char *p)
+{
+	const char *d;
+
+	for (;;) {
+		if (*p++ != '@')
+			return NULL;
+		d = p;
+		if (*p == '[') {
+			while (*p != ']' && *p != '\0' && *p != '>' &&
+			    (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f)
+				p++;
+			if (*p++ != ']')
+				return NULL;
+		} else
+			while (isalnum((unsigned char)*p) || *p == '-' ||
+			    *p == '.')
+				p++;
+		if (p == d)
+			return NULL;
+		if (*p == ':')
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
 }
 
 int
@@ -64,35 +97,48 @@ smtp_parse_path(const char *arg, char *mailbox, size_t len,
 
 	if (*p++ != '<')
 		return -1;
-	/* Source route "@a,@b:" (RFC 5321 4.1.2: MUST accept, SHOULD ignore) */
-	if (*p == '@') {
-		while (*p != ':' && *p != '>' && *p != '\0')
-			p++;
-		if (*p != ':')
-			return -1;
-		p++;
-	}
+	/* RFC 5321 4.1.2 and C: a source route MUST be accepted, SHOULD be
+	 * ignored. */
+	if (*p == '@' && (p = skip_route(p)) == NULL)
+		return -1;
 	start = p;
 	for (; *p != '\0'; p++) {
-		if (*p == '"' && (p == start || p[-1] != '\\'))
-			quoted = !quoted;
-		else if (*p == '>' && !quoted)
+		unsigned char c = (unsigned char)*p;
+
+		if (quoted) {
+			/* RFC 5321 4.1.2 quoted-pairSMTP: backslash and any */
+			if (c == '\\' && p[1] >= 0x20 && p[1] < 0x7f)
+				p++;
+			else if (c == '"')
+				quoted = 0;
+			else if (c < 0x20 || c == 0x7f)
+				return -1;
+		} else if (c == '"' && p == start)
+			quoted = 1;
+		else if (c == '>')
 			break;
-		else if (quoted && (unsigned char)*p >= 0x20 &&
-		    (unsigned char)*p < 0x7f)
-			continue;
-		else if (!mailbox_char((unsigned char)*p) &&
-		    (unsigned char)*p < 0x80)
+		else if (!mailbox_char(c) || c == '"' ||
+		    (c == '@' && at != NULL))
 			return -1;
-		else if (*p == '@' && !quoted)
+		else if (c == '@')
 			at = p;
 	}
-	if (*p != '>')
+	if (*p != '>' || quoted)
 		return -1;
 	n = (size_t)(p - start);
 	if (n + 2 > PATH_MAX_LEN || n >= len)
 		return -1;
-	if (n > 0 && (at == NULL || at == start || at + 1 == p))
+	/* Empty only as <>; a route needs a mailbox after it. */
+	if (n == 0 && start != arg + 1)
+		return -1;
+	/* RFC 5321 4.1.1.3: <Postmaster> without a domain is valid */
+	if (n > 0 && at == NULL && !(n == 10 &&
+	    strncasecmp(start, "postmaster", 10) == 0))
+		return -1;
+	if (at != NULL && (at == start || at + 1 == p))
+		return -1;
+	/* RFC 5321 4.1.2: parameters follow after a space */
+	if (p[1] != '\0' && p[1] != ' ')
 		return -1;
 	memcpy(mailbox, start, n);
 	mailbox[n] = '\0';

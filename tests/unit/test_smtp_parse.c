@@ -1,0 +1,1063 @@
+/*
+ * Unit tests of smtp_parse.c: bounded line framing on an evbuffer (the
+ * limit counts the CRLF), verbs, paths with source routes and quoted
+ * local parts, ESMTP parameters, and the DATA end and dot-unstuffing.
+ */
+#include "build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+/* cmocka needs these before it, in this order */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "smtp_parse.h"
+
+#define LIMIT	1000	/* RFC 5321 4.5.3.1.6, the daemon's default */
+
+static int
+setup_buffer(void **state)
+{
+	struct evbuffer *b;
+
+	if ((b = evbuffer_new()) == NULL)
+		return -1;
+	*state = b;
+	return 0;
+}
+
+static int
+teardown_buffer(void **state)
+{
+	evbuffer_free(*state);
+	return 0;
+}
+
+/* Appends N copies of C to B. */
+static void
+add_fill(struct evbuffer *b, char c, size_t n)
+{
+	char *s;
+
+	assert_non_null(s = malloc(n));
+	memset(s, c, n);
+	assert_int_equal(evbuffer_add(b, s, n), 0);
+	free(s);
+}
+
+static void
+add_str(struct evbuffer *b, const char *s)
+{
+	assert_int_equal(evbuffer_add(b, s, strlen(s)), 0);
+}
+
+/* Asserts a whole line of LEN bytes and EOL_LEN bytes of end of line. */
+static void
+assert_line(struct evbuffer *b, size_t max, size_t want_len,
+    size_t want_eol)
+{
+	size_t len = 0xdead, eol = 0xbeef;
+
+	assert_int_equal(smtp_parse_line(b, max, &len, &eol), LINE_OK);
+	assert_int_equal(len, want_len);
+	assert_int_equal(eol, want_eol);
+}
+
+static void
+assert_status(struct evbuffer *b, size_t max, enum line_status want)
+{
+	size_t len, eol;
+
+	assert_int_equal(smtp_parse_line(b, max, &len, &eol), want);
+}
+
+/* ---- smtp_parse_line ---- */
+
+static void
+line_crlf_gives_length_without_eol(void **state)
+{
+	struct evbuffer *b = *state;
+	char line[16];
+
+	add_str(b, "EHLO x\r\n");
+	assert_line(b, LIMIT, 6, 2);
+	/* The line stays in the buffer. */
+	assert_int_equal(evbuffer_get_length(b), 8);
+	assert_int_equal(evbuffer_copyout(b, line, 6), 6);
+	assert_memory_equal(line, "EHLO x", 6);
+}
+
+static void
+line_bare_lf_has_eol_len_1(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_str(b, "EHLO x\n");
+	assert_line(b, LIMIT, 6, 1);
+	assert_int_equal(evbuffer_get_length(b), 7);
+}
+
+static void
+line_empty_line_has_length_zero(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_str(b, "\r\n");
+	assert_line(b, LIMIT, 0, 2);
+	evbuffer_drain(b, 2);
+	add_str(b, "\n");
+	assert_line(b, LIMIT, 0, 1);
+}
+
+static void
+line_bare_cr_is_part_of_the_line(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_str(b, "a\rb\r\n");
+	assert_line(b, LIMIT, 3, 2);
+	evbuffer_drain(b, 5);
+	add_str(b, "\r\r\n");
+	assert_line(b, LIMIT, 1, 2);
+	evbuffer_drain(b, 3);
+	add_str(b, "a\r\rb\n");
+	assert_line(b, LIMIT, 4, 1);
+}
+
+static void
+line_empty_buffer_is_more(void **state)
+{
+	assert_status(*state, LIMIT, LINE_MORE);
+}
+
+static void
+line_without_eol_is_more(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_str(b, "EHLO x");
+	assert_status(b, LIMIT, LINE_MORE);
+	/* A CR alone is not yet an end of line. */
+	add_str(b, "\r");
+	assert_status(b, LIMIT, LINE_MORE);
+	add_str(b, "\n");
+	assert_line(b, LIMIT, 6, 2);
+}
+
+static void
+line_at_limit_with_crlf_is_ok(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT - 2);
+	add_str(b, "\r\n");
+	assert_line(b, LIMIT, LIMIT - 2, 2);
+}
+
+static void
+line_one_over_limit_is_too_long(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT - 1);
+	add_str(b, "\r\n");
+	assert_status(b, LIMIT, LINE_TOO_LONG);
+}
+
+static void
+line_with_bare_lf_at_limit_is_ok(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT - 1);
+	add_str(b, "\n");
+	assert_line(b, LIMIT, LIMIT - 1, 1);
+}
+
+static void
+line_with_bare_lf_one_over_limit_is_too_long(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT);
+	add_str(b, "\n");
+	assert_status(b, LIMIT, LINE_TOO_LONG);
+}
+
+/* Below the limit an unterminated line may still end within it. */
+static void
+line_unterminated_below_limit_is_more(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT - 1);
+	assert_status(b, LIMIT, LINE_MORE);
+	/* ... with a bare LF it does. */
+	add_str(b, "\n");
+	assert_line(b, LIMIT, LIMIT - 1, 1);
+}
+
+static void
+line_crlf_split_at_the_limit_completes(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT - 2);
+	add_str(b, "\r");
+	assert_status(b, LIMIT, LINE_MORE);
+	add_str(b, "\n");
+	assert_line(b, LIMIT, LIMIT - 2, 2);
+}
+
+/* LIMIT bytes without an end of line can never become a line. */
+static void
+line_unterminated_at_limit_is_too_long(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT);
+	assert_status(b, LIMIT, LINE_TOO_LONG);
+	add_fill(b, 'x', 5000);
+	assert_status(b, LIMIT, LINE_TOO_LONG);
+}
+
+static void
+line_unterminated_ending_in_cr_at_limit_is_too_long(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT - 1);
+	add_str(b, "\r");
+	assert_status(b, LIMIT, LINE_TOO_LONG);
+}
+
+static void
+line_small_limits_count_the_eol(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_str(b, "abc\r\n");
+	assert_line(b, 5, 3, 2);
+	assert_status(b, 4, LINE_TOO_LONG);
+	evbuffer_drain(b, evbuffer_get_length(b));
+
+	add_str(b, "abcd\n");
+	assert_line(b, 5, 4, 1);
+	assert_status(b, 4, LINE_TOO_LONG);
+	evbuffer_drain(b, evbuffer_get_length(b));
+
+	add_str(b, "abcd");
+	assert_status(b, 5, LINE_MORE);
+	assert_status(b, 4, LINE_TOO_LONG);
+
+	evbuffer_drain(b, evbuffer_get_length(b));
+	add_str(b, "\r\n");
+	assert_line(b, 2, 0, 2);
+	assert_status(b, 1, LINE_TOO_LONG);
+}
+
+/* Pipelined commands: the first line only, whatever follows it. */
+static void
+line_finds_the_first_of_several_lines(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_str(b, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\nDATA\r\n");
+	assert_line(b, LIMIT, 15, 2);
+	evbuffer_drain(b, 17);
+	assert_line(b, LIMIT, 13, 1);
+	evbuffer_drain(b, 14);
+	assert_line(b, LIMIT, 4, 2);
+	evbuffer_drain(b, 6);
+	assert_status(b, LIMIT, LINE_MORE);
+}
+
+static void
+line_limit_applies_to_the_first_line_only(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_str(b, "QUIT\r\n");
+	add_fill(b, 'x', 3 * LIMIT);
+	assert_line(b, LIMIT, 4, 2);
+}
+
+static void
+line_too_long_even_when_a_later_line_is_short(void **state)
+{
+	struct evbuffer *b = *state;
+
+	add_fill(b, 'x', LIMIT);
+	add_str(b, "\r\nQUIT\r\n");
+	assert_status(b, LIMIT, LINE_TOO_LONG);
+}
+
+/* Chains added by reference stay separate: CR and LF in different ones. */
+static void
+line_eol_split_across_buffer_chains(void **state)
+{
+	static const char part1[] = "NOOP\r", part2[] = "\nQUIT";
+	static char big[LIMIT - 2];
+	struct evbuffer *b = *state;
+	size_t i;
+
+	assert_int_equal(evbuffer_add_reference(b, part1, 5, NULL, NULL), 0);
+	assert_status(b, LIMIT, LINE_MORE);
+	assert_int_equal(evbuffer_add_reference(b, part2, 5, NULL, NULL), 0);
+	assert_line(b, LIMIT, 4, 2);
+	evbuffer_drain(b, evbuffer_get_length(b));
+
+	memset(big, 'y', sizeof(big));
+	for (i = 0; i < sizeof(big); i += 100)
+		assert_int_equal(evbuffer_add_reference(b, big + i,
+		    sizeof(big) - i < 100 ? sizeof(big) - i : 100, NULL,
+		    NULL), 0);
+	assert_status(b, LIMIT, LINE_MORE);
+	assert_int_equal(evbuffer_add_reference(b, "\r", 1, NULL, NULL), 0);
+	assert_status(b, LIMIT, LINE_MORE);
+	assert_int_equal(evbuffer_add_reference(b, "\n", 1, NULL, NULL), 0);
+	assert_line(b, LIMIT, LIMIT - 2, 2);
+}
+
+static void
+line_nul_octets_are_counted_in_the_line(void **state)
+{
+	struct evbuffer *b = *state;
+
+	assert_int_equal(evbuffer_add(b, "a\0b\r\n", 5), 0);
+	assert_line(b, LIMIT, 3, 2);
+}
+
+/* ---- smtp_parse_verb ---- */
+
+static void
+verb_matches_case_insensitively_and_returns_argument(void **state)
+{
+	const char *l;
+
+	(void)state;
+	l = "EHLO client.example";
+	assert_ptr_equal(smtp_parse_verb(l, "EHLO"), l + 5);
+	l = "ehlo client.example";
+	assert_ptr_equal(smtp_parse_verb(l, "EHLO"), l + 5);
+	l = "eHlO client.example";
+	assert_ptr_equal(smtp_parse_verb(l, "EHLO"), l + 5);
+	assert_string_equal(smtp_parse_verb(l, "EHLO"), "client.example");
+}
+
+static void
+verb_skips_spaces_before_the_argument(void **state)
+{
+	const char *l = "HELO    client.example  ";
+
+	(void)state;
+	assert_string_equal(smtp_parse_verb(l, "HELO"), "client.example  ");
+	assert_ptr_equal(smtp_parse_verb(l, "HELO"), l + 8);
+}
+
+static void
+verb_alone_returns_empty_argument(void **state)
+{
+	const char *l;
+
+	(void)state;
+	l = "QUIT";
+	assert_ptr_equal(smtp_parse_verb(l, "QUIT"), l + 4);
+	assert_string_equal(smtp_parse_verb(l, "QUIT"), "");
+	l = "data   ";
+	assert_ptr_equal(smtp_parse_verb(l, "DATA"), l + 7);
+	assert_string_equal(smtp_parse_verb(l, "DATA"), "");
+}
+
+static void
+verb_needs_a_space_or_the_end_after_it(void **state)
+{
+	(void)state;
+	assert_null(smtp_parse_verb("EHLOX", "EHLO"));
+	assert_null(smtp_parse_verb("QUITE", "QUIT"));
+	assert_null(smtp_parse_verb("DATA:", "DATA"));
+	assert_null(smtp_parse_verb("EHLO\tclient.example", "EHLO"));
+}
+
+static void
+verb_refuses_other_verbs_and_short_lines(void **state)
+{
+	(void)state;
+	assert_null(smtp_parse_verb("", "EHLO"));
+	assert_null(smtp_parse_verb("EHL", "EHLO"));
+	assert_null(smtp_parse_verb("HELO x", "EHLO"));
+	assert_null(smtp_parse_verb(" EHLO x", "EHLO"));
+	assert_null(smtp_parse_verb("RSET", "QUIT"));
+}
+
+static void
+verb_with_colon_matches_as_prefix(void **state)
+{
+	const char *l;
+
+	(void)state;
+	l = "MAIL FROM:<a@b.example> SIZE=10";
+	assert_ptr_equal(smtp_parse_verb(l, "MAIL FROM:"), l + 10);
+	l = "mail from:<a@b.example>";
+	assert_ptr_equal(smtp_parse_verb(l, "MAIL FROM:"), l + 10);
+	l = "RCPT TO:<c@d.example>";
+	assert_ptr_equal(smtp_parse_verb(l, "RCPT TO:"), l + 8);
+	l = "MAIL FROM:";
+	assert_ptr_equal(smtp_parse_verb(l, "MAIL FROM:"), l + 10);
+}
+
+/* RFC 5321 4.1.1.2 has no space after the colon; tolerated, skipped. */
+static void
+verb_with_colon_skips_spaces_after_it(void **state)
+{
+	const char *l = "MAIL FROM:  <a@b.example>";
+
+	(void)state;
+	assert_ptr_equal(smtp_parse_verb(l, "MAIL FROM:"), l + 12);
+	assert_string_equal(smtp_parse_verb(l, "MAIL FROM:"),
+	    "<a@b.example>");
+}
+
+static void
+verb_with_colon_refuses_other_spacing(void **state)
+{
+	(void)state;
+	assert_null(smtp_parse_verb("MAIL FROM <a@b>", "MAIL FROM:"));
+	assert_null(smtp_parse_verb("MAIL  FROM:<a@b>", "MAIL FROM:"));
+	assert_null(smtp_parse_verb("MAIL FROM :<a@b>", "MAIL FROM:"));
+	assert_null(smtp_parse_verb("MAIL TO:<a@b>", "MAIL FROM:"));
+	assert_null(smtp_parse_verb("MAIL", "MAIL FROM:"));
+}
+
+/* ---- smtp_parse_path ---- */
+
+/* Asserts ARG parses to MAILBOX with parameters REST. */
+static void
+assert_path(const char *arg, const char *mailbox, const char *rest)
+{
+	char buf[PATH_MAX_LEN + 1];
+	const char *r = NULL;
+
+	memset(buf, 'X', sizeof(buf));
+	if (smtp_parse_path(arg, buf, sizeof(buf), &r) != 0)
+		fail_msg("refused: %s", arg);
+	assert_string_equal(buf, mailbox);
+	assert_non_null(r);
+	assert_string_equal(r, rest);
+}
+
+static void
+assert_bad_path(const char *arg)
+{
+	char buf[PATH_MAX_LEN + 1];
+	const char *r = NULL;
+
+	memset(buf, 'X', sizeof(buf));
+	if (smtp_parse_path(arg, buf, sizeof(buf), &r) != -1)
+		fail_msg("accepted: %s (as \"%s\")", arg, buf);
+	assert_null(r);
+}
+
+static void
+path_simple_mailbox(void **state)
+{
+	(void)state;
+	assert_path("<user@example.com>", "user@example.com", "");
+	assert_path("<Measure+ABC@Tls.Measure.Test>",
+	    "Measure+ABC@Tls.Measure.Test", "");
+	assert_path("<a@b>", "a@b", "");
+	assert_path("<first.last!#$%&'*+-/=?^_`{|}~@example.com>",
+	    "first.last!#$%&'*+-/=?^_`{|}~@example.com", "");
+}
+
+static void
+path_rest_points_past_bracket_and_spaces(void **state)
+{
+	const char *arg = "<a@b.example>   SIZE=100 BODY=8BITMIME";
+	const char *rest = NULL;
+	char buf[PATH_MAX_LEN + 1];
+
+	(void)state;
+	assert_int_equal(smtp_parse_path(arg, buf, sizeof(buf), &rest), 0);
+	assert_ptr_equal(rest, arg + 16);
+	assert_string_equal(rest, "SIZE=100 BODY=8BITMIME");
+	assert_path("<a@b.example> SMTPUTF8", "a@b.example", "SMTPUTF8");
+	assert_path("<a@b.example>   ", "a@b.example", "");
+}
+
+static void
+path_null_reverse_path_is_empty(void **state)
+{
+	(void)state;
+	assert_path("<>", "", "");
+	assert_path("<> SIZE=5", "", "SIZE=5");
+}
+
+static void
+path_with_source_route_keeps_mailbox(void **state)
+{
+	(void)state;
+	assert_path("<@relay.example:user@dest.example>",
+	    "user@dest.example", "");
+	assert_path("<@relay1.example,@relay2.example:user@dest.example> "
+	    "BODY=7BIT", "user@dest.example", "BODY=7BIT");
+}
+
+static void
+path_source_route_without_colon_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<@relay.example>");
+	assert_bad_path("<@relay.example>user@dest.example>");
+	assert_bad_path("<@relay1.example,@relay2.example>");
+	assert_bad_path("<@relay.example");
+	assert_bad_path("<@");
+}
+
+static void
+path_source_route_with_bad_mailbox_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<@relay.example:user>");
+	assert_bad_path("<@relay.example:user@>");
+	assert_bad_path("<@relay.example:user@dest example>");
+	assert_bad_path("<@relay.example:user@dest.example");
+}
+
+static void
+path_quoted_local_part_is_kept_with_quotes(void **state)
+{
+	(void)state;
+	assert_path("<\"john doe\"@example.com>", "\"john doe\"@example.com",
+	    "");
+	assert_path("<\"a>b\"@example.com> SIZE=1", "\"a>b\"@example.com",
+	    "SIZE=1");
+	assert_path("<\"a<b\"@example.com>", "\"a<b\"@example.com", "");
+	assert_path("<\"a@b\"@example.com>", "\"a@b\"@example.com", "");
+	assert_path("<\"a\\\"b\"@example.com>", "\"a\\\"b\"@example.com", "");
+	assert_path("<\"\"@example.com>", "\"\"@example.com", "");
+}
+
+static void
+path_quoted_local_part_without_domain_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<\"a@b\">");
+	assert_bad_path("<\"a@b\"@>");
+	assert_bad_path("<\"\">");
+}
+
+static void
+path_unterminated_quote_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<\"abc@example.com>");
+	assert_bad_path("<\"abc\\\"@example.com>");
+	assert_bad_path("<abc\"@example.com>");
+}
+
+static void
+path_controls_in_quotes_are_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<\"a\tb\"@example.com>");
+	assert_bad_path("<\"a\rb\"@example.com>");
+	assert_bad_path("<\"a\x01\"@example.com>");
+	assert_bad_path("<\"a\x7f\"@example.com>");
+}
+
+static void
+path_with_spaces_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<a b@example.com>");
+	assert_bad_path("<a@example .com>");
+	assert_bad_path("< a@example.com>");
+	assert_bad_path("<a@example.com >");
+	assert_bad_path("< >");
+}
+
+static void
+path_with_controls_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<a\x01@example.com>");
+	assert_bad_path("<a@example.com\x7f>");
+	assert_bad_path("<a@exa\tmple.com>");
+	assert_bad_path("<a@example.com\r>");
+	assert_bad_path("<a@example.com\n>");
+	assert_bad_path("<a\x1b@example.com>");
+}
+
+static void
+path_without_brackets_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("a@example.com");
+	assert_bad_path("<a@example.com");
+	assert_bad_path("a@example.com>");
+	assert_bad_path(" <a@example.com>");
+	assert_bad_path("");
+	assert_bad_path("<");
+	assert_bad_path(">");
+}
+
+static void
+path_with_nested_brackets_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<<a@example.com>>");
+	assert_bad_path("<a<b@example.com>");
+	assert_bad_path("<a@exa<mple.com>");
+}
+
+static void
+path_without_at_or_with_empty_part_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<user>");
+	assert_bad_path("<user@>");
+	assert_bad_path("<@example.com>");
+	assert_bad_path("<@>");
+}
+
+static void
+path_address_literal_domain(void **state)
+{
+	(void)state;
+	assert_path("<a@[192.0.2.1]>", "a@[192.0.2.1]", "");
+	assert_path("<a@[IPv6:2001:db8::1]>", "a@[IPv6:2001:db8::1]", "");
+}
+
+/* SMTPUTF8 (RFC 6531): octets above 0x7f pass through. */
+static void
+path_keeps_utf8_octets(void **state)
+{
+	(void)state;
+	assert_path("<j\xc3\xb6rg@b\xc3\xbc" "cher.example>",
+	    "j\xc3\xb6rg@b\xc3\xbc" "cher.example", "");
+}
+
+/* Builds "<" + local "@" domain ">" with a mailbox of N octets. */
+static char *
+path_of(size_t n)
+{
+	char *s;
+
+	assert_true(n >= 3);
+	assert_non_null(s = malloc(n + 3));
+	s[0] = '<';
+	memset(s + 1, 'a', n - 2);
+	s[n - 1] = '@';
+	s[n] = 'b';
+	s[n + 1] = '>';
+	s[n + 2] = '\0';
+	return s;
+}
+
+/* 254 octets of mailbox plus the brackets: 256, RFC 5321 4.5.3.1.3. */
+static void
+path_of_256_octets_is_accepted(void **state)
+{
+	char *arg = path_of(PATH_MAX_LEN - 2), buf[PATH_MAX_LEN + 1];
+	const char *rest;
+
+	(void)state;
+	assert_int_equal(strlen(arg), 256);
+	assert_int_equal(smtp_parse_path(arg, buf, sizeof(buf), &rest), 0);
+	assert_int_equal(strlen(buf), 254);
+	assert_memory_equal(buf, arg + 1, 254);
+	assert_string_equal(rest, "");
+	free(arg);
+}
+
+static void
+path_over_256_octets_is_refused(void **state)
+{
+	char *arg = path_of(PATH_MAX_LEN - 1), buf[1024];
+	const char *rest = NULL;
+
+	(void)state;
+	assert_int_equal(strlen(arg), 257);
+	/* Even with room in the buffer. */
+	assert_int_equal(smtp_parse_path(arg, buf, sizeof(buf), &rest), -1);
+	assert_null(rest);
+	free(arg);
+	arg = path_of(4000);
+	assert_int_equal(smtp_parse_path(arg, buf, sizeof(buf), &rest), -1);
+	free(arg);
+}
+
+static void
+path_mailbox_buffer_must_hold_mailbox_and_nul(void **state)
+{
+	char buf[16];
+	const char *rest = NULL;
+
+	(void)state;
+	memset(buf, 'X', sizeof(buf));
+	/* "user@example" is 12 octets: 13 with its NUL. */
+	assert_int_equal(smtp_parse_path("<user@example>", buf, 13, &rest),
+	    0);
+	assert_string_equal(buf, "user@example");
+	memset(buf, 'X', sizeof(buf));
+	rest = NULL;
+	assert_int_equal(smtp_parse_path("<user@example>", buf, 12, &rest),
+	    -1);
+	assert_null(rest);
+	assert_int_equal(buf[0], 'X');
+	/* "<>" needs just the NUL. */
+	assert_int_equal(smtp_parse_path("<>", buf, 1, &rest), 0);
+	assert_string_equal(buf, "");
+}
+
+/* ---- smtp_parse_param ---- */
+
+static void
+param_found_case_insensitively_with_its_value(void **state)
+{
+	const char *p = "SIZE=1000 BODY=8BITMIME";
+	char v[32];
+
+	(void)state;
+	assert_int_equal(smtp_parse_param(p, "SIZE", v, sizeof(v)), 1);
+	assert_string_equal(v, "1000");
+	assert_int_equal(smtp_parse_param(p, "body", v, sizeof(v)), 1);
+	assert_string_equal(v, "8BITMIME");
+	assert_int_equal(smtp_parse_param("size=7 body=7bit", "BODY", v,
+	    sizeof(v)), 1);
+	assert_string_equal(v, "7bit");
+}
+
+static void
+param_without_value_is_present_and_empty(void **state)
+{
+	char v[8];
+
+	(void)state;
+	memset(v, 'X', sizeof(v));
+	assert_int_equal(smtp_parse_param("SMTPUTF8", "SMTPUTF8", v,
+	    sizeof(v)), 1);
+	assert_string_equal(v, "");
+	memset(v, 'X', sizeof(v));
+	assert_int_equal(smtp_parse_param("BODY=8BITMIME SMTPUTF8",
+	    "smtputf8", v, sizeof(v)), 1);
+	assert_string_equal(v, "");
+	memset(v, 'X', sizeof(v));
+	assert_int_equal(smtp_parse_param("REQUIRETLS SIZE=1", "REQUIRETLS",
+	    v, sizeof(v)), 1);
+	assert_string_equal(v, "");
+}
+
+static void
+param_with_empty_value_is_present_and_empty(void **state)
+{
+	char v[8];
+
+	(void)state;
+	memset(v, 'X', sizeof(v));
+	assert_int_equal(smtp_parse_param("SIZE=", "SIZE", v, sizeof(v)), 1);
+	assert_string_equal(v, "");
+}
+
+static void
+param_absent_is_zero(void **state)
+{
+	char v[8];
+
+	(void)state;
+	memset(v, 'X', sizeof(v));
+	assert_int_equal(smtp_parse_param("SIZE=1", "BODY", v, sizeof(v)), 0);
+	assert_int_equal(smtp_parse_param("", "BODY", v, sizeof(v)), 0);
+	assert_int_equal(smtp_parse_param("   ", "BODY", v, sizeof(v)), 0);
+	assert_int_equal(v[0], 'X');
+}
+
+static void
+param_keyword_must_match_whole(void **state)
+{
+	char v[8];
+
+	(void)state;
+	assert_int_equal(smtp_parse_param("SIZEX=1", "SIZE", v, sizeof(v)),
+	    0);
+	assert_int_equal(smtp_parse_param("SIZ=1", "SIZE", v, sizeof(v)), 0);
+	assert_int_equal(smtp_parse_param("XSIZE=1", "SIZE", v, sizeof(v)),
+	    0);
+	/* A value that looks like the keyword is not the keyword. */
+	assert_int_equal(smtp_parse_param("X=SIZE", "SIZE", v, sizeof(v)), 0);
+	assert_int_equal(smtp_parse_param("NOTIFY=NEVER ORCPT=rfc822;a@b",
+	    "RCPT", v, sizeof(v)), 0);
+}
+
+static void
+param_tolerates_extra_spaces(void **state)
+{
+	char v[16];
+
+	(void)state;
+	assert_int_equal(smtp_parse_param("  SIZE=1    BODY=8BITMIME  ",
+	    "BODY", v, sizeof(v)), 1);
+	assert_string_equal(v, "8BITMIME");
+	assert_int_equal(smtp_parse_param("  SIZE=1    BODY=8BITMIME  ",
+	    "SIZE", v, sizeof(v)), 1);
+	assert_string_equal(v, "1");
+}
+
+static void
+param_first_occurrence_wins(void **state)
+{
+	char v[8];
+
+	(void)state;
+	assert_int_equal(smtp_parse_param("SIZE=1 SIZE=2", "SIZE", v,
+	    sizeof(v)), 1);
+	assert_string_equal(v, "1");
+}
+
+static void
+param_value_keeps_everything_up_to_the_space(void **state)
+{
+	char v[64];
+
+	(void)state;
+	assert_int_equal(smtp_parse_param("ORCPT=rfc822;a+2Bb@example.com "
+	    "NOTIFY=SUCCESS,FAILURE", "ORCPT", v, sizeof(v)), 1);
+	assert_string_equal(v, "rfc822;a+2Bb@example.com");
+	assert_int_equal(smtp_parse_param("ORCPT=rfc822;a+2Bb@example.com "
+	    "NOTIFY=SUCCESS,FAILURE", "NOTIFY", v, sizeof(v)), 1);
+	assert_string_equal(v, "SUCCESS,FAILURE");
+}
+
+static void
+param_empty_keyword_is_malformed(void **state)
+{
+	char v[8];
+
+	(void)state;
+	assert_int_equal(smtp_parse_param("=1", "SIZE", v, sizeof(v)), -1);
+	assert_int_equal(smtp_parse_param("SIZE=1 =2", "BODY", v, sizeof(v)),
+	    -1);
+	assert_int_equal(smtp_parse_param("=", "BODY", v, sizeof(v)), -1);
+}
+
+static void
+param_value_too_long_for_buffer_is_an_error(void **state)
+{
+	char v[4];
+
+	(void)state;
+	assert_int_equal(smtp_parse_param("SIZE=123", "SIZE", v, sizeof(v)),
+	    1);
+	assert_string_equal(v, "123");
+	assert_int_equal(smtp_parse_param("SIZE=1234", "SIZE", v, sizeof(v)),
+	    -1);
+	/* Only the parameter asked for needs to fit. */
+	assert_int_equal(smtp_parse_param("ENVID=abcdefghij SIZE=9", "SIZE",
+	    v, sizeof(v)), 1);
+	assert_string_equal(v, "9");
+}
+
+/* ---- smtp_parse_data_end and smtp_parse_unstuff ---- */
+
+static void
+data_end_is_only_the_lone_dot(void **state)
+{
+	(void)state;
+	assert_int_equal(smtp_parse_data_end(".", 1), 1);
+	assert_int_equal(smtp_parse_data_end("..", 2), 0);
+	assert_int_equal(smtp_parse_data_end(". ", 2), 0);
+	assert_int_equal(smtp_parse_data_end(".\r", 2), 0);
+	assert_int_equal(smtp_parse_data_end("x", 1), 0);
+	assert_int_equal(smtp_parse_data_end("", 0), 0);
+	assert_int_equal(smtp_parse_data_end(" .", 2), 0);
+}
+
+static void
+data_end_uses_the_length_not_the_nul(void **state)
+{
+	(void)state;
+	assert_int_equal(smtp_parse_data_end(".x", 1), 1);
+	assert_int_equal(smtp_parse_data_end(".", 0), 0);
+	assert_int_equal(smtp_parse_data_end(".\0", 2), 0);
+}
+
+static void
+unstuff_drops_one_leading_dot(void **state)
+{
+	(void)state;
+	assert_int_equal(smtp_parse_unstuff("..", 2), 1);
+	assert_int_equal(smtp_parse_unstuff("...", 3), 1);
+	assert_int_equal(smtp_parse_unstuff(".x", 2), 1);
+	assert_int_equal(smtp_parse_unstuff(".", 1), 1);
+}
+
+static void
+unstuff_keeps_lines_without_leading_dot(void **state)
+{
+	(void)state;
+	assert_int_equal(smtp_parse_unstuff("x.", 2), 0);
+	assert_int_equal(smtp_parse_unstuff(" .", 2), 0);
+	assert_int_equal(smtp_parse_unstuff("", 0), 0);
+	assert_int_equal(smtp_parse_unstuff(".", 0), 0);
+}
+
+
+static void
+path_bare_postmaster_is_accepted(void **state)
+{
+	(void)state;
+	assert_path("<Postmaster>", "Postmaster", "");
+	assert_path("<postmaster> NOTIFY=NEVER", "postmaster", "NOTIFY=NEVER");
+}
+
+static void
+path_quoted_pair_backslash_before_closing_quote_is_accepted(void **state)
+{
+	(void)state;
+	assert_path("<\"a\\\\\"@example.com>", "\"a\\\\\"@example.com", "");
+}
+
+static void
+path_source_route_without_mailbox_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<@relay.example:>");
+}
+
+static void
+path_source_route_with_spaces_or_controls_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<@relay example:user@dest.example>");
+}
+
+static void
+path_source_route_with_controls_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<@relay\x01:user@dest.example>");
+}
+
+static void
+path_source_route_with_empty_domain_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<@:user@dest.example>");
+	assert_bad_path("<@a,,@b:user@dest.example>");
+}
+
+static void
+path_source_route_address_literal_does_not_leak_into_mailbox(void **state)
+{
+	(void)state;
+	assert_path("<@[IPv6:2001:db8::1]:user@dest.example>",
+	    "user@dest.example", "");
+}
+
+static void
+path_parameters_need_a_space(void **state)
+{
+	(void)state;
+	assert_bad_path("<a@b.example>SIZE=1");
+	assert_path("<a@b.example> SIZE=1", "a@b.example", "SIZE=1");
+}
+
+static void
+path_with_two_unquoted_at_signs_is_refused(void **state)
+{
+	(void)state;
+	assert_bad_path("<a@b@c.example>");
+}
+
+#define BUFTEST(f)	cmocka_unit_test_setup_teardown(f, setup_buffer, \
+			    teardown_buffer)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(path_bare_postmaster_is_accepted),
+		cmocka_unit_test(path_quoted_pair_backslash_before_closing_quote_is_accepted),
+		cmocka_unit_test(path_source_route_without_mailbox_is_refused),
+		cmocka_unit_test(path_source_route_with_spaces_or_controls_is_refused),
+		cmocka_unit_test(path_source_route_with_controls_is_refused),
+		cmocka_unit_test(path_source_route_with_empty_domain_is_refused),
+		cmocka_unit_test(path_source_route_address_literal_does_not_leak_into_mailbox),
+		cmocka_unit_test(path_with_two_unquoted_at_signs_is_refused),
+		cmocka_unit_test(path_parameters_need_a_space),
+		BUFTEST(line_crlf_gives_length_without_eol),
+		BUFTEST(line_bare_lf_has_eol_len_1),
+		BUFTEST(line_empty_line_has_length_zero),
+		BUFTEST(line_bare_cr_is_part_of_the_line),
+		BUFTEST(line_empty_buffer_is_more),
+		BUFTEST(line_without_eol_is_more),
+		BUFTEST(line_at_limit_with_crlf_is_ok),
+		BUFTEST(line_one_over_limit_is_too_long),
+		BUFTEST(line_with_bare_lf_at_limit_is_ok),
+		BUFTEST(line_with_bare_lf_one_over_limit_is_too_long),
+		BUFTEST(line_unterminated_below_limit_is_more),
+		BUFTEST(line_crlf_split_at_the_limit_completes),
+		BUFTEST(line_unterminated_at_limit_is_too_long),
+		BUFTEST(line_unterminated_ending_in_cr_at_limit_is_too_long),
+		BUFTEST(line_small_limits_count_the_eol),
+		BUFTEST(line_finds_the_first_of_several_lines),
+		BUFTEST(line_limit_applies_to_the_first_line_only),
+		BUFTEST(line_too_long_even_when_a_later_line_is_short),
+		BUFTEST(line_eol_split_across_buffer_chains),
+		BUFTEST(line_nul_octets_are_counted_in_the_line),
+		cmocka_unit_test(
+		    verb_matches_case_insensitively_and_returns_argument),
+		cmocka_unit_test(verb_skips_spaces_before_the_argument),
+		cmocka_unit_test(verb_alone_returns_empty_argument),
+		cmocka_unit_test(verb_needs_a_space_or_the_end_after_it),
+		cmocka_unit_test(verb_refuses_other_verbs_and_short_lines),
+		cmocka_unit_test(verb_with_colon_matches_as_prefix),
+		cmocka_unit_test(verb_with_colon_skips_spaces_after_it),
+		cmocka_unit_test(verb_with_colon_refuses_other_spacing),
+		cmocka_unit_test(path_simple_mailbox),
+		cmocka_unit_test(path_rest_points_past_bracket_and_spaces),
+		cmocka_unit_test(path_null_reverse_path_is_empty),
+		cmocka_unit_test(path_with_source_route_keeps_mailbox),
+		cmocka_unit_test(path_source_route_without_colon_is_refused),
+		cmocka_unit_test(path_source_route_with_bad_mailbox_is_refused),
+		cmocka_unit_test(path_quoted_local_part_is_kept_with_quotes),
+		cmocka_unit_test(
+		    path_quoted_local_part_without_domain_is_refused),
+		cmocka_unit_test(path_unterminated_quote_is_refused),
+		cmocka_unit_test(path_controls_in_quotes_are_refused),
+		cmocka_unit_test(path_with_spaces_is_refused),
+		cmocka_unit_test(path_with_controls_is_refused),
+		cmocka_unit_test(path_without_brackets_is_refused),
+		cmocka_unit_test(path_with_nested_brackets_is_refused),
+		cmocka_unit_test(path_without_at_or_with_empty_part_is_refused),
+		cmocka_unit_test(path_address_literal_domain),
+		cmocka_unit_test(path_keeps_utf8_octets),
+		cmocka_unit_test(path_of_256_octets_is_accepted),
+		cmocka_unit_test(path_over_256_octets_is_refused),
+		cmocka_unit_test(path_mailbox_buffer_must_hold_mailbox_and_nul),
+		cmocka_unit_test(param_found_case_insensitively_with_its_value),
+		cmocka_unit_test(param_without_value_is_present_and_empty),
+		cmocka_unit_test(param_with_empty_value_is_present_and_empty),
+		cmocka_unit_test(param_absent_is_zero),
+		cmocka_unit_test(param_keyword_must_match_whole),
+		cmocka_unit_test(param_tolerates_extra_spaces),
+		cmocka_unit_test(param_first_occurrence_wins),
+		cmocka_unit_test(param_value_keeps_everything_up_to_the_space),
+		cmocka_unit_test(param_empty_keyword_is_malformed),
+		cmocka_unit_test(param_value_too_long_for_buffer_is_an_error),
+		cmocka_unit_test(data_end_is_only_the_lone_dot),
+		cmocka_unit_test(data_end_uses_the_length_not_the_nul),
+		cmocka_unit_test(unstuff_drops_one_leading_dot),
+		cmocka_unit_test(unstuff_keeps_lines_without_leading_dot),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
