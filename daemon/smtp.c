@@ -1001,21 +1001,6 @@ summarize(struct session *s)
 }
 
 static void
-conn_rec_clear(struct conn_rec *r)
-{
-	free(r->host);
-	free(r->local_addr);
-	free(r->client_addr);
-	free(r->helo_verb);
-	free(r->helo);
-	free(r->extensions);
-	free(r->test_id);
-	free(r->commands);
-	free(r->end_reason);
-	tls_rec_clear(&r->tls);
-}
-
-static void
 session_free(struct session *s, const char *reason)
 {
 	struct smtp_server *srv = s->srv;
@@ -1037,7 +1022,7 @@ session_free(struct session *s, const char *reason)
 	if (!s->tls_active)
 		close(s->fd);
 	txn_reset(s);
-	conn_rec_clear(&s->rec);
+	store_conn_clear(&s->rec);
 	free(s->line);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
 	srv->nsessions--;

@@ -503,9 +503,8 @@ conn_rec_copy(struct conn_rec *dst, const struct conn_rec *src)
 	return 0;
 }
 
-/* Frees what a conn_rec owns, not the struct itself. */
-static void
-conn_rec_clear(struct conn_rec *c)
+void
+store_conn_clear(struct conn_rec *c)
 {
 	free(c->host);
 	free(c->local_addr);
@@ -555,7 +554,7 @@ job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
-	conn_rec_clear(&j->conn);
+	store_conn_clear(&j->conn);
 	store_txn_free(j->txn);
 	free(j);
 }

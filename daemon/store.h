@@ -44,5 +44,7 @@ void		 store_conn_close(struct store *, const struct conn_rec *);
 void		 store_txn(struct store *, struct txn_rec *txn);
 
 void		 store_txn_free(struct txn_rec *);
+/* Frees what a conn_rec owns (not the struct) and zeroes it. */
+void		 store_conn_clear(struct conn_rec *);
 
 #endif /* MAILSCOPE_STORE_H */

@@ -159,13 +159,6 @@ vec(const unsigned char *p, size_t len, size_t lenbytes, size_t *out)
 	return p + lenbytes;
 }
 
-/* Untrusted names (SNI, ALPN) keep printable ASCII only. */
-static void
-printable(char *dst, size_t dstlen, const unsigned char *p, size_t len)
-{
-	log_escape(dst, dstlen, (const char *)p, len);
-}
-
 static void
 record_client_hello(SSL *ssl, struct tls_rec *rec)
 {
@@ -206,7 +199,7 @@ record_client_hello(SSL *ssl, struct tls_rec *rec)
 		for (i = 0; i < n; i += 1 + b[i]) {
 			if (b[i] > n - i - 1)
 				break;
-			printable(name, sizeof(name), b + i + 1, b[i]);
+			log_escape(name, sizeof(name), (const char *)b + i + 1, b[i]);
 			append(&rec->ch_alpn, name);
 		}
 	}
@@ -215,7 +208,8 @@ record_client_hello(SSL *ssl, struct tls_rec *rec)
 	    &len) == 1 && (b = vec(p, len, 2, &n)) != NULL && n >= 3 &&
 	    b[0] == TLSEXT_NAMETYPE_host_name &&
 	    (p = vec(b + 1, n - 1, 2, &len)) != NULL) {
-		printable(name, sizeof(name), p, len);
+		/* untrusted: escaped like a log line */
+		log_escape(name, sizeof(name), (const char *)p, len);
 		set_str(&rec->sni, name);
 	}
 }
@@ -367,22 +361,4 @@ tls_record_failure(struct tls_rec *rec, unsigned long errcode)
 	err_drain(why, sizeof(why), errcode);
 	if (why[0] != '\0' && rec->error == NULL)
 		set_str(&rec->error, why);
-}
-
-void
-tls_rec_clear(struct tls_rec *rec)
-{
-	free(rec->version);
-	free(rec->cipher);
-	free(rec->group);
-	free(rec->sni);
-	free(rec->ch_versions);
-	free(rec->ch_ciphers);
-	free(rec->ch_groups);
-	free(rec->ch_sigalgs);
-	free(rec->ch_alpn);
-	free(rec->alert_sent);
-	free(rec->alert_received);
-	free(rec->error);
-	memset(rec, 0, sizeof(*rec));
 }

@@ -26,6 +26,4 @@ void	 tls_record_established(SSL *, struct tls_rec *);
 /* After a failure: OpenSSL's reasons (ERR queue, or ERRCODE) into REC. */
 void	 tls_record_failure(struct tls_rec *, unsigned long errcode);
 
-void	 tls_rec_clear(struct tls_rec *);
-
 #endif /* MAILSCOPE_TLS_H */
