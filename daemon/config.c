@@ -28,6 +28,7 @@
 #include "config.h"
 
 #define ESC_MAX		1024	/* an escaped value in a message */
+#define CONFIG_LINE_MAX	4096	/* a line, its ending not counted */
 
 /* Defaults; the limits and timeouts follow RFC 5321 4.5.3. */
 #define DEF_LOCAL_PART		"measure"
@@ -46,6 +47,8 @@
 #define DEF_TIMEOUT_DATA_MS	(10 * 60 * 1000ULL)	/* 4.5.3.2.6 */
 #define DEF_TIMEOUT_TLS_MS	(60 * 1000ULL)
 #define DEF_SHUTDOWN_GRACE_MS	(30 * 1000ULL)
+#define DEF_GREYLIST_EXPIRE_MS	(7 * 24 * 3600 * 1000ULL)
+#define DEF_GREYLIST_MAX	100000
 #define DEF_GREYLIST_DELAY_MS	(5 * 60 * 1000ULL)
 #define DEF_CIPHERS		"all"
 #define LOCAL_PART_MAX		64	/* RFC 5321 4.5.3.1.1 */
@@ -123,6 +126,9 @@ static const struct keydef keys[] = {
 	    0, 0 },
 	{ SECT_GLOBAL, "shutdown_grace", KIND_DURATION_POS,
 	    G(shutdown_grace_ms), 0, 0 },
+	{ SECT_GLOBAL, "greylist_expire", KIND_DURATION_POS,
+	    G(greylist_expire_ms), 0, 0 },
+	{ SECT_GLOBAL, "greylist_max", KIND_COUNT, G(greylist_max), 0, 0 },
 
 	{ SECT_HOST, "listen", KIND_LISTEN, H(listen), H(nlisten), REQUIRED },
 	{ SECT_HOST, "starttls", KIND_STARTTLS, H(starttls), 0, REQUIRED },
@@ -174,9 +180,16 @@ struct seen_addr {
 struct parser {
 	struct config		*cfg;		/* being filled */
 	const char		*file;
+	char			*dir;		/* of file, absolute; owned */
+	int			 dir_errno;	/* why dir is NULL */
 	FILE			*fp;
 	FILE			*errs;
 	int			 line;		/* last read */
+	char			 buf[CONFIG_LINE_MAX + 1];	/* that line */
+	int			 long_line;	/* it went by a stand-in */
+	const char		*long_name;	/* in buf */
+	const char		*long_value;	/* in buf */
+	char			 marker[16];	/* the stand-in's value */
 	int			 read_errno;	/* set by a read error */
 	int			 nerrors;
 	int			 nomem;
@@ -884,6 +897,11 @@ config_handler(void *arg, const char *section, const char *name,
 	size_t k;
 
 	(void)section;	/* inih's idea of it; the reader keeps ours */
+	/* the stand-in of a long line (config_reader): what it stands for */
+	if (p->long_line == p->line && strcmp(value, p->marker) == 0) {
+		name = p->long_name;
+		value = p->long_value;
+	}
 	if (p->section == SECT_SKIP)
 		return 1;
 	if (*name == '\0') {
@@ -1043,12 +1061,13 @@ lex_section(struct parser *p, const char *s)
  * Looks at LINE before inih does: opens sections (inih does not tell its
  * handler, and truncates long names) and reports every syntax error, not
  * only the first as inih's return value would.  A bad line is blanked.
+ * Returns the '=' or ':' of a key line, with *KEY at its name; else NULL.
  */
-static void
-lex_line(struct parser *p, char *line)
+static char *
+lex_line(struct parser *p, char *line, char **key)
 {
-	const char *s = line, *t;
-	char buf[ESC_MAX];
+	const char *tok;
+	char buf[ESC_MAX], *s = line, *t;
 	size_t len;
 	int was_space = 0;
 
@@ -1057,22 +1076,67 @@ lex_line(struct parser *p, char *line)
 	while (is_space((unsigned char)*s))
 		s++;
 	if (*s == '\0' || *s == ';' || *s == '#')
-		return;
+		return NULL;
 	if (*s == '[') {
 		if (lex_section(p, s) == -1)
 			line[0] = '\0';
-		return;
+		return NULL;
 	}
 	/* as inih: the first '=' or ':' not in a comment */
 	for (t = s; *t != '\0' && *t != '=' && *t != ':' &&
 	    !(was_space && *t == ';'); t++)
 		was_space = is_space((unsigned char)*t);
 	if (*t != '=' && *t != ':') {
-		t = next_token(&s, &len);
+		tok = s;
+		tok = next_token(&tok, &len);
 		diag(p, p->line, 1, "syntax error at '%s': expected "
-		    "'key = value'", esc(t, len, buf, sizeof(buf)));
+		    "'key = value'", esc(tok, len, buf, sizeof(buf)));
 		line[0] = '\0';
+		return NULL;
 	}
+	*key = s;
+	return t;
+}
+
+/*
+ * Splits the key line at KEY (SEP its '=' or ':') in place as inih would:
+ * name and value trimmed, the value ended by a ';' after white space.
+ * Keeps both for config_handler() and writes their stand-in to BUF (SIZE
+ * bytes), the key name if it fits.  -1 if not even the markers fit.
+ */
+static int
+stand_in(struct parser *p, char *key, char *sep, char *buf, size_t size)
+{
+	char *end, *value;
+	int n, was_space = 0;
+
+	for (end = sep + 1; *end != '\0' && !(was_space && *end == ';');
+	    end++)
+		was_space = is_space((unsigned char)*end);
+	*end = '\0';
+	for (value = sep + 1; is_space((unsigned char)*value); value++)
+		;
+	while (end > value && is_space((unsigned char)end[-1]))
+		*--end = '\0';
+	for (end = sep; end > key && is_space((unsigned char)end[-1]); end--)
+		;
+	*end = '\0';
+
+	n = snprintf(p->marker, sizeof(p->marker), "\x01%d", p->line);
+	if (n < 0 || (size_t)n >= sizeof(p->marker))
+		return -1;
+	/* SIZE - 1: a full buffer looks cut to inih r59 and later */
+	n = snprintf(buf, size, "%s=%s", key, p->marker);
+	if (n < 0 || (size_t)n >= size - 1)
+		n = snprintf(buf, size, "%s=%s", p->marker, p->marker);
+	if (n < 0 || (size_t)n >= size - 1) {
+		buf[0] = '\0';
+		return -1;
+	}
+	p->long_line = p->line;
+	p->long_name = key;
+	p->long_value = value;
+	return 0;
 }
 
 /*
@@ -1080,20 +1144,35 @@ lex_line(struct parser *p, char *line)
  * the end.  Counts lines for the handler, refuses what does not fit
  * instead of letting fgets() split it, and drops leading white space: to
  * inih an indented line continues the previous value, to us it does not.
+ *
+ * NUM is inih's INI_MAX_LINE, fixed at build time: 200 in Debian's
+ * libinih, too short for two certificate paths under /etc/letsencrypt or
+ * a CI workspace.  So we read lines of up to CONFIG_LINE_MAX bytes into
+ * p->buf ourselves.  One that fits BUF goes to inih as it is.  Of a
+ * longer one, lex_line() has already opened the section or reported the
+ * error, so inih gets a blank line; except for a key line, which
+ * stand_in() splits as inih would and replaces with "KEY=\x01LINE".
+ * config_handler() puts the name and value kept in p->buf back in place
+ * of that marker.  \x01 has no place in a valid file, and the swap is
+ * made only on the line that got a stand-in, so a \x01 in a short line
+ * is still reported as written.  A line that would fill BUF to its last
+ * byte takes the long way too: inih r59 and later take such a line for
+ * a cut one and skip the next.
  */
 static char *
 config_reader(char *buf, int num, void *arg)
 {
 	struct parser *p = arg;
-	size_t len = 0, max;
+	char *key, *sep;
+	size_t len = 0;
 	int c, d, toolong = 0, nul = 0;
 
+	p->long_line = 0;
 	if (num < 2 || (c = getc(p->fp)) == EOF) {
 		if (ferror(p->fp))
 			p->read_errno = errno;
 		return NULL;
 	}
-	max = (size_t)num - 1;
 	p->line++;
 	for (; c != EOF && c != '\n'; c = getc(p->fp)) {
 		if (c == '\r') {
@@ -1106,24 +1185,29 @@ config_reader(char *buf, int num, void *arg)
 			continue;
 		if (c == '\0')
 			nul = 1;
-		if (len < max)
-			buf[len++] = (char)c;
+		if (len < CONFIG_LINE_MAX)
+			p->buf[len++] = (char)c;
 		else
 			toolong = 1;
 	}
 	if (c == EOF && ferror(p->fp))
 		p->read_errno = errno;
-	buf[len] = '\0';
+	p->buf[len] = '\0';
+	buf[0] = '\0';
 	if (toolong) {
 		/* a comment may be long: nothing in it is lost */
-		if (buf[0] != ';' && buf[0] != '#')
+		if (p->buf[0] != ';' && p->buf[0] != '#')
 			diag(p, p->line, 1, "line too long");
-		buf[0] = '\0';
-	} else if (nul) {
+	} else if (nul)
 		diag(p, p->line, 1, "NUL byte in line");
-		buf[0] = '\0';
-	} else
-		lex_line(p, buf);
+	else {
+		sep = lex_line(p, p->buf, &key);
+		if (len + 1 < (size_t)num)
+			memcpy(buf, p->buf, len + 1);
+		else if (sep != NULL &&
+		    stand_in(p, key, sep, buf, (size_t)num) == -1)
+			diag(p, p->line, 1, "line too long");
+	}
 	return buf;
 }
 
@@ -1152,43 +1236,122 @@ check_required(struct parser *p, const struct sect_state *st,
 			    keys[i].name);
 }
 
-/* Every file of the list S (key NAME at LINE) must be readable. */
-static void
-check_readable(struct parser *p, int line, const char *name, const char *s)
+/*
+ * S, the value of key NAME at LINE, with each relative path joined to the
+ * directory of the file: the daemon may chdir(2) or be started from
+ * anywhere, the file's own directory is where its author looked.  LIST: S
+ * is a list split at white space (certificate, key), else one path
+ * (database).  The new value, or NULL (reported).
+ */
+static char *
+resolve_paths(struct parser *p, int line, const char *name, const char *s,
+    int list)
 {
-	const char *tok;
-	char buf[ESC_MAX], *path;
-	size_t len;
+	const char *tok, *rest = s;
+	char buf[ESC_MAX], *out;
+	size_t len, dlen, size, o = 0;
 
-	while ((tok = next_token(&s, &len)) != NULL) {
-		if ((path = xstrndup(p, tok, len)) == NULL)
+	dlen = p->dir != NULL ? strlen(p->dir) : 0;
+	size = strlen(s) + (list ? count_tokens(s) : 1) * (dlen + 1) + 1;
+	if ((out = malloc(size)) == NULL) {
+		p->nomem = 1;
+		return NULL;
+	}
+	for (;;) {
+		if (!list) {
+			tok = s;
+			len = strlen(s);
+		} else if ((tok = next_token(&rest, &len)) == NULL)
+			break;
+		if (tok[0] != '/' && p->dir == NULL) {
+			diag(p, line, 1, "cannot resolve relative %s '%s': %s",
+			    name, esc(tok, len, buf, sizeof(buf)),
+			    strerror(p->dir_errno));
+			goto fail;
+		}
+		/* a list cannot hold a path with white space */
+		if (tok[0] != '/' && list &&
+		    strpbrk(p->dir, " \t\n\r\f\v") != NULL) {
+			diag(p, line, 1, "cannot resolve relative %s '%s': "
+			    "white space in the directory of the file",
+			    name, esc(tok, len, buf, sizeof(buf)));
+			goto fail;
+		}
+		if (o > 0)
+			out[o++] = ' ';
+		if (tok[0] != '/') {
+			memcpy(out + o, p->dir, dlen);
+			o += dlen;
+			if (dlen == 0 || p->dir[dlen - 1] != '/')
+				out[o++] = '/';
+		}
+		memcpy(out + o, tok, len);
+		o += len;
+		if (!list)
+			break;
+	}
+	out[o] = '\0';
+	return out;
+ fail:
+	free(out);
+	return NULL;
+}
+
+/*
+ * Every file of the list S (key NAME at LINE) must be readable; ABS is
+ * S resolved, token for token.  Messages quote the paths as written.
+ */
+static void
+check_readable(struct parser *p, int line, const char *name, const char *s,
+    const char *abs)
+{
+	const char *tok, *atok;
+	char buf[ESC_MAX], *path;
+	size_t len, alen;
+
+	while ((tok = next_token(&s, &len)) != NULL &&
+	    (atok = next_token(&abs, &alen)) != NULL) {
+		if ((path = xstrndup(p, atok, alen)) == NULL)
 			return;
 		if (access(path, R_OK) == -1)
 			diag(p, line, 1, "cannot read %s '%s': %s", name,
-			    esc(path, len, buf, sizeof(buf)), strerror(errno));
+			    esc(tok, len, buf, sizeof(buf)), strerror(errno));
 		free(path);
 	}
+}
+
+/* The file list *SP of key NAME at LINE: made absolute, then checked. */
+static void
+check_files(struct parser *p, int line, const char *name, char **sp)
+{
+	char *abs;
+
+	if ((abs = resolve_paths(p, line, name, *sp, 1)) == NULL)
+		return;
+	check_readable(p, line, name, *sp, abs);
+	free(*sp);
+	*sp = abs;
 }
 
 /* The certificate and key lists of a section: same length, readable. */
 static void
 check_tls_files(struct parser *p, const struct sect_state *st,
-    enum section section, const char *cert, const char *key)
+    enum section section, char **cert, char **key)
 {
 	size_t ncert, nkey;
 	int cline, kline, cbad, kbad;
 
 	cline = key_line(st, section, "certificate", &cbad);
 	kline = key_line(st, section, "key", &kbad);
-	if (cert == NULL || key == NULL || cbad || kbad)
+	if (*cert == NULL || *key == NULL || cbad || kbad)
 		return;
-	ncert = count_tokens(cert);
-	nkey = count_tokens(key);
+	ncert = count_tokens(*cert);
+	nkey = count_tokens(*key);
 	if (ncert != nkey)
 		diag(p, kline, 1, "key lists %zu file%s but certificate "
 		    "lists %zu", nkey, nkey == 1 ? "" : "s", ncert);
-	check_readable(p, cline, "certificate", cert);
-	check_readable(p, kline, "key", key);
+	check_files(p, cline, "certificate", cert);
+	check_files(p, kline, "key", key);
 }
 
 static void
@@ -1219,7 +1382,7 @@ check_host(struct parser *p, struct host_conf *h, struct sect_state *st)
 		    h->starttls == STARTTLS_REQUIRED ? "required" : "optional");
 	if (kline == 0 && cline != 0)
 		diag(p, st->line, 1, "missing %s key", label);
-	check_tls_files(p, st, SECT_HOST, h->certificate, h->key);
+	check_tls_files(p, st, SECT_HOST, &h->certificate, &h->key);
 }
 
 /* What can only be checked when the whole file is read. */
@@ -1228,15 +1391,24 @@ config_check(struct parser *p)
 {
 	const struct catalog_host *ch;
 	struct config *cfg = p->cfg;
+	char *abs = NULL;
 	size_t i, j, n;
+	int line, bad;
 
 	check_required(p, &p->global, SECT_GLOBAL, "[global]");
+	line = key_line(&p->global, SECT_GLOBAL, "database", &bad);
+	if (cfg->database != NULL && !bad)
+		abs = resolve_paths(p, line, "database", cfg->database, 0);
+	if (abs != NULL) {
+		free(cfg->database);
+		cfg->database = abs;
+	}
 	for (i = 0; i < cfg->nhosts; i++)
 		check_host(p, &cfg->hosts[i], &p->hosts[i]);
 	if (cfg->web.present) {
 		check_required(p, &p->web, SECT_WEB, "[web]");
-		check_tls_files(p, &p->web, SECT_WEB, cfg->web.certificate,
-		    cfg->web.key);
+		check_tls_files(p, &p->web, SECT_WEB, &cfg->web.certificate,
+		    &cfg->web.key);
 	}
 	if (cfg->dns.present)
 		check_required(p, &p->dns, SECT_DNS, "[dns]");
@@ -1250,6 +1422,30 @@ config_check(struct parser *p)
 			diag(p, p->global.line, 0, "no [host %s]: challenges "
 			    "on it will not be served", ch[i].name);
 	}
+}
+
+/*
+ * The directory of FILE, absolute.  FILE itself is not resolved: through
+ * a symbolic link, relative paths start at the link's directory.
+ */
+static char *
+file_dir(const char *file)
+{
+	const char *slash;
+	char *dir, *abs;
+	int saved;
+
+	if ((slash = strrchr(file, '/')) == NULL)
+		return realpath(".", NULL);
+	if (slash == file)
+		return realpath("/", NULL);
+	if ((dir = strndup(file, (size_t)(slash - file))) == NULL)
+		return NULL;
+	abs = realpath(dir, NULL);
+	saved = errno;
+	free(dir);
+	errno = saved;
+	return abs;
 }
 
 static struct config *
@@ -1281,6 +1477,8 @@ config_new(struct parser *p, const char *file)
 	cfg->timeout_data_ms = DEF_TIMEOUT_DATA_MS;
 	cfg->timeout_tls_ms = DEF_TIMEOUT_TLS_MS;
 	cfg->shutdown_grace_ms = DEF_SHUTDOWN_GRACE_MS;
+	cfg->greylist_expire_ms = DEF_GREYLIST_EXPIRE_MS;
+	cfg->greylist_max = DEF_GREYLIST_MAX;
 	return cfg;
 }
 
@@ -1298,10 +1496,14 @@ config_load(const char *file, FILE *errs)
 		diag(&p, 0, 1, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
+	/* reported only if a relative path needs it */
+	if ((p.dir = file_dir(file)) == NULL)
+		p.dir_errno = errno;
 	if ((cfg = config_new(&p, file)) == NULL) {
 		diag(&p, 0, 1, "out of memory");
 		fclose(p.fp);
 		free(p.hosts);
+		free(p.dir);
 		return NULL;
 	}
 	p.cfg = cfg;
@@ -1322,6 +1524,7 @@ config_load(const char *file, FILE *errs)
 
 	free(p.hosts);
 	free(p.seen);
+	free(p.dir);
 	SSL_CTX_free(p.ssl);
 	if (p.nerrors > 0) {
 		config_free(cfg);

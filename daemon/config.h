@@ -12,7 +12,8 @@
 /*
  * Reads and validates FILE.  Prints every error and warning to ERRS as
  * "FILE:LINE: error: message" (or "warning:").  Returns the config, or
- * NULL when there was at least one error.
+ * NULL when there was at least one error.  Relative database, certificate
+ * and key paths are stored absolute, joined to the directory of FILE.
  */
 struct config	*config_load(const char *file, FILE *errs);
 void		 config_free(struct config *);

@@ -57,17 +57,21 @@ demo_listen(FILE *fp, int port)
 
 /* The RSA and the ECDSA certificate of NAME, in that order. */
 static void
-demo_certs(FILE *fp, const char *dir, const char *name)
+demo_certs(FILE *fp, const char *name)
 {
-	fprintf(fp, "certificate = %s/certs/%s.rsa.pem %s/certs/%s.ecdsa.pem\n",
-	    dir, name, dir, name);
-	fprintf(fp, "key         = %s/certs/%s.rsa.key %s/certs/%s.ecdsa.key\n",
-	    dir, name, dir, name);
+	fprintf(fp, "certificate = certs/%s.rsa.pem certs/%s.ecdsa.pem\n",
+	    name, name);
+	fprintf(fp, "key         = certs/%s.rsa.key certs/%s.ecdsa.key\n",
+	    name, name);
 }
 
-/* The whole file; the caller checks ferror(). */
+/*
+ * The whole file; the caller checks ferror().  Its paths are relative:
+ * config_load() takes them from the file's directory, so the folder may
+ * be moved and its lines stay short however deep it is.
+ */
 static void
-demo_conf(FILE *fp, const char *dir, int port)
+demo_conf(FILE *fp, int port)
 {
 	const struct catalog_host	*h;
 	size_t				 nh, i;
@@ -77,7 +81,7 @@ demo_conf(FILE *fp, const char *dir, int port)
 	fputs("[global]\n", fp);
 	fputs("base_domain = " DEMO_BASE "\n", fp);
 	fputs("hostname    = " DEMO_HOSTNAME "\n", fp);
-	fprintf(fp, "database    = %s/mailscope.db\n", dir);
+	fputs("database    = mailscope.db\n", fp);
 	fputs("local_part  = measure\n", fp);
 	fputs("wait        = 1h\n", fp);
 
@@ -88,7 +92,7 @@ demo_conf(FILE *fp, const char *dir, int port)
 		fprintf(fp, "starttls    = %s\n",
 		    starttls_names[h[i].starttls]);
 		if (h[i].starttls != STARTTLS_OFF) {
-			demo_certs(fp, dir, h[i].name);
+			demo_certs(fp, h[i].name);
 			fprintf(fp, "protocols   = %s\n", h[i].protocols);
 			fprintf(fp, "ciphers     = %s\n", h[i].ciphers);
 		}
@@ -98,7 +102,7 @@ demo_conf(FILE *fp, const char *dir, int port)
 
 	fputs("\n[web]\n", fp);
 	demo_listen(fp, port++);
-	demo_certs(fp, dir, "web");
+	demo_certs(fp, "web");
 
 	fputs("\n[dns]\n", fp);
 	demo_listen(fp, port);
@@ -133,7 +137,7 @@ demo_conf_write(const char *dir, int base_port, FILE *errs)
 		demo_error(errs, "%s: cannot write: %s", path, strerror(saved));
 		return -1;
 	}
-	demo_conf(fp, dir, base_port);
+	demo_conf(fp, base_port);
 	if (ferror(fp) || fflush(fp) == EOF || fsync(fileno(fp)) == -1) {
 		saved = errno;
 		fclose(fp);
@@ -188,15 +192,17 @@ demo_config_write(const char *dir, int base_port, FILE *errs)
 		demo_error(errs, "%s: not a directory", dir);
 		return -1;
 	}
-	/* The daemon may run from another directory: absolute paths only. */
 	if ((abs = realpath(dir, NULL)) == NULL) {
 		demo_error(errs, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	/* Values are lists split at blanks, and ';' or '#' start a comment. */
-	if (strpbrk(abs, " \t\r\n;#") != NULL) {
+	/*
+	 * config_load() joins the relative certificate and key paths to this
+	 * directory, and those values are lists split at white space.
+	 */
+	if (strpbrk(abs, " \t\n\r\f\v") != NULL) {
 		demo_error(errs, "%s: the config file cannot hold a path with "
-		    "blanks, ';' or '#'", abs);
+		    "white space", abs);
 		goto out;
 	}
 

@@ -32,6 +32,7 @@
 
 #include "catalog.h"
 #include "certs.h"
+#include "config.h"
 #include "demo.h"
 
 #define BASE	"measure.test"
@@ -86,7 +87,7 @@ group_setup(void **state)
 		return -1;
 	path_of(f->top, sizeof(f->top), getenv("TMPDIR") != NULL ?
 	    getenv("TMPDIR") : "/tmp", "test_certs.XXXXXX");
-	/* demo-config writes absolute, resolved paths: compare with those. */
+	/* config_load() resolves paths in the real directory: compare. */
 	if (mkdtemp(f->top) == NULL || realpath(f->top, real) == NULL) {
 		free(f);
 		return -1;
@@ -539,10 +540,9 @@ static void
 demo_config_gives_each_host_its_port_in_catalogue_order(void **state)
 {
 	struct fixture	*f = *state;
-	char		 path[PATH_MAX], want[PATH_MAX * 2];
+	char		 path[PATH_MAX];
 	char		*conf, *s;
 	struct stat	 st;
-	int		 n;
 
 	assert_int_equal(demo_config_write(f->top, 40000, stderr), 0);
 	path_of(path, sizeof(path), f->top, "mailscope.conf");
@@ -557,11 +557,9 @@ demo_config_gives_each_host_its_port_in_catalogue_order(void **state)
 	assert_non_null(strstr(s, "starttls    = required\n"));
 	assert_non_null(strstr(s, "protocols   = TLSv1.2\n"));
 	assert_non_null(strstr(s, "ciphers     = medium\n"));
-	n = snprintf(want, sizeof(want), "certificate = "
-	    "%s/certs/medium.rsa.pem %s/certs/medium.ecdsa.pem\n", f->top,
-	    f->top);
-	assert_true(n > 0 && (size_t)n < sizeof(want));
-	assert_non_null(strstr(s, want));
+	/* relative: config_load() takes them from the file's directory */
+	assert_non_null(strstr(s, "certificate = "
+	    "certs/medium.rsa.pem certs/medium.ecdsa.pem\n"));
 	assert_null(strstr(s, "greylist_delay"));
 	free(s);
 
@@ -579,16 +577,14 @@ demo_config_gives_each_host_its_port_in_catalogue_order(void **state)
 
 	s = section(conf, "[web]");
 	assert_non_null(strstr(s, "127.0.0.1:40009 [::1]:40009\n"));
-	assert_non_null(strstr(s, "/certs/web.ecdsa.key\n"));
+	assert_non_null(strstr(s,
+	    "key         = certs/web.rsa.key certs/web.ecdsa.key\n"));
 	free(s);
 	s = section(conf, "[dns]");
 	assert_non_null(strstr(s, "127.0.0.1:40010 [::1]:40010\n"));
 	free(s);
 
-	n = snprintf(want, sizeof(want), "database    = %s/mailscope.db\n",
-	    f->top);
-	assert_true(n > 0 && (size_t)n < sizeof(want));
-	assert_non_null(strstr(conf, want));
+	assert_non_null(strstr(conf, "database    = mailscope.db\n"));
 	assert_non_null(strstr(conf, "base_domain = measure.test\n"));
 	free(conf);
 }
@@ -621,6 +617,80 @@ demo_config_refuses_ports_past_65535(void **state)
 	    stderr), 0);
 }
 
+/* Copies every key of DIR to TO, mode 0600: new ones are slow to make. */
+static void
+copy_keys(const char *dir, const char *to)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 src[PATH_MAX], dst[PATH_MAX], *buf;
+	size_t		 len;
+	FILE		*fp;
+
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 4 || strcmp(de->d_name + len - 4, ".key") != 0)
+			continue;
+		path_of(src, sizeof(src), dir, de->d_name);
+		path_of(dst, sizeof(dst), to, de->d_name);
+		buf = slurp(src);
+		assert_non_null(fp = fopen(dst, "w"));
+		assert_int_equal(fchmod(fileno(fp), 0600), 0);
+		assert_int_equal(fputs(buf, fp) >= 0, 1);
+		assert_int_equal(fclose(fp), 0);
+		free(buf);
+	}
+	closedir(d);
+}
+
+/*
+ * CI workspaces have long paths; an absolute certificate line under one
+ * was longer than inih's 200-byte buffer.
+ */
+static void
+demo_config_in_a_long_directory_loads(void **state)
+{
+	struct fixture		*f = *state;
+	const struct host_conf	*h;
+	struct config		*cfg;
+	char			 name[101], sub[PATH_MAX], dir[PATH_MAX];
+	char			 certs[PATH_MAX], conf[PATH_MAX];
+	char			 want[PATH_MAX * 2], *out = NULL;
+	size_t			 len = 0;
+	FILE			*errs;
+	int			 n;
+
+	/* two components of 100 bytes: far over 150, each a legal name */
+	memset(name, 'd', 100);
+	name[100] = '\0';
+	path_of(sub, sizeof(sub), f->top, name);
+	path_of(dir, sizeof(dir), sub, name);
+	path_of(certs, sizeof(certs), dir, "certs");
+	assert_true(strlen(dir) > 150);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(mkdir(certs, 0755), 0);
+	copy_keys(f->certs, certs);
+	assert_int_equal(demo_config_write(dir, 41000, stderr), 0);
+
+	path_of(conf, sizeof(conf), dir, "mailscope.conf");
+	assert_non_null(errs = open_memstream(&out, &len));
+	cfg = config_load(conf, errs);
+	assert_int_equal(fclose(errs), 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+	path_of(want, sizeof(want), dir, "mailscope.db");
+	assert_string_equal(cfg->database, want);
+	assert_non_null(h = config_host(cfg, "tls-bad"));
+	n = snprintf(want, sizeof(want), "%s/certs/tls-bad.rsa.pem "
+	    "%s/certs/tls-bad.ecdsa.pem", dir, dir);
+	assert_true(n > 200 && (size_t)n < sizeof(want));
+	assert_string_equal(h->certificate, want);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -641,6 +711,7 @@ main(void)
 		cmocka_unit_test(
 		    demo_config_gives_each_host_its_port_in_catalogue_order),
 		cmocka_unit_test(demo_config_refuses_ports_past_65535),
+		cmocka_unit_test(demo_config_in_a_long_directory_loads),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -71,21 +71,37 @@ drop_host_warnings(char *s)
 	*out = '\0';
 }
 
-/* Loads TEXT as t.conf; *OUT gets what was printed (to free). */
+/* Loads the file PATH; *OUT gets what was printed (to free). */
 static struct config *
-load(const char *text, char **out, int keep_host_warnings)
+load_path(const char *path, char **out, int keep_host_warnings)
 {
 	struct config *cfg;
 	size_t len;
 	FILE *f;
 
-	write_file(CONF, text);
 	assert_non_null(f = open_memstream(out, &len));
-	cfg = config_load(CONF, f);
+	cfg = config_load(path, f);
 	assert_int_equal(fclose(f), 0);
 	if (!keep_host_warnings)
 		drop_host_warnings(*out);
 	return cfg;
+}
+
+/* Loads TEXT as t.conf; *OUT gets what was printed (to free). */
+static struct config *
+load(const char *text, char **out, int keep_host_warnings)
+{
+	write_file(CONF, text);
+	return load_path(CONF, out, keep_host_warnings);
+}
+
+/* N bytes C, NUL-terminated, in BUF; returns BUF. */
+static char *
+fill(char *buf, int c, size_t n)
+{
+	memset(buf, c, n);
+	buf[n] = '\0';
+	return buf;
 }
 
 /* TEXT must fail to load with exactly the messages EXPECTED. */
@@ -107,6 +123,37 @@ port_of(const struct listen_addr *la)
 	if (la->ss.ss_family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)&la->ss)->sin_port);
 	return ntohs(((const struct sockaddr_in6 *)&la->ss)->sin6_port);
+}
+
+/*
+ * GOT must be LIST (paths separated by one space) as config_load() stores
+ * it: each relative path joined to DIR, or to the directory the tests run
+ * in when DIR is NULL.
+ */
+static void
+assert_paths(const char *got, const char *dir, const char *list)
+{
+	char cwd[PATH_MAX], want[8192], *copy, *tok, *last;
+	size_t o = 0;
+	int n;
+
+	if (dir == NULL)
+		assert_non_null(dir = getcwd(cwd, sizeof(cwd)));
+	assert_non_null(copy = strdup(list));
+	want[0] = '\0';
+	for (tok = strtok_r(copy, " ", &last); tok != NULL;
+	    tok = strtok_r(NULL, " ", &last)) {
+		if (tok[0] == '/')
+			n = snprintf(want + o, sizeof(want) - o, "%s%s",
+			    o > 0 ? " " : "", tok);
+		else
+			n = snprintf(want + o, sizeof(want) - o, "%s%s/%s",
+			    o > 0 ? " " : "", dir, tok);
+		assert_true(n > 0 && (size_t)n < sizeof(want) - o);
+		o += (size_t)n;
+	}
+	free(copy);
+	assert_string_equal(got, want);
 }
 
 static void
@@ -437,8 +484,8 @@ full_valid_file_loads_with_its_values(void **state)
 	assert_non_null(h = config_host(cfg, "open"));
 	assert_int_equal(h->line, 27);
 	assert_int_equal(h->starttls, STARTTLS_OPTIONAL);
-	assert_string_equal(h->certificate, "a.pem b.pem");
-	assert_string_equal(h->key, "a.key b.key");
+	assert_paths(h->certificate, NULL, "a.pem b.pem");
+	assert_paths(h->key, NULL, "a.key b.key");
 	assert_int_equal(h->proto_min, TLS1_VERSION);
 	assert_int_equal(h->proto_max, TLS1_3_VERSION);
 	assert_string_equal(h->ciphers, "HIGH:!aNULL");
@@ -459,8 +506,8 @@ full_valid_file_loads_with_its_values(void **state)
 	assert_true(cfg->web.present);
 	assert_int_equal(cfg->web.nlisten, 2);
 	assert_string_equal(cfg->web.listen[1].text, "[::1]:8443");
-	assert_string_equal(cfg->web.certificate, "web.pem");
-	assert_string_equal(cfg->web.key, "web.key");
+	assert_paths(cfg->web.certificate, NULL, "web.pem");
+	assert_paths(cfg->web.key, NULL, "web.key");
 	assert_true(cfg->dns.present);
 	assert_int_equal(cfg->dns.nlisten, 2);
 	assert_int_equal(port_of(&cfg->dns.listen[0]), 5300);
@@ -584,7 +631,7 @@ comments_indentation_and_crlf_are_accepted(void **state)
 	/* an indented line is a key of its own, not a continuation */
 	assert_string_equal(cfg->base_domain, "measure.example");
 	assert_string_equal(cfg->hostname, "mx.measure.example");
-	assert_string_equal(cfg->database, "a;b.db");
+	assert_paths(cfg->database, NULL, "a;b.db");
 	assert_string_equal(cfg->resolver, "[::1]:53");
 	assert_int_equal(config_host(cfg, "plain")->nlisten, 2);
 	config_free(cfg);
@@ -858,13 +905,12 @@ empty_file_reports_missing_global_keys(void **state)
 static void
 long_line_reported_and_following_lines_still_counted(void **state)
 {
-	char text[1024], *p;
+	char text[8192], *p;
 
 	(void)state;
 	strcpy(text, GLOBAL "user = ");
 	p = text + strlen(text);
-	memset(p, 'u', 300);
-	p[300] = '\0';
+	fill(p, 'u', 5000 - 7);		/* "user = " is 7 bytes */
 	strcat(text, "\n"
 	    "bogus = 1\n");
 	assert_errors(text,
@@ -873,25 +919,280 @@ long_line_reported_and_following_lines_still_counted(void **state)
 }
 
 static void
-line_of_199_bytes_fits_and_200_is_too_long(void **state)
+line_of_4096_bytes_fits_and_4097_is_too_long(void **state)
 {
 	struct config *cfg;
-	char text[1024], *p, *out;
+	char text[8192], *p, *out;
 
 	(void)state;
 	strcpy(text, GLOBAL "user = ");
 	p = text + strlen(text);
-	memset(p, 'u', 199 - 7);	/* "user = " is 7 bytes */
-	strcpy(p + 199 - 7, "\r\n");
+	fill(p, 'u', 4096 - 7);
+	strcpy(p + 4096 - 7, "\r\n");
 	cfg = load(text, &out, 0);
 	assert_string_equal(out, "");
 	free(out);
 	assert_non_null(cfg);
-	assert_int_equal(strlen(cfg->user), 199 - 7);
+	assert_int_equal(strlen(cfg->user), 4096 - 7);
 	config_free(cfg);
 
-	strcpy(p + 199 - 7, "u\n");
+	strcpy(p + 4096 - 7, "u\n");
 	assert_errors(text, "t.conf:5: error: line too long\n");
+}
+
+/* inih's buffer is 200 bytes: lines about that long lose nothing. */
+static void
+lines_around_inih_buffer_size_are_read_whole(void **state)
+{
+	struct config *cfg;
+	char text[1024], *p, *out;
+	size_t len;
+
+	(void)state;
+	for (len = 190; len <= 210; len++) {
+		strcpy(text, GLOBAL "user = ");
+		p = text + strlen(text);
+		fill(p, 'u', len - 7);
+		strcat(p, "\n"
+		    "wait = 2h\n");
+		cfg = load(text, &out, 0);
+		assert_string_equal(out, "");
+		free(out);
+		assert_non_null(cfg);
+		assert_int_equal(strlen(cfg->user), len - 7);
+		assert_int_equal(cfg->wait_ms, 2 * 3600 * 1000);
+		config_free(cfg);
+	}
+}
+
+#define LONG_FILES	7
+
+/* long/ccc...c.I.EXT: 180 c, so that a few make a long line. */
+static void
+long_name(char *buf, size_t size, int i, const char *ext)
+{
+	char c[181];
+	int n;
+
+	n = snprintf(buf, size, "long/%s.%d.%s", fill(c, 'c', 180), i, ext);
+	assert_true(n > 0 && (size_t)n < size);
+}
+
+static void
+long_certificate_line_loads_with_its_full_value(void **state)
+{
+	const struct host_conf *h;
+	struct config *cfg;
+	char cwd[PATH_MAX], name[256], certs[4096], keys[4096], text[16384];
+	char *out;
+	size_t co = 0, ko = 0;
+	int i, n;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(mkdir("long", 0755), 0);
+	for (i = 0; i < LONG_FILES; i++) {
+		long_name(name, sizeof(name), i, "pem");
+		write_file(name, "not really PEM\n");
+		n = snprintf(certs + co, sizeof(certs) - co, "%s%s/%s",
+		    i > 0 ? " " : "", cwd, name);
+		assert_true(n > 0 && (size_t)n < sizeof(certs) - co);
+		co += (size_t)n;
+		long_name(name, sizeof(name), i, "key");
+		write_file(name, "not really PEM\n");
+		n = snprintf(keys + ko, sizeof(keys) - ko, "%s%s",
+		    i > 0 ? " " : "", name);
+		assert_true(n > 0 && (size_t)n < sizeof(keys) - ko);
+		ko += (size_t)n;
+	}
+	assert_true(co > 1400 && co < 4000);
+
+	/* absolute and relative, indented, a comment, ':' for '=' */
+	n = snprintf(text, sizeof(text), GLOBAL
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "\tcertificate =   %s   ; absolute\n"
+	    "key:%s\n"
+	    "protocols = TLSv1.3\n", certs, keys);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	cfg = load(text, &out, 0);
+	assert_string_equal(out, "");
+	free(out);
+	assert_non_null(cfg);
+	assert_non_null(h = config_host(cfg, "tls"));
+	assert_string_equal(h->certificate, certs);
+	assert_paths(h->key, NULL, keys);
+	assert_int_equal(h->proto_min, TLS1_3_VERSION);
+	config_free(cfg);
+}
+
+static void
+errors_after_long_lines_keep_their_line_numbers(void **state)
+{
+	char text[16384], want[4096], listen[1024];
+	char u[1001], x[301], k[251], c[5001], w[5001];
+	size_t o = 0;
+	int i, n;
+
+	(void)state;
+	for (i = 0; i < 30; i++) {
+		n = snprintf(listen + o, sizeof(listen) - o, "127.0.0.1:%d ",
+		    1001 + i);
+		assert_true(n > 0 && (size_t)n < sizeof(listen) - o);
+		o += (size_t)n;
+	}
+	strcat(listen, "127.0.0.1:1001");
+	fill(u, 'u', 1000);
+	fill(x, 'x', 300);
+	fill(k, 'k', 250);
+	fill(c, 'c', 5000);
+	fill(w, 'w', 5000);
+	n = snprintf(text, sizeof(text), GLOBAL
+	    "user = %s\n"
+	    "user = %.300s\n"
+	    "resolver = %s\n"
+	    "%s = 1\n"
+	    "local_part = \x01" "9\n"	/* line 9's marker, but short */
+	    "; %s\n"
+	    "wait = %s\n"
+	    "[dns]   ; %s\n"
+	    "listen = %s\n"
+	    "bogus = 1\n"
+	    "just words %s\n",
+	    u, u, x, k, c, w, x, listen, x);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	n = snprintf(want, sizeof(want),
+	    "t.conf:6: error: duplicate key 'user' in [global], first at "
+	    "line 5\n"
+	    "t.conf:7: error: bad value for resolver: '%s' "
+	    "(expected ADDR, ADDR:PORT, [ADDR] or [ADDR]:PORT)\n"
+	    "t.conf:8: error: unknown key '%s' in [global]\n"
+	    "t.conf:9: error: bad value for local_part: '\\x019' "
+	    "(expected a-z, 0-9, '-' and '.' between them)\n"
+	    "t.conf:11: error: line too long\n"
+	    "t.conf:13: error: listen address 127.0.0.1:1001 already used "
+	    "at line 13\n"
+	    "t.conf:14: error: unknown key 'bogus' in [dns]\n"
+	    "t.conf:15: error: syntax error at 'just': expected "
+	    "'key = value'\n", x, k);
+	assert_true(n > 0 && (size_t)n < sizeof(want));
+	assert_errors(text, want);
+}
+
+static void
+relative_paths_resolve_against_the_config_directory(void **state)
+{
+	static const char *files[] = {
+		"rel/certs/r.pem", "rel/certs/r.key", "rel/certs/w.pem",
+		"rel/certs/w.key",
+	};
+	const struct host_conf *h;
+	struct config *cfg;
+	char top[PATH_MAX], dir[PATH_MAX], conf[PATH_MAX], text[2048];
+	char list[PATH_MAX * 2], *out;
+	const char *cwd[2], *path[2];
+	size_t i;
+	int n;
+
+	(void)state;
+	assert_non_null(getcwd(top, sizeof(top)));
+	assert_int_equal(mkdir("rel", 0755), 0);
+	assert_int_equal(mkdir("rel/certs", 0755), 0);
+	assert_int_equal(mkdir("rel/sub", 0755), 0);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		write_file(files[i], "not really PEM\n");
+	/* a.pem and a.key are in the directory the tests run in */
+	n = snprintf(text, sizeof(text),
+	    "[global]\n"
+	    "base_domain = measure.example\n"
+	    "hostname = mx.measure.example\n"
+	    "database = data/m.db\n"
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "certificate = certs/r.pem %s/a.pem\n"
+	    "key = ./certs/r.key\t%s/a.key\n"
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = certs/w.pem\n"
+	    "key = certs/w.key\n", top, top);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	write_file("rel/m.conf", text);
+	n = snprintf(dir, sizeof(dir), "%s/rel", top);
+	assert_true(n > 0 && (size_t)n < sizeof(dir));
+	n = snprintf(conf, sizeof(conf), "%s/m.conf", dir);
+	assert_true(n > 0 && (size_t)n < sizeof(conf));
+
+	/* from a directory below it, and from / with an absolute path */
+	cwd[0] = "rel/sub";
+	path[0] = "../m.conf";
+	cwd[1] = "/";
+	path[1] = conf;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(chdir(cwd[i]), 0);
+		cfg = load_path(path[i], &out, 0);
+		assert_int_equal(chdir(top), 0);
+		assert_string_equal(out, "");
+		free(out);
+		assert_non_null(cfg);
+		assert_string_equal(cfg->file, path[i]);
+		assert_paths(cfg->database, dir, "data/m.db");
+		assert_non_null(h = config_host(cfg, "tls"));
+		n = snprintf(list, sizeof(list), "certs/r.pem %s/a.pem", top);
+		assert_true(n > 0 && (size_t)n < sizeof(list));
+		assert_paths(h->certificate, dir, list);
+		n = snprintf(list, sizeof(list), "./certs/r.key %s/a.key",
+		    top);
+		assert_true(n > 0 && (size_t)n < sizeof(list));
+		assert_paths(h->key, dir, list);
+		assert_paths(cfg->web.certificate, dir, "certs/w.pem");
+		assert_paths(cfg->web.key, dir, "certs/w.key");
+		config_free(cfg);
+	}
+
+	/* a.pem is in the working directory, not in the file's */
+	write_file("rel/bad.conf", GLOBAL
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "certificate = a.pem\n"
+	    "key = certs/r.key\n");
+	cfg = load_path("rel/bad.conf", &out, 0);
+	assert_string_equal(out, "rel/bad.conf:8: error: cannot read "
+	    "certificate 'a.pem': No such file or directory\n");
+	free(out);
+	assert_null(cfg);
+}
+
+static void
+relative_path_in_a_directory_with_white_space_reported(void **state)
+{
+	struct config *cfg;
+	char text[1024], *out;
+	int n;
+
+	(void)state;
+	assert_int_equal(mkdir("sp ace", 0755), 0);
+	write_file("sp ace/a.pem", "not really PEM\n");
+	write_file("sp ace/a.key", "not really PEM\n");
+	/* one path may have white space; a list cannot */
+	write_file("sp ace/s.conf", GLOBAL
+	    "[host tls]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = required\n"
+	    "certificate = a.pem\n"
+	    "key = a.key\n");
+	cfg = load_path("sp ace/s.conf", &out, 0);
+	n = snprintf(text, sizeof(text),
+	    "sp ace/s.conf:8: error: cannot resolve relative certificate "
+	    "'a.pem': white space in the directory of the file\n"
+	    "sp ace/s.conf:9: error: cannot resolve relative key 'a.key': "
+	    "white space in the directory of the file\n");
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	assert_string_equal(out, text);
+	free(out);
+	assert_null(cfg);
 }
 
 static void
@@ -1135,22 +1436,45 @@ group_setup(void **state)
 	return 0;
 }
 
+/* rm -r PATH: what the tests made, no symbolic links. */
+static void
+rm_tree(const char *path)
+{
+	struct dirent *de;
+	struct stat st;
+	char sub[PATH_MAX];
+	DIR *d;
+	int n;
+
+	if (lstat(path, &st) == -1)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	if ((d = opendir(path)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			n = snprintf(sub, sizeof(sub), "%s/%s", path,
+			    de->d_name);
+			if (n > 0 && (size_t)n < sizeof(sub))
+				rm_tree(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
 static int
 group_teardown(void **state)
 {
-	struct dirent *de;
 	char *dir = *state;
-	DIR *d;
 
-	if ((d = opendir(dir)) == NULL)
+	if (chdir("/") == -1)
 		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			unlink(de->d_name);
-	closedir(d);
-	if (chdir("/") == -1 || rmdir(dir) == -1)
-		return -1;
+	rm_tree(dir);
 	free(dir);
 	return 0;
 }
@@ -1195,7 +1519,15 @@ main(void)
 		cmocka_unit_test(empty_file_reports_missing_global_keys),
 		cmocka_unit_test(
 		    long_line_reported_and_following_lines_still_counted),
-		cmocka_unit_test(line_of_199_bytes_fits_and_200_is_too_long),
+		cmocka_unit_test(line_of_4096_bytes_fits_and_4097_is_too_long),
+		cmocka_unit_test(lines_around_inih_buffer_size_are_read_whole),
+		cmocka_unit_test(long_certificate_line_loads_with_its_full_value),
+		cmocka_unit_test(
+		    errors_after_long_lines_keep_their_line_numbers),
+		cmocka_unit_test(
+		    relative_paths_resolve_against_the_config_directory),
+		cmocka_unit_test(
+		    relative_path_in_a_directory_with_white_space_reported),
 		cmocka_unit_test(syntax_errors_all_reported),
 		cmocka_unit_test(nul_byte_in_line_reported),
 		cmocka_unit_test(bad_values_name_the_key_and_quote_the_value),
