@@ -117,8 +117,11 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("%s", err);
 		return -1;
 	}
-	smtp_server_set_store(d->srv, d->store,
-	    store_last_connection_id(d->store));
+	if (smtp_server_set_store(d->srv, d->store,
+	    store_last_connection_id(d->store)) == -1) {
+		log_warn("cannot load the greylist from the store");
+		return -1;
+	}
 	if (store_writer_start(d->store, d->base, smtp_store_done, d->srv) ==
 	    -1) {
 		log_warn("cannot start the store writer");

@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "catalog.h"
+#include "greylist.h"
 #include "log.h"
 #include "smtp.h"
 #include "smtp_error.h"
@@ -112,6 +113,7 @@ struct smtp_server {
 	struct event_base	*base;		/* borrowed */
 	const struct config	*cfg;		/* borrowed */
 	struct store		*store;		/* borrowed */
+	struct greylist		*grey;		/* owned */
 	int64_t			 last_id;
 	struct session_list	 sessions;
 	unsigned		 nsessions;
@@ -459,6 +461,36 @@ cmd_mail(struct session *s, const char *arg)
 	return NEXT_CONTINUE;
 }
 
+/*
+ * On a greylisting host: counts the attempt, stores it, and says whether
+ * to defer it (CHALLENGES.md: keyed by MAIL FROM and RCPT, not address).
+ */
+static int
+greylisted(struct session *s, const char *rcpt, const char *id)
+{
+	const struct catalog_host *ch = catalog_host(s->lis->host->name);
+	const struct grey_entry *e;
+	struct grey_attempt a;
+	enum grey_verdict v;
+
+	if (ch == NULL || !ch->greylist)
+		return 0;
+	a.time = now();
+	v = greylist_check(s->srv->grey, s->txn->mail_from, rcpt, id, a.time,
+	    s->lis->host->greylist_delay_ms, &e);
+	if (e == NULL)
+		return 0;
+	a.conn_id = s->rec.id;
+	a.client_addr = s->rec.client_addr;
+	a.accepted = v == GREY_PASS || v == GREY_KNOWN;
+	store_greylist(s->srv->store, e, &a);
+	if (v == GREY_PASS)
+		log_info("c%lld: greylist passed after %.1f s, %u attempts",
+		    (long long)s->rec.id, e->passed - e->first_seen,
+		    e->attempts);
+	return !a.accepted;
+}
+
 static enum next
 cmd_rcpt(struct session *s, const char *arg)
 {
@@ -485,6 +517,12 @@ cmd_rcpt(struct session *s, const char *arg)
 	if (kind == RCPT_NO_USER)
 		return smtp_reply_err(s, SE_NO_SUCH_USER);
 
+	/* Attribution (DESIGN.md data flow 3): the first test RCPT */
+	if (kind == RCPT_TEST && s->rec.test_id == NULL)
+		s->rec.test_id = strdup(id);
+	if (kind == RCPT_TEST && greylisted(s, path, id))
+		return smtp_reply_err(s, SE_GREYLISTED);
+
 	r = realloc(s->txn->rcpts, (s->txn->nrcpts + 1) * sizeof(*r));
 	if (r == NULL)
 		return smtp_reply_err(s, SE_STORE_FAILED);
@@ -495,9 +533,6 @@ cmd_rcpt(struct session *s, const char *arg)
 	if (kind == RCPT_TEST) {
 		r->challenge = strdup(ch->name);
 		r->test_id = strdup(id);
-		/* Attribution (DESIGN.md data flow 3): the first test RCPT */
-		if (s->rec.test_id == NULL)
-			s->rec.test_id = strdup(id);
 	}
 	s->txn->nrcpts++;
 	smtp_enter(s, S_RCPT);
@@ -1155,12 +1190,24 @@ smtp_server_new(struct event_base *base, const struct config *cfg)
 	return srv;
 }
 
-void
+static void
+grey_load(const struct grey_entry *e, void *arg)
+{
+	struct smtp_server *srv = arg;
+
+	greylist_load(srv->grey, e, now());
+}
+
+int
 smtp_server_set_store(struct smtp_server *srv, struct store *store,
     int64_t last_id)
 {
 	srv->store = store;
 	srv->last_id = last_id;
+	if ((srv->grey = greylist_new(srv->cfg->greylist_expire_ms,
+	    srv->cfg->greylist_max)) == NULL)
+		return -1;
+	return store_greylist_load(store, grey_load, srv);
 }
 
 /* The grace period is over: tell every remaining client, then close. */
@@ -1224,5 +1271,6 @@ smtp_server_free(struct smtp_server *srv)
 		session_free(s, "shutdown");
 	if (srv->grace != NULL)
 		event_free(srv->grace);
+	greylist_free(srv->grey);
 	free(srv);
 }

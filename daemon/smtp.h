@@ -30,9 +30,10 @@ struct smtp_server *smtp_server_new(struct event_base *,
 		    const struct config *);
 /*
  * The store, opened after the privilege drop; connection ids continue
- * after LAST_ID.  Before the event loop runs.
+ * after LAST_ID; the greylist is loaded from it.  Before the event loop
+ * runs.  0, or -1.
  */
-void		 smtp_server_set_store(struct smtp_server *, struct store *,
+int		 smtp_server_set_store(struct smtp_server *, struct store *,
 		    int64_t last_id);
 void		 smtp_server_free(struct smtp_server *);
 

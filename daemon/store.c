@@ -43,6 +43,9 @@ enum stmt_id {
 	ST_TEST_CREATE,
 	ST_TEST_EXISTS,
 	ST_LAST_CONN,
+	ST_GREY_UPSERT,
+	ST_GREY_ATTEMPT,
+	ST_GREY_LOAD,
 	ST_COUNT
 };
 
@@ -95,12 +98,30 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "INSERT INTO tests (id, created) VALUES (:id, :created)",
 	[ST_TEST_EXISTS] = "SELECT 1 FROM tests WHERE id = :id",
 	[ST_LAST_CONN] = "SELECT coalesce(max(id), 0) FROM connections",
+	[ST_GREY_UPSERT] =
+	    "INSERT INTO greylist (mail_from, rcpt, test_id, first_seen,"
+	    " last_seen, attempts, passed)"
+	    " VALUES (:mail_from, :rcpt, :test_id, :first_seen, :last_seen,"
+	    " :attempts, :passed)"
+	    " ON CONFLICT (mail_from, rcpt) DO UPDATE SET"
+	    " test_id = excluded.test_id, first_seen = excluded.first_seen,"
+	    " last_seen = excluded.last_seen, attempts = excluded.attempts,"
+	    " passed = excluded.passed",
+	[ST_GREY_ATTEMPT] =
+	    "INSERT INTO greylist_attempts (connection_id, mail_from, rcpt,"
+	    " test_id, client_addr, time, result)"
+	    " VALUES (:connection_id, :mail_from, :rcpt, :test_id,"
+	    " :client_addr, :time, :result)",
+	[ST_GREY_LOAD] =
+	    "SELECT mail_from, rcpt, test_id, first_seen, last_seen, attempts,"
+	    " coalesce(passed, 0) FROM greylist",
 };
 
 enum job_type {
 	JOB_CONN_OPEN,
 	JOB_CONN_CLOSE,
-	JOB_TXN
+	JOB_TXN,
+	JOB_GREY
 };
 
 /*
@@ -114,6 +135,8 @@ struct job {
 	int64_t			 conn_id;
 	struct conn_rec		 conn;	/* owned copy: conn jobs */
 	struct txn_rec		*txn;	/* owned (txn jobs) */
+	struct grey_entry	 grey;	/* owned copy: grey jobs */
+	struct grey_attempt	 attempt;	/* owned copy: grey jobs */
 	int			 ok;	/* set by the writer */
 };
 STAILQ_HEAD(jobq, job);
@@ -556,6 +579,10 @@ job_free(struct job *j)
 		return;
 	store_conn_clear(&j->conn);
 	store_txn_free(j->txn);
+	free(j->grey.mail_from);
+	free(j->grey.rcpt);
+	free(j->grey.test_id);
+	free(j->attempt.client_addr);
 	free(j);
 }
 
@@ -724,6 +751,51 @@ fail:
 }
 
 static int
+job_grey(struct store *st, struct job *j)
+{
+	sqlite3_stmt		*s = st->stmt[ST_GREY_UPSERT];
+	const struct grey_entry	*g = &j->grey;
+	const struct grey_attempt *a = &j->attempt;
+	const char		*what = "greylist update";
+	int			 rc;
+
+	if ((rc = bind_text(s, ":mail_from", g->mail_from)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":rcpt", g->rcpt)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":test_id", g->test_id)) != SQLITE_OK ||
+	    (rc = bind_double(s, ":first_seen", g->first_seen)) != SQLITE_OK ||
+	    (rc = bind_double(s, ":last_seen", g->last_seen)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":attempts", g->attempts)) != SQLITE_OK ||
+	    (rc = g->passed > 0 ? bind_double(s, ":passed", g->passed) :
+	    bind_text(s, ":passed", NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_step(s)) != SQLITE_DONE)
+		goto fail;
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+
+	what = "greylist attempt insert";
+	s = st->stmt[ST_GREY_ATTEMPT];
+	if ((rc = bind_int64(s, ":connection_id", a->conn_id)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":mail_from", g->mail_from)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":rcpt", g->rcpt)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":test_id", g->test_id)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":client_addr", a->client_addr)) != SQLITE_OK ||
+	    (rc = bind_double(s, ":time", a->time)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":result", a->accepted ? "accepted" :
+	    "deferred")) != SQLITE_OK ||
+	    (rc = sqlite3_step(s)) != SQLITE_DONE)
+		goto fail;
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return 0;
+
+fail:
+	job_warn(st, j, what);
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return -1;
+}
+
+static int
 job_run(struct store *st, struct job *j)
 {
 	switch (j->type) {
@@ -733,6 +805,8 @@ job_run(struct store *st, struct job *j)
 		return job_conn_close(st, j);
 	case JOB_TXN:
 		return job_txn(st, j);
+	case JOB_GREY:
+		return job_grey(st, j);
 	}
 	fatalx("store: job type %d", (int)j->type);
 }
@@ -942,6 +1016,31 @@ store_conn_close(struct store *st, const struct conn_rec *c)
 }
 
 void
+store_greylist(struct store *st, const struct grey_entry *g,
+    const struct grey_attempt *a)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->grey.mail_from = strdup(g->mail_from)) == NULL ||
+	    (j->grey.rcpt = strdup(g->rcpt)) == NULL ||
+	    (g->test_id != NULL &&
+	    (j->grey.test_id = strdup(g->test_id)) == NULL) ||
+	    (j->attempt.client_addr = strdup(a->client_addr)) == NULL)
+		fatalx("store: greylist entry: %s", strerror(errno));
+	j->type = JOB_GREY;
+	j->conn_id = a->conn_id;
+	j->grey.first_seen = g->first_seen;
+	j->grey.last_seen = g->last_seen;
+	j->grey.passed = g->passed;
+	j->grey.attempts = g->attempts;
+	j->attempt.conn_id = a->conn_id;
+	j->attempt.time = a->time;
+	j->attempt.accepted = a->accepted;
+	store_enqueue(st, j);
+}
+
+void
 store_txn(struct store *st, struct txn_rec *txn)
 {
 	struct job	*j;
@@ -1001,6 +1100,32 @@ store_test_exists(struct store *st, const char *id)
 }
 
 /* The highest connection id stored, 0 for none, -1 on error. */
+int
+store_greylist_load(struct store *st,
+    void (*cb)(const struct grey_entry *, void *), void *arg)
+{
+	sqlite3_stmt		*s = st->stmt[ST_GREY_LOAD];
+	struct grey_entry	 e;
+	int			 rc;
+
+	store_sync_only(st, __func__);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		e.mail_from = (char *)sqlite3_column_text(s, 0);
+		e.rcpt = (char *)sqlite3_column_text(s, 1);
+		e.test_id = (char *)sqlite3_column_text(s, 2);
+		e.first_seen = sqlite3_column_double(s, 3);
+		e.last_seen = sqlite3_column_double(s, 4);
+		e.attempts = (unsigned)sqlite3_column_int64(s, 5);
+		e.passed = sqlite3_column_double(s, 6);
+		if (e.mail_from != NULL && e.rcpt != NULL)
+			cb(&e, arg);
+	}
+	if (rc != SQLITE_DONE)
+		log_warn("store: greylist load: %s", sqlite3_errmsg(st->db));
+	(void)sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int64_t
 store_last_connection_id(struct store *st)
 {

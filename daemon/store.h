@@ -26,6 +26,9 @@ void		 store_close(struct store *);
 int		 store_test_create(struct store *, const char *id, double now);
 int		 store_test_exists(struct store *, const char *id);	/* 1 0 -1 */
 int64_t		 store_last_connection_id(struct store *);	/* -1: error */
+/* Calls CB for every greylisting entry (borrowed during the call). */
+int		 store_greylist_load(struct store *,
+		    void (*cb)(const struct grey_entry *, void *), void *arg);
 
 /* Called on the event loop thread with the result of store_txn(). */
 typedef void	(*store_done_cb)(int64_t conn_id, int ok, void *arg);
@@ -40,6 +43,9 @@ int		 store_writer_start(struct store *, struct event_base *,
  */
 void		 store_conn_open(struct store *, const struct conn_rec *);
 void		 store_conn_close(struct store *, const struct conn_rec *);
+/* The entry as it is now, and the attempt that changed it. */
+void		 store_greylist(struct store *, const struct grey_entry *,
+		    const struct grey_attempt *);
 /* Takes ownership of TXN; store_done_cb reports it committed (ok=1). */
 void		 store_txn(struct store *, struct txn_rec *txn);
 

@@ -82,6 +82,8 @@ struct config {
 	uint64_t	 timeout_data_ms;	/* default 10 min */
 	uint64_t	 timeout_tls_ms;	/* handshake, default 1 min */
 	uint64_t	 shutdown_grace_ms;	/* SIGTERM, default 30 s */
+	uint64_t	 greylist_expire_ms;	/* unused triplets, default 7 d */
+	unsigned	 greylist_max;		/* entries in memory, 100000 */
 
 	struct host_conf *hosts;		/* owned array */
 	size_t		 nhosts;
@@ -161,6 +163,25 @@ struct txn_rec {
 	unsigned	 bare_cr;
 	unsigned	 long_lines;
 	int		 tls;		/* received over TLS */
+};
+
+/* A greylisting entry: (MAIL FROM, RCPT), lowercased.  Owns its strings. */
+struct grey_entry {
+	char		*mail_from;
+	char		*rcpt;
+	char		*test_id;	/* NULL if none */
+	double		 first_seen;
+	double		 last_seen;
+	double		 passed;	/* 0: no retry accepted yet */
+	unsigned	 attempts;
+};
+
+/* One greylisted RCPT attempt, as stored.  Owns its strings. */
+struct grey_attempt {
+	int64_t		 conn_id;
+	char		*client_addr;
+	double		 time;
+	int		 accepted;
 };
 
 #endif /* MAILSCOPE_TYPES_H */

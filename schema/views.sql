@@ -35,3 +35,23 @@ SELECT s.id AS test_id, datetime(s.created, 'unixepoch') AS created,
 	    JOIN transactions t ON t.id = r.transaction_id
 	    WHERE r.test_id = s.id) AS last_delivery
 FROM tests s;
+
+-- Greylisting per test and recipient: the retry delay, the attempts, and
+-- whether the accepted retry came from the address of the first attempt.
+DROP VIEW IF EXISTS v_greylist;
+CREATE VIEW v_greylist AS
+SELECT g.test_id, g.rcpt, g.mail_from,
+	datetime(g.first_seen, 'unixepoch') AS first_seen,
+	datetime(g.passed, 'unixepoch') AS passed,
+	g.passed - g.first_seen AS retry_delay,
+	g.attempts,
+	(SELECT count(DISTINCT a.client_addr) FROM greylist_attempts a
+	    WHERE a.mail_from = g.mail_from AND a.rcpt = g.rcpt) AS addresses,
+	(SELECT a.client_addr FROM greylist_attempts a
+	    WHERE a.mail_from = g.mail_from AND a.rcpt = g.rcpt
+	    ORDER BY a.time, a.id LIMIT 1) AS first_addr,
+	(SELECT a.client_addr FROM greylist_attempts a
+	    WHERE a.mail_from = g.mail_from AND a.rcpt = g.rcpt
+	    AND a.result = 'accepted' ORDER BY a.time, a.id LIMIT 1)
+	    AS accepted_addr
+FROM greylist g;
