@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "certs.h"
 #include "config.h"
 #include "demo.h"
 #include "log.h"
@@ -28,6 +29,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: mailscope [-c FILE] new-test [--json]\n"
 	    "       mailscope [-c FILE] check-config\n"
+	    "       mailscope [-c FILE] certs --out DIR [--force]\n"
 	    "       mailscope demo-config --out DIR [--base-port N]\n");
 	exit(2);
 }
@@ -113,6 +115,36 @@ cmd_new_test(const struct config *cfg, int argc, char *argv[])
 }
 
 static int
+cmd_certs(const struct config *cfg, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *out = NULL;
+	int ch, force = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (out == NULL || optind != argc)
+		usage();
+	return certs_generate(cfg->base_domain, out, force, stderr) == 0 ?
+	    0 : 1;
+}
+
+static int
 cmd_demo_config(int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -183,6 +215,8 @@ main(int argc, char *argv[])
 		rc = 0;
 	else if (strcmp(argv[0], "new-test") == 0)
 		rc = cmd_new_test(cfg, argc, argv);
+	else if (strcmp(argv[0], "certs") == 0)
+		rc = cmd_certs(cfg, argc, argv);
 	else {
 		fprintf(stderr, "mailscope: unknown command '%s'\n", argv[0]);
 		rc = 2;
