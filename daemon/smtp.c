@@ -161,21 +161,19 @@ static const struct smtp_cmd commands[] = {
 	{ "EHLO", V_EHLO, cmd_ehlo, IDLE,
 	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
 	{ "HELO", V_HELO, cmd_helo, IDLE,
-	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
+	    CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
 	{ "STARTTLS", V_STARTTLS, cmd_starttls, ST(S_INIT) | ST(S_HELO),
 	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
 	{ "MAIL FROM:", V_MAIL, cmd_mail, ST(S_HELO), 0 },
 	{ "RCPT TO:", V_RCPT, cmd_rcpt, ST(S_MAIL) | ST(S_RCPT), 0 },
 	{ "DATA", V_DATA, cmd_data, ST(S_RCPT), CMD_LAST_IN_GROUP },
-	{ "RSET", V_RSET, cmd_rset, IDLE,
-	    CMD_PRE_TLS | CMD_COUNTS_TOWARD_LIMIT },
+	{ "RSET", V_RSET, cmd_rset, IDLE, CMD_COUNTS_TOWARD_LIMIT },
 	{ "NOOP", V_NOOP, cmd_noop, IDLE,
 	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
 	{ "QUIT", V_QUIT, cmd_quit, IDLE, CMD_PRE_TLS | CMD_LAST_IN_GROUP },
 	{ "VRFY", V_VRFY, cmd_vrfy, IDLE,
 	    CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
-	{ "HELP", V_HELP, cmd_help, IDLE,
-	    CMD_PRE_TLS | CMD_COUNTS_TOWARD_LIMIT },
+	{ "HELP", V_HELP, cmd_help, IDLE, CMD_COUNTS_TOWARD_LIMIT },
 };
 
 static const char *const verb_names[V_COUNT] = {
@@ -698,11 +696,12 @@ dispatch(struct session *s, struct evbuffer *in)
 		else
 			s->ext |= EXT_PIPELINING;
 	}
-	if (!(c->states & ST(s->state)))
-		return smtp_reply_err(s, wrong_state(c, s->state));
+	/* RFC 3207 4: 530 to all but NOOP, EHLO, STARTTLS and QUIT */
 	if (s->lis->host->starttls == STARTTLS_REQUIRED && !s->tls_active &&
 	    !(c->flags & CMD_PRE_TLS))
 		return smtp_reply_err(s, SE_TLS_REQUIRED);
+	if (!(c->states & ST(s->state)))
+		return smtp_reply_err(s, wrong_state(c, s->state));
 	return c->handler(s, arg);
 }
 

@@ -342,7 +342,7 @@ reopen_is_idempotent(void **state)
 	    migrations_known());
 	assert_int_equal(query_int(db, "SELECT count(*) FROM tests"), 1);
 	assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master "
-	    "WHERE type = 'view' AND name LIKE 'v\\_%' ESCAPE '\\'"), 3);
+	    "WHERE type = 'view' AND name LIKE 'v\\_%' ESCAPE '\\'"), 4);
 	sqlite3_close(db);
 }
 
