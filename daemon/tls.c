@@ -12,8 +12,11 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
+#include "catalog.h"
 #include "log.h"
 #include "tls.h"
 
@@ -84,39 +87,6 @@ err_drain(char *buf, size_t len, unsigned long first)
 		o += (size_t)n;
 	}
 	ERR_clear_error();
-}
-
-static int
-load_pairs(SSL_CTX *ctx, const struct host_conf *h, char *err, size_t len)
-{
-	char *certs, *keys, *cs, *ks, *c, *k;
-	int rc = -1;
-
-	if ((certs = strdup(h->certificate)) == NULL ||
-	    (keys = strdup(h->key)) == NULL) {
-		free(certs);
-		snprintf(err, len, "out of memory");
-		return -1;
-	}
-	for (c = strtok_r(certs, " \t", &cs), k = strtok_r(keys, " \t", &ks);
-	    c != NULL && k != NULL;
-	    c = strtok_r(NULL, " \t", &cs), k = strtok_r(NULL, " \t", &ks)) {
-		ERR_clear_error();
-		if (SSL_CTX_use_certificate_chain_file(ctx, c) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(ctx, k, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			char why[256];
-
-			err_drain(why, sizeof(why), 0);
-			snprintf(err, len, "%s / %s: %s", c, k, why);
-			goto out;
-		}
-	}
-	rc = 0;
- out:
-	free(certs);
-	free(keys);
-	return rc;
 }
 
 static void
@@ -270,15 +240,14 @@ cipher_set(const char *name, const char **suites)
 	return name;
 }
 
-SSL_CTX *
-tls_ctx_new(const struct host_conf *h, char *err, size_t errlen)
+/* The settings every context of a host shares.  NULL + ERR. */
+static SSL_CTX *
+ctx_base(const struct host_conf *h, char *err, size_t errlen)
 {
 	const char *list, *suites;
 	char why[256];
 	SSL_CTX *ctx;
 
-	if (rec_index == -1)
-		rec_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		goto fail;
@@ -295,11 +264,8 @@ tls_ctx_new(const struct host_conf *h, char *err, size_t errlen)
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)h->name,
 	    (unsigned int)strlen(h->name));
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+	/* Also on the SNI contexts: OpenSSL asks the current context. */
 	SSL_CTX_set_info_callback(ctx, info_cb);
-	if (load_pairs(ctx, h, err, errlen) == -1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
 	return ctx;
  fail:
 	err_drain(why, sizeof(why), 0);
@@ -308,9 +274,209 @@ tls_ctx_new(const struct host_conf *h, char *err, size_t errlen)
 	return NULL;
 }
 
+/*
+ * The names a certificate file's leaf covers, sorted and joined: pairs
+ * with the same names (an RSA and an ECDSA certificate) share a context.
+ */
+static int
+cert_names(const char *file, char *out, size_t len)
+{
+	GENERAL_NAMES *gens;
+	X509 *x;
+	FILE *f;
+	char *names[64];
+	int i, n = 0, j;
+	size_t o = 0;
+
+	out[0] = '\0';
+	if ((f = fopen(file, "r")) == NULL)
+		return -1;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL)
+		return -1;
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) && n < 64;
+	    i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type == GEN_DNS)
+			names[n++] = (char *)ASN1_STRING_get0_data(g->d.dNSName);
+	}
+	/* insertion sort: a handful of names */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			char *t = names[j];
+
+			names[j] = names[j - 1];
+			names[j - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		int w = snprintf(out + o, len - o, "%s,", names[i]);
+
+		if (w < 0 || (size_t)w >= len - o)
+			break;
+		o += (size_t)w;
+	}
+	GENERAL_NAMES_free(gens);
+	X509_free(x);
+	return 0;
+}
+
+/* The other contexts of a host, chosen by SNI; hung on the default. */
+struct tls_sni {
+	SSL_CTX		**ctx;		/* owned, not the default */
+	size_t		 n;
+};
+
+static int	sni_index = -1;	/* ex_data slot; set once, before threads */
+
+static void
+sni_free(struct tls_sni *sni)
+{
+	size_t i;
+
+	if (sni == NULL)
+		return;
+	for (i = 0; i < sni->n; i++)
+		SSL_CTX_free(sni->ctx[i]);
+	free(sni->ctx);
+	free(sni);
+}
+
+/* RFC 6066 3: the certificate for the name the client asked for. */
+static int
+servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_sni *sni = arg;
+	const char *name;
+	size_t i;
+
+	(void)alert;
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	if (X509_check_host(SSL_get_certificate(ssl), name, 0, 0, NULL) == 1)
+		return SSL_TLSEXT_ERR_OK;
+	for (i = 0; i < sni->n; i++)
+		if (X509_check_host(SSL_CTX_get0_certificate(sni->ctx[i]), name,
+		    0, 0, NULL) == 1) {
+			SSL_set_SSL_CTX(ssl, sni->ctx[i]);
+			break;
+		}
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Loads CERT and KEY into CTX.  0, or -1 with ERR. */
+static int
+load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err,
+    size_t len)
+{
+	char why[256];
+
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 &&
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
+	    SSL_CTX_check_private_key(ctx) == 1)
+		return 0;
+	err_drain(why, sizeof(why), 0);
+	snprintf(err, len, "%s / %s: %s", cert, key, why);
+	return -1;
+}
+
+#define MAX_PAIRS	32
+
+SSL_CTX *
+tls_ctx_new(const struct host_conf *h, char *err, size_t errlen)
+{
+	const struct catalog_host *ch = catalog_host(h->name);
+	char *certs = NULL, *keys = NULL, *cs, *ks, *c[MAX_PAIRS], *k[MAX_PAIRS];
+	char names[MAX_PAIRS][1024];
+	SSL_CTX *ctx[MAX_PAIRS], *def = NULL;
+	struct tls_sni *sni = NULL;
+	size_t n = 0, ngroups = 0, i, g;
+	int group[MAX_PAIRS];
+
+	if (rec_index == -1) {
+		rec_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+		sni_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+		    NULL);
+	}
+	if ((certs = strdup(h->certificate)) == NULL ||
+	    (keys = strdup(h->key)) == NULL)
+		goto nomem;
+	for (c[n] = strtok_r(certs, " \t", &cs), k[n] = strtok_r(keys, " \t",
+	    &ks); c[n] != NULL && k[n] != NULL && n + 1 < MAX_PAIRS;
+	    n++, c[n] = strtok_r(NULL, " \t", &cs),
+	    k[n] = strtok_r(NULL, " \t", &ks)) {
+		if (cert_names(c[n], names[n], sizeof(names[n])) == -1) {
+			snprintf(err, errlen, "host %s: %s: cannot read the "
+			    "certificate", h->name, c[n]);
+			goto fail;
+		}
+		for (g = 0; g < n; g++)
+			if (strcmp(names[g], names[n]) == 0)
+				break;
+		group[n] = g < n ? group[g] : (int)ngroups++;
+	}
+	for (g = 0; g < ngroups; g++) {
+		if ((ctx[g] = ctx_base(h, err, errlen)) == NULL) {
+			ngroups = g;
+			goto fail;
+		}
+		for (i = 0; i < n; i++)
+			if (group[i] == (int)g &&
+			    load_pair(ctx[g], c[i], k[i], err, errlen) == -1) {
+				ngroups = g + 1;
+				goto fail;
+			}
+	}
+	if (ngroups == 0) {
+		snprintf(err, errlen, "host %s: no certificate", h->name);
+		goto fail;
+	}
+	def = ctx[0];
+	/* the tls-bad host always presents its bad certificate */
+	if (ngroups > 1 && ch != NULL && ch->cert == CERT_BAD) {
+		log_warn("host %s: no SNI selection here, only the first "
+		    "certificate's names are served", h->name);
+		for (g = 1; g < ngroups; g++)
+			SSL_CTX_free(ctx[g]);
+		ngroups = 1;
+	}
+	if (ngroups > 1) {
+		if ((sni = calloc(1, sizeof(*sni))) == NULL ||
+		    (sni->ctx = calloc(ngroups - 1, sizeof(*sni->ctx))) == NULL)
+			goto nomem;
+		for (g = 1; g < ngroups; g++)
+			sni->ctx[sni->n++] = ctx[g];
+		ngroups = 1;
+		SSL_CTX_set_ex_data(def, sni_index, sni);
+		SSL_CTX_set_tlsext_servername_callback(def, servername_cb);
+		SSL_CTX_set_tlsext_servername_arg(def, sni);
+	}
+	free(certs);
+	free(keys);
+	return def;
+ nomem:
+	snprintf(err, errlen, "out of memory");
+ fail:
+	if (sni != NULL && sni->n > 0)
+		ngroups = 1;	/* the others belong to SNI now */
+	sni_free(sni);
+	for (g = 0; g < ngroups; g++)
+		SSL_CTX_free(ctx[g]);
+	free(certs);
+	free(keys);
+	return NULL;
+}
+
 void
 tls_ctx_free(SSL_CTX *ctx)
 {
+	if (ctx == NULL)
+		return;
+	sni_free(SSL_CTX_get_ex_data(ctx, sni_index));
 	SSL_CTX_free(ctx);
 }
 
