@@ -1042,6 +1042,7 @@ session_free(struct session *s, const char *reason)
 	if (s->rec.end_reason != reason)
 		set_str(&s->rec.end_reason, reason);
 	s->rec.ended = now();
+	s->rec.mail_commands = s->total[V_MAIL];
 	summarize(s);
 	log_info("c%lld: disconnect from %s host=%s reason=%s %s",
 	    (long long)s->rec.id, s->rec.client_addr, s->lis->host->name,

@@ -71,7 +71,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " helo = :helo, extensions = :extensions, starttls = :starttls,"
 	    " pipelined_discarded = :pipelined_discarded,"
 	    " improper_pipelining = :improper_pipelining,"
-	    " transactions = :transactions, test_id = :test_id,"
+	    " transactions = :transactions, mail_commands = :mail_commands,"
+	    " test_id = :test_id,"
 	    " commands = :commands, end_reason = :end_reason,"
 	    " tls_established = :tls_established,"
 	    " tls_version = :tls_version, tls_cipher = :tls_cipher,"
@@ -653,6 +654,8 @@ job_conn_close(struct store *st, struct job *j)
 	    (rc = bind_int64(s, ":improper_pipelining",
 	    c->improper_pipelining)) != SQLITE_OK ||
 	    (rc = bind_int64(s, ":transactions", c->transactions)) !=
+	    SQLITE_OK ||
+	    (rc = bind_int64(s, ":mail_commands", c->mail_commands)) !=
 	    SQLITE_OK ||
 	    (rc = bind_text(s, ":test_id", c->test_id)) != SQLITE_OK ||
 	    (rc = bind_text(s, ":commands", c->commands)) != SQLITE_OK ||

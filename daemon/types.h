@@ -134,6 +134,7 @@ struct conn_rec {
 	int		 pipelined_discarded;	/* bytes dropped at STARTTLS */
 	int		 improper_pipelining;	/* commands after a group end */
 	unsigned	 transactions;	/* committed */
+	unsigned	 mail_commands;	/* MAIL commands sent, any reply */
 	char		*test_id;	/* attributed test, NULL if none */
 	char		*commands;	/* "ehlo=1 mail=1/2 ..." summary */
 	char		*end_reason;	/* "quit", "timeout", "tls-failed", ... */

@@ -10,7 +10,9 @@ SELECT c.id AS connection_id, c.test_id, c.host, c.local_addr,
 	c.tls_sni, c.tls_resumed, c.ch_versions, c.ch_ciphers, c.ch_groups,
 	c.ch_sigalgs, c.ch_alpn, c.tls_alert_sent, c.tls_alert_received,
 	c.tls_error, c.pipelined_discarded, c.improper_pipelining,
-	c.transactions, c.commands, c.end_reason
+	c.transactions, c.commands, c.end_reason, c.mail_commands,
+	-- evidence: TLS completed, then the sender left without trying MAIL
+	(c.tls_established = 1 AND c.mail_commands = 0) AS tls_then_left
 FROM connections c;
 
 DROP VIEW IF EXISTS v_deliveries;

@@ -132,6 +132,28 @@ class StartTLS(DaemonTestCase):
         self.assertEqual((conn["starttls"], conn["tls_established"], conn["end_reason"],
                           conn["transactions"]), (0, 0, "quit", 0))
 
+    def test_tls_then_quit_without_mail_is_marked(self):
+        """Evidence: TLS completed, then the sender left without MAIL."""
+        with self.d.smtp("tls-bad") as c:
+            c.ehlo()
+            c.starttls(self.d.tls_context(verify=False))
+            c.ehlo()
+            c.quit()
+        conn = self.d.connection(c.local_port)
+        view = self.d.query_one("SELECT tls_then_left, mail_commands FROM v_connections"
+                                " WHERE connection_id = ?", (conn["id"],))
+        self.assertEqual((view["tls_then_left"], view["mail_commands"]), (1, 0))
+        with self.d.smtp("tls") as c:
+            c.ehlo()
+            c.starttls(self.d.tls_context(verify=False))
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
+            c.quit()
+        conn = self.d.connection(c.local_port)
+        view = self.d.query_one("SELECT tls_then_left, mail_commands FROM v_connections"
+                                " WHERE connection_id = ?", (conn["id"],))
+        self.assertEqual((view["tls_then_left"], view["mail_commands"]), (0, 1))
+
     def test_negotiated_group_p256_only_client(self):
         ctx = self.d.tls_context(curve="prime256v1")
         _, conn, _ = self.deliver_over_tls("open", "v4", ctx=ctx)
