@@ -46,6 +46,8 @@ enum stmt_id {
 	ST_GREY_UPSERT,
 	ST_GREY_ATTEMPT,
 	ST_GREY_LOAD,
+	ST_FETCH,
+	ST_DNSQ,
 	ST_COUNT
 };
 
@@ -113,6 +115,20 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " test_id, client_addr, time, result)"
 	    " VALUES (:connection_id, :mail_from, :rcpt, :test_id,"
 	    " :client_addr, :time, :result)",
+	[ST_FETCH] =
+	    "INSERT INTO policy_fetches (time, local_addr, client_addr,"
+	    " client_port, family, tls_version, tls_cipher, sni, host, method,"
+	    " path, user_agent, status, bytes, challenge, error)"
+	    " VALUES (:time, :local_addr, :client_addr, :client_port, :family,"
+	    " :tls_version, :tls_cipher, :sni, :host, :method, :path,"
+	    " :user_agent, :status, :bytes, :challenge, :error)",
+	[ST_DNSQ] =
+	    "INSERT INTO dns_queries (time, local_addr, client_addr,"
+	    " client_port, family, transport, qname, qtype, qclass, edns,"
+	    " edns_size, do_bit, rcode, truncated, minimised, test_id, error)"
+	    " VALUES (:time, :local_addr, :client_addr, :client_port, :family,"
+	    " :transport, :qname, :qtype, :qclass, :edns, :edns_size, :do_bit,"
+	    " :rcode, :truncated, :minimised, :test_id, :error)",
 	[ST_GREY_LOAD] =
 	    "SELECT mail_from, rcpt, test_id, first_seen, last_seen, attempts,"
 	    " coalesce(passed, 0) FROM greylist",
@@ -122,7 +138,9 @@ enum job_type {
 	JOB_CONN_OPEN,
 	JOB_CONN_CLOSE,
 	JOB_TXN,
-	JOB_GREY
+	JOB_GREY,
+	JOB_FETCH,
+	JOB_DNSQ
 };
 
 /*
@@ -138,6 +156,8 @@ struct job {
 	struct txn_rec		*txn;	/* owned (txn jobs) */
 	struct grey_entry	 grey;	/* owned copy: grey jobs */
 	struct grey_attempt	 attempt;	/* owned copy: grey jobs */
+	struct fetch_rec	 fetch;	/* owned copy: fetch jobs */
+	struct dnsq_rec		 dnsq;	/* owned copy: DNS query jobs */
 	int			 ok;	/* set by the writer */
 };
 STAILQ_HEAD(jobq, job);
@@ -584,6 +604,22 @@ job_free(struct job *j)
 	free(j->grey.rcpt);
 	free(j->grey.test_id);
 	free(j->attempt.client_addr);
+	free(j->fetch.local_addr);
+	free(j->fetch.client_addr);
+	free(j->fetch.tls_version);
+	free(j->fetch.tls_cipher);
+	free(j->fetch.sni);
+	free(j->fetch.host);
+	free(j->fetch.method);
+	free(j->fetch.path);
+	free(j->fetch.user_agent);
+	free(j->fetch.challenge);
+	free(j->fetch.error);
+	free(j->dnsq.local_addr);
+	free(j->dnsq.client_addr);
+	free(j->dnsq.qname);
+	free(j->dnsq.test_id);
+	free(j->dnsq.error);
 	free(j);
 }
 
@@ -798,6 +834,80 @@ fail:
 	return -1;
 }
 
+/* Steps statement S (bound by the caller); resets it either way. */
+static int
+job_step(struct store *st, struct job *j, sqlite3_stmt *s, int rc,
+    const char *what)
+{
+	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE)
+		rc = 0;
+	else {
+		job_warn(st, j, what);
+		rc = -1;
+	}
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return rc;
+}
+
+static int
+job_fetch(struct store *st, struct job *j)
+{
+	sqlite3_stmt		*s = st->stmt[ST_FETCH];
+	const struct fetch_rec	*f = &j->fetch;
+	int			 rc;
+
+	if ((rc = bind_double(s, ":time", f->time)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":local_addr", f->local_addr)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":client_addr", f->client_addr)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":client_port", f->client_port)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":family", f->family)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_version", f->tls_version)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":tls_cipher", f->tls_cipher)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":sni", f->sni)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":host", f->host)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":method", f->method)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":path", f->path)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":user_agent", f->user_agent)) != SQLITE_OK ||
+	    (rc = f->status > 0 ? bind_int64(s, ":status", f->status) :
+	    bind_text(s, ":status", NULL)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":bytes", f->bytes)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":challenge", f->challenge)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":error", f->error)) != SQLITE_OK)
+		return job_step(st, j, s, rc, "policy fetch insert");
+	return job_step(st, j, s, SQLITE_OK, "policy fetch insert");
+}
+
+static int
+job_dnsq(struct store *st, struct job *j)
+{
+	sqlite3_stmt		*s = st->stmt[ST_DNSQ];
+	const struct dnsq_rec	*q = &j->dnsq;
+	int			 rc;
+
+	if ((rc = bind_double(s, ":time", q->time)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":local_addr", q->local_addr)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":client_addr", q->client_addr)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":client_port", q->client_port)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":family", q->family)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":transport", q->transport)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":qname", q->qname)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":qtype", q->qtype)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":qclass", q->qclass)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":edns", q->edns)) != SQLITE_OK ||
+	    (rc = q->edns ? bind_int64(s, ":edns_size", q->edns_size) :
+	    bind_text(s, ":edns_size", NULL)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":do_bit", q->do_bit)) != SQLITE_OK ||
+	    (rc = q->rcode >= 0 ? bind_int64(s, ":rcode", q->rcode) :
+	    bind_text(s, ":rcode", NULL)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":truncated", q->truncated)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":minimised", q->minimised)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":test_id", q->test_id)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":error", q->error)) != SQLITE_OK)
+		return job_step(st, j, s, rc, "DNS query insert");
+	return job_step(st, j, s, SQLITE_OK, "DNS query insert");
+}
+
 static int
 job_run(struct store *st, struct job *j)
 {
@@ -810,6 +920,10 @@ job_run(struct store *st, struct job *j)
 		return job_txn(st, j);
 	case JOB_GREY:
 		return job_grey(st, j);
+	case JOB_FETCH:
+		return job_fetch(st, j);
+	case JOB_DNSQ:
+		return job_dnsq(st, j);
 	}
 	fatalx("store: job type %d", (int)j->type);
 }
@@ -1040,6 +1154,64 @@ store_greylist(struct store *st, const struct grey_entry *g,
 	j->attempt.conn_id = a->conn_id;
 	j->attempt.time = a->time;
 	j->attempt.accepted = a->accepted;
+	store_enqueue(st, j);
+}
+
+/* A copy of S, NULL for NULL; running out of memory is fatal here. */
+static char *
+job_strdup(const char *s)
+{
+	char	*d;
+
+	if (s == NULL)
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		fatalx("store: %s", strerror(errno));
+	return d;
+}
+
+static struct job *
+job_new(enum job_type type)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		fatalx("store: job: %s", strerror(errno));
+	j->type = type;
+	return j;
+}
+
+void
+store_policy_fetch(struct store *st, const struct fetch_rec *f)
+{
+	struct job	*j = job_new(JOB_FETCH);
+
+	j->fetch = *f;
+	j->fetch.local_addr = job_strdup(f->local_addr);
+	j->fetch.client_addr = job_strdup(f->client_addr);
+	j->fetch.tls_version = job_strdup(f->tls_version);
+	j->fetch.tls_cipher = job_strdup(f->tls_cipher);
+	j->fetch.sni = job_strdup(f->sni);
+	j->fetch.host = job_strdup(f->host);
+	j->fetch.method = job_strdup(f->method);
+	j->fetch.path = job_strdup(f->path);
+	j->fetch.user_agent = job_strdup(f->user_agent);
+	j->fetch.challenge = job_strdup(f->challenge);
+	j->fetch.error = job_strdup(f->error);
+	store_enqueue(st, j);
+}
+
+void
+store_dns_query(struct store *st, const struct dnsq_rec *q)
+{
+	struct job	*j = job_new(JOB_DNSQ);
+
+	j->dnsq = *q;
+	j->dnsq.local_addr = job_strdup(q->local_addr);
+	j->dnsq.client_addr = job_strdup(q->client_addr);
+	j->dnsq.qname = job_strdup(q->qname);
+	j->dnsq.test_id = job_strdup(q->test_id);
+	j->dnsq.error = job_strdup(q->error);
 	store_enqueue(st, j);
 }
 

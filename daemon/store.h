@@ -46,6 +46,9 @@ void		 store_conn_close(struct store *, const struct conn_rec *);
 /* The entry as it is now, and the attempt that changed it. */
 void		 store_greylist(struct store *, const struct grey_entry *,
 		    const struct grey_attempt *);
+/* A request to the HTTPS listener, and a query to the DNS responder. */
+void		 store_policy_fetch(struct store *, const struct fetch_rec *);
+void		 store_dns_query(struct store *, const struct dnsq_rec *);
 /* Takes ownership of TXN; store_done_cb reports it committed (ok=1). */
 void		 store_txn(struct store *, struct txn_rec *txn);
 

@@ -185,4 +185,45 @@ struct grey_attempt {
 	int		 accepted;
 };
 
+/* One request (or failed attempt) on the HTTPS listener.  Owns strings. */
+struct fetch_rec {
+	double		 time;
+	char		*local_addr;
+	char		*client_addr;
+	int		 client_port;
+	int		 family;
+	char		*tls_version;
+	char		*tls_cipher;
+	char		*sni;		/* escaped */
+	char		*host;		/* escaped */
+	char		*method;
+	char		*path;		/* escaped */
+	char		*user_agent;	/* escaped */
+	int		 status;	/* 0: no request was read */
+	long long	 bytes;
+	char		*challenge;	/* NULL if none */
+	char		*error;
+};
+
+/* One DNS query to the responder.  Owns its strings. */
+struct dnsq_rec {
+	double		 time;
+	char		*local_addr;
+	char		*client_addr;
+	int		 client_port;
+	int		 family;
+	const char	*transport;	/* static: "udp" or "tcp" */
+	char		*qname;		/* as sent; NULL if unparsable */
+	int		 qtype;
+	int		 qclass;
+	int		 edns;
+	int		 edns_size;
+	int		 do_bit;
+	int		 rcode;		/* -1: dropped, no answer */
+	int		 truncated;
+	int		 minimised;
+	char		*test_id;
+	char		*error;
+};
+
 #endif /* MAILSCOPE_TYPES_H */
