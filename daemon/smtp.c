@@ -26,6 +26,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "catalog.h"
@@ -104,6 +105,7 @@ struct session {
 	int			 in_headers;
 	int			 prev_eol;	/* length of the last line end */
 	size_t			 headers_cap;
+	size_t			 message_cap;
 	EVP_MD_CTX		*md;		/* owned, during DATA */
 };
 
@@ -550,6 +552,7 @@ cmd_data(struct session *s, const char *arg)
 	s->in_headers = 1;
 	s->prev_eol = 2;	/* the CRLF that ended "DATA" */
 	s->headers_cap = 0;
+	s->message_cap = 0;
 	smtp_enter(s, S_DATA);
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	return NEXT_CONTINUE;
@@ -799,6 +802,31 @@ header_add(struct session *s, const char *p, size_t n)
 	txn->headers[txn->headers_len] = '\0';
 }
 
+/* The message as received, for the analyzers; bounded by the size limit. */
+static void
+message_add(struct session *s, const char *p, size_t n)
+{
+	struct txn_rec *txn = s->txn;
+	char *m;
+
+	if (txn->message_len + n + 1 > s->message_cap) {
+		size_t cap = s->message_cap > 0 ? s->message_cap * 2 : 16384;
+
+		while (cap < txn->message_len + n + 1)
+			cap *= 2;
+		if ((m = realloc(txn->message, cap)) == NULL) {
+			s->latched = smtp_error_worst(s->latched,
+			    SE_STORE_FAILED);
+			return;
+		}
+		txn->message = m;
+		s->message_cap = cap;
+	}
+	memcpy(txn->message + txn->message_len, p, n);
+	txn->message_len += n;
+	txn->message[txn->message_len] = '\0';
+}
+
 static enum next
 data_line(struct session *s, struct evbuffer *in)
 {
@@ -843,6 +871,8 @@ data_line(struct session *s, struct evbuffer *in)
 		return NEXT_CONTINUE;
 	EVP_DigestUpdate(s->md, s->line + skip, n);
 	EVP_DigestUpdate(s->md, eolstr, eol);
+	message_add(s, s->line + skip, n);
+	message_add(s, eolstr, eol);
 	if (s->in_headers) {
 		if (n == 0)
 			s->in_headers = 0;
@@ -1050,8 +1080,17 @@ session_free(struct session *s, const char *reason)
 	store_conn_close(srv->store, &s->rec);
 
 	if (s->bev != NULL) {
-		if (s->tls_active)
-			tls_ssl_detach(bufferevent_openssl_get_ssl(s->bev));
+		if (s->tls_active) {
+			SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+			tls_ssl_detach(ssl);
+			/* RFC 8446 6.1: close_notify, best effort, no wait */
+			if (s->rec.tls.established) {
+				ERR_clear_error();
+				(void)SSL_shutdown(ssl);
+				ERR_clear_error();
+			}
+		}
 		bufferevent_free(s->bev);
 	}
 	if (!s->tls_active)
@@ -1152,11 +1191,12 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 }
 
 void
-smtp_store_done(int64_t conn_id, int ok, void *arg)
+smtp_store_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 {
 	struct smtp_server *srv = arg;
 	struct session *s;
 
+	store_txn_free(txn);
 	TAILQ_FOREACH(s, &srv->sessions, entry)
 		if (s->rec.id == conn_id)
 			break;

@@ -42,7 +42,8 @@ void		 smtp_accept(struct smtp_server *, const struct smtp_listen *,
 		    evutil_socket_t fd, const struct sockaddr *, socklen_t);
 
 /* The store's report that a transaction is durable (store_done_cb). */
-void		 smtp_store_done(int64_t conn_id, int ok, void *arg);
+void		 smtp_store_done(int64_t conn_id, int ok, struct txn_rec *txn,
+		    void *arg);
 
 /*
  * Graceful stop: sessions may finish; after the configured grace the

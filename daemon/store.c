@@ -590,6 +590,7 @@ store_txn_free(struct txn_rec *txn)
 	free(txn->mail_from);
 	free(txn->mail_params);
 	free(txn->headers);
+	free(txn->message);
 	free(txn);
 }
 
@@ -763,6 +764,7 @@ job_txn(struct store *st, struct job *j)
 	(void)sqlite3_reset(s);
 	(void)sqlite3_clear_bindings(s);
 	txn_id = sqlite3_last_insert_rowid(st->db);
+	j->txn->id = txn_id;
 
 	what = "recipient insert";
 	s = st->stmt[ST_RCPT];
@@ -1007,8 +1009,6 @@ store_batch_report(struct store *st, struct jobq *batch)
 			job_free(j);
 			continue;
 		}
-		store_txn_free(j->txn);
-		j->txn = NULL;
 		STAILQ_INSERT_TAIL(&results, j, entry);
 	}
 	if (STAILQ_EMPTY(&results))
@@ -1062,7 +1062,9 @@ store_done_event(evutil_socket_t fd, short what, void *arg)
 	/* Unlocked: a callback may queue the next transaction. */
 	while ((j = STAILQ_FIRST(&results)) != NULL) {
 		STAILQ_REMOVE_HEAD(&results, entry);
-		st->done_cb(j->conn_id, j->ok, st->done_arg);
+		/* the transaction goes back with the result */
+		st->done_cb(j->conn_id, j->ok, j->txn, st->done_arg);
+		j->txn = NULL;
 		job_free(j);
 	}
 }

@@ -30,8 +30,12 @@ int64_t		 store_last_connection_id(struct store *);	/* -1: error */
 int		 store_greylist_load(struct store *,
 		    void (*cb)(const struct grey_entry *, void *), void *arg);
 
-/* Called on the event loop thread with the result of store_txn(). */
-typedef void	(*store_done_cb)(int64_t conn_id, int ok, void *arg);
+/*
+ * Called on the event loop thread with the result of store_txn(); TXN
+ * (with its id set when OK) is handed back and owned by the callee.
+ */
+typedef void	(*store_done_cb)(int64_t conn_id, int ok, struct txn_rec *txn,
+		    void *arg);
 
 /* evthread_use_pthreads() must precede the base's creation.  0 or -1. */
 int		 store_writer_start(struct store *, struct event_base *,

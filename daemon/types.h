@@ -150,6 +150,7 @@ struct rcpt_rec {
 
 /* One mail transaction, handed to the store when DATA ends.  Owns all. */
 struct txn_rec {
+	int64_t		 id;		/* set by the store when committed */
 	int64_t		 conn_id;
 	double		 received;
 	char		*mail_from;	/* reverse path, "" for <> */
@@ -164,6 +165,8 @@ struct txn_rec {
 	unsigned	 bare_cr;
 	unsigned	 long_lines;
 	int		 tls;		/* received over TLS */
+	char		*message;	/* the whole message, for analysis */
+	size_t		 message_len;
 };
 
 /* A greylisting entry: (MAIL FROM, RCPT), lowercased.  Owns its strings. */

@@ -40,6 +40,7 @@ FROM tests s;
 
 -- Greylisting per test and recipient: the retry delay, the attempts, and
 -- whether the accepted retry came from the address of the first attempt.
+-- Only the attempts of the current entry count (an expired one restarts).
 DROP VIEW IF EXISTS v_greylist;
 CREATE VIEW v_greylist AS
 SELECT g.test_id, g.rcpt, g.mail_from,
@@ -48,12 +49,15 @@ SELECT g.test_id, g.rcpt, g.mail_from,
 	g.passed - g.first_seen AS retry_delay,
 	g.attempts,
 	(SELECT count(DISTINCT a.client_addr) FROM greylist_attempts a
-	    WHERE a.mail_from = g.mail_from AND a.rcpt = g.rcpt) AS addresses,
+	    WHERE a.mail_from = g.mail_from AND a.rcpt = g.rcpt
+	    AND a.time >= g.first_seen) AS addresses,
 	(SELECT a.client_addr FROM greylist_attempts a
 	    WHERE a.mail_from = g.mail_from AND a.rcpt = g.rcpt
+	    AND a.time >= g.first_seen
 	    ORDER BY a.time, a.id LIMIT 1) AS first_addr,
 	(SELECT a.client_addr FROM greylist_attempts a
 	    WHERE a.mail_from = g.mail_from AND a.rcpt = g.rcpt
+	    AND a.time >= g.first_seen
 	    AND a.result = 'accepted' ORDER BY a.time, a.id LIMIT 1)
 	    AS accepted_addr
 FROM greylist g;

@@ -160,6 +160,18 @@ class StartTLS(DaemonTestCase):
         self.assertEqual(conn["ch_groups"], "23")
         self.assertIn((conn["tls_group"] or "").lower(), P256_NAMES)
 
+    def test_tls_session_ends_with_close_notify(self):
+        """After 221 the server closes TLS with close_notify (RFC 8446 6.1):
+        OpenSSL 3 clients exit non-zero on an unexpected EOF otherwise."""
+        for proto in ("-tls1_2", "-tls1_3"):
+            addr, port = self.d.addr("tls")
+            cp = run(["openssl", "s_client", "-starttls", "smtp", "-connect",
+                      "%s:%d" % (addr, port), proto, "-ign_eof", "-crlf", "-quiet"],
+                     input="QUIT\n", timeout=20)
+            self.assertIn("221", cp.stdout, describe(cp))
+            self.assertNotIn("unexpected eof", cp.stderr, describe(cp))
+            self.assertEqual(cp.returncode, 0, describe(cp))
+
     def test_openssl_s_client_groups_and_sni(self):
         """openssl s_client -groups X25519:P-256: exactly 29,23 offered,
         x25519 negotiated, the certificate verifies with the test CA."""

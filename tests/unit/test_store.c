@@ -235,9 +235,14 @@ txn_new(int64_t conn_id, const char *rcpt1, const char *rcpt2)
 }
 
 static void
-on_done(int64_t conn_id, int ok, void *arg)
+on_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 {
 	struct done_state	*ds = arg;
+
+	/* committed transactions come back with their id */
+	if (ok && (txn == NULL || txn->id <= 0))
+		ds->wrong_thread++;
+	store_txn_free(txn);
 
 	if (!pthread_equal(pthread_self(), ds->loop_thread))
 		ds->wrong_thread++;
