@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "analyze.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -30,6 +31,7 @@ struct daemon {
 	struct smtp_server	*srv;		/* owned */
 	struct listeners	*ls;		/* owned */
 	struct store		*store;		/* owned */
+	struct analyzer		*an;		/* owned */
 	struct event		*sigterm;	/* owned */
 	struct event		*sigint;	/* owned */
 	int			 stopping;
@@ -117,7 +119,11 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("%s", err);
 		return -1;
 	}
-	if (smtp_server_set_store(d->srv, d->store,
+	if ((d->an = analyze_new(d->cfg, d->store, 2)) == NULL) {
+		log_warn("cannot start the analysis workers");
+		return -1;
+	}
+	if (smtp_server_set_store(d->srv, d->store, d->an,
 	    store_last_connection_id(d->store)) == -1) {
 		log_warn("cannot load the greylist from the store");
 		return -1;
@@ -150,6 +156,8 @@ daemon_free(struct daemon *d)
 {
 	/* Sessions borrow from listeners; the store flushes what they sent. */
 	smtp_server_free(d->srv);
+	/* the analyzers finish what they have, queueing to the store */
+	analyze_free(d->an);
 	listener_free(d->ls);
 	store_close(d->store);
 	if (d->sigterm != NULL)

@@ -29,6 +29,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "analyze.h"
 #include "catalog.h"
 #include "greylist.h"
 #include "log.h"
@@ -116,6 +117,7 @@ struct smtp_server {
 	const struct config	*cfg;		/* borrowed */
 	struct store		*store;		/* borrowed */
 	struct greylist		*grey;		/* owned */
+	struct analyzer		*an;		/* borrowed */
 	int64_t			 last_id;
 	struct session_list	 sessions;
 	unsigned		 nsessions;
@@ -1196,7 +1198,11 @@ smtp_store_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 	struct smtp_server *srv = arg;
 	struct session *s;
 
-	store_txn_free(txn);
+	/* committed means analysed, whether or not the client is still here */
+	if (ok)
+		analyze_submit(srv->an, txn);
+	else
+		store_txn_free(txn);
 	TAILQ_FOREACH(s, &srv->sessions, entry)
 		if (s->rec.id == conn_id)
 			break;
@@ -1240,9 +1246,10 @@ grey_load(const struct grey_entry *e, void *arg)
 
 int
 smtp_server_set_store(struct smtp_server *srv, struct store *store,
-    int64_t last_id)
+    struct analyzer *an, int64_t last_id)
 {
 	srv->store = store;
+	srv->an = an;
 	srv->last_id = last_id;
 	if ((srv->grey = greylist_new(srv->cfg->greylist_expire_ms,
 	    srv->cfg->greylist_max)) == NULL)

@@ -15,6 +15,7 @@
 
 #include "types.h"
 
+struct analyzer;
 struct event_base;
 struct smtp_server;
 struct store;
@@ -34,7 +35,7 @@ struct smtp_server *smtp_server_new(struct event_base *,
  * runs.  0, or -1.
  */
 int		 smtp_server_set_store(struct smtp_server *, struct store *,
-		    int64_t last_id);
+		    struct analyzer *, int64_t last_id);
 void		 smtp_server_free(struct smtp_server *);
 
 /* A new connection on FD (owned from now on). */

@@ -48,6 +48,10 @@ enum stmt_id {
 	ST_GREY_LOAD,
 	ST_FETCH,
 	ST_DNSQ,
+	ST_ANALYSIS_QUEUED,
+	ST_ANALYSIS_DONE,
+	ST_MESSAGE,
+	ST_FINDING,
 	ST_COUNT
 };
 
@@ -129,6 +133,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " VALUES (:time, :local_addr, :client_addr, :client_port, :family,"
 	    " :transport, :qname, :qtype, :qclass, :edns, :edns_size, :do_bit,"
 	    " :rcode, :truncated, :minimised, :test_id, :error)",
+	[ST_ANALYSIS_QUEUED] =
+	    "INSERT INTO analyses (transaction_id, queued)"
+	    " VALUES (:transaction_id, :queued)",
+	[ST_ANALYSIS_DONE] =
+	    "UPDATE analyses SET finished = :finished"
+	    " WHERE transaction_id = :transaction_id",
+	[ST_MESSAGE] =
+	    "INSERT INTO messages (transaction_id, header_count, header_from,"
+	    " from_domain, envelope_domain, from_matches_envelope, message_id,"
+	    " received_count, eight_bit, body_8bitmime)"
+	    " VALUES (:transaction_id, :header_count, :header_from,"
+	    " :from_domain, :envelope_domain, :from_matches_envelope,"
+	    " :message_id, :received_count, :eight_bit, :body_8bitmime)",
+	[ST_FINDING] =
+	    "INSERT INTO header_findings (transaction_id, field, finding, count)"
+	    " VALUES (:transaction_id, :field, :finding, :count)",
 	[ST_GREY_LOAD] =
 	    "SELECT mail_from, rcpt, test_id, first_seen, last_seen, attempts,"
 	    " coalesce(passed, 0) FROM greylist",
@@ -140,7 +160,8 @@ enum job_type {
 	JOB_TXN,
 	JOB_GREY,
 	JOB_FETCH,
-	JOB_DNSQ
+	JOB_DNSQ,
+	JOB_ANALYSIS
 };
 
 /*
@@ -158,6 +179,7 @@ struct job {
 	struct grey_attempt	 attempt;	/* owned copy: grey jobs */
 	struct fetch_rec	 fetch;	/* owned copy: fetch jobs */
 	struct dnsq_rec		 dnsq;	/* owned copy: DNS query jobs */
+	struct analysis_rec	*analysis;	/* owned: analysis jobs */
 	int			 ok;	/* set by the writer */
 };
 STAILQ_HEAD(jobq, job);
@@ -621,6 +643,7 @@ job_free(struct job *j)
 	free(j->dnsq.qname);
 	free(j->dnsq.test_id);
 	free(j->dnsq.error);
+	store_analysis_free(j->analysis);
 	free(j);
 }
 
@@ -735,6 +758,22 @@ fail:
 	return -1;
 }
 
+/* Steps statement S (bound by the caller); resets it either way. */
+static int
+job_step(struct store *st, struct job *j, sqlite3_stmt *s, int rc,
+    const char *what)
+{
+	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE)
+		rc = 0;
+	else {
+		job_warn(st, j, what);
+		rc = -1;
+	}
+	(void)sqlite3_reset(s);
+	(void)sqlite3_clear_bindings(s);
+	return rc;
+}
+
 static int
 job_txn(struct store *st, struct job *j)
 {
@@ -782,7 +821,12 @@ job_txn(struct store *st, struct job *j)
 		(void)sqlite3_reset(s);
 		(void)sqlite3_clear_bindings(s);
 	}
-	return 0;
+	/* analysed later: "pending" until the analysis job finishes it */
+	s = st->stmt[ST_ANALYSIS_QUEUED];
+	if ((rc = bind_int64(s, ":transaction_id", txn_id)) != SQLITE_OK ||
+	    (rc = bind_double(s, ":queued", t->received)) != SQLITE_OK)
+		return job_step(st, j, s, rc, "analysis insert");
+	return job_step(st, j, s, SQLITE_OK, "analysis insert");
 
 fail:
 	job_warn(st, j, what);
@@ -836,22 +880,6 @@ fail:
 	return -1;
 }
 
-/* Steps statement S (bound by the caller); resets it either way. */
-static int
-job_step(struct store *st, struct job *j, sqlite3_stmt *s, int rc,
-    const char *what)
-{
-	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE)
-		rc = 0;
-	else {
-		job_warn(st, j, what);
-		rc = -1;
-	}
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	return rc;
-}
-
 static int
 job_fetch(struct store *st, struct job *j)
 {
@@ -894,8 +922,11 @@ job_dnsq(struct store *st, struct job *j)
 	    (rc = bind_int64(s, ":family", q->family)) != SQLITE_OK ||
 	    (rc = bind_text(s, ":transport", q->transport)) != SQLITE_OK ||
 	    (rc = bind_text(s, ":qname", q->qname)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":qtype", q->qtype)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":qclass", q->qclass)) != SQLITE_OK ||
+	    /* no question read: type and class unknown */
+	    (rc = q->qname != NULL ? bind_int64(s, ":qtype", q->qtype) :
+	    bind_text(s, ":qtype", NULL)) != SQLITE_OK ||
+	    (rc = q->qname != NULL ? bind_int64(s, ":qclass", q->qclass) :
+	    bind_text(s, ":qclass", NULL)) != SQLITE_OK ||
 	    (rc = bind_int64(s, ":edns", q->edns)) != SQLITE_OK ||
 	    (rc = q->edns ? bind_int64(s, ":edns_size", q->edns_size) :
 	    bind_text(s, ":edns_size", NULL)) != SQLITE_OK ||
@@ -908,6 +939,56 @@ job_dnsq(struct store *st, struct job *j)
 	    (rc = bind_text(s, ":error", q->error)) != SQLITE_OK)
 		return job_step(st, j, s, rc, "DNS query insert");
 	return job_step(st, j, s, SQLITE_OK, "DNS query insert");
+}
+
+static int
+job_analysis(struct store *st, struct job *j)
+{
+	const struct analysis_rec *a = j->analysis;
+	sqlite3_stmt	*s;
+	size_t		 i;
+	int		 rc;
+
+	s = st->stmt[ST_MESSAGE];
+	if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":header_count", a->header_count)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":header_from", a->header_from)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":from_domain", a->from_domain)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":envelope_domain", a->envelope_domain)) !=
+	    SQLITE_OK ||
+	    (rc = a->from_matches_envelope >= 0 ?
+	    bind_int64(s, ":from_matches_envelope", a->from_matches_envelope) :
+	    bind_text(s, ":from_matches_envelope", NULL)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":message_id", a->message_id)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":received_count", a->received_count)) !=
+	    SQLITE_OK ||
+	    (rc = bind_int64(s, ":eight_bit", a->eight_bit)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":body_8bitmime", a->body_8bitmime)) !=
+	    SQLITE_OK)
+		return job_step(st, j, s, rc, "message insert");
+	if (job_step(st, j, s, SQLITE_OK, "message insert") == -1)
+		return -1;
+
+	s = st->stmt[ST_FINDING];
+	for (i = 0; i < a->nfindings; i++) {
+		const struct header_finding *f = &a->findings[i];
+
+		if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) !=
+		    SQLITE_OK ||
+		    (rc = bind_text(s, ":field", f->field)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":finding", f->finding)) != SQLITE_OK ||
+		    (rc = bind_int64(s, ":count", f->count)) != SQLITE_OK)
+			return job_step(st, j, s, rc, "finding insert");
+		if (job_step(st, j, s, SQLITE_OK, "finding insert") == -1)
+			return -1;
+	}
+
+	s = st->stmt[ST_ANALYSIS_DONE];
+	if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) != SQLITE_OK ||
+	    (rc = bind_double(s, ":finished", a->finished)) != SQLITE_OK)
+		return job_step(st, j, s, rc, "analysis update");
+	return job_step(st, j, s, SQLITE_OK, "analysis update");
 }
 
 static int
@@ -926,6 +1007,8 @@ job_run(struct store *st, struct job *j)
 		return job_fetch(st, j);
 	case JOB_DNSQ:
 		return job_dnsq(st, j);
+	case JOB_ANALYSIS:
+		return job_analysis(st, j);
 	}
 	fatalx("store: job type %d", (int)j->type);
 }
@@ -1214,6 +1297,32 @@ store_dns_query(struct store *st, const struct dnsq_rec *q)
 	j->dnsq.qname = job_strdup(q->qname);
 	j->dnsq.test_id = job_strdup(q->test_id);
 	j->dnsq.error = job_strdup(q->error);
+	store_enqueue(st, j);
+}
+
+void
+store_analysis_free(struct analysis_rec *a)
+{
+	size_t	 i;
+
+	if (a == NULL)
+		return;
+	free(a->header_from);
+	free(a->from_domain);
+	free(a->envelope_domain);
+	free(a->message_id);
+	for (i = 0; i < a->nfindings; i++)
+		free(a->findings[i].field);
+	free(a->findings);
+	free(a);
+}
+
+void
+store_analysis(struct store *st, struct analysis_rec *a)
+{
+	struct job	*j = job_new(JOB_ANALYSIS);
+
+	j->analysis = a;
 	store_enqueue(st, j);
 }
 

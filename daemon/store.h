@@ -53,6 +53,9 @@ void		 store_greylist(struct store *, const struct grey_entry *,
 /* A request to the HTTPS listener, and a query to the DNS responder. */
 void		 store_policy_fetch(struct store *, const struct fetch_rec *);
 void		 store_dns_query(struct store *, const struct dnsq_rec *);
+/* Takes ownership of the analysis results of one transaction. */
+void		 store_analysis(struct store *, struct analysis_rec *);
+void		 store_analysis_free(struct analysis_rec *);
 /* Takes ownership of TXN; store_done_cb reports it committed (ok=1). */
 void		 store_txn(struct store *, struct txn_rec *txn);
 

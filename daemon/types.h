@@ -229,4 +229,28 @@ struct dnsq_rec {
 	char		*error;
 };
 
+/* One finding of the header analyzer.  Owns its string. */
+struct header_finding {
+	char		*field;		/* lowercase field name; NULL if none */
+	const char	*finding;	/* static: "dup", "missing", ... */
+	unsigned	 count;
+};
+
+/* What the analyzers found about one message.  Owns everything. */
+struct analysis_rec {
+	int64_t		 txn_id;
+	double		 finished;
+	unsigned	 header_count;
+	char		*header_from;	/* escaped */
+	char		*from_domain;
+	char		*envelope_domain;
+	int		 from_matches_envelope;	/* -1: a domain is missing */
+	char		*message_id;	/* escaped */
+	unsigned	 received_count;
+	int		 eight_bit;
+	int		 body_8bitmime;
+	struct header_finding *findings;
+	size_t		 nfindings;
+};
+
 #endif /* MAILSCOPE_TYPES_H */

@@ -22,10 +22,28 @@ SELECT r.test_id, r.challenge, r.address,
 	c.host, c.client_addr, c.family, c.helo,
 	c.tls_version, c.tls_cipher, c.tls_group,
 	t.mail_from, t.size, t.bare_lf, t.bare_cr,
-	t.id AS transaction_id, c.id AS connection_id
+	t.id AS transaction_id, c.id AS connection_id,
+	CASE WHEN a.finished IS NULL THEN 'pending' ELSE 'done' END
+	    AS analysis,
+	(SELECT count(*) FROM header_findings f WHERE f.transaction_id = t.id
+	    AND f.finding = 'dup') AS header_dup,
+	(SELECT count(*) FROM header_findings f WHERE f.transaction_id = t.id
+	    AND f.finding IN ('missing', 'missing_recommended'))
+	    AS header_missing,
+	m.from_domain, m.envelope_domain, m.from_matches_envelope
 FROM recipients r
 JOIN transactions t ON t.id = r.transaction_id
-JOIN connections c ON c.id = t.connection_id;
+JOIN connections c ON c.id = t.connection_id
+LEFT JOIN analyses a ON a.transaction_id = t.id
+LEFT JOIN messages m ON m.transaction_id = t.id;
+
+-- The header analyzer's findings with the test and challenge they belong
+-- to: finding is dup, missing, missing_recommended or 8bit_undeclared.
+DROP VIEW IF EXISTS v_header_findings;
+CREATE VIEW v_header_findings AS
+SELECT r.test_id, r.challenge, f.transaction_id, f.field, f.finding, f.count
+FROM header_findings f
+JOIN recipients r ON r.transaction_id = f.transaction_id;
 
 DROP VIEW IF EXISTS v_test_summary;
 CREATE VIEW v_test_summary AS

@@ -1,0 +1,155 @@
+/*
+ * Analysis workers: a small pool of threads that take committed
+ * transactions from a queue, run the analyzers and queue the results for
+ * the store's writer.  The event loop only submits; nothing here blocks it.
+ */
+#include "build.h"
+
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze.h"
+#include "headers.h"
+#include "log.h"
+#include "store.h"
+
+#define MAX_THREADS	16
+
+struct work {
+	STAILQ_ENTRY(work)	 entry;
+	struct txn_rec		*txn;		/* owned */
+};
+STAILQ_HEAD(workq, work);
+
+/* mtx protects queue and stopping; the rest is set before the threads. */
+struct analyzer {
+	const struct config	*cfg;		/* borrowed */
+	struct store		*store;		/* borrowed */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct workq		 queue;
+	int			 stopping;
+	pthread_t		 threads[MAX_THREADS];
+	int			 nthreads;
+};
+
+static double
+now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void
+analyze_one(struct analyzer *an, struct txn_rec *txn)
+{
+	struct analysis_rec *rec;
+
+	if ((rec = calloc(1, sizeof(*rec))) == NULL) {
+		log_warn("analyze: transaction %lld: out of memory",
+		    (long long)txn->id);
+		return;
+	}
+	rec->txn_id = txn->id;
+	if (headers_analyze(txn, rec) == -1)
+		log_warn("analyze: transaction %lld: headers: out of memory",
+		    (long long)txn->id);
+	rec->finished = now();
+	store_analysis(an->store, rec);
+}
+
+static void *
+worker(void *arg)
+{
+	struct analyzer *an = arg;
+	struct work *w;
+
+	for (;;) {
+		pthread_mutex_lock(&an->mtx);
+		while (STAILQ_EMPTY(&an->queue) && !an->stopping)
+			pthread_cond_wait(&an->cond, &an->mtx);
+		/* on stop, the queue is still drained: submitted means analysed */
+		if ((w = STAILQ_FIRST(&an->queue)) == NULL) {
+			pthread_mutex_unlock(&an->mtx);
+			return NULL;
+		}
+		STAILQ_REMOVE_HEAD(&an->queue, entry);
+		pthread_mutex_unlock(&an->mtx);
+		analyze_one(an, w->txn);
+		store_txn_free(w->txn);
+		free(w);
+	}
+}
+
+struct analyzer *
+analyze_new(const struct config *cfg, struct store *store, int nthreads)
+{
+	struct analyzer *an;
+	sigset_t all, old;
+	int i;
+
+	if ((an = calloc(1, sizeof(*an))) == NULL)
+		return NULL;
+	an->cfg = cfg;
+	an->store = store;
+	pthread_mutex_init(&an->mtx, NULL);
+	pthread_cond_init(&an->cond, NULL);
+	STAILQ_INIT(&an->queue);
+	/* signals stay with the event loop's thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < nthreads && i < MAX_THREADS; i++) {
+		if (pthread_create(&an->threads[i], NULL, worker, an) != 0)
+			break;
+		an->nthreads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (an->nthreads == 0) {
+		analyze_free(an);
+		return NULL;
+	}
+	return an;
+}
+
+void
+analyze_submit(struct analyzer *an, struct txn_rec *txn)
+{
+	struct work *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("analyze: transaction %lld not analysed: out of "
+		    "memory", (long long)txn->id);
+		store_txn_free(txn);
+		return;
+	}
+	w->txn = txn;
+	pthread_mutex_lock(&an->mtx);
+	STAILQ_INSERT_TAIL(&an->queue, w, entry);
+	pthread_cond_signal(&an->cond);
+	pthread_mutex_unlock(&an->mtx);
+}
+
+void
+analyze_free(struct analyzer *an)
+{
+	int i;
+
+	if (an == NULL)
+		return;
+	pthread_mutex_lock(&an->mtx);
+	an->stopping = 1;
+	pthread_cond_broadcast(&an->cond);
+	pthread_mutex_unlock(&an->mtx);
+	for (i = 0; i < an->nthreads; i++)
+		pthread_join(an->threads[i], NULL);
+	pthread_cond_destroy(&an->cond);
+	pthread_mutex_destroy(&an->mtx);
+	free(an);
+}

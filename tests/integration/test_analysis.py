@@ -1,0 +1,96 @@
+"""Message analysis through the real daemon: every accepted message gets an
+analyses row at once ("pending" until the workers finish), then the header
+analyzer's results in messages and header_findings (RFC 5322 3.6)."""
+
+import unittest
+
+from harness import DaemonTestCase, make_message
+
+
+class HeaderAnalysis(DaemonTestCase):
+
+    def deliver(self, msg, mail_from="sender@example.org", params=""):
+        t = self.d.new_test()
+        to = self.d.address(t, challenge="plaintext")
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            r = c.cmd("MAIL FROM:<%s>%s" % (mail_from, params))
+            self.assertEqual(r.code, 250, str(r))
+            self.assertEqual(c.cmd("RCPT TO:<%s>" % to).code, 250)
+            self.assertEqual(c.cmd("DATA").code, 354)
+            c.send(msg.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n")
+            self.assertEqual(c.read_reply().code, 250)
+            c.quit()
+        txn = self.d.query_one(
+            "SELECT t.id FROM transactions t JOIN recipients r"
+            " ON r.transaction_id = t.id WHERE r.test_id = ?", (t["id"],))["id"]
+        self.d.wait_for("SELECT 1 FROM analyses WHERE transaction_id = ?"
+                        " AND finished IS NOT NULL", (txn,), what="analysis done")
+        findings = {(f["field"], f["finding"]): f["count"] for f in self.d.query(
+            "SELECT field, finding, count FROM header_findings WHERE transaction_id = ?",
+            (txn,))}
+        msgrow = self.d.query_one("SELECT * FROM messages WHERE transaction_id = ?", (txn,))
+        view = self.d.query_one("SELECT analysis, header_dup, header_missing"
+                                " FROM v_deliveries WHERE transaction_id = ?", (txn,))
+        return findings, msgrow, view
+
+    def test_clean_message_has_no_findings(self):
+        msg = make_message("x@y.example", sender="sender@example.org",
+                           extra_headers=b"Received: from a\r\nReceived: from b\r\n")
+        findings, m, view = self.deliver(msg)
+        self.assertEqual(findings, {})
+        self.assertEqual((m["from_domain"], m["envelope_domain"], m["from_matches_envelope"],
+                          m["received_count"], m["eight_bit"]),
+                         ("example.org", "example.org", 1, 2, 0))
+        self.assertEqual((view["analysis"], view["header_dup"], view["header_missing"]),
+                         ("done", 0, 0))
+
+    def test_duplicate_single_instance_fields_are_found(self):
+        msg = make_message("x@y.example", extra_headers=b"Subject: again\r\n"
+                           b"From: other@example.net\r\nTo: <z@y.example>\r\n")
+        findings, _, view = self.deliver(msg)
+        self.assertEqual(findings, {("subject", "dup"): 2, ("from", "dup"): 2,
+                                    ("to", "dup"): 2})
+        self.assertEqual(view["header_dup"], 3)
+
+    def test_missing_date_from_and_message_id_are_found(self):
+        msg = b"To: <x@y.example>\r\nSubject: bare\r\n\r\nbody\r\n"
+        findings, m, view = self.deliver(msg)
+        self.assertEqual(findings, {("date", "missing"): 0, ("from", "missing"): 0,
+                                    ("message-id", "missing_recommended"): 0})
+        self.assertIsNone(m["from_domain"])
+        self.assertIsNone(m["from_matches_envelope"])
+        self.assertEqual(view["header_missing"], 3)
+
+    def test_envelope_and_header_from_domains_compared(self):
+        msg = make_message("x@y.example", sender="news@Mail.Example.COM")
+        _, m, _ = self.deliver(msg, mail_from="bounce@example.org")
+        self.assertEqual((m["from_domain"], m["envelope_domain"], m["from_matches_envelope"]),
+                         ("mail.example.com", "example.org", 0))
+
+    def test_folded_header_is_one_field(self):
+        msg = make_message("x@y.example", extra_headers=b"X-Long: a\r\n\tb\r\n c\r\n")
+        findings, m, _ = self.deliver(msg)
+        self.assertEqual(findings, {})
+        self.assertEqual(m["header_count"], 6)
+
+    def test_8bit_without_8bitmime_is_found(self):
+        msg = make_message("x@y.example", body="caf\u00e9\r\n".encode())
+        findings, m, _ = self.deliver(msg)
+        self.assertEqual(findings, {(None, "8bit_undeclared"): 0})
+        self.assertEqual((m["eight_bit"], m["body_8bitmime"]), (1, 0))
+        findings, m, _ = self.deliver(msg, params=" BODY=8BITMIME")
+        self.assertEqual(findings, {})
+        self.assertEqual((m["eight_bit"], m["body_8bitmime"]), (1, 1))
+
+    def test_header_from_is_stored_escaped(self):
+        msg = make_message("x@y.example").replace(
+            b"From: Sender <sender@example.org>", b"From: \x1b[31mEvil\x1b[0m <e@example.org>")
+        _, m, _ = self.deliver(msg)
+        self.assertNotIn("\x1b", m["header_from"])
+        self.assertIn("\\x1b", m["header_from"])
+        self.assertEqual(m["from_domain"], "example.org")
+
+
+if __name__ == "__main__":
+    unittest.main()
