@@ -957,14 +957,22 @@ tls_done(struct session *s)
 }
 
 static void
-tls_failed(struct session *s)
+tls_failed(struct session *s, short what)
 {
+	int serr = EVUTIL_SOCKET_ERROR();
 	unsigned long e, first = 0;
 
+	if (!(what & BEV_EVENT_ERROR) || serr == EAGAIN || serr == EINTR)
+		serr = 0;	/* errno is only the socket's error here */
+	/*
+	 * libevent queues SSL_ERROR_SYSCALL (library 0) for a socket error:
+	 * only real OpenSSL errors count, else the socket's own error.
+	 */
 	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
-		if (first == 0)
+		if (first == 0 && ERR_GET_LIB(e) != 0)
 			first = e;
-	tls_record_failure(&s->rec.tls, first);
+	tls_record_failure(&s->rec.tls, first, serr != 0 ?
+	    evutil_socket_error_to_string(serr) : NULL);
 	log_debug("c%lld: tls handshake failed: %s alert_sent=%s "
 	    "alert_received=%s", (long long)s->rec.id,
 	    s->rec.tls.error != NULL ? s->rec.tls.error : "-",
@@ -1009,7 +1017,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	if (s->state == S_TLS) {
 		if (what & BEV_EVENT_TIMEOUT)
 			set_str(&s->rec.tls.error, "handshake timeout");
-		tls_failed(s);
+		tls_failed(s, what);
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && s->state != S_CLOSING) {

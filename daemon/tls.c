@@ -30,7 +30,8 @@ static const struct {
 	const char	*list;		/* TLS 1.2 and older */
 	const char	*suites;	/* TLS 1.3 */
 } cipher_sets[] = {
-	{ "all", "ALL:COMPLEMENTOFDEFAULT:!eNULL:@SECLEVEL=0",
+	/* no anonymous suites: every host presents its certificate */
+	{ "all", "ALL:COMPLEMENTOFDEFAULT:!eNULL:!aNULL:@SECLEVEL=0",
 	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
 	    "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:"
 	    "TLS_AES_128_CCM_8_SHA256" },
@@ -520,11 +521,14 @@ tls_record_established(SSL *ssl, struct tls_rec *rec)
 }
 
 void
-tls_record_failure(struct tls_rec *rec, unsigned long errcode)
+tls_record_failure(struct tls_rec *rec, unsigned long errcode,
+    const char *fallback)
 {
 	char why[256];
 
 	err_drain(why, sizeof(why), errcode);
+	if (errcode == 0 && why[0] == '\0' && fallback != NULL)
+		snprintf(why, sizeof(why), "%s", fallback);
 	if (why[0] != '\0' && rec->error == NULL)
 		set_str(&rec->error, why);
 }

@@ -23,7 +23,11 @@ void	 tls_ssl_detach(SSL *);
 
 /* After a completed handshake: version, cipher, group, SNI, resumption. */
 void	 tls_record_established(SSL *, struct tls_rec *);
-/* After a failure: OpenSSL's reasons (ERR queue, or ERRCODE) into REC. */
-void	 tls_record_failure(struct tls_rec *, unsigned long errcode);
+/*
+ * After a failure: OpenSSL's reasons (ERRCODE, then the ERR queue) into
+ * REC, else FALLBACK (e.g. the socket error).
+ */
+void	 tls_record_failure(struct tls_rec *, unsigned long errcode,
+	    const char *fallback);
 
 #endif /* MAILSCOPE_TLS_H */
