@@ -2,6 +2,8 @@
  * Analysis workers: a small pool of threads that take committed
  * transactions from a queue, run the analyzers and queue the results for
  * the store's writer.  The event loop only submits; nothing here blocks it.
+ * Each worker has its own resolver and SPF evaluator: neither ldns nor
+ * libspf2 objects may be shared between threads.
  */
 #include "build.h"
 
@@ -14,8 +16,11 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "clientdns.h"
 #include "headers.h"
 #include "log.h"
+#include "resolver.h"
+#include "spf.h"
 #include "store.h"
 
 #define MAX_THREADS	16
@@ -47,8 +52,54 @@ now(void)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
+/* What one worker thread owns.  Both NULL with resolver = off. */
+struct worker_dns {
+	struct resolver	*res;	/* owned; NULL: lookups fail */
+	struct spf	*spf;	/* owned */
+};
+
 static void
-analyze_one(struct analyzer *an, struct txn_rec *txn)
+worker_dns_init(const struct config *cfg, struct worker_dns *wd)
+{
+	char err[256];
+
+	memset(wd, 0, sizeof(*wd));
+	if (resolver_disabled(cfg))
+		return;
+	if ((wd->res = resolver_new(cfg, err, sizeof(err))) == NULL)
+		log_warn("analyze: no resolver (%s): DNS lookups fail", err);
+	if ((wd->spf = spf_new(resolver_lookup, wd->res, cfg->hostname)) ==
+	    NULL)
+		log_warn("analyze: SPF: out of memory");
+}
+
+/* The analyzers that ask the DNS: client, then SPF of both identities. */
+static void
+analyze_dns(const struct worker_dns *wd, const struct txn_rec *txn,
+    struct analysis_rec *rec)
+{
+	if (wd->spf == NULL || txn->client_addr == NULL)
+		return;
+	if (clientdns_analyze(resolver_lookup, wd->res, txn->client_addr,
+	    txn->helo, &rec->client) == -1)
+		log_warn("analyze: transaction %lld: client DNS: out of "
+		    "memory", (long long)txn->id);
+	if (spf_check(wd->spf, SPF_MAILFROM, txn->client_addr, txn->helo,
+	    txn->mail_from, &rec->spf_mailfrom) == -1 ||
+	    spf_check(wd->spf, SPF_HELO, txn->client_addr, txn->helo,
+	    txn->mail_from, &rec->spf_helo) == -1)
+		log_warn("analyze: transaction %lld: SPF: out of memory",
+		    (long long)txn->id);
+	log_debug("c%lld: analysed transaction=%lld spf_mailfrom=%s "
+	    "spf_helo=%s fcrdns=%d", (long long)txn->conn_id,
+	    (long long)txn->id, rec->spf_mailfrom.checked ?
+	    rec->spf_mailfrom.result : "-", rec->spf_helo.checked ?
+	    rec->spf_helo.result : "-", rec->client.fcrdns);
+}
+
+static void
+analyze_one(struct analyzer *an, const struct worker_dns *wd,
+    struct txn_rec *txn)
 {
 	struct analysis_rec *rec;
 
@@ -61,6 +112,7 @@ analyze_one(struct analyzer *an, struct txn_rec *txn)
 	if (headers_analyze(txn, rec) == -1)
 		log_warn("analyze: transaction %lld: headers: out of memory",
 		    (long long)txn->id);
+	analyze_dns(wd, txn, rec);
 	rec->finished = now();
 	store_analysis(an->store, rec);
 }
@@ -69,8 +121,10 @@ static void *
 worker(void *arg)
 {
 	struct analyzer *an = arg;
+	struct worker_dns wd;
 	struct work *w;
 
+	worker_dns_init(an->cfg, &wd);
 	for (;;) {
 		pthread_mutex_lock(&an->mtx);
 		while (STAILQ_EMPTY(&an->queue) && !an->stopping)
@@ -78,11 +132,13 @@ worker(void *arg)
 		/* on stop, the queue is still drained: submitted means analysed */
 		if ((w = STAILQ_FIRST(&an->queue)) == NULL) {
 			pthread_mutex_unlock(&an->mtx);
+			spf_free(wd.spf);
+			resolver_free(wd.res);
 			return NULL;
 		}
 		STAILQ_REMOVE_HEAD(&an->queue, entry);
 		pthread_mutex_unlock(&an->mtx);
-		analyze_one(an, w->txn);
+		analyze_one(an, &wd, w->txn);
 		store_txn_free(w->txn);
 		free(w);
 	}

@@ -46,10 +46,13 @@
 #define DEF_TIMEOUT_COMMAND_MS	(5 * 60 * 1000ULL)	/* 4.5.3.2.7 */
 #define DEF_TIMEOUT_DATA_MS	(10 * 60 * 1000ULL)	/* 4.5.3.2.6 */
 #define DEF_TIMEOUT_TLS_MS	(60 * 1000ULL)
+#define DEF_RESOLVER_TIMEOUT_MS	(5 * 1000ULL)	/* resolv.conf(5)'s */
 #define DEF_SHUTDOWN_GRACE_MS	(30 * 1000ULL)
 #define DEF_GREYLIST_EXPIRE_MS	(7 * 24 * 3600 * 1000ULL)
 #define DEF_GREYLIST_MAX	100000
 #define DEF_GREYLIST_DELAY_MS	(5 * 60 * 1000ULL)
+#define DEF_ZONES_TTL_MS	(3600 * 1000ULL)
+#define DEF_ZONES_VALIDITY_MS	(21 * 86400 * 1000ULL)	/* weekly re-signing */
 #define DEF_CIPHERS		"all"
 #define LOCAL_PART_MAX		64	/* RFC 5321 4.5.3.1.1 */
 #define DNS_NAME_MAX		253
@@ -61,6 +64,7 @@ enum section {
 	SECT_HOST,
 	SECT_WEB,
 	SECT_DNS,
+	SECT_ZONES,
 	SECT_SKIP	/* unknown, duplicate or broken: keys not checked */
 };
 
@@ -76,10 +80,14 @@ enum kind {
 	KIND_SIZE,		/* size_t, more than 0 */
 	KIND_LINE_MAX,		/* size_t, LINE_MAX_MIN .. LINE_MAX_MAX */
 	KIND_LISTEN,		/* listen_addr array; off2: its count */
+	KIND_NS,		/* "NAME ADDR... NAME ...": ns_conf array */
+	KIND_NS6,		/* same, IPv6 addresses only */
+	KIND_MAILBOX,		/* LOCAL@DOMAIN, lowercase */
 	KIND_STARTTLS,
 	KIND_FILES,		/* list of paths, checked when all is read */
 	KIND_PROTOCOLS,		/* int min; off2: int max */
-	KIND_CIPHERS
+	KIND_CIPHERS,
+	KIND_DNS_TRUNCATE	/* enum dns_truncate: off | mx */
 };
 
 #define REQUIRED	0x01
@@ -97,6 +105,7 @@ struct keydef {
 #define H(f)	offsetof(struct host_conf, f)
 #define W(f)	offsetof(struct web_conf, f)
 #define D(f)	offsetof(struct dns_conf, f)
+#define Z(f)	offsetof(struct zones_conf, f)
 
 /* Every key of every section; adding a key is one row. */
 static const struct keydef keys[] = {
@@ -106,6 +115,8 @@ static const struct keydef keys[] = {
 	{ SECT_GLOBAL, "database", KIND_PATH, G(database), 0, REQUIRED },
 	{ SECT_GLOBAL, "user", KIND_WORD, G(user), 0, 0 },
 	{ SECT_GLOBAL, "resolver", KIND_RESOLVER, G(resolver), 0, 0 },
+	{ SECT_GLOBAL, "resolver_timeout", KIND_DURATION_POS,
+	    G(resolver_timeout_ms), 0, 0 },
 	{ SECT_GLOBAL, "local_part", KIND_LOCAL_PART, G(local_part), 0, 0 },
 	{ SECT_GLOBAL, "wait", KIND_DURATION, G(wait_ms), 0, 0 },
 	{ SECT_GLOBAL, "max_connections", KIND_COUNT, G(max_connections),
@@ -144,12 +155,22 @@ static const struct keydef keys[] = {
 	{ SECT_WEB, "certificate", KIND_FILES, W(certificate), 0, REQUIRED },
 	{ SECT_WEB, "key", KIND_FILES, W(key), 0, REQUIRED },
 
+	{ SECT_ZONES, "ns", KIND_NS, Z(ns), Z(nns), 0 },
+	{ SECT_ZONES, "ns6", KIND_NS6, Z(ns6), Z(nns6), 0 },
+	{ SECT_ZONES, "soa_email", KIND_MAILBOX, Z(soa_email), 0, 0 },
+	{ SECT_ZONES, "ttl", KIND_DURATION_POS, Z(ttl_ms), 0, 0 },
+	{ SECT_ZONES, "signature_validity", KIND_DURATION_POS,
+	    Z(validity_ms), 0, 0 },
+	{ SECT_ZONES, "keys", KIND_PATH, Z(keys), 0, 0 },
+
 	{ SECT_DNS, "listen", KIND_LISTEN, D(listen), D(nlisten), REQUIRED },
+	{ SECT_DNS, "truncate", KIND_DNS_TRUNCATE, D(truncate), 0, 0 },
 };
 #undef G
 #undef H
 #undef W
 #undef D
+#undef Z
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
 /* Names as SSL_get_version() prints them. */
@@ -197,7 +218,7 @@ struct parser {
 	void			*target;	/* its struct */
 	struct sect_state	*cur;		/* its state */
 	char			 label[64];	/* "[host tls]" */
-	struct sect_state	 global, web, dns;
+	struct sect_state	 global, web, dns, zones;
 	struct sect_state	*hosts;		/* as cfg->hosts */
 	size_t			 maxhosts;	/* of both arrays */
 	struct seen_addr	*seen;		/* every listen address */
@@ -672,7 +693,7 @@ set_domain(struct parser *p, void *base, const struct keydef *kd,
 	return 0;
 }
 
-/* ADDR, ADDR:PORT, [ADDR] or [ADDR]:PORT; stored with the port (53). */
+/* off, ADDR, ADDR:PORT, [ADDR] or [ADDR]:PORT; stored with the port (53). */
 static int
 set_resolver(struct parser *p, void *base, const struct keydef *kd,
     const char *value)
@@ -681,6 +702,11 @@ set_resolver(struct parser *p, void *base, const struct keydef *kd,
 	char buf[sizeof(la.text) + 8];
 	int n;
 
+	/* off: no DNS lookups at all, the analyzers that need them skip */
+	if (strcmp(value, "off") == 0) {
+		set_string(base, kd, xstrdup(p, value));
+		return 0;
+	}
 	if (value[0] == '[' && value[strlen(value) - 1] == ']')
 		n = snprintf(buf, sizeof(buf), "%s:53", value);
 	else if (value[0] != '[' && strchr(value, ':') == NULL)
@@ -761,6 +787,142 @@ set_ciphers(struct parser *p, void *base, const struct keydef *kd,
 		}
 	}
 	set_string(base, kd, xstrdup(p, value));
+	return 0;
+}
+
+static void
+free_ns(struct ns_conf *ns, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(ns[i].name);
+		free(ns[i].addr);
+	}
+	free(ns);
+}
+
+/* A numeric IPv4 or IPv6 address without brackets or port. */
+static int
+parse_addr(const char *s, size_t len, struct listen_addr *la)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
+
+	memset(la, 0, sizeof(*la));
+	if (len >= sizeof(la->text) || len >= INET6_ADDRSTRLEN)
+		return -1;
+	memcpy(la->text, s, len);
+	la->text[len] = '\0';
+	if (inet_pton(AF_INET, la->text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		la->sslen = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, la->text, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		la->sslen = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * [zones] ns and ns6: "NAME ADDR... NAME ADDR...", each name server's
+ * name followed by none or more numeric addresses.  KIND_NS6: IPv6
+ * addresses only (the servers of the *-dns6 challenges).
+ */
+static int
+set_ns(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	struct ns_conf *ns, *cur = NULL;
+	struct listen_addr la, *a;
+	const char *tok, *s = value;
+	char *name;
+	size_t n = 0, len, i;
+	int rc = 0, skip = 0;	/* the addresses of a rejected name */
+
+	if ((ns = calloc(count_tokens(value), sizeof(*ns))) == NULL) {
+		p->nomem = 1;
+		return -1;
+	}
+	while ((tok = next_token(&s, &len)) != NULL) {
+		if (parse_addr(tok, len, &la) == 0) {
+			if (skip)
+				continue;
+			if (cur == NULL) {
+				bad_value(p, kd, tok, len, "an address before "
+				    "the first name server name");
+				rc = -1;
+			} else if (kd->kind == KIND_NS6 &&
+			    la.ss.ss_family != AF_INET6) {
+				bad_value(p, kd, tok, len, "not an IPv6 "
+				    "address: these name servers have only "
+				    "IPv6 addresses");
+				rc = -1;
+			} else if ((a = reallocarray(cur->addr, cur->naddr + 1,
+			    sizeof(*a))) == NULL)
+				p->nomem = 1;
+			else {
+				cur->addr = a;
+				cur->addr[cur->naddr++] = la;
+			}
+			continue;
+		}
+		if ((name = xstrndup(p, tok, len)) == NULL)
+			continue;
+		for (i = 0; i < len; i++)
+			if (name[i] >= 'A' && name[i] <= 'Z')
+				name[i] = (char)(name[i] - 'A' + 'a');
+		if (len > 1 && name[len - 1] == '.')
+			name[len - 1] = '\0';
+		if (!valid_dns_name(name)) {
+			bad_value(p, kd, tok, len, "neither a DNS name nor a "
+			    "numeric address");
+			free(name);
+			skip = 1;
+			rc = -1;
+			continue;
+		}
+		skip = 0;
+		cur = &ns[n++];
+		cur->name = name;
+	}
+	free_ns(*(struct ns_conf **)((char *)base + kd->off),
+	    *(size_t *)((char *)base + kd->off2));
+	*(struct ns_conf **)((char *)base + kd->off) = ns;
+	*(size_t *)((char *)base + kd->off2) = n;
+	return rc;
+}
+
+/* LOCAL@DOMAIN, for the SOA's RNAME (RFC 1035 3.3.13); lowercased. */
+static int
+set_mailbox(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	char *s, *at;
+	size_t i;
+
+	if ((s = xstrdup(p, value)) == NULL)
+		return -1;
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] - 'A' + 'a');
+	if ((at = strrchr(s, '@')) == NULL) {
+		free(s);
+		bad_value(p, kd, value, strlen(value), "expected LOCAL@DOMAIN");
+		return -1;
+	}
+	*at = '\0';
+	if (!valid_local_part(s) || !valid_dns_name(at + 1)) {
+		free(s);
+		bad_value(p, kd, value, strlen(value), "expected LOCAL@DOMAIN "
+		    "with a-z, 0-9, '-' and '.' in LOCAL");
+		return -1;
+	}
+	*at = '@';
+	set_string(base, kd, s);
 	return 0;
 }
 
@@ -846,6 +1008,11 @@ set_value(struct parser *p, void *base, const struct keydef *kd,
 		return 0;
 	case KIND_LISTEN:
 		return set_listen(p, base, kd, value);
+	case KIND_NS:
+	case KIND_NS6:
+		return set_ns(p, base, kd, value);
+	case KIND_MAILBOX:
+		return set_mailbox(p, base, kd, value);
 	case KIND_STARTTLS:
 		if (strcmp(value, "off") == 0)
 			*(enum starttls_policy *)field = STARTTLS_OFF;
@@ -870,6 +1037,17 @@ set_value(struct parser *p, void *base, const struct keydef *kd,
 		return 0;
 	case KIND_CIPHERS:
 		return set_ciphers(p, base, kd, value);
+	case KIND_DNS_TRUNCATE:
+		if (strcmp(value, "off") == 0)
+			*(enum dns_truncate *)field = DNS_TRUNCATE_OFF;
+		else if (strcmp(value, "mx") == 0)
+			*(enum dns_truncate *)field = DNS_TRUNCATE_MX;
+		else {
+			bad_value(p, kd, value, strlen(value),
+			    "expected off or mx");
+			return -1;
+		}
+		return 0;
 	}
 	return -1;
 }
@@ -998,8 +1176,8 @@ open_host(struct parser *p, const char *name, size_t len)
 }
 
 /*
- * A "[...]" line (S at the bracket): "[global]", "[web]", "[dns]" or
- * "[host NAME]", optionally followed by a comment.  -1 if inih would
+ * A "[...]" line (S at the bracket): "[global]", "[web]", "[dns]",
+ * "[zones]" or "[host NAME]", optionally followed by a comment.  -1 if inih would
  * reject it too.
  */
 static int
@@ -1049,6 +1227,10 @@ lex_section(struct parser *p, const char *s)
 	} else if (a + wlen == b && wlen == 3 && strncmp(a, "dns", 3) == 0) {
 		open_section(p, SECT_DNS, &p->cfg->dns, &p->dns, "[dns]");
 		p->cfg->dns.present = 1;
+	} else if (a + wlen == b && wlen == 5 && strncmp(a, "zones", 5) == 0) {
+		open_section(p, SECT_ZONES, &p->cfg->zones, &p->zones,
+		    "[zones]");
+		p->cfg->zones.present = 1;
 	} else {
 		diag(p, p->line, 1, "unknown section [%s]",
 		    esc(s + 1, (size_t)(end - s - 1), buf, sizeof(buf)));
@@ -1412,6 +1594,13 @@ config_check(struct parser *p)
 	}
 	if (cfg->dns.present)
 		check_required(p, &p->dns, SECT_DNS, "[dns]");
+	line = key_line(&p->zones, SECT_ZONES, "keys", &bad);
+	if (cfg->zones.keys != NULL && !bad &&
+	    (abs = resolve_paths(p, line, "keys", cfg->zones.keys, 0)) !=
+	    NULL) {
+		free(cfg->zones.keys);
+		cfg->zones.keys = abs;
+	}
 
 	ch = catalog_hosts(&n);
 	for (i = 0; i < n; i++) {
@@ -1476,9 +1665,12 @@ config_new(struct parser *p, const char *file)
 	cfg->timeout_command_ms = DEF_TIMEOUT_COMMAND_MS;
 	cfg->timeout_data_ms = DEF_TIMEOUT_DATA_MS;
 	cfg->timeout_tls_ms = DEF_TIMEOUT_TLS_MS;
+	cfg->resolver_timeout_ms = DEF_RESOLVER_TIMEOUT_MS;
 	cfg->shutdown_grace_ms = DEF_SHUTDOWN_GRACE_MS;
 	cfg->greylist_expire_ms = DEF_GREYLIST_EXPIRE_MS;
 	cfg->greylist_max = DEF_GREYLIST_MAX;
+	cfg->zones.ttl_ms = DEF_ZONES_TTL_MS;
+	cfg->zones.validity_ms = DEF_ZONES_VALIDITY_MS;
 	return cfg;
 }
 
@@ -1556,6 +1748,10 @@ config_free(struct config *cfg)
 	free(cfg->web.certificate);
 	free(cfg->web.key);
 	free(cfg->dns.listen);
+	free_ns(cfg->zones.ns, cfg->zones.nns);
+	free_ns(cfg->zones.ns6, cfg->zones.nns6);
+	free(cfg->zones.soa_email);
+	free(cfg->zones.keys);
 	free(cfg->file);
 	free(cfg->base_domain);
 	free(cfg->hostname);

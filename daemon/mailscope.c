@@ -1,6 +1,7 @@
 /*
  * mailscope: the operator's and researcher's command.  new-test,
- * check-config and demo-config; single-threaded, synchronous store calls.
+ * check-config, certs, zones and demo-config; single-threaded,
+ * synchronous store calls.
  */
 #include "build.h"
 
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "store.h"
 #include "testid.h"
+#include "zones.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/mailscope/mailscope.conf"
 
@@ -30,6 +32,7 @@ usage(void)
 	    "usage: mailscope [-c FILE] new-test [--json]\n"
 	    "       mailscope [-c FILE] check-config\n"
 	    "       mailscope [-c FILE] certs --out DIR [--force]\n"
+	    "       mailscope [-c FILE] zones --out DIR\n"
 	    "       mailscope demo-config --out DIR [--base-port N]\n");
 	exit(2);
 }
@@ -145,6 +148,31 @@ cmd_certs(const struct config *cfg, int argc, char *argv[])
 }
 
 static int
+cmd_zones(const struct config *cfg, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *out = NULL;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (out == NULL || optind != argc)
+		usage();
+	return zones_generate(cfg, out, stdout, stderr) == 0 ? 0 : 1;
+}
+
+static int
 cmd_demo_config(int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -217,6 +245,8 @@ main(int argc, char *argv[])
 		rc = cmd_new_test(cfg, argc, argv);
 	else if (strcmp(argv[0], "certs") == 0)
 		rc = cmd_certs(cfg, argc, argv);
+	else if (strcmp(argv[0], "zones") == 0)
+		rc = cmd_zones(cfg, argc, argv);
 	else {
 		fprintf(stderr, "mailscope: unknown command '%s'\n", argv[0]);
 		rc = 2;

@@ -20,8 +20,10 @@
 
 #include "analyze.h"
 #include "config.h"
+#include "dnsd.h"
 #include "listener.h"
 #include "log.h"
+#include "policy_http.h"
 #include "smtp.h"
 #include "store.h"
 
@@ -30,6 +32,8 @@ struct daemon {
 	struct event_base	*base;		/* owned */
 	struct smtp_server	*srv;		/* owned */
 	struct listeners	*ls;		/* owned */
+	struct dnsd		*dns;		/* owned; NULL without [dns] */
+	struct policy_http	*web;		/* owned; NULL without [web] */
 	struct store		*store;		/* owned */
 	struct analyzer		*an;		/* owned */
 	struct event		*sigterm;	/* owned */
@@ -65,6 +69,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: no longer accepting, finishing sessions",
 	    (int)sig);
 	listener_stop(d->ls);
+	dnsd_stop(d->dns);
+	policy_http_stop(d->web);
 	smtp_server_shutdown(d->srv, all_sessions_done, d);
 }
 
@@ -112,6 +118,16 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("%s", err);
 		return -1;
 	}
+	if (d->cfg->dns.present &&
+	    (d->dns = dnsd_new(d->base, d->cfg, err, sizeof(err))) == NULL) {
+		log_warn("%s", err);
+		return -1;
+	}
+	if (d->cfg->web.present && (d->web = policy_http_new(d->base, d->cfg,
+	    NULL, err, sizeof(err))) == NULL) {
+		log_warn("%s", err);
+		return -1;
+	}
 	if (drop_privileges(d->cfg->user) == -1)
 		return -1;
 	if ((d->store = store_open(d->cfg->database, err, sizeof(err))) ==
@@ -128,6 +144,9 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("cannot load the greylist from the store");
 		return -1;
 	}
+	if (d->dns != NULL)
+		dnsd_set_store(d->dns, d->store);
+	policy_http_set_store(d->web, d->store);
 	if (store_writer_start(d->store, d->base, smtp_store_done, d->srv) ==
 	    -1) {
 		log_warn("cannot start the store writer");
@@ -159,6 +178,9 @@ daemon_free(struct daemon *d)
 	/* the analyzers finish what they have, queueing to the store */
 	analyze_free(d->an);
 	listener_free(d->ls);
+	dnsd_free(d->dns);
+	/* records the connections still open: before the store closes */
+	policy_http_free(d->web);
 	store_close(d->store);
 	if (d->sigterm != NULL)
 		event_free(d->sigterm);

@@ -769,6 +769,10 @@ data_end(struct session *s)
 	txn->conn_id = s->rec.id;
 	txn->received = now();
 	txn->tls = s->tls_active;
+	/* for the analyzers; out of memory, they skip what needs them */
+	txn->client_addr = s->rec.client_addr != NULL ?
+	    strdup(s->rec.client_addr) : NULL;
+	txn->helo = s->rec.helo != NULL ? strdup(s->rec.helo) : NULL;
 	s->txn = NULL;
 	txn_reset(s);
 	/* Acknowledged means durable: 250 only in smtp_store_done(). */

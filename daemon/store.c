@@ -52,6 +52,8 @@ enum stmt_id {
 	ST_ANALYSIS_DONE,
 	ST_MESSAGE,
 	ST_FINDING,
+	ST_SPF,
+	ST_CLIENT_DNS,
 	ST_COUNT
 };
 
@@ -149,6 +151,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FINDING] =
 	    "INSERT INTO header_findings (transaction_id, field, finding, count)"
 	    " VALUES (:transaction_id, :field, :finding, :count)",
+	[ST_SPF] =
+	    "INSERT INTO spf_results (transaction_id, identity, domain, result,"
+	    " explanation, record, dns_lookups, void_lookups, error)"
+	    " VALUES (:transaction_id, :identity, :domain, :result,"
+	    " :explanation, :record, :dns_lookups, :void_lookups, :error)",
+	[ST_CLIENT_DNS] =
+	    "INSERT INTO client_dns (transaction_id, ptr, ptr_status, fcrdns,"
+	    " helo_resolves, helo_addrs, helo_status)"
+	    " VALUES (:transaction_id, :ptr, :ptr_status, :fcrdns,"
+	    " :helo_resolves, :helo_addrs, :helo_status)",
 	[ST_GREY_LOAD] =
 	    "SELECT mail_from, rcpt, test_id, first_seen, last_seen, attempts,"
 	    " coalesce(passed, 0) FROM greylist",
@@ -613,6 +625,8 @@ store_txn_free(struct txn_rec *txn)
 	free(txn->mail_params);
 	free(txn->headers);
 	free(txn->message);
+	free(txn->client_addr);
+	free(txn->helo);
 	free(txn);
 }
 
@@ -941,6 +955,59 @@ job_dnsq(struct store *st, struct job *j)
 	return job_step(st, j, s, SQLITE_OK, "DNS query insert");
 }
 
+/* A -1 of the analyzers ("not known") is NULL. */
+static int
+bind_known(sqlite3_stmt *s, const char *name, int v)
+{
+	return v >= 0 ? bind_int64(s, name, v) : bind_text(s, name, NULL);
+}
+
+static int
+job_spf(struct store *st, struct job *j, const char *identity,
+    const struct spf_rec *r)
+{
+	sqlite3_stmt	*s = st->stmt[ST_SPF];
+	int		 rc;
+
+	if (!r->checked)
+		return 0;
+	if ((rc = bind_int64(s, ":transaction_id", j->analysis->txn_id)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":identity", identity)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":domain", r->domain)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":result", r->result)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":explanation", r->explanation)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":record", r->record)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":dns_lookups", r->dns_lookups)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":void_lookups", r->void_lookups)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":error", r->error)) != SQLITE_OK)
+		return job_step(st, j, s, rc, "SPF result insert");
+	return job_step(st, j, s, SQLITE_OK, "SPF result insert");
+}
+
+static int
+job_client_dns(struct store *st, struct job *j)
+{
+	sqlite3_stmt			*s = st->stmt[ST_CLIENT_DNS];
+	const struct clientdns_rec	*c = &j->analysis->client;
+	int				 rc;
+
+	if (!c->checked)
+		return 0;
+	if ((rc = bind_int64(s, ":transaction_id", j->analysis->txn_id)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":ptr", c->ptr)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":ptr_status", c->ptr_status)) != SQLITE_OK ||
+	    (rc = bind_known(s, ":fcrdns", c->fcrdns)) != SQLITE_OK ||
+	    (rc = bind_known(s, ":helo_resolves", c->helo_resolves)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":helo_addrs", c->helo_addrs)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":helo_status", c->helo_status)) != SQLITE_OK)
+		return job_step(st, j, s, rc, "client DNS insert");
+	return job_step(st, j, s, SQLITE_OK, "client DNS insert");
+}
+
 static int
 job_analysis(struct store *st, struct job *j)
 {
@@ -983,6 +1050,10 @@ job_analysis(struct store *st, struct job *j)
 		if (job_step(st, j, s, SQLITE_OK, "finding insert") == -1)
 			return -1;
 	}
+	if (job_spf(st, j, "mailfrom", &a->spf_mailfrom) == -1 ||
+	    job_spf(st, j, "helo", &a->spf_helo) == -1 ||
+	    job_client_dns(st, j) == -1)
+		return -1;
 
 	s = st->stmt[ST_ANALYSIS_DONE];
 	if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) != SQLITE_OK ||
@@ -1300,6 +1371,15 @@ store_dns_query(struct store *st, const struct dnsq_rec *q)
 	store_enqueue(st, j);
 }
 
+static void
+spf_rec_clear(struct spf_rec *r)
+{
+	free(r->domain);
+	free(r->explanation);
+	free(r->record);
+	free(r->error);
+}
+
 void
 store_analysis_free(struct analysis_rec *a)
 {
@@ -1314,6 +1394,10 @@ store_analysis_free(struct analysis_rec *a)
 	for (i = 0; i < a->nfindings; i++)
 		free(a->findings[i].field);
 	free(a->findings);
+	spf_rec_clear(&a->spf_mailfrom);
+	spf_rec_clear(&a->spf_helo);
+	free(a->client.ptr);
+	free(a->client.helo_addrs);
 	free(a);
 }
 

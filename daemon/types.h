@@ -50,10 +50,37 @@ struct web_conf {
 	char			*key;		/* owned */
 };
 
+/* [dns] truncate: UDP answers for A/AAAA of mx.<id>.dns.<base> (dnsd.c). */
+enum dns_truncate {
+	DNS_TRUNCATE_OFF,	/* answer normally */
+	DNS_TRUNCATE_MX		/* TC=1, no answer: a retry over TCP? */
+};
+
 struct dns_conf {
 	int			 present;
 	struct listen_addr	*listen;	/* owned array */
 	size_t			 nlisten;
+	enum dns_truncate	 truncate;
+};
+
+/* A name server of [zones]: its name and addresses (port 0). */
+struct ns_conf {
+	char			*name;		/* owned, lowercase, no final dot */
+	struct listen_addr	*addr;		/* owned array; may be empty */
+	size_t			 naddr;
+};
+
+/* [zones]: the zone generator's settings (mailscope zones).  Owns all. */
+struct zones_conf {
+	int			 present;
+	struct ns_conf		*ns;		/* owned; none: the default */
+	size_t			 nns;
+	struct ns_conf		*ns6;		/* owned; IPv6-only servers */
+	size_t			 nns6;
+	char			*soa_email;	/* owned; NULL: hostmaster@<base> */
+	uint64_t		 ttl_ms;	/* of every record, default 1 h */
+	uint64_t		 validity_ms;	/* of signatures, default 21 d */
+	char			*keys;		/* owned, absolute; NULL: <out>/keys */
 };
 
 /* The whole configuration.  Owns everything it points to; config_free(). */
@@ -63,7 +90,8 @@ struct config {
 	char		*hostname;		/* owned: greeting and EHLO name */
 	char		*database;		/* owned */
 	char		*user;			/* owned; NULL: do not drop */
-	char		*resolver;		/* owned; NULL: the system's */
+	char		*resolver;		/* owned; NULL: the system's; "off" */
+	uint64_t	 resolver_timeout_ms;	/* of one try, default 5 s */
 	char		*local_part;		/* owned; default "measure" */
 	uint64_t	 wait_ms;		/* absence-based verdicts */
 
@@ -89,6 +117,7 @@ struct config {
 	size_t		 nhosts;
 	struct web_conf	 web;
 	struct dns_conf	 dns;
+	struct zones_conf zones;
 };
 
 /*
@@ -167,6 +196,8 @@ struct txn_rec {
 	int		 tls;		/* received over TLS */
 	char		*message;	/* the whole message, for analysis */
 	size_t		 message_len;
+	char		*client_addr;	/* of the connection, for analysis */
+	char		*helo;		/* HELO/EHLO name as sent; NULL if none */
 };
 
 /* A greylisting entry: (MAIL FROM, RCPT), lowercased.  Owns its strings. */
@@ -236,6 +267,29 @@ struct header_finding {
 	unsigned	 count;
 };
 
+/* One SPF check (RFC 7208) of one identity.  Owns its strings. */
+struct spf_rec {
+	int		 checked;	/* 0: not checked, no row */
+	char		*domain;	/* escaped; NULL: none to check */
+	const char	*result;	/* static: "pass", "fail", ... */
+	char		*explanation;	/* escaped exp= text, fail only */
+	char		*record;	/* escaped SPF record of DOMAIN */
+	char		*error;		/* why none/permerror/temperror */
+	unsigned	 dns_lookups;	/* DNS-querying terms (4.6.4) */
+	unsigned	 void_lookups;
+};
+
+/* The client's DNS: PTR, forward confirmation, HELO name.  Owns strings. */
+struct clientdns_rec {
+	int		 checked;	/* 0: not checked, no row */
+	char		*ptr;		/* PTR names, space-separated */
+	const char	*ptr_status;	/* static: resolver_status_name() */
+	int		 fcrdns;	/* -1: not known */
+	int		 helo_resolves;	/* -1: not a name, or not known */
+	char		*helo_addrs;	/* A and AAAA, space-separated */
+	const char	*helo_status;	/* static */
+};
+
 /* What the analyzers found about one message.  Owns everything. */
 struct analysis_rec {
 	int64_t		 txn_id;
@@ -251,6 +305,9 @@ struct analysis_rec {
 	int		 body_8bitmime;
 	struct header_finding *findings;
 	size_t		 nfindings;
+	struct spf_rec	 spf_mailfrom;
+	struct spf_rec	 spf_helo;
+	struct clientdns_rec client;
 };
 
 #endif /* MAILSCOPE_TYPES_H */

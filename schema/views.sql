@@ -30,7 +30,11 @@ SELECT r.test_id, r.challenge, r.address,
 	(SELECT count(*) FROM header_findings f WHERE f.transaction_id = t.id
 	    AND f.finding IN ('missing', 'missing_recommended'))
 	    AS header_missing,
-	m.from_domain, m.envelope_domain, m.from_matches_envelope
+	m.from_domain, m.envelope_domain, m.from_matches_envelope,
+	(SELECT s.result FROM spf_results s WHERE s.transaction_id = t.id
+	    AND s.identity = 'mailfrom') AS spf_mailfrom,
+	(SELECT s.result FROM spf_results s WHERE s.transaction_id = t.id
+	    AND s.identity = 'helo') AS spf_helo
 FROM recipients r
 JOIN transactions t ON t.id = r.transaction_id
 JOIN connections c ON c.id = t.connection_id
@@ -79,3 +83,24 @@ SELECT g.test_id, g.rcpt, g.mail_from,
 	    AND a.result = 'accepted' ORDER BY a.time, a.id LIMIT 1)
 	    AS accepted_addr
 FROM greylist g;
+
+-- Every request to the HTTPS listener (and every connection that ended
+-- without one), with the test attributed by client address: the test of
+-- the nearest connection from the same address within an hour (DESIGN.md,
+-- data flow 3: the client IP within a time window of a known test).
+DROP VIEW IF EXISTS v_policy_fetches;
+CREATE VIEW v_policy_fetches AS
+SELECT f.id AS fetch_id, datetime(f.time, 'unixepoch') AS time,
+	f.local_addr, f.client_addr, f.client_port, f.family,
+	f.tls_version, f.tls_cipher, f.sni, f.host, f.method, f.path,
+	f.user_agent, f.status, f.bytes, f.challenge, f.error,
+	-- SQLite allows the outer row in WHERE, not in a subquery's ORDER BY
+	(SELECT c.test_id FROM connections c
+	    WHERE c.client_addr = f.client_addr AND c.test_id IS NOT NULL
+	    AND c.started BETWEEN f.time - 3600 AND f.time + 3600
+	    AND abs(c.started - f.time) = (SELECT min(abs(n.started - f.time))
+		FROM connections n
+		WHERE n.client_addr = f.client_addr AND n.test_id IS NOT NULL
+		AND n.started BETWEEN f.time - 3600 AND f.time + 3600)
+	    ORDER BY c.id LIMIT 1) AS test_id
+FROM policy_fetches f;

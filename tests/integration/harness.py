@@ -68,12 +68,15 @@ HOST_CHALLENGE = {
 TESTID_RE = re.compile(r"^[a-z2-7]{26}$")
 
 # Defaults for every test daemon, so that a forgotten session or a slow
-# client never costs the suite the production timeouts.
+# client never costs the suite the production timeouts.  No DNS lookups
+# unless a test starts its own DNS server and sets resolver (test_spf):
+# the system's resolver is not on loopback.
 DEFAULT_OPTIONS = [
     ("global", "shutdown_grace", "1s"),
     ("global", "timeout_command", "10s"),
     ("global", "timeout_data", "10s"),
     ("global", "timeout_tls", "10s"),
+    ("global", "resolver", "off"),
 ]
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",

@@ -728,6 +728,30 @@ key_of_another_section_is_unknown(void **state)
 }
 
 static void
+dns_truncate_is_off_or_mx(void **state)
+{
+	struct config *cfg;
+	char *out;
+
+	(void)state;
+	cfg = load(GLOBAL "[dns]\nlisten = 127.0.0.1:53\n", &out, 0);
+	assert_non_null(cfg);
+	assert_string_equal(out, "");
+	assert_int_equal(cfg->dns.truncate, DNS_TRUNCATE_OFF);
+	config_free(cfg);
+	free(out);
+	cfg = load(GLOBAL "[dns]\nlisten = 127.0.0.1:53\ntruncate = mx\n",
+	    &out, 0);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->dns.truncate, DNS_TRUNCATE_MX);
+	config_free(cfg);
+	free(out);
+	assert_errors(GLOBAL "[dns]\nlisten = 127.0.0.1:53\ntruncate = MX\n",
+	    "t.conf:7: error: bad value for truncate: 'MX' (expected off or "
+	    "mx)\n");
+}
+
+static void
 unknown_section_reported_and_its_keys_skipped(void **state)
 {
 	(void)state;
@@ -1504,6 +1528,7 @@ main(void)
 		cmocka_unit_test(missing_file_reports_cannot_open),
 		cmocka_unit_test(unknown_key_reported_with_file_and_line),
 		cmocka_unit_test(key_of_another_section_is_unknown),
+		cmocka_unit_test(dns_truncate_is_off_or_mx),
 		cmocka_unit_test(unknown_section_reported_and_its_keys_skipped),
 		cmocka_unit_test(key_before_first_section_reported),
 		cmocka_unit_test(duplicate_key_reported_with_first_line),

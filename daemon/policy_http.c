@@ -1,0 +1,868 @@
+/*
+ * The HTTPS listener of [web] (evhttp, a TLS bufferevent per connection):
+ * MTA-STS policies by Host or SNI (RFC 8461 3.3, RFC 9112 3.2, RFC 9110
+ * 9.3), every request and every connection without one stored as a
+ * policy fetch.  Event loop thread only.
+ */
+#include "build.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "mtasts.h"
+#include "policy_http.h"
+#include "store.h"
+#include "tls.h"
+
+#define WEB_PATH	"/.well-known/mta-sts.txt"	/* RFC 8461 3.3 */
+#define WEB_MAX_HEADERS	8192	/* request line and header section */
+#define WEB_MAX_BODY	1024	/* a request body is read and dropped */
+#define WEB_TIMEOUT_MS	10000	/* idle limit: timeout_command, at most */
+#define WEB_LIFETIMES	3	/* a connection lives 3 idle limits at most */
+#define WEB_FIELD_MAX	512	/* escaped Host, path, User-Agent, error */
+#define WEB_NAME_MAX	256	/* a host name (RFC 1035 2.3.4) and NUL */
+#define WEB_POLICY_MAX	1024
+
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
+
+/* The methods evhttp parses (RFC 9110 9.3); only GET and HEAD serve. */
+static const struct {
+	enum evhttp_cmd_type	 type;
+	const char		*name;
+} methods[] = {
+	{ EVHTTP_REQ_GET, "GET" }, { EVHTTP_REQ_HEAD, "HEAD" },
+	{ EVHTTP_REQ_POST, "POST" }, { EVHTTP_REQ_PUT, "PUT" },
+	{ EVHTTP_REQ_DELETE, "DELETE" }, { EVHTTP_REQ_OPTIONS, "OPTIONS" },
+	{ EVHTTP_REQ_TRACE, "TRACE" }, { EVHTTP_REQ_CONNECT, "CONNECT" },
+	{ EVHTTP_REQ_PATCH, "PATCH" },
+};
+
+/* Our replies: status, reason phrase (RFC 9110 15), text/plain body. */
+static const struct {
+	int		 code;
+	const char	*reason;
+	const char	*body;
+} replies[] = {
+	{ 400, "Bad Request", "bad request\n" },
+	{ 404, "Not Found", "not found\n" },
+	{ 405, "Method Not Allowed", "method not allowed\n" },
+};
+
+enum web_state {
+	W_ACCEPTED,	/* bufferevent made for evhttp; socket not seen yet */
+	W_HANDSHAKE,	/* addresses known; TLS handshake awaited or running */
+	W_HTTP,		/* TLS established: reading and answering requests */
+	W_CLOSING,	/* we shut the socket down (limit, lifetime) */
+	W_ENDED,	/* the SSL is being freed: recorded, then gone */
+	W_NSTATES
+};
+
+static const char *const state_names[W_NSTATES] = {
+	"accepted", "handshake", "http", "closing", "ended"
+};
+
+/*
+ * One connection.  It lives exactly as long as its SSL, which frees it
+ * through the SSL's ex_data free callback: evhttp 2.1 tells nobody when
+ * a connection ends before its first request, but its bufferevent always
+ * frees the SSL.  Owns its timer and the tls_rec's strings.
+ */
+struct web_conn {
+	TAILQ_ENTRY(web_conn)	 entry;
+	struct policy_http	*ph;		/* borrowed; NULL: detached */
+	struct bufferevent	*bev;		/* borrowed: evhttp frees it */
+	struct event		*timer;		/* owned: start, lifetime */
+	enum web_state		 state;
+	long long		 id;		/* "w7:" in the log */
+	int			 started_timer;	/* the start run is done */
+	int			 over_limit;	/* beyond max_connections */
+	int			 handshake_begun;
+	int			 replying;	/* our reply is being queued */
+	unsigned		 requests;	/* answered and stored by us */
+	unsigned		 lib_replies;	/* error replies evhttp made */
+	int			 lib_status;	/* the first of them */
+	size_t			 in_bytes;	/* plaintext received */
+	double			 last_active;	/* for the idle time stored */
+	const char		*why;		/* static: why we closed it */
+	char			 local[64];	/* "[::1]:443" */
+	char			 client[INET6_ADDRSTRLEN];
+	int			 client_port;
+	int			 family;
+	struct tls_rec		 tls;		/* handshake evidence */
+};
+
+TAILQ_HEAD(web_conn_list, web_conn);
+
+struct policy_http {
+	struct event_base	*base;		/* borrowed */
+	const struct config	*cfg;		/* borrowed */
+	struct store		*store;		/* borrowed; NULL until set */
+	struct evhttp		*http;		/* owned */
+	SSL_CTX			*tls;		/* owned */
+	struct evhttp_bound_socket **bound;	/* owned array; each http's */
+	size_t			 nbound;
+	struct web_conn_list	 conns;
+	unsigned		 nconns;
+	long long		 last_id;
+	int			 ex_index;	/* SSL slot: frees a web_conn */
+	struct timeval		 timeout;	/* idle: handshake, request */
+	struct timeval		 lifetime;
+};
+
+static double
+now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void
+ms_to_tv(uint64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+static void
+conn_enter(struct web_conn *c, enum web_state state)
+{
+	log_debug("w%lld: state %s -> %s", c->id, state_names[c->state],
+	    state_names[state]);
+	c->state = state;
+}
+
+static void
+tls_rec_clear(struct tls_rec *t)
+{
+	free(t->version);
+	free(t->cipher);
+	free(t->group);
+	free(t->sni);
+	free(t->ch_versions);
+	free(t->ch_ciphers);
+	free(t->ch_groups);
+	free(t->ch_sigalgs);
+	free(t->ch_alpn);
+	free(t->alert_sent);
+	free(t->alert_received);
+	free(t->error);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The numeric address of SS into ADDR; its port, its family (4 or 6). */
+static void
+addr_text(const struct sockaddr_storage *ss, char *addr, size_t addrlen,
+    int *port, int *family)
+{
+	const struct sockaddr_in *sin = (const void *)ss;
+	const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+	snprintf(addr, addrlen, "?");
+	*port = 0;
+	*family = 0;
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, addr, (socklen_t)addrlen);
+		*port = ntohs(sin->sin_port);
+		*family = 4;
+	} else if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, (socklen_t)addrlen);
+		*port = ntohs(sin6->sin6_port);
+		*family = 6;
+	}
+}
+
+/* Both ends of the socket, once evhttp has given it to the bufferevent. */
+static void
+conn_learn(struct web_conn *c, evutil_socket_t fd)
+{
+	struct sockaddr_storage ss;
+	char addr[INET6_ADDRSTRLEN];
+	socklen_t len;
+	int port, family;
+
+	if (c->state != W_ACCEPTED || fd < 0)
+		return;
+	len = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		addr_text(&ss, addr, sizeof(addr), &port, &family);
+		snprintf(c->local, sizeof(c->local), family == 6 ?
+		    "[%s]:%d" : "%s:%d", addr, port);
+	}
+	len = sizeof(ss);
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_text(&ss, c->client, sizeof(c->client), &c->client_port,
+		    &c->family);
+	else
+		snprintf(c->client, sizeof(c->client), "?");
+	log_debug("w%lld: connect from %s port %d to web (%s)", c->id,
+	    c->client, c->client_port, c->local);
+	conn_enter(c, W_HANDSHAKE);
+}
+
+/* Ends the connection from our side: evhttp sees the end of file. */
+static void
+conn_close(struct web_conn *c, const char *why)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	if (c->why == NULL)
+		c->why = why;
+	log_info("w%lld: closing: %s", c->id, why);
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	conn_enter(c, W_CLOSING);
+}
+
+/*
+ * First run (next loop turn after the accept): learn the addresses and
+ * apply max_connections (after recording, as SMTP does: a refusal is
+ * evidence too).  Then once more at the end of the connection's life,
+ * so that a client sending a byte now and then is closed too.
+ */
+static void
+conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct web_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_learn(c, bufferevent_getfd(c->bev));
+	if (c->started_timer) {
+		conn_close(c, "connection lifetime exceeded");
+		return;
+	}
+	c->started_timer = 1;
+	if (c->over_limit) {
+		conn_close(c, "too many connections");
+		return;
+	}
+	evtimer_add(c->timer, &c->ph->lifetime);
+}
+
+/* One row of policy_fetches.  Strings as given (the caller escaped). */
+static void
+conn_store(struct web_conn *c, char *method, char *path, char *host,
+    char *ua, int status, long long bytes, char *challenge, char *error)
+{
+	struct fetch_rec f;
+
+	if (c->ph->store == NULL)
+		return;
+	memset(&f, 0, sizeof(f));
+	f.time = now();
+	f.local_addr = c->local;
+	f.client_addr = c->client;
+	f.client_port = c->client_port;
+	f.family = c->family;
+	f.tls_version = c->tls.version;
+	f.tls_cipher = c->tls.cipher;
+	f.sni = c->tls.sni;
+	f.host = host;
+	f.method = method;
+	f.path = path;
+	f.user_agent = ua;
+	f.status = status;
+	f.bytes = bytes;
+	f.challenge = challenge;
+	f.error = error;
+	store_policy_fetch(c->ph->store, &f);
+}
+
+/* Why a connection ended without a request of ours, into BUF. */
+static void
+conn_end_reason(const struct web_conn *c, char *buf, size_t len)
+{
+	const char *sep = c->why != NULL ? ": " : "";
+	const char *why = c->why != NULL ? c->why : "";
+	double idle = now() - c->last_active;
+	size_t o;
+	int n;
+
+	if (c->lib_replies > 0)
+		n = snprintf(buf, len, "%s%srequest refused by evhttp (%u %s): "
+		    "%s", why, sep, c->lib_replies,
+		    c->lib_replies == 1 ? "reply" : "replies",
+		    c->lib_status == 501 ? "unknown method" :
+		    c->lib_status == 413 ? "body over " STR(WEB_MAX_BODY)
+		    " bytes" : "malformed, or header section over "
+		    STR(WEB_MAX_HEADERS) " bytes");
+	else if (c->state == W_HTTP || (c->state == W_CLOSING &&
+	    c->tls.established))
+		n = snprintf(buf, len, "%s%sno request (%zu bytes received), "
+		    "idle %.1f s", why, sep, c->in_bytes, idle);
+	else if (c->tls.error != NULL)
+		/* a failed handshake is evidence: OpenSSL's reason */
+		n = snprintf(buf, len, "%s%stls handshake failed: %s", why, sep,
+		    c->tls.error);
+	else if (c->handshake_begun)
+		n = snprintf(buf, len, "%s%stls handshake not completed, "
+		    "idle %.1f s", why, sep, idle);
+	else
+		n = snprintf(buf, len, "%s%sno tls handshake, idle %.1f s", why,
+		    sep, idle);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	o = (size_t)n;
+	if (c->tls.alert_sent != NULL && o < len)
+		o += (size_t)snprintf(buf + o, len - o, "; alert sent %s",
+		    c->tls.alert_sent);
+	if (c->tls.alert_received != NULL && o < len)
+		snprintf(buf + o, len - o, "; alert received %s",
+		    c->tls.alert_received);
+}
+
+/* The row of a connection that ended without (all) its requests stored. */
+static void
+conn_store_end(struct web_conn *c)
+{
+	char error[WEB_FIELD_MAX];
+
+	if (c->client[0] == '\0')
+		return;		/* never saw its socket: nothing to tell */
+	if (c->requests > 0 && c->lib_replies == 0)
+		return;
+	conn_end_reason(c, error, sizeof(error));
+	if (c->lib_replies == 0 && !c->tls.established)
+		log_debug("w%lld: from %s port %d sni=%s: %s", c->id, c->client,
+		    c->client_port, c->tls.sni != NULL ? c->tls.sni : "-",
+		    error);
+	else
+		log_info("w%lld: from %s port %d sni=%s status=%d: %s", c->id,
+		    c->client, c->client_port,
+		    c->tls.sni != NULL ? c->tls.sni : "-", c->lib_status,
+		    error);
+	conn_store(c, NULL, NULL, NULL, NULL, c->lib_status, 0, NULL, error);
+}
+
+/* The SSL is being freed: the connection is over. */
+static void
+conn_end(struct web_conn *c)
+{
+	struct policy_http *ph = c->ph;
+
+	if (ph != NULL) {
+		conn_store_end(c);
+		conn_enter(c, W_ENDED);
+		TAILQ_REMOVE(&ph->conns, c, entry);
+		ph->nconns--;
+	}
+	if (c->timer != NULL)
+		event_free(c->timer);
+	tls_rec_clear(&c->tls);
+	free(c);
+}
+
+/* CRYPTO_EX_free of our SSL slot; PTR is NULL on the SMTP sessions' SSLs. */
+static void
+conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (ptr != NULL)
+		conn_end(ptr);
+}
+
+/*
+ * The SSL's info callback.  tls.c records alerts through the context's
+ * callback, which a per-SSL one replaces: it is called first.
+ */
+static void
+conn_info(const SSL *ssl, int where, int ret)
+{
+	struct web_conn *c = SSL_get_app_data(ssl);
+	void (*ctx_cb)(const SSL *, int, int);
+	const char *r;
+	unsigned long e;
+
+	ctx_cb = SSL_CTX_get_info_callback(SSL_get_SSL_CTX(ssl));
+	if (ctx_cb != NULL)
+		ctx_cb(ssl, where, ret);
+	if (c == NULL || c->ph == NULL)
+		return;
+	if (where & SSL_CB_HANDSHAKE_START) {
+		conn_learn(c, SSL_get_fd(ssl));
+		c->handshake_begun = 1;
+	}
+	/*
+	 * A failed handshake: the reason is queued now; libevent, which
+	 * cleared the queue before SSL_do_handshake(), drains it after.
+	 * Peeked, not taken, so that libevent still sees the error.
+	 */
+	if ((where & SSL_CB_EXIT) && ret <= 0 && c->tls.error == NULL &&
+	    (e = ERR_peek_error()) != 0) {
+		r = ERR_reason_error_string(e);
+		c->tls.error = strdup(r != NULL ? r : "unknown error");
+	}
+	if ((where & SSL_CB_HANDSHAKE_DONE) && !c->tls.established) {
+		/* OpenSSL's getters of the group take a non-const SSL */
+		tls_record_established((SSL *)(uintptr_t)ssl, &c->tls);
+		c->last_active = now();
+		log_debug("w%lld: tls version=%s cipher=%s group=%s sni=%s",
+		    c->id, c->tls.version, c->tls.cipher,
+		    c->tls.group != NULL ? c->tls.group : "-",
+		    c->tls.sni != NULL ? c->tls.sni : "-");
+		if (c->state == W_HANDSHAKE)
+			conn_enter(c, W_HTTP);
+	}
+}
+
+/* Plaintext received: counted, for the record of a request never made. */
+static void
+conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct web_conn *c = arg;
+
+	(void)buf;
+	if (info->n_added > 0) {
+		c->in_bytes += info->n_added;
+		c->last_active = now();
+	}
+}
+
+/*
+ * A reply that starts while we are not replying is one evhttp made
+ * itself (400 for a malformed or oversized request, 413, 501): its
+ * status line (RFC 9112 4) is the first thing it writes.
+ */
+static void
+conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct web_conn *c = arg;
+	char line[32], *sp;
+	ev_ssize_t n;
+	int code;
+
+	if (info->n_added == 0 || info->orig_size != 0 || c->replying)
+		return;
+	if ((n = evbuffer_copyout(buf, line, sizeof(line) - 1)) <= 0)
+		return;
+	line[n] = '\0';
+	if (strncmp(line, "HTTP/", 5) != 0 || (sp = strchr(line, ' ')) == NULL)
+		return;
+	code = atoi(sp + 1);
+	if (code >= 100 && code < 200)
+		return;		/* 100 Continue: the request goes on */
+	if (c->lib_replies++ == 0)
+		c->lib_status = code;
+}
+
+/*
+ * evhttp's bufferevent callback: a TLS bufferevent per connection (the
+ * socket comes later, by bufferevent_setfd).  NULL would make evhttp use
+ * a plaintext one, which on_request refuses to answer.
+ */
+static struct bufferevent *
+on_connection(struct event_base *base, void *arg)
+{
+	static const struct timeval zero = { 0, 0 };
+	struct policy_http *ph = arg;
+	struct bufferevent *bev;
+	struct web_conn *c;
+	SSL *ssl;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->timer = evtimer_new(base, conn_timer, c)) == NULL ||
+	    (ssl = tls_ssl_new(ph->tls, &c->tls)) == NULL) {
+		log_warn("web: new connection: out of memory");
+		if (c != NULL && c->timer != NULL)
+			event_free(c->timer);
+		free(c);
+		return NULL;
+	}
+	if (SSL_set_app_data(ssl, c) != 1 ||
+	    SSL_set_ex_data(ssl, ph->ex_index, c) != 1) {
+		log_warn("web: new connection: out of memory");
+		SSL_free(ssl);
+		event_free(c->timer);
+		free(c);
+		return NULL;
+	}
+	/* From here on the SSL owns C: freeing it ends the connection. */
+	c->ph = ph;
+	c->id = ++ph->last_id;
+	c->state = W_ACCEPTED;
+	c->last_active = now();
+	TAILQ_INSERT_TAIL(&ph->conns, c, entry);
+	c->over_limit = ++ph->nconns > ph->cfg->max_connections;
+	SSL_set_info_callback(ssl, conn_info);
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		log_warn("web: new connection: out of memory");
+		return NULL;	/* the SSL, and with it C, is freed */
+	}
+	c->bev = bev;
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	if (evbuffer_add_cb(bufferevent_get_input(bev), conn_input, c) ==
+	    NULL ||
+	    evbuffer_add_cb(bufferevent_get_output(bev), conn_output, c) ==
+	    NULL)
+		log_warn("w%lld: cannot watch the buffers", c->id);
+	evtimer_add(c->timer, &zero);
+	return bev;
+}
+
+/*
+ * RFC 9110 7.2: Host is uri-host [ ":" port ].  The name alone into
+ * NAME; -1 for an IP literal or a name too long to be a policy host.
+ */
+static int
+host_name(const char *host, char *name, size_t len)
+{
+	size_t n = strcspn(host, ":");
+
+	if (host[0] == '[' || n == 0 || n >= len)
+		return -1;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	return 0;
+}
+
+/* The number of header lines named KEY (case-insensitive). */
+static unsigned
+header_count(const struct evkeyvalq *headers, const char *key)
+{
+	const struct evkeyval *h;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(h, headers, next)
+		if (evutil_ascii_strcasecmp(h->key, key) == 0)
+			n++;
+	return n;
+}
+
+static void
+escape(char *dst, size_t len, const char *src)
+{
+	if (src == NULL) {
+		dst[0] = '\0';
+		return;
+	}
+	log_escape(dst, len, src, strlen(src));
+}
+
+/* Sends CODE with BODY (not for HEAD) as text/plain; returns body bytes. */
+static size_t
+send_reply(struct web_conn *c, struct evhttp_request *req, int code,
+    const char *reason, const char *body, size_t len, int head)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	char num[32];
+
+	snprintf(num, sizeof(num), "%zu", len);
+	/* RFC 8461 3.3: the policy is text/plain */
+	evhttp_add_header(out, "Content-Type", "text/plain");
+	/* RFC 9110 9.3.2: HEAD gets the length GET would have */
+	evhttp_add_header(out, "Content-Length", num);
+	/* RFC 9110 15.5.6: a 405 names the methods that are allowed */
+	if (code == 405)
+		evhttp_add_header(out, "Allow", "GET, HEAD");
+	if (!head)
+		evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	c->replying = 1;
+	evhttp_send_reply(req, code, reason, NULL);
+	c->replying = 0;
+	c->last_active = now();
+	return head ? 0 : len;
+}
+
+/* evhttp's request callback: every request that was read completely. */
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	struct policy_http *ph = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const struct catalog_challenge *ch = NULL;
+	enum evhttp_cmd_type type = evhttp_request_get_command(req);
+	const char *host, *path, *name_from, *reason = "OK";
+	char method[16], epath[WEB_FIELD_MAX], ehost[WEB_FIELD_MAX];
+	char eua[WEB_FIELD_MAX], chname[64], error[WEB_FIELD_MAX];
+	char name[WEB_NAME_MAX], policy[WEB_POLICY_MAX];
+	struct web_conn *c = NULL;
+	struct bufferevent *bev;
+	const char *body = policy;
+	int status = 200, head, len = 0;
+	size_t i, bytes;
+	SSL *ssl = NULL;
+
+	if ((bev = evhttp_connection_get_bufferevent(evcon)) != NULL &&
+	    (ssl = bufferevent_openssl_get_ssl(bev)) != NULL)
+		c = SSL_get_app_data(ssl);
+	if (c == NULL || c->ph != ph) {
+		/* on_connection ran out of memory: never answer in cleartext */
+		log_warn("web: request on a connection without TLS, dropped");
+		evhttp_connection_free(evcon);
+		return;
+	}
+	if (c->state == W_HANDSHAKE)
+		conn_enter(c, W_HTTP);
+	c->requests++;
+
+	snprintf(method, sizeof(method), "?");
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (methods[i].type == type)
+			snprintf(method, sizeof(method), "%s", methods[i].name);
+	head = type == EVHTTP_REQ_HEAD;
+	escape(epath, sizeof(epath), evhttp_request_get_uri(req));
+	escape(eua, sizeof(eua), evhttp_find_header(in, "User-Agent"));
+	host = evhttp_find_header(in, "Host");
+	escape(ehost, sizeof(ehost), host);
+	error[0] = chname[0] = '\0';
+
+	/*
+	 * The name whose policy is asked for: RFC 9112 3.2.2, an absolute
+	 * URI's host wins over Host; without Host (HTTP/1.0, or a careless
+	 * client: we measure, so we answer) the name the client sent in SNI.
+	 */
+	name_from = NULL;
+	if (uri != NULL && evhttp_uri_get_scheme(uri) != NULL)
+		name_from = evhttp_uri_get_host(uri);
+	else if (host != NULL)
+		name_from = host;
+	else
+		name_from = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name_from != NULL && host_name(name_from, name, sizeof(name)) == 0)
+		ch = mtasts_challenge_of(name, ph->cfg->base_domain);
+	if (ch != NULL)
+		snprintf(chname, sizeof(chname), "%s", ch->name);
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+
+	if (type != EVHTTP_REQ_GET && type != EVHTTP_REQ_HEAD)
+		status = 405;
+	else if (header_count(in, "Host") > 1) {
+		/* RFC 9112 3.2: which of them would we answer for? */
+		status = 400;
+		snprintf(error, sizeof(error), "more than one Host field");
+	} else if (ch == NULL || path == NULL || strcmp(path, WEB_PATH) != 0 ||
+	    evhttp_uri_get_query(uri) != NULL ||
+	    evhttp_uri_get_fragment(uri) != NULL)
+		status = 404;
+	else if ((len = mtasts_policy(ch, ph->cfg->base_domain, policy,
+	    sizeof(policy))) < 0) {
+		/* the catalogue's policies fit; a base this long is ours */
+		status = 404;
+		snprintf(error, sizeof(error), "policy does not fit");
+	}
+	if (status != 200) {
+		for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
+			if (replies[i].code == status)
+				break;
+		reason = replies[i].reason;
+		body = replies[i].body;
+		len = (int)strlen(body);
+	}
+
+	log_info("w%lld: %s %s host=%s sni=%s ua=\"%s\" status=%d bytes=%d "
+	    "challenge=%s from %s port %d", c->id, method, epath,
+	    host != NULL ? ehost : "-", c->tls.sni != NULL ? c->tls.sni : "-",
+	    eua, status, head ? 0 : len, ch != NULL ? chname : "-", c->client,
+	    c->client_port);
+	bytes = send_reply(c, req, status, reason, body, (size_t)len, head);
+	conn_store(c, method, epath, host != NULL ? ehost : NULL,
+	    evhttp_find_header(in, "User-Agent") != NULL ? eua : NULL, status,
+	    (long long)bytes, ch != NULL ? chname : NULL,
+	    error[0] != '\0' ? error : NULL);
+}
+
+static void
+on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	(void)arg;
+	/* EMFILE and friends: logged; libevent keeps the listener going */
+	log_warn("web: accept on fd %d: %s", (int)evconnlistener_get_fd(lev),
+	    strerror(errno));
+}
+
+/* Binds ADDR with the same options as the SMTP listeners.  0 or -1. */
+static int
+bind_one(struct policy_http *ph, const struct listen_addr *la, char *err,
+    size_t errlen)
+{
+	struct evconnlistener *lev;
+	unsigned flags;
+
+	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC;
+	/* so that 0.0.0.0 and :: can be bound side by side */
+	if (la->ss.ss_family == AF_INET6)
+		flags |= LEV_OPT_BIND_IPV6ONLY;
+	lev = evconnlistener_new_bind(ph->base, NULL, NULL, flags, 128,
+	    (const struct sockaddr *)&la->ss, (int)la->sslen);
+	if (lev == NULL) {
+		snprintf(err, errlen, "[web]: bind %s: %s", la->text,
+		    strerror(errno));
+		return -1;
+	}
+	/* evhttp takes the listener (and frees it) and sets its callback */
+	if ((ph->bound[ph->nbound] = evhttp_bind_listener(ph->http, lev)) ==
+	    NULL) {
+		evconnlistener_free(lev);
+		snprintf(err, errlen, "[web]: %s: out of memory", la->text);
+		return -1;
+	}
+	evconnlistener_set_error_cb(lev, on_accept_error);
+	ph->nbound++;
+	log_info("listening on %s for web", la->text);
+	return 0;
+}
+
+struct policy_http *
+policy_http_new(struct event_base *base, const struct config *cfg,
+    struct store *store, char *err, size_t errlen)
+{
+	const struct web_conf *w = &cfg->web;
+	struct policy_http *ph;
+	struct host_conf host;
+	char name[] = "web", ciphers[] = "all";
+	uint64_t ms;
+	size_t i;
+
+	if ((ph = calloc(1, sizeof(*ph))) == NULL ||
+	    (ph->bound = calloc(w->nlisten + 1, sizeof(*ph->bound))) == NULL ||
+	    (ph->http = evhttp_new(base)) == NULL) {
+		snprintf(err, errlen, "[web]: out of memory");
+		policy_http_free(ph);
+		return NULL;
+	}
+	ph->base = base;
+	ph->cfg = cfg;
+	ph->store = store;
+	TAILQ_INIT(&ph->conns);
+
+	/*
+	 * The web profile for tls.c: certificates chosen by SNI among the
+	 * name sets; TLS 1.2 and 1.3 with every suite, so that no sender's
+	 * policy fetch fails because of us (what it negotiated is stored).
+	 */
+	memset(&host, 0, sizeof(host));
+	host.name = name;
+	host.starttls = STARTTLS_REQUIRED;
+	host.certificate = w->certificate;
+	host.key = w->key;
+	host.proto_min = TLS1_2_VERSION;
+	host.proto_max = TLS1_3_VERSION;
+	host.ciphers = ciphers;
+	if ((ph->tls = tls_ctx_new(&host, err, errlen)) == NULL) {
+		policy_http_free(ph);
+		return NULL;
+	}
+	/* Our slot: the SSL's end is the connection's end (struct web_conn). */
+	ph->ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ex_free);
+	if (ph->ex_index < 0) {
+		snprintf(err, errlen, "[web]: no SSL ex_data slot");
+		policy_http_free(ph);
+		return NULL;
+	}
+
+	ms = cfg->timeout_command_ms < WEB_TIMEOUT_MS ?
+	    cfg->timeout_command_ms : WEB_TIMEOUT_MS;
+	ms_to_tv(ms, &ph->timeout);
+	ms_to_tv(ms * WEB_LIFETIMES, &ph->lifetime);
+	evhttp_set_timeout_tv(ph->http, &ph->timeout);
+	evhttp_set_max_headers_size(ph->http, WEB_MAX_HEADERS);
+	evhttp_set_max_body_size(ph->http, WEB_MAX_BODY);
+	/*
+	 * Every method evhttp knows reaches on_request, which answers 405
+	 * with Allow (RFC 9110 15.5.6) where evhttp itself would send 501.
+	 */
+	evhttp_set_allowed_methods(ph->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
+	evhttp_set_bevcb(ph->http, on_connection, ph);
+	evhttp_set_gencb(ph->http, on_request, ph);
+
+	for (i = 0; i < w->nlisten; i++)
+		if (bind_one(ph, &w->listen[i], err, errlen) == -1) {
+			policy_http_free(ph);
+			return NULL;
+		}
+	return ph;
+}
+
+void
+policy_http_set_store(struct policy_http *ph, struct store *store)
+{
+	if (ph != NULL)
+		ph->store = store;
+}
+
+void
+policy_http_stop(struct policy_http *ph)
+{
+	size_t i;
+
+	if (ph == NULL)
+		return;
+	for (i = 0; i < ph->nbound; i++)
+		evhttp_del_accept_socket(ph->http, ph->bound[i]);
+	if (ph->nbound > 0)
+		log_info("web: no longer accepting, %u connections open",
+		    ph->nconns);
+	ph->nbound = 0;
+}
+
+void
+policy_http_free(struct policy_http *ph)
+{
+	struct web_conn *c;
+
+	if (ph == NULL)
+		return;
+	/*
+	 * evhttp_free() frees the connections' bufferevents, whose SSLs
+	 * (and so the web_conns) go only when event_base_free() runs the
+	 * finalizers, after the store is closed: record and detach now.
+	 */
+	while ((c = TAILQ_FIRST(&ph->conns)) != NULL) {
+		if (c->why == NULL)
+			c->why = "shutdown";
+		conn_store_end(c);
+		TAILQ_REMOVE(&ph->conns, c, entry);
+		ph->nconns--;
+		if (c->timer != NULL)
+			event_free(c->timer);
+		c->timer = NULL;
+		c->ph = NULL;
+	}
+	if (ph->http != NULL)
+		evhttp_free(ph->http);
+	tls_ctx_free(ph->tls);
+	free(ph->bound);
+	free(ph);
+}

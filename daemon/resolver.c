@@ -1,0 +1,405 @@
+/*
+ * The one DNS layer over ldns: stub queries (RD, EDNS0 with the DO bit,
+ * RFC 6891 and RFC 3225) to the configured resolver or the system's, each
+ * reply checked against its query.  Called on the analysis worker threads,
+ * one resolver per thread.
+ */
+#include "build.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "resolver.h"
+
+/* DNS Flag Day 2020: a UDP size that is not fragmented in practice. */
+#define EDNS_UDP_SIZE	1232
+/* Tries per query: the first and one retry. */
+#define TRIES		2
+
+/* Owns the ldns resolver. */
+struct resolver {
+	ldns_resolver	*ldns;		/* owned */
+	uint64_t	 timeout_ms;	/* of one try */
+};
+
+/* RFC 1035 4.1.1, RFC 2136 2.2: the RCODE names, lowercase. */
+static const char *const rcode_names[] = {
+	"noerror", "formerr", "servfail", "nxdomain", "notimp", "refused",
+	"yxdomain", "yxrrset", "nxrrset", "notauth", "notzone",
+};
+#define NRCODES	(sizeof(rcode_names) / sizeof(rcode_names[0]))
+
+int
+resolver_disabled(const struct config *cfg)
+{
+	return cfg->resolver != NULL && strcmp(cfg->resolver, "off") == 0;
+}
+
+/* The one nameserver of "ADDR:PORT" or "[ADDR]:PORT" (config.c). */
+static int
+push_configured(ldns_resolver *r, const char *text, char *err, size_t errlen)
+{
+	struct listen_addr la;
+	char addr[INET6_ADDRSTRLEN];
+	const void *p;
+	ldns_rdf *ns;
+	uint16_t port;
+	int v6;
+
+	if (config_parse_listen(text, &la) == -1) {
+		(void)snprintf(err, errlen, "resolver %s: not ADDR:PORT", text);
+		return -1;
+	}
+	v6 = la.ss.ss_family == AF_INET6;
+	if (v6) {
+		p = &((const struct sockaddr_in6 *)&la.ss)->sin6_addr;
+		port = ntohs(((const struct sockaddr_in6 *)&la.ss)->sin6_port);
+	} else {
+		p = &((const struct sockaddr_in *)&la.ss)->sin_addr;
+		port = ntohs(((const struct sockaddr_in *)&la.ss)->sin_port);
+	}
+	if (inet_ntop(la.ss.ss_family, p, addr, sizeof(addr)) == NULL ||
+	    (ns = ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA :
+	    LDNS_RDF_TYPE_A, addr)) == NULL) {
+		(void)snprintf(err, errlen, "resolver %s: bad address", text);
+		return -1;
+	}
+	if (ldns_resolver_push_nameserver(r, ns) != LDNS_STATUS_OK) {
+		ldns_rdf_deep_free(ns);
+		(void)snprintf(err, errlen, "resolver %s: out of memory", text);
+		return -1;
+	}
+	ldns_rdf_deep_free(ns);
+	/* ldns has one port for all its nameservers: here there is one */
+	ldns_resolver_set_port(r, port);
+	return 0;
+}
+
+struct resolver *
+resolver_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct resolver *res;
+	ldns_resolver *r = NULL;
+	ldns_status st;
+	struct timeval tv;
+
+	if (resolver_disabled(cfg)) {
+		(void)snprintf(err, errlen, "resolver = off");
+		return NULL;
+	}
+	if (cfg->resolver != NULL) {
+		if ((r = ldns_resolver_new()) == NULL) {
+			(void)snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		if (push_configured(r, cfg->resolver, err, errlen) == -1) {
+			ldns_resolver_deep_free(r);
+			return NULL;
+		}
+	} else if ((st = ldns_resolver_new_frm_file(&r, NULL)) !=
+	    LDNS_STATUS_OK) {
+		(void)snprintf(err, errlen, "/etc/resolv.conf: %s",
+		    ldns_get_errorstr_by_id(st));
+		return NULL;
+	} else if (ldns_resolver_nameserver_count(r) == 0) {
+		(void)snprintf(err, errlen, "/etc/resolv.conf: no nameserver");
+		ldns_resolver_deep_free(r);
+		return NULL;
+	}
+	if ((res = calloc(1, sizeof(*res))) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		ldns_resolver_deep_free(r);
+		return NULL;
+	}
+	res->ldns = r;
+	res->timeout_ms = cfg->resolver_timeout_ms;
+	tv.tv_sec = (time_t)(res->timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(res->timeout_ms % 1000) * 1000;
+	ldns_resolver_set_timeout(r, tv);
+	ldns_resolver_set_retry(r, TRIES);
+	/* ldns sleeps this many seconds after a silent nameserver */
+	ldns_resolver_set_retrans(r, 0);
+	ldns_resolver_set_recursive(r, true);
+	ldns_resolver_set_dnssec(r, true);	/* DO: keep AD and RRSIGs */
+	ldns_resolver_set_dnssec_cd(r, false);
+	ldns_resolver_set_edns_udp_size(r, EDNS_UDP_SIZE);
+	ldns_resolver_set_fallback(r, true);	/* TC=1: again over TCP */
+	ldns_resolver_set_igntc(r, false);
+	ldns_resolver_set_defnames(r, false);	/* names are absolute */
+	ldns_resolver_set_dnsrch(r, false);
+	ldns_resolver_set_random(r, false);
+	ldns_resolver_set_fail(r, false);
+	return res;
+}
+
+void
+resolver_free(struct resolver *res)
+{
+	if (res == NULL)
+		return;
+	ldns_resolver_deep_free(res->ldns);
+	free(res);
+}
+
+void
+resolver_answer_clear(struct resolver_answer *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->data[i]);
+	free(a->data);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+resolver_answer_void(const struct resolver_answer *a)
+{
+	return a->status == RESOLVER_ANSWER &&
+	    (a->rcode == RESOLVER_NXDOMAIN ||
+	    (a->rcode == RESOLVER_NOERROR && a->n == 0));
+}
+
+const char *
+resolver_status_name(const struct resolver_answer *a)
+{
+	switch (a->status) {
+	case RESOLVER_ANSWER:
+		if (a->rcode >= 0 && (size_t)a->rcode < NRCODES)
+			return rcode_names[a->rcode];
+		return "rcode";
+	case RESOLVER_TIMEOUT:
+		return "timeout";
+	case RESOLVER_ERROR:
+		return "error";
+	case RESOLVER_BADNAME:
+		return "badname";
+	}
+	return "error";
+}
+
+static double
+now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec * 1000 + (double)tv.tv_usec / 1000;
+}
+
+/* A name's text: lowercase, without the final dot of the root. */
+static char *
+name_text(const ldns_rdf *rdf)
+{
+	char *s, *p;
+	size_t n;
+
+	if ((s = ldns_rdf2str(rdf)) == NULL)
+		return NULL;
+	n = strlen(s);
+	if (n > 1 && s[n - 1] == '.' && s[n - 2] != '\\')
+		s[n - 1] = '\0';
+	for (p = s; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+/* RFC 7208 3.3: the character-strings of one TXT record, joined. */
+static char *
+txt_text(const ldns_rr *rr)
+{
+	const uint8_t *d;
+	size_t i, len = 0, n;
+	char *s;
+
+	for (i = 0; i < ldns_rr_rd_count(rr); i++)
+		len += ldns_rdf_size(ldns_rr_rdf(rr, i));
+	if ((s = malloc(len + 1)) == NULL)
+		return NULL;
+	len = 0;
+	for (i = 0; i < ldns_rr_rd_count(rr); i++) {
+		d = ldns_rdf_data(ldns_rr_rdf(rr, i));
+		n = ldns_rdf_size(ldns_rr_rdf(rr, i));
+		if (n == 0 || d[0] > n - 1)
+			continue;	/* ldns checked it already */
+		memcpy(s + len, d + 1, d[0]);
+		len += d[0];
+	}
+	s[len] = '\0';
+	return s;
+}
+
+/* Presentation format of every rdata field, space-separated. */
+static char *
+generic_text(const ldns_rr *rr)
+{
+	ldns_buffer *b;
+	char *s;
+	size_t i;
+
+	if ((b = ldns_buffer_new(256)) == NULL)
+		return NULL;
+	for (i = 0; i < ldns_rr_rd_count(rr); i++) {
+		if (i > 0)
+			(void)ldns_buffer_printf(b, " ");
+		(void)ldns_rdf2buffer_str(b, ldns_rr_rdf(rr, i));
+	}
+	s = ldns_buffer_export2str(b);
+	ldns_buffer_free(b);
+	return s;
+}
+
+static char *
+rr_text(const ldns_rr *rr, uint16_t type)
+{
+	switch (type) {
+	case RESOLVER_A:
+	case RESOLVER_AAAA:
+		return ldns_rr_rd_count(rr) == 1 ?
+		    ldns_rdf2str(ldns_rr_rdf(rr, 0)) : NULL;
+	case RESOLVER_PTR:
+		return ldns_rr_rd_count(rr) == 1 ?
+		    name_text(ldns_rr_rdf(rr, 0)) : NULL;
+	case RESOLVER_MX:
+		return ldns_rr_rd_count(rr) == 2 ?
+		    name_text(ldns_rr_rdf(rr, 1)) : NULL;
+	case RESOLVER_TXT:
+		return txt_text(rr);
+	default:
+		return generic_text(rr);
+	}
+}
+
+/* The reply answers our question: same id, a response, same question. */
+static int
+reply_matches(const ldns_pkt *q, const ldns_pkt *p)
+{
+	const ldns_rr *qq, *pq;
+
+	if (ldns_pkt_id(p) != ldns_pkt_id(q) || !ldns_pkt_qr(p) ||
+	    ldns_pkt_qdcount(p) != 1 ||
+	    ldns_rr_list_rr_count(ldns_pkt_question(p)) != 1)
+		return 0;
+	qq = ldns_rr_list_rr(ldns_pkt_question(q), 0);
+	pq = ldns_rr_list_rr(ldns_pkt_question(p), 0);
+	return ldns_rr_get_type(pq) == ldns_rr_get_type(qq) &&
+	    ldns_rr_get_class(pq) == ldns_rr_get_class(qq) &&
+	    ldns_dname_compare(ldns_rr_owner(pq), ldns_rr_owner(qq)) == 0;
+}
+
+/* The records of TYPE in the answer section into A.  0, or -1 (memory). */
+static int
+collect(const ldns_pkt *p, uint16_t type, struct resolver_answer *a)
+{
+	ldns_rr_list *rrs;
+	size_t i, n;
+	char *s;
+
+	rrs = ldns_pkt_rr_list_by_type(p, (ldns_rr_type)type,
+	    LDNS_SECTION_ANSWER);
+	if (rrs == NULL)
+		return 0;	/* none of that type */
+	n = ldns_rr_list_rr_count(rrs);
+	if ((a->data = calloc(n > 0 ? n : 1, sizeof(*a->data))) == NULL) {
+		ldns_rr_list_deep_free(rrs);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if ((s = rr_text(ldns_rr_list_rr(rrs, i), type)) == NULL)
+			continue;	/* a malformed record is no record */
+		a->data[a->n++] = s;
+	}
+	ldns_rr_list_deep_free(rrs);
+	return 0;
+}
+
+int
+resolver_lookup(void *arg, const char *name, uint16_t type,
+    struct resolver_answer *a)
+{
+	struct resolver *res = arg;
+	ldns_pkt *q = NULL, *p = NULL;
+	ldns_rdf *dname;
+	ldns_status st;
+	double t0;
+	size_t i;
+	int rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->status = RESOLVER_ERROR;
+	if (res == NULL)
+		return 0;
+	if (name[0] == '\0' || (dname = ldns_dname_new_frm_str(name)) ==
+	    NULL) {
+		a->status = RESOLVER_BADNAME;
+		return 0;
+	}
+	/*
+	 * ldns marks a nameserver that did not answer as unreachable for
+	 * good (its rtt becomes infinite): every query starts afresh.
+	 */
+	for (i = 0; i < ldns_resolver_nameserver_count(res->ldns); i++)
+		ldns_resolver_set_nameserver_rtt(res->ldns, i,
+		    LDNS_RESOLV_RTT_MIN);
+	st = ldns_resolver_prepare_query_pkt(&q, res->ldns, dname,
+	    (ldns_rr_type)type, LDNS_RR_CLASS_IN, LDNS_RD);
+	ldns_rdf_deep_free(dname);
+	if (st != LDNS_STATUS_OK)
+		return st == LDNS_STATUS_MEM_ERR ? -1 : 0;
+	t0 = now_ms();
+	st = ldns_resolver_send_pkt(&p, res->ldns, q);
+	if (st != LDNS_STATUS_OK || p == NULL) {
+		/* ldns says "network error" for a timeout and a refusal */
+		if (now_ms() - t0 >= (double)res->timeout_ms)
+			a->status = RESOLVER_TIMEOUT;
+		rc = st == LDNS_STATUS_MEM_ERR ? -1 : 0;
+	} else if (reply_matches(q, p)) {
+		a->status = RESOLVER_ANSWER;
+		a->rcode = (int)ldns_pkt_get_rcode(p);
+		a->ad = ldns_pkt_ad(p);
+		rc = collect(p, type, a);
+	}
+	ldns_pkt_free(q);
+	ldns_pkt_free(p);
+	if (rc == -1)
+		resolver_answer_clear(a);
+	return rc;
+}
+
+int
+resolver_reverse_name(const char *addr, char *buf, size_t buflen)
+{
+	static const char hexd[] = "0123456789abcdef";
+	unsigned char b[16];
+	size_t o = 0;
+	int i, n;
+
+	if (inet_pton(AF_INET, addr, b) == 1) {
+		n = snprintf(buf, buflen, "%u.%u.%u.%u.in-addr.arpa", b[3],
+		    b[2], b[1], b[0]);
+		return n < 0 || (size_t)n >= buflen ? -1 : 0;
+	}
+	if (inet_pton(AF_INET6, addr, b) != 1)
+		return -1;
+	/* 32 nibbles, least significant first, then "ip6.arpa" */
+	if (buflen < 32 * 2 + sizeof("ip6.arpa"))
+		return -1;
+	for (i = 15; i >= 0; i--) {
+		buf[o++] = hexd[b[i] & 0xf];
+		buf[o++] = '.';
+		buf[o++] = hexd[b[i] >> 4];
+		buf[o++] = '.';
+	}
+	memcpy(buf + o, "ip6.arpa", sizeof("ip6.arpa"));
+	return 0;
+}

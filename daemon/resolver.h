@@ -1,0 +1,87 @@
+/*
+ * The one DNS layer: stub queries over ldns to the configured resolver
+ * ([global] resolver, else /etc/resolv.conf), EDNS with the DO bit so that
+ * the RCODE and the AD bit of every answer are kept.  An ldns resolver is
+ * not thread-safe: each analysis worker makes its own.
+ */
+#ifndef MAILSCOPE_RESOLVER_H
+#define MAILSCOPE_RESOLVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "types.h"
+
+/* Query types, as on the wire (RFC 1035 3.2.2, RFC 3596). */
+#define RESOLVER_A	1
+#define RESOLVER_PTR	12
+#define RESOLVER_MX	15
+#define RESOLVER_TXT	16
+#define RESOLVER_AAAA	28
+
+/* RCODEs the analyzers tell apart (RFC 1035 4.1.1). */
+#define RESOLVER_NOERROR	0
+#define RESOLVER_NXDOMAIN	3
+
+struct resolver;
+
+enum resolver_status {
+	RESOLVER_ANSWER,	/* a reply to the query: see rcode */
+	RESOLVER_TIMEOUT,	/* no reply, the retry included */
+	RESOLVER_ERROR,		/* no usable reply, or no resolver */
+	RESOLVER_BADNAME	/* not a name that can be asked */
+};
+
+/*
+ * One reply, reduced to what the analyzers use.  Owns DATA and its
+ * strings: resolver_answer_clear().  DATA holds the records of the type
+ * asked for (a CNAME chain followed by the resolver), as text: A and AAAA
+ * as addresses, PTR and MX as the target name (lowercase, no final dot;
+ * the MX preference is dropped), TXT as its strings concatenated (RFC 7208
+ * 3.3), other types in presentation format.
+ */
+struct resolver_answer {
+	enum resolver_status	 status;
+	int			 rcode;	/* with RESOLVER_ANSWER */
+	int			 ad;	/* AD bit: validated */
+	char			**data;	/* owned */
+	size_t			 n;
+};
+
+/*
+ * A lookup as the analyzers see it: resolver_lookup() in the daemon, a
+ * table in the unit tests.  0, or -1 when out of memory.
+ */
+typedef int	(*resolver_fn)(void *arg, const char *name, uint16_t type,
+		    struct resolver_answer *out);
+
+/* 1 when the config says resolver = off: no lookups at all. */
+int		 resolver_disabled(const struct config *cfg);
+
+/*
+ * A resolver for the calling thread: CFG's resolver with its timeout
+ * (one retry), else the nameservers of /etc/resolv.conf.  NULL with a
+ * message in ERR when there is none, or when it is disabled.
+ */
+struct resolver	*resolver_new(const struct config *cfg, char *err,
+		    size_t errlen);
+void		 resolver_free(struct resolver *);
+
+/* A resolver_fn: ARG is a struct resolver, or NULL (RESOLVER_ERROR). */
+int		 resolver_lookup(void *arg, const char *name, uint16_t type,
+		    struct resolver_answer *out);
+void		 resolver_answer_clear(struct resolver_answer *);
+
+/* NXDOMAIN, or NOERROR without a record (RFC 7208 4.6.4 "void"). */
+int		 resolver_answer_void(const struct resolver_answer *);
+/* "noerror", "nxdomain", "servfail", ..., "timeout", "error", "badname". */
+const char	*resolver_status_name(const struct resolver_answer *);
+
+/*
+ * The PTR name of a numeric address (RFC 1035 3.5, RFC 3596 2.5), no
+ * final dot, into BUF.  0, or -1 when ADDR is no address.
+ */
+int		 resolver_reverse_name(const char *addr, char *buf,
+		    size_t buflen);
+
+#endif /* MAILSCOPE_RESOLVER_H */

@@ -1,0 +1,46 @@
+/*
+ * The SPF analyzer (RFC 7208) over libspf2, with every lookup answered by
+ * the one DNS layer (resolver.h) and the lookup limits of RFC 7208 4.6.4
+ * counted here.  One struct spf per analysis worker thread.
+ */
+#ifndef MAILSCOPE_SPF_H
+#define MAILSCOPE_SPF_H
+
+#include "resolver.h"
+#include "types.h"
+
+/* RFC 7208 4.6.4: DNS-querying terms per check, void lookups per check. */
+#define SPF_MAX_TERMS	10
+#define SPF_MAX_VOID	2
+
+enum spf_identity {
+	SPF_MAILFROM,	/* RFC 7208 2.4; the null path: postmaster@HELO */
+	SPF_HELO	/* RFC 7208 2.3 */
+};
+
+struct spf;
+
+/*
+ * Every lookup of a check goes to LOOKUP(ARG, ...).  REC_DOM is our own
+ * name (the %{r} macro).  NULL when out of memory.
+ */
+struct spf	*spf_new(resolver_fn lookup, void *arg, const char *rec_dom);
+void		 spf_free(struct spf *);
+
+/*
+ * check_host() for IDENTITY of a transaction: the client's numeric
+ * address, the HELO name as sent (NULL if none) and the reverse path
+ * ("" for <>).  Fills OUT (checked = 1), whose strings the caller frees
+ * with the analysis record.  0, or -1 when out of memory.
+ */
+int		 spf_check(struct spf *, enum spf_identity,
+		    const char *client_addr, const char *helo,
+		    const char *mail_from, struct spf_rec *out);
+
+/*
+ * RFC 7208 4.3: a domain that can be checked (multi-label, labels of 1
+ * to 63 octets, at most 253 without the final dot).  1 or 0.
+ */
+int		 spf_domain_valid(const char *domain);
+
+#endif /* MAILSCOPE_SPF_H */

@@ -1,0 +1,102 @@
+/*
+ * libFuzzer target of dnsd_answer(), the DNS responder's packet handler:
+ * every input is answered as a UDP and as a TCP query by the zone with
+ * "truncate = off" and with "truncate = mx".  Beyond not crashing, an
+ * answer must parse, be a response (QR) with the query's ID, and fit its
+ * transport; only a SERVFAIL (our failure) and a dropped packet say why.
+ * Built and run by tests/fuzz/run-dnsd (clang -fsanitize=fuzzer,
+ * address,undefined).
+ */
+#include "build.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "config.h"
+#include "dnsd.h"
+#include "log.h"
+#include "types.h"
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* libFuzzer calls us without an argument: the zones live here. */
+static struct dnsd_zone	*zones[2];
+static uint8_t		 out[DNSD_MSG_MAX];
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static struct listen_addr open_listen[2], dns_listen[2];
+	static struct host_conf open;
+	static struct config cfg;
+	char err[256];
+	int i;
+
+	(void)argc;
+	(void)argv;
+	log_init("fuzz_dnsd", 1, LOG_LVL_WARN);
+	if (config_parse_listen("127.0.0.1:2501", &open_listen[0]) == -1 ||
+	    config_parse_listen("[::1]:2501", &open_listen[1]) == -1 ||
+	    config_parse_listen("192.0.2.53:53", &dns_listen[0]) == -1 ||
+	    config_parse_listen("[2001:db8::53]:53", &dns_listen[1]) == -1)
+		abort();
+	open.name = "open";
+	open.listen = open_listen;
+	open.nlisten = 2;
+	cfg.base_domain = "measure.test";
+	cfg.local_part = "measure";
+	cfg.hosts = &open;
+	cfg.nhosts = 1;
+	cfg.dns.present = 1;
+	cfg.dns.listen = dns_listen;
+	cfg.dns.nlisten = 2;
+	for (i = 0; i < 2; i++) {
+		cfg.dns.truncate = i ? DNS_TRUNCATE_MX : DNS_TRUNCATE_OFF;
+		if ((zones[i] = dnsd_zone_new(&cfg, err, sizeof(err))) ==
+		    NULL) {
+			fprintf(stderr, "fuzz_dnsd: %s\n", err);
+			abort();
+		}
+	}
+	return 0;
+}
+
+static void
+check(const struct dnsd_zone *z, const uint8_t *data, size_t len, int tcp)
+{
+	struct dnsq_rec rec;
+	ldns_pkt *pkt = NULL;
+	size_t outlen = sizeof(out);
+
+	memset(&rec, 0, sizeof(rec));
+	if (dnsd_answer(z, data, len, tcp, out, &outlen, &rec) ==
+	    DNSD_ANSWER) {
+		if (outlen < 12 || outlen > (tcp ? DNSD_MSG_MAX : 1232) ||
+		    rec.rcode < 0 ||
+		    (rec.error != NULL) != (rec.rcode == LDNS_RCODE_SERVFAIL) ||
+		    ldns_wire2pkt(&pkt, out, outlen) != LDNS_STATUS_OK ||
+		    !ldns_pkt_qr(pkt) || len < 2 ||
+		    ldns_pkt_id(pkt) != (data[0] << 8 | data[1]))
+			abort();
+		ldns_pkt_free(pkt);
+	} else if (rec.rcode != -1 || rec.error == NULL || outlen != 0)
+		abort();
+	dnsd_rec_clear(&rec);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		check(zones[i], data, len, 0);
+		check(zones[i], data, len, 1);
+	}
+	return 0;
+}

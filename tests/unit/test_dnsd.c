@@ -1,0 +1,926 @@
+/*
+ * Unit tests of dnsd_answer(), the DNS responder's packet handler, with
+ * hand-built packets: answers of the zone dns.<base>, NXDOMAIN and NODATA
+ * with the SOA, REFUSED, EDNS and the DO bit, BADVERS, FORMERR, NOTIMP,
+ * truncation (by size and by "truncate = mx"), the 0x20 case echo, the
+ * query record, and 1000 random and bit-flipped packets that must not
+ * crash.  No sockets.
+ */
+#include "build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* cmocka needs these before it, in this order */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ldns/ldns.h>
+
+#include "config.h"
+#include "dnsd.h"
+#include "types.h"
+
+#define ID	"abcdefghijklmnopqrstuvwx2a"
+#define ID_UC	"ABCDEFGHIJKLMNOPQRSTUVWX2A"
+#define ZONE	"dns.measure.test"
+
+#define T_A	1
+#define T_NS	2
+#define T_SOA	6
+#define T_MX	15
+#define T_TXT	16
+#define T_AAAA	28
+#define T_AXFR	252
+#define T_ANY	255
+#define C_IN	1
+#define C_CH	3
+
+/* A config with [host open] and [dns] on loopback; NOPEN extra AAAA. */
+struct fixture {
+	struct config		 cfg;
+	struct host_conf	 open;
+	struct listen_addr	 open_listen[64];
+	struct listen_addr	 dns_listen[2];
+	struct dnsd_zone	*zone;
+};
+
+static struct fixture *
+fixture_new(enum dns_truncate truncate, int extra_addrs)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char buf[64];
+	int i;
+
+	assert_non_null(f);
+	f->cfg.base_domain = "measure.test";
+	f->cfg.local_part = "measure";
+	f->open.name = "open";
+	f->open.listen = f->open_listen;
+	assert_int_equal(config_parse_listen("127.0.0.1:2501",
+	    &f->open_listen[0]), 0);
+	assert_int_equal(config_parse_listen("[::1]:2501",
+	    &f->open_listen[1]), 0);
+	f->open.nlisten = 2;
+	for (i = 0; i < extra_addrs && i < 60; i++) {
+		snprintf(buf, sizeof(buf), "[2001:db8::%x]:25", i + 1);
+		assert_int_equal(config_parse_listen(buf,
+		    &f->open_listen[f->open.nlisten++]), 0);
+	}
+	f->cfg.hosts = &f->open;
+	f->cfg.nhosts = 1;
+	f->cfg.dns.present = 1;
+	f->cfg.dns.listen = f->dns_listen;
+	assert_int_equal(config_parse_listen("192.0.2.53:53",
+	    &f->dns_listen[0]), 0);
+	assert_int_equal(config_parse_listen("[2001:db8::53]:53",
+	    &f->dns_listen[1]), 0);
+	f->cfg.dns.nlisten = 2;
+	f->cfg.dns.truncate = truncate;
+	f->zone = dnsd_zone_new(&f->cfg, buf, sizeof(buf));
+	assert_non_null(f->zone);
+	return f;
+}
+
+static void
+fixture_free(struct fixture *f)
+{
+	dnsd_zone_free(f->zone);
+	free(f);
+}
+
+static int
+setup(void **state)
+{
+	*state = fixture_new(DNS_TRUNCATE_OFF, 0);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fixture_free(*state);
+	return 0;
+}
+
+/* ---- building queries by hand ------------------------------------- */
+
+struct q {
+	uint16_t	 id;
+	uint8_t		 opcode;
+	int		 qr, rd, cd;
+	uint16_t	 qdcount, ancount, nscount, arcount;	/* 0: natural */
+	int		 edns;
+	uint16_t	 udp;
+	uint8_t		 version;
+	int		 do_bit;
+};
+
+static void
+put16(uint8_t *b, size_t *pos, unsigned v)
+{
+	b[(*pos)++] = (uint8_t)(v >> 8);
+	b[(*pos)++] = (uint8_t)(v & 0xff);
+}
+
+/* NAME in wire format, labels split at dots, bytes as written. */
+static void
+put_name(uint8_t *b, size_t *pos, const char *name)
+{
+	const char *s = name, *dot;
+	size_t len;
+
+	while (*s != '\0') {
+		dot = strchr(s, '.');
+		len = dot != NULL ? (size_t)(dot - s) : strlen(s);
+		b[(*pos)++] = (uint8_t)len;
+		memcpy(b + *pos, s, len);
+		*pos += len;
+		s += len;
+		if (*s == '.')
+			s++;
+	}
+	b[(*pos)++] = 0;
+}
+
+static size_t
+build(uint8_t *b, const char *name, unsigned type, unsigned class,
+    const struct q *o)
+{
+	size_t pos = 0;
+
+	put16(b, &pos, o->id);
+	b[pos++] = (uint8_t)((o->qr ? 0x80 : 0) | (o->opcode & 0xf) << 3 |
+	    (o->rd ? 1 : 0));
+	b[pos++] = (uint8_t)(o->cd ? 0x10 : 0);
+	put16(b, &pos, o->qdcount ? o->qdcount : 1);
+	put16(b, &pos, o->ancount);
+	put16(b, &pos, o->nscount);
+	put16(b, &pos, o->arcount ? o->arcount : o->edns ? 1 : 0);
+	put_name(b, &pos, name);
+	put16(b, &pos, type);
+	put16(b, &pos, class);
+	if (o->edns) {
+		b[pos++] = 0;			/* root */
+		put16(b, &pos, 41);		/* OPT */
+		put16(b, &pos, o->udp);
+		b[pos++] = 0;			/* extended RCODE */
+		b[pos++] = o->version;
+		put16(b, &pos, o->do_bit ? 0x8000 : 0);
+		put16(b, &pos, 0);		/* RDLEN */
+	}
+	return pos;
+}
+
+/* ---- asking ------------------------------------------------------- */
+
+struct reply {
+	enum dnsd_result	 res;
+	uint8_t			 wire[DNSD_MSG_MAX];
+	size_t			 len;
+	ldns_pkt		*pkt;		/* NULL when dropped */
+	struct dnsq_rec		 rec;
+};
+
+static struct reply *
+ask_raw(const struct dnsd_zone *z, const uint8_t *msg, size_t len, int tcp,
+    size_t room)
+{
+	struct reply *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->len = room;
+	r->res = dnsd_answer(z, msg, len, tcp, r->wire, &r->len, &r->rec);
+	if (r->res == DNSD_ANSWER) {
+		assert_true(r->len >= 12 && r->len <= room);
+		assert_int_equal(ldns_wire2pkt(&r->pkt, r->wire, r->len),
+		    LDNS_STATUS_OK);
+		assert_true(ldns_pkt_qr(r->pkt));
+		assert_true(r->rec.rcode >= 0);
+		assert_null(r->rec.error);
+	} else {
+		assert_int_equal(r->len, 0);
+		assert_int_equal(r->rec.rcode, -1);
+		assert_non_null(r->rec.error);
+	}
+	return r;
+}
+
+static struct reply *
+ask(const struct dnsd_zone *z, const char *name, unsigned type,
+    const struct q *o, int tcp)
+{
+	static const struct q plain = { 0x1234, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0 };
+	uint8_t msg[1024];
+	size_t len = build(msg, name, type, C_IN, o != NULL ? o : &plain);
+
+	return ask_raw(z, msg, len, tcp, DNSD_MSG_MAX);
+}
+
+static void
+reply_free(struct reply *r)
+{
+	ldns_pkt_free(r->pkt);
+	dnsd_rec_clear(&r->rec);
+	free(r);
+}
+
+static int
+rcode(const struct reply *r)
+{
+	return ldns_pkt_get_rcode(r->pkt) |
+	    (ldns_pkt_edns(r->pkt) ? ldns_pkt_edns_extended_rcode(r->pkt) << 4 :
+	    0);
+}
+
+/* The presentation form of RR number I of SECTION, without the TTL. */
+static char *
+rr_text(const struct reply *r, ldns_pkt_section section, size_t i)
+{
+	ldns_rr_list *l = ldns_pkt_get_section_clone(r->pkt, section);
+	char *s;
+
+	assert_true(i < ldns_rr_list_rr_count(l));
+	s = ldns_rr2str(ldns_rr_list_rr(l, i));
+	ldns_rr_list_deep_free(l);
+	return s;
+}
+
+static void
+assert_rr(const struct reply *r, ldns_pkt_section section, size_t i,
+    const char *want)
+{
+	char *s = rr_text(r, section, i);
+
+	if (strcmp(s, want) != 0)
+		fail_msg("record %zu: '%s', want '%s'", i, s, want);
+	free(s);
+}
+
+/* ---- answers ------------------------------------------------------ */
+
+static void
+mx_of_a_test_name_is_authoritative(void **state)
+{
+	struct fixture *f = *state;
+	struct reply *r = ask(f->zone, ID "." ZONE, T_MX, NULL, 0);
+
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(r->pkt));
+	assert_true(ldns_pkt_rd(r->pkt));	/* copied */
+	assert_false(ldns_pkt_ra(r->pkt));
+	assert_int_equal(ldns_pkt_id(r->pkt), 0x1234);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_int_equal(ldns_pkt_nscount(r->pkt), 0);
+	assert_false(ldns_pkt_edns(r->pkt));	/* none asked */
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, ID "." ZONE ".\t300\tIN\tMX\t10 "
+	    "mx." ID "." ZONE ".\n");
+	assert_string_equal(r->rec.qname, ID "." ZONE);
+	assert_int_equal(r->rec.qtype, T_MX);
+	assert_int_equal(r->rec.qclass, C_IN);
+	assert_string_equal(r->rec.test_id, ID);
+	assert_int_equal(r->rec.minimised, 0);
+	assert_int_equal(r->rec.truncated, 0);
+	assert_int_equal(r->rec.edns, 0);
+	reply_free(r);
+}
+
+static void
+mx_host_has_the_addresses_of_host_open(void **state)
+{
+	struct fixture *f = *state;
+	struct reply *r;
+
+	r = ask(f->zone, "mx." ID "." ZONE, T_A, NULL, 0);
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "mx." ID "." ZONE
+	    ".\t300\tIN\tA\t127.0.0.1\n");
+	assert_string_equal(r->rec.test_id, ID);
+	reply_free(r);
+	r = ask(f->zone, "mx." ID "." ZONE, T_AAAA, NULL, 1);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "mx." ID "." ZONE
+	    ".\t300\tIN\tAAAA\t::1\n");
+	reply_free(r);
+	r = ask(f->zone, "mx." ID "." ZONE, T_ANY, NULL, 1);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 2);
+	reply_free(r);
+}
+
+static void
+apex_has_soa_and_ns_and_ns_has_the_dns_addresses(void **state)
+{
+	struct fixture *f = *state;
+	struct reply *r;
+
+	r = ask(f->zone, ZONE, T_SOA, NULL, 0);
+	assert_true(ldns_pkt_aa(r->pkt));
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, ZONE ".\t60\tIN\tSOA\tns." ZONE
+	    ". hostmaster.measure.test. 1 3600 600 86400 60\n");
+	assert_null(r->rec.test_id);
+	reply_free(r);
+	r = ask(f->zone, ZONE, T_NS, NULL, 0);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, ZONE ".\t300\tIN\tNS\tns." ZONE
+	    ".\n");
+	reply_free(r);
+	r = ask(f->zone, "ns." ZONE, T_A, NULL, 0);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "ns." ZONE
+	    ".\t300\tIN\tA\t192.0.2.53\n");
+	reply_free(r);
+	r = ask(f->zone, "ns." ZONE, T_AAAA, NULL, 0);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "ns." ZONE
+	    ".\t300\tIN\tAAAA\t2001:db8::53\n");
+	reply_free(r);
+}
+
+static void
+missing_names_are_nxdomain_with_the_soa(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const names[] = {
+		"foo." ZONE,
+		"www.mx." ID "." ZONE,
+		"x." ID "." ZONE,
+		"_25._tcp.mx." ID "." ZONE,
+		"abcdefghijklmnopqrstuvwx2." ZONE,	/* 25 symbols */
+		"abcdefghijklmnopqrstuvwx0a." ZONE,	/* not base32 */
+		"mx.foo." ZONE,
+	};
+	struct reply *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		r = ask(f->zone, names[i], T_A, NULL, 0);
+		assert_int_equal(rcode(r), LDNS_RCODE_NXDOMAIN);
+		assert_true(ldns_pkt_aa(r->pkt));
+		assert_int_equal(ldns_pkt_ancount(r->pkt), 0);
+		assert_int_equal(ldns_pkt_nscount(r->pkt), 1);
+		assert_rr(r, LDNS_SECTION_AUTHORITY, 0, ZONE
+		    ".\t60\tIN\tSOA\tns." ZONE ". hostmaster.measure.test. "
+		    "1 3600 600 86400 60\n");
+		assert_string_equal(r->rec.qname, names[i]);
+		assert_int_equal(r->rec.rcode, LDNS_RCODE_NXDOMAIN);
+		reply_free(r);
+	}
+	/* the test ID of a name below <id> is still the test's */
+	r = ask(f->zone, "_25._tcp.mx." ID "." ZONE, 52, NULL, 0);
+	assert_string_equal(r->rec.test_id, ID);
+	reply_free(r);
+}
+
+static void
+other_types_of_existing_names_are_nodata(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char	*name;
+		unsigned	 type;
+		int		 minimised;
+	} cases[] = {
+		{ ID "." ZONE, T_A, 1 },	/* RFC 9156 */
+		{ ID "." ZONE, T_NS, 1 },	/* RFC 7816 */
+		{ ID "." ZONE, T_AAAA, 0 },
+		{ ID "." ZONE, T_TXT, 0 },
+		{ "mx." ID "." ZONE, T_MX, 0 },
+		{ "mx." ID "." ZONE, T_NS, 0 },
+		{ ZONE, T_A, 0 },
+		{ "ns." ZONE, T_MX, 0 },
+	};
+	struct reply *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = ask(f->zone, cases[i].name, cases[i].type, NULL, 0);
+		assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+		assert_true(ldns_pkt_aa(r->pkt));
+		assert_int_equal(ldns_pkt_ancount(r->pkt), 0);
+		assert_int_equal(ldns_pkt_nscount(r->pkt), 1);
+		assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(
+		    ldns_pkt_authority(r->pkt), 0)), LDNS_RR_TYPE_SOA);
+		assert_int_equal(r->rec.minimised, cases[i].minimised);
+		reply_free(r);
+	}
+}
+
+static void
+names_outside_the_zone_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const names[] = {
+		"example.org", "measure.test", "xdns.measure.test",
+		"dns.measure.test.example", "", "test",
+	};
+	struct reply *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		r = ask(f->zone, names[i], T_A, NULL, 0);
+		assert_int_equal(rcode(r), LDNS_RCODE_REFUSED);
+		assert_false(ldns_pkt_aa(r->pkt));
+		assert_int_equal(ldns_pkt_ancount(r->pkt), 0);
+		assert_int_equal(ldns_pkt_nscount(r->pkt), 0);
+		assert_int_equal(ldns_pkt_qdcount(r->pkt), 1);
+		assert_null(r->rec.test_id);
+		reply_free(r);
+	}
+	r = ask(f->zone, "", T_NS, NULL, 0);
+	assert_string_equal(r->rec.qname, ".");
+	reply_free(r);
+}
+
+static void
+other_classes_and_transfers_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	static const struct q plain = { 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0 };
+	uint8_t msg[512];
+	size_t len;
+	struct reply *r;
+
+	len = build(msg, "version.bind", T_TXT, C_CH, &plain);
+	r = ask_raw(f->zone, msg, len, 0, DNSD_MSG_MAX);
+	assert_int_equal(rcode(r), LDNS_RCODE_REFUSED);
+	assert_int_equal(r->rec.qclass, C_CH);
+	reply_free(r);
+	len = build(msg, ID "." ZONE, T_MX, C_CH, &plain);
+	r = ask_raw(f->zone, msg, len, 0, DNSD_MSG_MAX);
+	assert_int_equal(rcode(r), LDNS_RCODE_REFUSED);
+	reply_free(r);
+	r = ask(f->zone, ZONE, T_AXFR, NULL, 1);
+	assert_int_equal(rcode(r), LDNS_RCODE_REFUSED);
+	reply_free(r);
+}
+
+/* 0x20: the question comes back byte for byte, owners in the same case. */
+static void
+question_is_echoed_exactly_as_sent(void **state)
+{
+	struct fixture *f = *state;
+	static const char name[] = "Mx." ID_UC ".DnS.MeAsUrE.tEsT";
+	static const char nx[] = "NoPe.DnS.MeAsUrE.tEsT";
+	uint8_t msg[512];
+	struct q o = { 0xbeef, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	size_t len = build(msg, name, T_A, C_IN, &o);
+	struct reply *r = ask_raw(f->zone, msg, len, 0, DNSD_MSG_MAX);
+	char *soa;
+
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_memory_equal(r->wire + 12, msg + 12, len - 12);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "Mx." ID_UC
+	    ".DnS.MeAsUrE.tEsT.\t300\tIN\tA\t127.0.0.1\n");
+	assert_string_equal(r->rec.qname, name);
+	assert_string_equal(r->rec.test_id, ID);	/* lowercase */
+	reply_free(r);
+
+	len = build(msg, nx, T_A, C_IN, &o);
+	r = ask_raw(f->zone, msg, len, 0, DNSD_MSG_MAX);
+	assert_int_equal(rcode(r), LDNS_RCODE_NXDOMAIN);
+	assert_memory_equal(r->wire + 12, msg + 12, len - 12);
+	/*
+	 * The owner is the apex as asked; ldns compresses names in the
+	 * data case-insensitively, so they may point into the question.
+	 */
+	soa = rr_text(r, LDNS_SECTION_AUTHORITY, 0);
+	assert_int_equal(strncmp(soa, "DnS.MeAsUrE.tEsT.\t", 18), 0);
+	assert_int_equal(strcasecmp(soa, ZONE ".\t60\tIN\tSOA\tns." ZONE
+	    ". hostmaster.measure.test. 1 3600 600 86400 60\n"), 0);
+	free(soa);
+	reply_free(r);
+}
+
+static void
+qname_record_escapes_unprintable_bytes(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t name[] = {
+		5, 'a', '.', 'b', 0x00, 0xff, 3, 'd', 'n', 's', 7, 'm', 'e',
+		'a', 's', 'u', 'r', 'e', 4, 't', 'e', 's', 't', 0
+	};
+	uint8_t msg[512] = { 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0, 0, 0, 0,
+	    0, 0 };
+	size_t len = 12;
+	struct reply *r;
+
+	memcpy(msg + len, name, sizeof(name));
+	len += sizeof(name);
+	msg[len++] = 0;
+	msg[len++] = T_A;
+	msg[len++] = 0;
+	msg[len++] = C_IN;
+	r = ask_raw(f->zone, msg, len, 0, DNSD_MSG_MAX);
+	assert_int_equal(rcode(r), LDNS_RCODE_NXDOMAIN);
+	assert_string_equal(r->rec.qname, "a\\x2eb\\x00\\xff.dns.measure.test");
+	reply_free(r);
+}
+
+/* ---- EDNS --------------------------------------------------------- */
+
+static void
+edns_gets_an_opt_with_our_size_and_the_do_bit_copied(void **state)
+{
+	struct fixture *f = *state;
+	struct q o = { 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 4096, 0, 0 };
+	struct reply *r;
+
+	r = ask(f->zone, ID "." ZONE, T_MX, &o, 0);
+	assert_true(ldns_pkt_edns(r->pkt));
+	assert_int_equal(ldns_pkt_edns_udp_size(r->pkt), 1232);
+	assert_int_equal(ldns_pkt_edns_version(r->pkt), 0);
+	assert_false(ldns_pkt_edns_do(r->pkt));
+	assert_int_equal(r->rec.edns, 1);
+	assert_int_equal(r->rec.edns_size, 4096);
+	assert_int_equal(r->rec.do_bit, 0);
+	reply_free(r);
+
+	o.do_bit = 1;
+	o.udp = 100;		/* RFC 6891 6.2.5: taken as 512 */
+	o.cd = 1;
+	r = ask(f->zone, "foo." ZONE, T_A, &o, 0);
+	assert_int_equal(rcode(r), LDNS_RCODE_NXDOMAIN);
+	assert_true(ldns_pkt_edns_do(r->pkt));
+	assert_true(ldns_pkt_cd(r->pkt));
+	assert_int_equal(r->rec.do_bit, 1);
+	assert_int_equal(r->rec.edns_size, 100);
+	reply_free(r);
+}
+
+static void
+edns_version_above_0_is_badvers(void **state)
+{
+	struct fixture *f = *state;
+	struct q o = { 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1232, 1, 1 };
+	struct reply *r = ask(f->zone, ID "." ZONE, T_MX, &o, 0);
+
+	assert_int_equal(ldns_pkt_get_rcode(r->pkt), 0);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(r->pkt), 1);
+	assert_int_equal(rcode(r), 16);
+	assert_int_equal(ldns_pkt_edns_version(r->pkt), 0);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 0);
+	assert_false(ldns_pkt_aa(r->pkt));
+	assert_int_equal(r->rec.rcode, 16);
+	assert_string_equal(r->rec.test_id, ID);
+	reply_free(r);
+}
+
+/* ---- errors ------------------------------------------------------- */
+
+/* An A record for the root: something to put in any section. */
+static size_t
+put_rr(uint8_t *b, size_t pos)
+{
+	static const uint8_t rr[] = { 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192,
+	    0, 2, 1 };
+
+	memcpy(b + pos, rr, sizeof(rr));
+	return pos + sizeof(rr);
+}
+
+static void
+wrong_section_counts_are_formerr(void **state)
+{
+	struct fixture *f = *state;
+	static const struct q cases[] = {
+		{ 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0 },	/* QD 2 */
+		{ 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0 },	/* AN 1 */
+		{ 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 512, 0, 0 },	/* NS 1 */
+		{ 1, 0, 0, 0, 0, 0, 0, 0, 2, 1, 512, 0, 0 },	/* AR 2 */
+	};
+	uint8_t msg[512];
+	size_t i, len, qlen;
+	struct reply *r;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = build(msg, ID "." ZONE, T_MX, C_IN, &cases[i]);
+		if (i == 0) {		/* a second question */
+			qlen = len - 12;
+			memcpy(msg + len, msg + 12, qlen);
+			len += qlen;
+		} else if (i == 1)
+			len = put_rr(msg, len);
+		else if (i == 2) {	/* before the OPT */
+			memmove(msg + len + 4, msg + len - 11, 11);
+			len = put_rr(msg, len - 11) + 11;
+		} else
+			len = put_rr(msg, len);
+		r = ask_raw(f->zone, msg, len, i % 2, DNSD_MSG_MAX);
+		assert_int_equal(rcode(r), LDNS_RCODE_FORMERR);
+		assert_int_equal(ldns_pkt_ancount(r->pkt), 0);
+		assert_false(ldns_pkt_aa(r->pkt));
+		/* the question is read for the record and echoed */
+		assert_string_equal(r->rec.qname, ID "." ZONE);
+		assert_int_equal(ldns_pkt_qdcount(r->pkt), 1);
+		/* an OPT when the OPT was read (AR 2 is refused unread) */
+		assert_int_equal(ldns_pkt_edns(r->pkt), i == 2);
+		assert_int_equal(r->rec.edns, i == 2);
+		reply_free(r);
+	}
+	/* QDCOUNT 0: a bare header; with an OPT, the OPT back */
+	memset(msg, 0, 12);
+	msg[1] = 9;
+	r = ask_raw(f->zone, msg, 12, 0, DNSD_MSG_MAX);
+	assert_int_equal(rcode(r), LDNS_RCODE_FORMERR);
+	assert_int_equal(ldns_pkt_qdcount(r->pkt), 0);
+	assert_int_equal(ldns_pkt_id(r->pkt), 9);
+	assert_false(ldns_pkt_edns(r->pkt));
+	assert_null(r->rec.qname);
+	reply_free(r);
+	msg[11] = 1;
+	memcpy(msg + 12, "\0\0\x29\x04\xd0\0\0\0\0\0\0", 11);
+	r = ask_raw(f->zone, msg, 23, 0, DNSD_MSG_MAX);
+	assert_int_equal(rcode(r), LDNS_RCODE_FORMERR);
+	assert_true(ldns_pkt_edns(r->pkt));
+	assert_int_equal(r->rec.edns_size, 1232);
+	reply_free(r);
+}
+
+static void
+opcodes_other_than_query_are_notimp(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t opcodes[] = { 1, 2, 4, 5, 15 };
+	struct q o = { 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t msg[512];
+	size_t i, len;
+	struct reply *r;
+
+	for (i = 0; i < sizeof(opcodes); i++) {
+		o.opcode = opcodes[i];
+		len = build(msg, ZONE, T_SOA, C_IN, &o);
+		r = ask_raw(f->zone, msg, len, 0, DNSD_MSG_MAX);
+		assert_int_equal(rcode(r), LDNS_RCODE_NOTIMPL);
+		assert_int_equal((int)ldns_pkt_get_opcode(r->pkt),
+		    opcodes[i]);
+		assert_string_equal(r->rec.qname, ZONE);
+		assert_int_equal(r->rec.qtype, T_SOA);
+		assert_int_equal(ldns_pkt_edns(r->pkt), o.edns);
+		reply_free(r);
+		o.edns = !o.edns;
+		o.udp = 1232;
+	}
+}
+
+static void
+malformed_packets_are_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct q qr = { 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t msg[512];
+	size_t len;
+	struct reply *r;
+
+	memset(msg, 0, sizeof(msg));
+	r = ask_raw(f->zone, msg, 0, 0, DNSD_MSG_MAX);
+	assert_string_equal(r->rec.error, "truncated header");
+	assert_null(r->rec.qname);
+	reply_free(r);
+	r = ask_raw(f->zone, msg, 11, 1, DNSD_MSG_MAX);
+	assert_int_equal(r->res, DNSD_DROP);
+	reply_free(r);
+	/* a response is never answered */
+	len = build(msg, ID "." ZONE, T_MX, C_IN, &qr);
+	r = ask_raw(f->zone, msg, len, 0, DNSD_MSG_MAX);
+	assert_string_equal(r->rec.error, "not a query (QR set)");
+	reply_free(r);
+	/* QDCOUNT 1, the question cut short */
+	qr.qr = 0;
+	len = build(msg, ID "." ZONE, T_MX, C_IN, &qr);
+	r = ask_raw(f->zone, msg, len - 3, 0, DNSD_MSG_MAX);
+	assert_int_equal(r->res, DNSD_DROP);
+	assert_null(r->rec.qname);
+	reply_free(r);
+	/* an OPT whose RDLEN runs past the end */
+	qr.edns = 1;
+	qr.udp = 1232;
+	len = build(msg, ID "." ZONE, T_MX, C_IN, &qr);
+	msg[len - 1] = 40;
+	r = ask_raw(f->zone, msg, len, 0, DNSD_MSG_MAX);
+	assert_int_equal(r->res, DNSD_DROP);
+	reply_free(r);
+	/* a compression pointer loop in the question */
+	memset(msg, 0, 12);
+	msg[5] = 1;
+	msg[12] = 0xc0;
+	msg[13] = 12;
+	msg[14] = 0;
+	msg[15] = 1;
+	msg[16] = 0;
+	msg[17] = 1;
+	r = ask_raw(f->zone, msg, 18, 0, DNSD_MSG_MAX);
+	assert_int_equal(r->res, DNSD_DROP);
+	reply_free(r);
+	/* no room for any answer, or for this one even truncated */
+	len = build(msg, ID "." ZONE, T_MX, C_IN, &qr);
+	r = ask_raw(f->zone, msg, len, 0, 11);
+	assert_string_equal(r->rec.error, "no room for an answer");
+	reply_free(r);
+	r = ask_raw(f->zone, msg, len, 1, 40);
+	assert_string_equal(r->rec.error, "no room for the answer");
+	assert_string_equal(r->rec.qname, ID "." ZONE);
+	reply_free(r);
+}
+
+/* ---- truncation --------------------------------------------------- */
+
+static void
+udp_answers_over_the_limit_are_truncated(void **state)
+{
+	struct fixture *f = fixture_new(DNS_TRUNCATE_OFF, 40);
+	struct q o = { 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct reply *r;
+
+	(void)state;
+	/* 41 AAAA records: over 512 bytes, under 1232 */
+	r = ask(f->zone, "mx." ID "." ZONE, T_AAAA, &o, 0);
+	assert_true(ldns_pkt_tc(r->pkt));
+	assert_true(ldns_pkt_aa(r->pkt));
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 0);
+	assert_int_equal(ldns_pkt_qdcount(r->pkt), 1);
+	assert_int_equal(r->rec.truncated, 1);
+	assert_true(r->len <= 512);
+	reply_free(r);
+	o.edns = 1;
+	o.udp = 4096;
+	r = ask(f->zone, "mx." ID "." ZONE, T_AAAA, &o, 0);
+	assert_false(ldns_pkt_tc(r->pkt));
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 41);
+	assert_true(r->len <= 1232);
+	reply_free(r);
+	o.udp = 600;
+	r = ask(f->zone, "mx." ID "." ZONE, T_AAAA, &o, 0);
+	assert_true(ldns_pkt_tc(r->pkt));
+	assert_true(ldns_pkt_edns(r->pkt));	/* the OPT stays */
+	assert_true(r->len <= 600);
+	reply_free(r);
+	o.edns = 0;
+	r = ask(f->zone, "mx." ID "." ZONE, T_AAAA, &o, 1);
+	assert_false(ldns_pkt_tc(r->pkt));
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 41);
+	reply_free(r);
+	fixture_free(f);
+}
+
+static void
+truncate_mx_truncates_udp_addresses_of_the_mx_only(void **state)
+{
+	struct fixture *f = fixture_new(DNS_TRUNCATE_MX, 0);
+	struct q o = { 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1232, 0, 0 };
+	struct reply *r;
+
+	(void)state;
+	r = ask(f->zone, "mx." ID "." ZONE, T_A, &o, 0);
+	assert_true(ldns_pkt_tc(r->pkt));
+	assert_true(ldns_pkt_aa(r->pkt));
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 0);
+	assert_int_equal(r->rec.truncated, 1);
+	reply_free(r);
+	r = ask(f->zone, "mx." ID "." ZONE, T_AAAA, &o, 0);
+	assert_true(ldns_pkt_tc(r->pkt));
+	reply_free(r);
+	/* RFC 7766: over TCP the answer */
+	r = ask(f->zone, "mx." ID "." ZONE, T_A, &o, 1);
+	assert_false(ldns_pkt_tc(r->pkt));
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_int_equal(r->rec.truncated, 0);
+	reply_free(r);
+	/* everything else as usual */
+	r = ask(f->zone, ID "." ZONE, T_MX, &o, 0);
+	assert_false(ldns_pkt_tc(r->pkt));
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	reply_free(r);
+	r = ask(f->zone, "ns." ZONE, T_A, &o, 0);
+	assert_false(ldns_pkt_tc(r->pkt));
+	reply_free(r);
+	fixture_free(f);
+}
+
+/* ---- hostile input ------------------------------------------------ */
+
+/* xorshift64*: the same corpus on every run. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static void
+check_any(const struct dnsd_zone *z, const uint8_t *msg, size_t len,
+    int tcp, unsigned *answered)
+{
+	struct reply *r = ask_raw(z, msg, len, tcp, DNSD_MSG_MAX);
+
+	if (r->res == DNSD_ANSWER) {
+		(*answered)++;
+		if (len >= 2)
+			assert_int_equal(ldns_pkt_id(r->pkt),
+			    msg[0] << 8 | msg[1]);
+		assert_true(r->len <= (tcp ? DNSD_MSG_MAX : 1232));
+	}
+	reply_free(r);
+}
+
+static void
+random_and_bit_flipped_packets_do_not_crash(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const names[] = {
+		ID "." ZONE, "mx." ID "." ZONE, ZONE, "foo." ZONE, "example.org"
+	};
+	static const unsigned types[] = { T_MX, T_A, T_AAAA, T_SOA, T_ANY };
+	struct q o = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t seed[512], msg[512];
+	uint64_t s = 0x6d61696c73636f70ULL;
+	unsigned n, answered = 0, flips, k;
+	size_t len, i;
+
+	for (n = 0; n < 1000; n++) {
+		if (n % 2 == 0) {
+			/* random bytes, the header often plausible */
+			len = rnd(&s) % 300;
+			for (i = 0; i < len; i++)
+				msg[i] = (uint8_t)rnd(&s);
+			if (len >= 12 && n % 4 == 0) {
+				msg[2] &= 0x07;	/* QR 0, opcode QUERY */
+				msg[4] = msg[6] = msg[8] = msg[10] = 0;
+				msg[5] = 1;
+				msg[7] = msg[9] = 0;
+				msg[11] &= 1;
+			}
+		} else {
+			/* a valid query with some bits flipped, or cut */
+			o.id = (uint16_t)n;
+			o.edns = n % 3 != 0;
+			o.udp = (uint16_t)rnd(&s);
+			o.do_bit = n % 5 == 0;
+			len = build(seed, names[n % 5], types[(n / 5) % 5],
+			    C_IN, &o);
+			memcpy(msg, seed, len);
+			flips = 1 + (unsigned)(rnd(&s) % 4);
+			for (k = 0; k < flips; k++) {
+				i = rnd(&s) % len;
+				msg[i] ^= (uint8_t)(1u << (rnd(&s) % 8));
+			}
+			if (n % 7 == 0)
+				len = rnd(&s) % len;
+		}
+		check_any(f->zone, msg, len, (int)(n % 2), &answered);
+	}
+	/* most flipped queries still get some answer */
+	assert_true(answered > 300);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    mx_of_a_test_name_is_authoritative, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    mx_host_has_the_addresses_of_host_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    apex_has_soa_and_ns_and_ns_has_the_dns_addresses, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    missing_names_are_nxdomain_with_the_soa, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    other_types_of_existing_names_are_nodata, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    names_outside_the_zone_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    other_classes_and_transfers_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    question_is_echoed_exactly_as_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    qname_record_escapes_unprintable_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    edns_gets_an_opt_with_our_size_and_the_do_bit_copied, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    edns_version_above_0_is_badvers, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    wrong_section_counts_are_formerr, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    opcodes_other_than_query_are_notimp, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    malformed_packets_are_dropped, setup, teardown),
+		cmocka_unit_test(udp_answers_over_the_limit_are_truncated),
+		cmocka_unit_test(
+		    truncate_mx_truncates_udp_addresses_of_the_mx_only),
+		cmocka_unit_test_setup_teardown(
+		    random_and_bit_flipped_packets_do_not_crash, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
