@@ -130,6 +130,15 @@ daemon_run(struct daemon *d, int foreground)
 	}
 	if (drop_privileges(d->cfg->user) == -1)
 		return -1;
+	/*
+	 * Detach before any thread or database connection exists: neither
+	 * survives fork(); the event base is re-initialised for the child.
+	 */
+	if (!foreground && (daemon(0, 0) == -1 ||
+	    event_reinit(d->base) == -1)) {
+		log_warn("daemon: %s", strerror(errno));
+		return -1;
+	}
 	if ((d->store = store_open(d->cfg->database, err, sizeof(err))) ==
 	    NULL) {
 		log_warn("%s", err);
@@ -158,10 +167,6 @@ daemon_run(struct daemon *d, int foreground)
 	    evsignal_add(d->sigterm, NULL) == -1 ||
 	    evsignal_add(d->sigint, NULL) == -1) {
 		log_warn("cannot install signal handlers");
-		return -1;
-	}
-	if (!foreground && daemon(0, 0) == -1) {
-		log_warn("daemon: %s", strerror(errno));
 		return -1;
 	}
 	log_info("mailscoped started: %zu hosts, database %s",

@@ -28,6 +28,7 @@ extern const char *const schema_migrations[];	/* migration 1 first */
 extern const char schema_views[];
 
 #define STORE_BUSY_TIMEOUT_MS	5000
+#define STORE_QUEUE_MAX		100000	/* queued DNS/web records */
 
 enum stmt_id {
 	ST_BEGIN,
@@ -209,6 +210,8 @@ struct store {
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;	/* jobs queued, or stopping */
 	struct jobq		 jobs;	/* loop -> writer */
+	size_t			 njobs;	/* in jobs */
+	unsigned long		 dropped;	/* DNS/web records, queue full */
 	struct jobq		 done;	/* writer -> loop: results */
 	int			 stopping;
 
@@ -1189,6 +1192,7 @@ store_writer(void *arg)
 		if (STAILQ_EMPTY(&st->jobs))
 			break;
 		STAILQ_CONCAT(&batch, &st->jobs);
+		st->njobs = 0;
 		pthread_mutex_unlock(&st->mtx);
 
 		store_batch(st, &batch);
@@ -1257,7 +1261,25 @@ store_writer_start(struct store *st, struct event_base *base,
 static void
 store_enqueue(struct store *st, struct job *j)
 {
+	unsigned long	 dropped = 0;
+
 	pthread_mutex_lock(&st->mtx);
+	/*
+	 * DNS queries and web requests come from anyone, faster than a disk
+	 * may take them: above the bound they are counted, not queued.  Mail
+	 * is never dropped (its sessions wait for the store anyway).
+	 */
+	if ((j->type == JOB_FETCH || j->type == JOB_DNSQ) &&
+	    st->njobs >= STORE_QUEUE_MAX) {
+		dropped = ++st->dropped;
+		pthread_mutex_unlock(&st->mtx);
+		if (dropped == 1 || dropped % 10000 == 0)
+			log_warn("store: queue full, %lu DNS/web records dropped "
+			    "so far", dropped);
+		job_free(j);
+		return;
+	}
+	st->njobs++;
 	STAILQ_INSERT_TAIL(&st->jobs, j, entry);
 	pthread_cond_signal(&st->cond);
 	pthread_mutex_unlock(&st->mtx);
@@ -1534,6 +1556,7 @@ store_close(struct store *st)
 	} else if (!STAILQ_EMPTY(&st->jobs)) {
 		/* Queued, never started: flush here, nobody to report to. */
 		STAILQ_CONCAT(&batch, &st->jobs);
+		st->njobs = 0;
 		store_batch(st, &batch);
 		store_batch_report(st, &batch);
 	}

@@ -669,6 +669,35 @@ last_connection_id_is_max_or_zero(void **state)
 }
 
 static void
+dns_records_beyond_the_queue_bound_are_dropped_mail_is_not(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	struct dnsq_rec	 q;
+	struct conn_rec	 c = conn_full(1);
+	sqlite3		*db;
+	int		 i;
+
+	memset(&q, 0, sizeof(q));
+	q.local_addr = "127.0.0.1:53";
+	q.client_addr = "127.0.0.1";
+	q.transport = "udp";
+	q.rcode = 0;
+	st = open_ok(f->path);
+	/* queued before the writer runs: nothing drains the queue meanwhile */
+	for (i = 0; i < 100000 + 5; i++)
+		store_dns_query(st, &q);
+	store_conn_open(st, &c);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM dns_queries"),
+	    100000);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM connections"), 1);
+	sqlite3_close(db);
+}
+
+static void
 close_null_is_noop(void **state)
 {
 	(void)state;
@@ -691,6 +720,7 @@ main(void)
 		T(close_flushes_queued_jobs),
 		T(close_without_writer_flushes_queue),
 		T(last_connection_id_is_max_or_zero),
+		T(dns_records_beyond_the_queue_bound_are_dropped_mail_is_not),
 		cmocka_unit_test(close_null_is_noop),
 #undef T
 	};
