@@ -6,7 +6,6 @@
  */
 #include "build.h"
 
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -16,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
@@ -31,6 +29,7 @@
 
 #include "catalog.h"
 #include "certs.h"
+#include "fileout.h"
 
 #define CERTS_NAME_MAX	256	/* a DNS name as text, with the NUL */
 #define CERTS_CN_MAX	64	/* RFC 5280 ub-common-name */
@@ -140,88 +139,24 @@ certs_path(const struct certs_run *r, char *buf, size_t len,
 static int
 certs_mkdir(const struct certs_run *r)
 {
-	struct stat	st;
+	char	err[PATH_MAX + 128];
 
-	if (mkdir(r->dir, 0700) == -1 && errno != EEXIST) {
-		certs_error(r->errs, "%s: cannot create: %s", r->dir,
-		    strerror(errno));
-		return -1;
-	}
-	if (stat(r->dir, &st) == -1) {
-		certs_error(r->errs, "%s: %s", r->dir, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		certs_error(r->errs, "%s: not a directory", r->dir);
+	if (fileout_mkdir(r->dir, 0700, err, sizeof(err)) == -1) {
+		certs_error(r->errs, "%s", err);
 		return -1;
 	}
 	return 0;
 }
 
-/*
- * Writes PATH through a temporary file in the same directory and renames
- * it into place, so that a reader sees the old file or the new one, never
- * half of one.  mkstemp() creates with O_EXCL and mode 0600, so a key is
- * never readable by others, not even for a moment; MODE is set before the
- * first byte.
- */
+/* PATH with MODE, atomically (fileout.c); the OpenSSL errors drained. */
 static int
 certs_write_file(const struct certs_run *r, const char *path, mode_t mode,
     int (*writer)(FILE *, const void *), const void *arg)
 {
-	char	 tmp[PATH_MAX];
-	FILE	*fp;
-	int	 fd, n, saved;
+	char	err[2 * PATH_MAX + 128];
 
-	n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		certs_error(r->errs, "%s: path too long", path);
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) == -1) {
-		certs_error(r->errs, "%s: cannot write: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) == -1 || (fp = fdopen(fd, "w")) == NULL) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		certs_error(r->errs, "%s: cannot write: %s", path,
-		    strerror(saved));
-		return -1;
-	}
-	if (writer(fp, arg) == -1) {
-		saved = errno;
-		if (ferror(fp))
-			certs_error(r->errs, "%s: cannot write: %s", path,
-			    strerror(saved));
-		else
-			certs_error(r->errs, "%s: cannot encode", path);
-		fclose(fp);
-		unlink(tmp);
-		return -1;
-	}
-	if (fflush(fp) == EOF || fsync(fileno(fp)) == -1) {
-		saved = errno;
-		fclose(fp);
-		unlink(tmp);
-		certs_error(r->errs, "%s: cannot write: %s", path,
-		    strerror(saved));
-		return -1;
-	}
-	if (fclose(fp) == EOF) {
-		saved = errno;
-		unlink(tmp);
-		certs_error(r->errs, "%s: cannot write: %s", path,
-		    strerror(saved));
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		saved = errno;
-		unlink(tmp);
-		certs_error(r->errs, "%s: cannot rename %s: %s", path, tmp,
-		    strerror(saved));
+	if (fileout_write(path, mode, writer, arg, err, sizeof(err)) == -1) {
+		certs_error(r->errs, "%s", err);
 		return -1;
 	}
 	return 0;

@@ -896,7 +896,11 @@ set_ns(struct parser *p, void *base, const struct keydef *kd,
 	return rc;
 }
 
-/* LOCAL@DOMAIN, for the SOA's RNAME (RFC 1035 3.3.13); lowercased. */
+/*
+ * LOCAL@DOMAIN, for the SOA's RNAME (RFC 1035 3.3.13, 8): LOCAL becomes
+ * one label (at most 63 bytes, RFC 1035 2.3.4) and LOCAL.DOMAIN a name
+ * of at most 253; lowercased.
+ */
 static int
 set_mailbox(struct parser *p, void *base, const struct keydef *kd,
     const char *value)
@@ -909,12 +913,20 @@ set_mailbox(struct parser *p, void *base, const struct keydef *kd,
 	for (i = 0; s[i] != '\0'; i++)
 		if (s[i] >= 'A' && s[i] <= 'Z')
 			s[i] = (char)(s[i] - 'A' + 'a');
-	if ((at = strrchr(s, '@')) == NULL) {
+	if ((at = strchr(s, '@')) == NULL || strchr(at + 1, '@') != NULL) {
 		free(s);
-		bad_value(p, kd, value, strlen(value), "expected LOCAL@DOMAIN");
+		bad_value(p, kd, value, strlen(value), "expected LOCAL@DOMAIN "
+		    "with exactly one '@'");
 		return -1;
 	}
 	*at = '\0';
+	if ((size_t)(at - s) > DNS_LABEL_MAX ||
+	    strlen(value) > DNS_NAME_MAX) {
+		free(s);
+		bad_value(p, kd, value, strlen(value), "LOCAL longer than 63 "
+		    "bytes or LOCAL.DOMAIN longer than 253: not an SOA RNAME");
+		return -1;
+	}
 	if (!valid_local_part(s) || !valid_dns_name(at + 1)) {
 		free(s);
 		bad_value(p, kd, value, strlen(value), "expected LOCAL@DOMAIN "

@@ -14,7 +14,6 @@
 
 #include <netinet/in.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +26,12 @@
 #include <event2/listener.h>
 #include <ldns/ldns.h>
 
+#include "clock.h"
 #include "config.h"
 #include "dnsd.h"
+#include "listener.h"
 #include "log.h"
+#include "netaddr.h"
 #include "store.h"
 #include "testid.h"
 
@@ -134,6 +136,9 @@ struct tcp_conn {
 	int			 read_paused;	/* output was too long */
 	unsigned long long	 id;
 	struct sockaddr_storage	 ss;		/* the client */
+	char			 client[INET6_ADDRSTRLEN];	/* its address */
+	int			 port;
+	int			 family;	/* 4 or 6 */
 };
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
@@ -160,15 +165,6 @@ struct dnsd {
 	int			 stopping;
 };
 
-static double
-now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
 static int
 lower(int c)
 {
@@ -182,22 +178,16 @@ static int
 zone_add_addr(ldns_rr_list *list, const char *owner,
     const struct listen_addr *la, char *err, size_t errlen)
 {
-	const struct sockaddr_in *sin;
-	const struct sockaddr_in6 *sin6;
+	const struct sockaddr *sa = (const struct sockaddr *)&la->ss;
 	char addr[INET6_ADDRSTRLEN], text[DNSD_NAME_MAX + 128];
 	ldns_rr *rr = NULL;
 	int n;
 
-	if (la->ss.ss_family == AF_INET) {
-		sin = (const struct sockaddr_in *)&la->ss;
-		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
-			return 0;
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-	} else {
-		sin6 = (const struct sockaddr_in6 *)&la->ss;
-		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
-			return 0;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+	if (netaddr_is_unspecified(sa))
+		return 0;
+	if (netaddr_text(sa, addr, sizeof(addr), NULL, NULL) == -1) {
+		snprintf(err, errlen, "dns: %s: not an IP address", la->text);
+		return -1;
 	}
 	n = snprintf(text, sizeof(text), "%s. %d IN %s %s", owner, DNSD_TTL,
 	    la->ss.ss_family == AF_INET ? "A" : "AAAA", addr);
@@ -833,27 +823,6 @@ dnsd_answer(const struct dnsd_zone *z, const uint8_t *query, size_t len,
 
 /* ---- the server ---------------------------------------------------- */
 
-static void
-sockaddr_text(const struct sockaddr_storage *ss, char *addr, size_t len,
-    int *port, int *family)
-{
-	const struct sockaddr_in *sin;
-	const struct sockaddr_in6 *sin6;
-
-	snprintf(addr, len, "?");
-	*port = 0;
-	*family = ss->ss_family == AF_INET6 ? 6 : 4;
-	if (ss->ss_family == AF_INET) {
-		sin = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &sin->sin_addr, addr, (socklen_t)len);
-		*port = ntohs(sin->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		sin6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, (socklen_t)len);
-		*port = ntohs(sin6->sin6_port);
-	}
-}
-
 static const char *
 rcode_name(int rcode)
 {
@@ -873,6 +842,7 @@ rcode_name(int rcode)
 static void
 record(struct dnsd *d, struct dnsq_rec *rec)
 {
+	char qname[DNSD_QNAME_TEXT];
 	double t = rec->time;
 
 	if (rec->rcode < 0) {
@@ -888,13 +858,17 @@ record(struct dnsd *d, struct dnsq_rec *rec)
 			d->malformed_unlogged = 0;
 			d->malformed_logged = t;
 		}
-	} else
+	} else {
+		/* a label may hold ' ' or '"': escaped, no forged field */
+		if (rec->qname != NULL)
+			log_field_escaped(qname, sizeof(qname), rec->qname);
 		log_debug("dns: query from %s port %d transport=%s qname=%s "
 		    "qtype=%d qclass=%d edns=%d do=%d rcode=%s tc=%d "
 		    "minimised=%d", rec->client_addr, rec->client_port,
-		    rec->transport, rec->qname != NULL ? rec->qname : "-",
+		    rec->transport, rec->qname != NULL ? qname : "-",
 		    rec->qtype, rec->qclass, rec->edns, rec->do_bit,
 		    rcode_name(rec->rcode), rec->truncated, rec->minimised);
+	}
 	if (d->store != NULL)
 		store_dns_query(d->store, rec);
 	dnsd_rec_clear(rec);
@@ -911,10 +885,10 @@ handle(struct dnsd *d, const struct listen_addr *la,
 	enum dnsd_result res;
 
 	memset(&rec, 0, sizeof(rec));
-	rec.time = now();
+	rec.time = clock_now();
 	rec.local_addr = (char *)la->text;
-	sockaddr_text(ss, client, sizeof(client), &rec.client_port,
-	    &rec.family);
+	netaddr_text((const struct sockaddr *)ss, client, sizeof(client),
+	    &rec.client_port, &rec.family);
 	rec.client_addr = client;
 	rec.transport = tcp ? "tcp" : "udp";
 	*outlen = DNSD_MSG_MAX;
@@ -971,12 +945,9 @@ static void
 tcp_free(struct tcp_conn *c, const char *reason)
 {
 	struct dnsd *d = c->d;
-	char client[INET6_ADDRSTRLEN];
-	int port, family;
 
-	sockaddr_text(&c->ss, client, sizeof(client), &port, &family);
 	log_debug("dns t%llu: close from %s port %d queries=%u reason=%s",
-	    c->id, client, port, c->queries, reason);
+	    c->id, c->client, c->port, c->queries, reason);
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&d->conns, c, entry);
 	d->nconns--;
@@ -1000,14 +971,13 @@ static void
 tcp_incomplete(struct tcp_conn *c, const char *why)
 {
 	struct dnsq_rec rec;
-	char client[INET6_ADDRSTRLEN];
 
 	memset(&rec, 0, sizeof(rec));
-	rec.time = now();
+	rec.time = clock_now();
 	rec.local_addr = (char *)c->la->text;
-	sockaddr_text(&c->ss, client, sizeof(client), &rec.client_port,
-	    &rec.family);
-	rec.client_addr = client;
+	rec.client_addr = c->client;
+	rec.client_port = c->port;
+	rec.family = c->family;
 	rec.transport = "tcp";
 	rec.rcode = -1;
 	rec.error = strdup(why);
@@ -1125,6 +1095,19 @@ on_tcp_event(struct bufferevent *bev, short what, void *arg)
 		tcp_free(c, reason);
 }
 
+/* The TCP connections open from the client address ADDR. */
+static unsigned
+tcp_conns_from(const struct dnsd *d, const char *addr)
+{
+	const struct tcp_conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &d->conns, entry)
+		if (strcmp(c->client, addr) == 0)
+			n++;
+	return n;
+}
+
 static void
 on_tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -1132,8 +1115,8 @@ on_tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	struct dnsd_tcpl *l = arg;
 	struct dnsd *d = l->d;
 	struct tcp_conn *c;
-	char client[INET6_ADDRSTRLEN];
-	int port, family;
+	const char *limit = NULL;
+	unsigned max = 0;
 
 	(void)lev;
 	if (d->stopping) {
@@ -1147,11 +1130,19 @@ on_tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	if (salen > 0 && (size_t)salen <= sizeof(c->ss))
 		memcpy(&c->ss, sa, (size_t)salen);
-	sockaddr_text(&c->ss, client, sizeof(client), &port, &family);
+	netaddr_text((const struct sockaddr *)&c->ss, c->client,
+	    sizeof(c->client), &c->port, &c->family);
+	/* as SMTP's: in total, then per client address (RFC 7766 6.2.2) */
 	if (d->nconns >= d->cfg->max_connections) {
+		limit = "max_connections";
+		max = d->cfg->max_connections;
+	} else if (tcp_conns_from(d, c->client) >= d->cfg->max_per_ip) {
+		limit = "max_per_ip";
+		max = d->cfg->max_per_ip;
+	}
+	if (limit != NULL) {
 		log_info("dns: tcp connection from %s port %d refused: "
-		    "max_connections (%u) reached", client, port,
-		    d->cfg->max_connections);
+		    "%s (%u) reached", c->client, c->port, limit, max);
 		free(c);
 		close(fd);
 		return;
@@ -1170,7 +1161,7 @@ on_tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	TAILQ_INSERT_TAIL(&d->conns, c, entry);
 	d->nconns++;
 	log_debug("dns t%llu: tcp connect from %s port %d to %s", c->id,
-	    client, port, l->la->text);
+	    c->client, c->port, l->la->text);
 	/* input bounded by one message and its length */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 + DNSD_MSG_MAX);
 	bufferevent_set_timeouts(c->bev, &d->tcp_timeout, &d->tcp_timeout);
@@ -1218,17 +1209,13 @@ static int
 tcp_bind(struct dnsd *d, struct dnsd_tcpl *l, const struct listen_addr *la,
     char *err, size_t errlen)
 {
-	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	    LEV_OPT_CLOSE_ON_EXEC;
+	char why[256];
 
 	l->d = d;
 	l->la = la;
-	if (la->ss.ss_family == AF_INET6)
-		flags |= LEV_OPT_BIND_IPV6ONLY;
-	if ((l->lev = evconnlistener_new_bind(d->base, on_tcp_accept, l, flags,
-	    128, (const struct sockaddr *)&la->ss, (int)la->sslen)) == NULL) {
-		snprintf(err, errlen, "[dns]: bind %s (tcp): %s", la->text,
-		    strerror(errno));
+	if ((l->lev = listener_bind(d->base, la, on_tcp_accept, l, why,
+	    sizeof(why))) == NULL) {
+		snprintf(err, errlen, "[dns] tcp: %s", why);
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->lev, on_tcp_accept_error);
@@ -1258,8 +1245,7 @@ dnsd_new(struct event_base *base, const struct config *cfg, char *err,
 	TAILQ_INIT(&d->conns);
 	ms = cfg->timeout_command_ms < DNSD_TCP_TIMEOUT_MAX_MS ?
 	    cfg->timeout_command_ms : DNSD_TCP_TIMEOUT_MAX_MS;
-	d->tcp_timeout.tv_sec = (time_t)(ms / 1000);
-	d->tcp_timeout.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	clock_ms_to_tv(ms, &d->tcp_timeout);
 	if ((d->zone = dnsd_zone_new(cfg, err, errlen)) == NULL) {
 		dnsd_free(d);
 		return NULL;

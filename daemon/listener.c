@@ -1,7 +1,8 @@
 /*
  * Listeners: binds every address of every host (IPv6 sockets IPV6_V6ONLY,
  * so that 0.0.0.0 and :: can be bound side by side), builds each host's
- * TLS context, and hands accepted sockets to the SMTP server.
+ * TLS context, and hands accepted sockets to the SMTP server.  The one
+ * way a TCP listener is bound: [web] and [dns] use listener_bind() too.
  * Event loop thread.
  */
 #include "build.h"
@@ -19,6 +20,8 @@
 #include "log.h"
 #include "smtp.h"
 #include "tls.h"
+
+#define LISTENER_BACKLOG	128	/* listen(2) queue of every listener */
 
 struct bound {
 	struct listeners	*ls;		/* borrowed: the owner */
@@ -54,6 +57,26 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	log_warn("accept on %s: %s", b->lis.local, strerror(errno));
 }
 
+struct evconnlistener *
+listener_bind(struct event_base *base, const struct listen_addr *la,
+    evconnlistener_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct evconnlistener *lev;
+	unsigned flags;
+
+	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC;
+	/* so that 0.0.0.0 and :: can be bound side by side */
+	if (la->ss.ss_family == AF_INET6)
+		flags |= LEV_OPT_BIND_IPV6ONLY;
+	lev = evconnlistener_new_bind(base, cb, arg, flags, LISTENER_BACKLOG,
+	    (const struct sockaddr *)&la->ss, (int)la->sslen);
+	if (lev == NULL)
+		snprintf(err, errlen, "bind %s: %s", la->text,
+		    strerror(errno));
+	return lev;
+}
+
 struct listeners *
 listener_open(struct event_base *base, const struct config *cfg,
     struct smtp_server *srv, char *err, size_t errlen)
@@ -61,8 +84,8 @@ listener_open(struct event_base *base, const struct config *cfg,
 	const struct host_conf *h;
 	struct listeners *ls;
 	struct bound *b;
+	char why[256];
 	size_t i, j, n = 0;
-	unsigned flags;
 
 	for (i = 0; i < cfg->nhosts; i++)
 		n += cfg->hosts[i].nlisten;
@@ -89,18 +112,11 @@ listener_open(struct event_base *base, const struct config *cfg,
 			b->lis.tls = ls->tls[i];
 			snprintf(b->lis.local, sizeof(b->lis.local), "%s",
 			    h->listen[j].text);
-			flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-			    LEV_OPT_CLOSE_ON_EXEC;
-			if (h->listen[j].ss.ss_family == AF_INET6)
-				flags |= LEV_OPT_BIND_IPV6ONLY;
-			b->lev = evconnlistener_new_bind(base, on_accept, b,
-			    flags, 128,
-			    (const struct sockaddr *)&h->listen[j].ss,
-			    (int)h->listen[j].sslen);
+			b->lev = listener_bind(base, &h->listen[j], on_accept,
+			    b, why, sizeof(why));
 			if (b->lev == NULL) {
-				snprintf(err, errlen, "host %s: bind %s: %s",
-				    h->name, h->listen[j].text,
-				    strerror(errno));
+				snprintf(err, errlen, "host %s: %s", h->name,
+				    why);
 				listener_free(ls);
 				return NULL;
 			}

@@ -1,17 +1,30 @@
 /*
  * Listeners: one evconnlistener per bind address of every host, each tied
- * to its host profile and TLS context.  Event loop thread.
+ * to its host profile and TLS context; listener_bind() for [web] and
+ * [dns] too.  Event loop thread.
  */
 #ifndef MAILSCOPE_LISTENER_H
 #define MAILSCOPE_LISTENER_H
 
 #include <stddef.h>
 
+#include <event2/listener.h>
+
 #include "types.h"
 
 struct event_base;
 struct listeners;
 struct smtp_server;
+
+/*
+ * A TCP listener on LA calling CB with ARG (NULL: set later, as evhttp
+ * does), with the options of every listener of the daemon: close on
+ * free and exec, SO_REUSEADDR, IPV6_V6ONLY for IPv6.  NULL with
+ * "bind ADDR: reason" in ERR.
+ */
+struct evconnlistener *listener_bind(struct event_base *,
+		    const struct listen_addr *la, evconnlistener_cb cb,
+		    void *arg, char *err, size_t errlen);
 
 /* Binds every listen address of CFG's hosts.  NULL with ERR on failure. */
 struct listeners *listener_open(struct event_base *, const struct config *,

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "log.h"
@@ -77,8 +78,13 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
-void
-log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
+/*
+ * SRC as printable ASCII, other bytes and those in MORE as \xNN; a
+ * backslash too unless SRC is already escaped (KEEP_BS).
+ */
+static void
+log_escape_some(char *dst, size_t dstlen, const char *src, size_t srclen,
+    const char *more, int keep_bs)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0;
@@ -88,7 +94,8 @@ log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
 		return;
 	for (i = 0; i < srclen; i++) {
 		c = (unsigned char)src[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
+		if (c >= 0x20 && c < 0x7f && (c != '\\' || keep_bs) &&
+		    strchr(more, c) == NULL) {
 			if (o + 1 >= dstlen)
 				break;
 			dst[o++] = (char)c;
@@ -102,4 +109,26 @@ log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
 		}
 	}
 	dst[o] = '\0';
+}
+
+void
+log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	log_escape_some(dst, dstlen, src, srclen, "", 0);
+}
+
+/*
+ * A value of a key=value field: without '"' and ' ' nothing the peer
+ * sends can end the field early and forge the next one.
+ */
+void
+log_field(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	log_escape_some(dst, dstlen, src, srclen, "\" ", 0);
+}
+
+void
+log_field_escaped(char *dst, size_t dstlen, const char *text)
+{
+	log_escape_some(dst, dstlen, text, strlen(text), "\" ", 1);
 }

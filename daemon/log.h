@@ -22,5 +22,16 @@ void	fatalx(const char *, ...)
  * becomes \xNN; truncated to fit DST (always NUL-terminated).
  */
 void	log_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
+/*
+ * As log_escape, and '"' and ' ' too: for a key=value field of a log
+ * line, which the peer's text then cannot end early (nor forge a field
+ * after it).  Values stored in the database keep log_escape.
+ */
+void	log_field(char *dst, size_t dstlen, const char *src, size_t srclen);
+/*
+ * TEXT that log_escape() made (a stored value) as log_field() would
+ * have made it from the original bytes: ' ' and '"' as \xNN too.
+ */
+void	log_field_escaped(char *dst, size_t dstlen, const char *text);
 
 #endif /* MAILSCOPE_LOG_H */

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include <jansson.h>
 
 #include "catalog.h"
 #include "certs.h"
+#include "clock.h"
 #include "config.h"
 #include "demo.h"
 #include "log.h"
@@ -92,7 +92,6 @@ cmd_new_test(const struct config *cfg, int argc, char *argv[])
 {
 	char id[TESTID_LEN + 1], err[512];
 	struct store *st;
-	struct timeval tv;
 	int json = 0, rc;
 
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
@@ -103,10 +102,8 @@ cmd_new_test(const struct config *cfg, int argc, char *argv[])
 		fprintf(stderr, "mailscope: %s\n", err);
 		return 1;
 	}
-	gettimeofday(&tv, NULL);
 	if (testid_new(id) == -1 ||
-	    store_test_create(st, id, (double)tv.tv_sec +
-	    (double)tv.tv_usec / 1e6) == -1) {
+	    store_test_create(st, id, clock_now()) == -1) {
 		fprintf(stderr, "mailscope: cannot create a test in %s\n",
 		    cfg->database);
 		store_close(st);

@@ -12,7 +12,6 @@
 
 #include <netinet/in.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,8 +29,11 @@
 #include <openssl/ssl.h>
 
 #include "catalog.h"
+#include "clock.h"
+#include "listener.h"
 #include "log.h"
 #include "mtasts.h"
+#include "netaddr.h"
 #include "policy_http.h"
 #include "store.h"
 #include "tls.h"
@@ -60,15 +62,23 @@ static const struct {
 	{ EVHTTP_REQ_PATCH, "PATCH" },
 };
 
-/* Our replies: status, reason phrase (RFC 9110 15), text/plain body. */
+/* Our error replies, the index of replies[]. */
+enum web_reply {
+	WR_BAD_REQUEST,
+	WR_NOT_FOUND,
+	WR_METHOD,
+	WR_COUNT
+};
+
+/* Their status, reason phrase (RFC 9110 15), text/plain body. */
 static const struct {
 	int		 code;
 	const char	*reason;
 	const char	*body;
-} replies[] = {
-	{ 400, "Bad Request", "bad request\n" },
-	{ 404, "Not Found", "not found\n" },
-	{ 405, "Method Not Allowed", "method not allowed\n" },
+} replies[WR_COUNT] = {
+	[WR_BAD_REQUEST] = { 400, "Bad Request", "bad request\n" },
+	[WR_NOT_FOUND] = { 404, "Not Found", "not found\n" },
+	[WR_METHOD] = { 405, "Method Not Allowed", "method not allowed\n" },
 };
 
 enum web_state {
@@ -132,22 +142,6 @@ struct policy_http {
 	struct timeval		 lifetime;
 };
 
-static double
-now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
-static void
-ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
-}
-
 static void
 conn_enter(struct web_conn *c, enum web_state state)
 {
@@ -174,28 +168,6 @@ tls_rec_clear(struct tls_rec *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The numeric address of SS into ADDR; its port, its family (4 or 6). */
-static void
-addr_text(const struct sockaddr_storage *ss, char *addr, size_t addrlen,
-    int *port, int *family)
-{
-	const struct sockaddr_in *sin = (const void *)ss;
-	const struct sockaddr_in6 *sin6 = (const void *)ss;
-
-	snprintf(addr, addrlen, "?");
-	*port = 0;
-	*family = 0;
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &sin->sin_addr, addr, (socklen_t)addrlen);
-		*port = ntohs(sin->sin_port);
-		*family = 4;
-	} else if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, (socklen_t)addrlen);
-		*port = ntohs(sin6->sin6_port);
-		*family = 6;
-	}
-}
-
 /* Both ends of the socket, once evhttp has given it to the bufferevent. */
 static void
 conn_learn(struct web_conn *c, evutil_socket_t fd)
@@ -210,15 +182,16 @@ conn_learn(struct web_conn *c, evutil_socket_t fd)
 	len = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		addr_text(&ss, addr, sizeof(addr), &port, &family);
+		netaddr_text((struct sockaddr *)&ss, addr, sizeof(addr), &port,
+		    &family);
 		snprintf(c->local, sizeof(c->local), family == 6 ?
 		    "[%s]:%d" : "%s:%d", addr, port);
 	}
 	len = sizeof(ss);
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_text(&ss, c->client, sizeof(c->client), &c->client_port,
-		    &c->family);
+		netaddr_text((struct sockaddr *)&ss, c->client,
+		    sizeof(c->client), &c->client_port, &c->family);
 	else
 		snprintf(c->client, sizeof(c->client), "?");
 	log_debug("w%lld: connect from %s port %d to web (%s)", c->id,
@@ -240,11 +213,25 @@ conn_close(struct web_conn *c, const char *why)
 	conn_enter(c, W_CLOSING);
 }
 
+/* The other connections from C's client address (RFC 8461 has no say). */
+static unsigned
+conns_from(const struct web_conn *c)
+{
+	const struct web_conn *o;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(o, &c->ph->conns, entry)
+		if (o != c && strcmp(o->client, c->client) == 0)
+			n++;
+	return n;
+}
+
 /*
  * First run (next loop turn after the accept): learn the addresses and
- * apply max_connections (after recording, as SMTP does: a refusal is
- * evidence too).  Then once more at the end of the connection's life,
- * so that a client sending a byte now and then is closed too.
+ * apply max_connections and max_per_ip (after recording, as SMTP does:
+ * a refusal is evidence too).  Then once more at the end of the
+ * connection's life, so that a client sending a byte now and then is
+ * closed too.
  */
 static void
 conn_timer(evutil_socket_t fd, short what, void *arg)
@@ -263,6 +250,10 @@ conn_timer(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, "too many connections");
 		return;
 	}
+	if (c->client[0] != '\0' && conns_from(c) >= c->ph->cfg->max_per_ip) {
+		conn_close(c, "too many connections from this address");
+		return;
+	}
 	evtimer_add(c->timer, &c->ph->lifetime);
 }
 
@@ -276,7 +267,7 @@ conn_store(struct web_conn *c, char *method, char *path, char *host,
 	if (c->ph->store == NULL)
 		return;
 	memset(&f, 0, sizeof(f));
-	f.time = now();
+	f.time = clock_now();
 	f.local_addr = c->local;
 	f.client_addr = c->client;
 	f.client_port = c->client_port;
@@ -301,7 +292,7 @@ conn_end_reason(const struct web_conn *c, char *buf, size_t len)
 {
 	const char *sep = c->why != NULL ? ": " : "";
 	const char *why = c->why != NULL ? c->why : "";
-	double idle = now() - c->last_active;
+	double idle = clock_now() - c->last_active;
 	size_t o;
 	int n;
 
@@ -338,26 +329,34 @@ conn_end_reason(const struct web_conn *c, char *buf, size_t len)
 		    c->tls.alert_received);
 }
 
+/* The SNI of C for a log field ("-" if none): tls.c stored it escaped. */
+static void
+sni_field(const struct web_conn *c, char *buf, size_t len)
+{
+	if (c->tls.sni == NULL)
+		snprintf(buf, len, "-");
+	else
+		log_field_escaped(buf, len, c->tls.sni);
+}
+
 /* The row of a connection that ended without (all) its requests stored. */
 static void
 conn_store_end(struct web_conn *c)
 {
-	char error[WEB_FIELD_MAX];
+	char error[WEB_FIELD_MAX], sni[WEB_FIELD_MAX];
 
 	if (c->client[0] == '\0')
 		return;		/* never saw its socket: nothing to tell */
 	if (c->requests > 0 && c->lib_replies == 0)
 		return;
 	conn_end_reason(c, error, sizeof(error));
+	sni_field(c, sni, sizeof(sni));
 	if (c->lib_replies == 0 && !c->tls.established)
 		log_debug("w%lld: from %s port %d sni=%s: %s", c->id, c->client,
-		    c->client_port, c->tls.sni != NULL ? c->tls.sni : "-",
-		    error);
+		    c->client_port, sni, error);
 	else
 		log_info("w%lld: from %s port %d sni=%s status=%d: %s", c->id,
-		    c->client, c->client_port,
-		    c->tls.sni != NULL ? c->tls.sni : "-", c->lib_status,
-		    error);
+		    c->client, c->client_port, sni, c->lib_status, error);
 	conn_store(c, NULL, NULL, NULL, NULL, c->lib_status, 0, NULL, error);
 }
 
@@ -402,6 +401,7 @@ conn_info(const SSL *ssl, int where, int ret)
 {
 	struct web_conn *c = SSL_get_app_data(ssl);
 	void (*ctx_cb)(const SSL *, int, int);
+	char sni[WEB_FIELD_MAX];
 	const char *r;
 	unsigned long e;
 
@@ -427,11 +427,11 @@ conn_info(const SSL *ssl, int where, int ret)
 	if ((where & SSL_CB_HANDSHAKE_DONE) && !c->tls.established) {
 		/* OpenSSL's getters of the group take a non-const SSL */
 		tls_record_established((SSL *)(uintptr_t)ssl, &c->tls);
-		c->last_active = now();
+		c->last_active = clock_now();
+		sni_field(c, sni, sizeof(sni));
 		log_debug("w%lld: tls version=%s cipher=%s group=%s sni=%s",
 		    c->id, c->tls.version, c->tls.cipher,
-		    c->tls.group != NULL ? c->tls.group : "-",
-		    c->tls.sni != NULL ? c->tls.sni : "-");
+		    c->tls.group != NULL ? c->tls.group : "-", sni);
 		if (c->state == W_HANDSHAKE)
 			conn_enter(c, W_HTTP);
 	}
@@ -447,7 +447,7 @@ conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	(void)buf;
 	if (info->n_added > 0) {
 		c->in_bytes += info->n_added;
-		c->last_active = now();
+		c->last_active = clock_now();
 	}
 }
 
@@ -514,7 +514,7 @@ on_connection(struct event_base *base, void *arg)
 	c->ph = ph;
 	c->id = ++ph->last_id;
 	c->state = W_ACCEPTED;
-	c->last_active = now();
+	c->last_active = clock_now();
 	TAILQ_INSERT_TAIL(&ph->conns, c, entry);
 	c->over_limit = ++ph->nconns > ph->cfg->max_connections;
 	SSL_set_info_callback(ssl, conn_info);
@@ -564,6 +564,7 @@ header_count(const struct evkeyvalq *headers, const char *key)
 	return n;
 }
 
+/* SRC escaped for the database ("" for NULL). */
 static void
 escape(char *dst, size_t len, const char *src)
 {
@@ -572,6 +573,17 @@ escape(char *dst, size_t len, const char *src)
 		return;
 	}
 	log_escape(dst, len, src, strlen(src));
+}
+
+/* SRC escaped for a field of a log line ("" for NULL). */
+static void
+field(char *dst, size_t len, const char *src)
+{
+	if (src == NULL) {
+		dst[0] = '\0';
+		return;
+	}
+	log_field(dst, len, src, strlen(src));
 }
 
 /* Sends CODE with BODY (not for HEAD) as text/plain; returns body bytes. */
@@ -595,7 +607,7 @@ send_reply(struct web_conn *c, struct evhttp_request *req, int code,
 	c->replying = 1;
 	evhttp_send_reply(req, code, reason, NULL);
 	c->replying = 0;
-	c->last_active = now();
+	c->last_active = clock_now();
 	return head ? 0 : len;
 }
 
@@ -613,9 +625,12 @@ on_request(struct evhttp_request *req, void *arg)
 	char method[16], epath[WEB_FIELD_MAX], ehost[WEB_FIELD_MAX];
 	char eua[WEB_FIELD_MAX], chname[64], error[WEB_FIELD_MAX];
 	char name[WEB_NAME_MAX], policy[WEB_POLICY_MAX];
+	char lpath[WEB_FIELD_MAX], lhost[WEB_FIELD_MAX], lua[WEB_FIELD_MAX];
+	char sni[WEB_FIELD_MAX];
 	struct web_conn *c = NULL;
 	struct bufferevent *bev;
 	const char *body = policy;
+	enum web_reply rep = WR_COUNT;	/* WR_COUNT: 200, the policy */
 	int status = 200, head, len = 0;
 	size_t i, bytes;
 	SSL *ssl = NULL;
@@ -663,34 +678,36 @@ on_request(struct evhttp_request *req, void *arg)
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 
 	if (type != EVHTTP_REQ_GET && type != EVHTTP_REQ_HEAD)
-		status = 405;
+		rep = WR_METHOD;
 	else if (header_count(in, "Host") > 1) {
 		/* RFC 9112 3.2: which of them would we answer for? */
-		status = 400;
+		rep = WR_BAD_REQUEST;
 		snprintf(error, sizeof(error), "more than one Host field");
 	} else if (ch == NULL || path == NULL || strcmp(path, WEB_PATH) != 0 ||
 	    evhttp_uri_get_query(uri) != NULL ||
 	    evhttp_uri_get_fragment(uri) != NULL)
-		status = 404;
+		rep = WR_NOT_FOUND;
 	else if ((len = mtasts_policy(ch, ph->cfg->base_domain, policy,
 	    sizeof(policy))) < 0) {
 		/* the catalogue's policies fit; a base this long is ours */
-		status = 404;
+		rep = WR_NOT_FOUND;
 		snprintf(error, sizeof(error), "policy does not fit");
 	}
-	if (status != 200) {
-		for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
-			if (replies[i].code == status)
-				break;
-		reason = replies[i].reason;
-		body = replies[i].body;
+	if (rep != WR_COUNT) {
+		status = replies[rep].code;
+		reason = replies[rep].reason;
+		body = replies[rep].body;
 		len = (int)strlen(body);
 	}
 
+	/* the log's fields escape ' ' and '"' too: no forged key=value */
+	field(lpath, sizeof(lpath), evhttp_request_get_uri(req));
+	field(lhost, sizeof(lhost), host != NULL ? host : "-");
+	field(lua, sizeof(lua), evhttp_find_header(in, "User-Agent"));
+	sni_field(c, sni, sizeof(sni));
 	log_info("w%lld: %s %s host=%s sni=%s ua=\"%s\" status=%d bytes=%d "
-	    "challenge=%s from %s port %d", c->id, method, epath,
-	    host != NULL ? ehost : "-", c->tls.sni != NULL ? c->tls.sni : "-",
-	    eua, status, head ? 0 : len, ch != NULL ? chname : "-", c->client,
+	    "challenge=%s from %s port %d", c->id, method, lpath, lhost, sni,
+	    lua, status, head ? 0 : len, ch != NULL ? chname : "-", c->client,
 	    c->client_port);
 	bytes = send_reply(c, req, status, reason, body, (size_t)len, head);
 	conn_store(c, method, epath, host != NULL ? ehost : NULL,
@@ -708,24 +725,17 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	    strerror(errno));
 }
 
-/* Binds ADDR with the same options as the SMTP listeners.  0 or -1. */
+/* Binds ADDR as the SMTP listeners are (listener_bind).  0 or -1. */
 static int
 bind_one(struct policy_http *ph, const struct listen_addr *la, char *err,
     size_t errlen)
 {
 	struct evconnlistener *lev;
-	unsigned flags;
+	char why[256];
 
-	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	    LEV_OPT_CLOSE_ON_EXEC;
-	/* so that 0.0.0.0 and :: can be bound side by side */
-	if (la->ss.ss_family == AF_INET6)
-		flags |= LEV_OPT_BIND_IPV6ONLY;
-	lev = evconnlistener_new_bind(ph->base, NULL, NULL, flags, 128,
-	    (const struct sockaddr *)&la->ss, (int)la->sslen);
-	if (lev == NULL) {
-		snprintf(err, errlen, "[web]: bind %s: %s", la->text,
-		    strerror(errno));
+	if ((lev = listener_bind(ph->base, la, NULL, NULL, why,
+	    sizeof(why))) == NULL) {
+		snprintf(err, errlen, "[web]: %s", why);
 		return -1;
 	}
 	/* evhttp takes the listener (and frees it) and sets its callback */
@@ -791,8 +801,8 @@ policy_http_new(struct event_base *base, const struct config *cfg,
 
 	ms = cfg->timeout_command_ms < WEB_TIMEOUT_MS ?
 	    cfg->timeout_command_ms : WEB_TIMEOUT_MS;
-	ms_to_tv(ms, &ph->timeout);
-	ms_to_tv(ms * WEB_LIFETIMES, &ph->lifetime);
+	clock_ms_to_tv(ms, &ph->timeout);
+	clock_ms_to_tv(ms * WEB_LIFETIMES, &ph->lifetime);
 	evhttp_set_timeout_tv(ph->http, &ph->timeout);
 	evhttp_set_max_headers_size(ph->http, WEB_MAX_HEADERS);
 	evhttp_set_max_body_size(ph->http, WEB_MAX_BODY);

@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "config.h"
+#include "netaddr.h"
 #include "resolver.h"
 
 /* DNS Flag Day 2020: a UDP size that is not fragmented in practice. */
@@ -51,25 +53,16 @@ push_configured(ldns_resolver *r, const char *text, char *err, size_t errlen)
 {
 	struct listen_addr la;
 	char addr[INET6_ADDRSTRLEN];
-	const void *p;
 	ldns_rdf *ns;
-	uint16_t port;
-	int v6;
+	int port, family;
 
 	if (config_parse_listen(text, &la) == -1) {
 		(void)snprintf(err, errlen, "resolver %s: not ADDR:PORT", text);
 		return -1;
 	}
-	v6 = la.ss.ss_family == AF_INET6;
-	if (v6) {
-		p = &((const struct sockaddr_in6 *)&la.ss)->sin6_addr;
-		port = ntohs(((const struct sockaddr_in6 *)&la.ss)->sin6_port);
-	} else {
-		p = &((const struct sockaddr_in *)&la.ss)->sin_addr;
-		port = ntohs(((const struct sockaddr_in *)&la.ss)->sin_port);
-	}
-	if (inet_ntop(la.ss.ss_family, p, addr, sizeof(addr)) == NULL ||
-	    (ns = ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA :
+	if (netaddr_text((const struct sockaddr *)&la.ss, addr, sizeof(addr),
+	    &port, &family) == -1 ||
+	    (ns = ldns_rdf_new_frm_str(family == 6 ? LDNS_RDF_TYPE_AAAA :
 	    LDNS_RDF_TYPE_A, addr)) == NULL) {
 		(void)snprintf(err, errlen, "resolver %s: bad address", text);
 		return -1;
@@ -81,7 +74,7 @@ push_configured(ldns_resolver *r, const char *text, char *err, size_t errlen)
 	}
 	ldns_rdf_deep_free(ns);
 	/* ldns has one port for all its nameservers: here there is one */
-	ldns_resolver_set_port(r, port);
+	ldns_resolver_set_port(r, (uint16_t)port);
 	return 0;
 }
 
@@ -123,8 +116,7 @@ resolver_new(const struct config *cfg, char *err, size_t errlen)
 	}
 	res->ldns = r;
 	res->timeout_ms = cfg->resolver_timeout_ms;
-	tv.tv_sec = (time_t)(res->timeout_ms / 1000);
-	tv.tv_usec = (suseconds_t)(res->timeout_ms % 1000) * 1000;
+	clock_ms_to_tv(res->timeout_ms, &tv);
 	ldns_resolver_set_timeout(r, tv);
 	ldns_resolver_set_retry(r, TRIES);
 	/* ldns sleeps this many seconds after a silent nameserver */
@@ -186,15 +178,6 @@ resolver_status_name(const struct resolver_answer *a)
 		return "badname";
 	}
 	return "error";
-}
-
-static double
-now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec * 1000 + (double)tv.tv_usec / 1000;
 }
 
 /* A name's text: lowercase, without the final dot of the root. */
@@ -356,11 +339,11 @@ resolver_lookup(void *arg, const char *name, uint16_t type,
 	ldns_rdf_deep_free(dname);
 	if (st != LDNS_STATUS_OK)
 		return st == LDNS_STATUS_MEM_ERR ? -1 : 0;
-	t0 = now_ms();
+	t0 = clock_now();
 	st = ldns_resolver_send_pkt(&p, res->ldns, q);
 	if (st != LDNS_STATUS_OK || p == NULL) {
 		/* ldns says "network error" for a timeout and a refusal */
-		if (now_ms() - t0 >= (double)res->timeout_ms)
+		if ((clock_now() - t0) * 1000 >= (double)res->timeout_ms)
 			a->status = RESOLVER_TIMEOUT;
 		rc = st == LDNS_STATUS_MEM_ERR ? -1 : 0;
 	} else if (reply_matches(q, p)) {

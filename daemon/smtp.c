@@ -12,7 +12,6 @@
 
 #include <netinet/in.h>
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -31,8 +30,10 @@
 
 #include "analyze.h"
 #include "catalog.h"
+#include "clock.h"
 #include "greylist.h"
 #include "log.h"
+#include "netaddr.h"
 #include "smtp.h"
 #include "smtp_error.h"
 #include "smtp_parse.h"
@@ -191,22 +192,6 @@ static void	on_read(struct bufferevent *, void *);
 static void	on_write(struct bufferevent *, void *);
 static void	on_event(struct bufferevent *, short, void *);
 
-static double
-now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
-static void
-ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
-}
-
 static void
 set_timeouts(struct session *s)
 {
@@ -225,8 +210,8 @@ set_timeouts(struct session *s)
 		ms = cfg->timeout_command_ms;	/* RFC 5321 4.5.3.2.7 */
 		break;
 	}
-	ms_to_tv(ms, &rd);
-	ms_to_tv(cfg->timeout_command_ms, &wr);
+	clock_ms_to_tv(ms, &rd);
+	clock_ms_to_tv(cfg->timeout_command_ms, &wr);
 	bufferevent_set_timeouts(s->bev, &rd, &wr);
 }
 
@@ -280,7 +265,8 @@ smtp_reply(struct session *s, int code, const char *status, const char *fmt,
 	if (s->cur != V_COUNT && code < 300)
 		s->ok[s->cur]++;
 	if (code >= 400) {
-		log_escape(esc, sizeof(esc), s->line, strlen(s->line));
+		/* a field: the command cannot forge one after it */
+		log_field(esc, sizeof(esc), s->line, strlen(s->line));
 		log_info("c%lld: reject: %d %s %s; from=%s cmd=\"%s\"",
 		    (long long)s->rec.id, code, status != NULL ? status : "",
 		    text, s->rec.client_addr, esc);
@@ -477,7 +463,7 @@ greylisted(struct session *s, const char *rcpt, const char *id)
 
 	if (ch == NULL || !ch->greylist)
 		return 0;
-	a.time = now();
+	a.time = clock_now();
 	v = greylist_check(s->srv->grey, s->txn->mail_from, rcpt, id, a.time,
 	    s->lis->host->greylist_delay_ms, &e);
 	if (e == NULL)
@@ -767,7 +753,7 @@ data_end(struct session *s)
 	}
 	hex(txn->body_sha256, md, mdlen);
 	txn->conn_id = s->rec.id;
-	txn->received = now();
+	txn->received = clock_now();
 	txn->tls = s->tls_active;
 	/* for the analyzers; out of memory, they skip what needs them */
 	txn->client_addr = s->rec.client_addr != NULL ?
@@ -1085,7 +1071,7 @@ session_free(struct session *s, const char *reason)
 
 	if (s->rec.end_reason != reason)
 		set_str(&s->rec.end_reason, reason);
-	s->rec.ended = now();
+	s->rec.ended = clock_now();
 	s->rec.mail_commands = s->total[V_MAIL];
 	summarize(s);
 	log_info("c%lld: disconnect from %s host=%s reason=%s %s",
@@ -1140,23 +1126,13 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
     evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen)
 {
 	const struct config *cfg = srv->cfg;
-	char addr[INET6_ADDRSTRLEN] = "?";
+	char addr[INET6_ADDRSTRLEN];
 	struct session *s;
 	unsigned from_ip;
-	int port = 0;
+	int port, family;
 
 	(void)salen;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)sa;
-
-		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-		port = ntohs(sin->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-		port = ntohs(sin6->sin6_port);
-	}
+	netaddr_text(sa, addr, sizeof(addr), &port, &family);
 	from_ip = sessions_from(srv, addr);
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -1180,8 +1156,8 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	s->rec.local_addr = strdup(lis->local);
 	s->rec.client_addr = strdup(addr);
 	s->rec.client_port = port;
-	s->rec.family = sa->sa_family == AF_INET6 ? 6 : 4;
-	s->rec.started = now();
+	s->rec.family = family;
+	s->rec.started = clock_now();
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 	store_conn_open(srv->store, &s->rec);
@@ -1253,7 +1229,7 @@ grey_load(const struct grey_entry *e, void *arg)
 {
 	struct smtp_server *srv = arg;
 
-	greylist_load(srv->grey, e, now());
+	greylist_load(srv->grey, e, clock_now());
 }
 
 int
@@ -1313,7 +1289,7 @@ smtp_server_shutdown(struct smtp_server *srv, void (*done)(void *),
 	}
 	log_info("shutdown: waiting up to %llu ms for %u sessions",
 	    (unsigned long long)srv->cfg->shutdown_grace_ms, srv->nsessions);
-	ms_to_tv(srv->cfg->shutdown_grace_ms, &tv);
+	clock_ms_to_tv(srv->cfg->shutdown_grace_ms, &tv);
 	if ((srv->grace = evtimer_new(srv->base, grace_over, srv)) != NULL)
 		evtimer_add(srv->grace, &tv);
 }

@@ -17,7 +17,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -29,13 +28,16 @@
 #include <unistd.h>
 
 #include <ldns/ldns.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "catalog.h"
 #include "config.h"
+#include "fileout.h"
 #include "mtasts.h"
+#include "netaddr.h"
 #include "zones.h"
 
 #define ZONES_NAME_MAX	256	/* a DNS name as text, with its NUL */
@@ -204,70 +206,31 @@ in_domain(const char *name, const char *domain)
 }
 
 /*
- * DATA (LEN bytes) as PATH with MODE: a temporary file in the same
- * directory, then rename(2), so that a name server never reads half a
- * zone.  0 or -1 (reported).
+ * DATA (LEN bytes) as PATH with MODE, atomically (fileout.c): a name
+ * server never reads half a zone.  0 or -1 (reported).
  */
 static int
 write_file(struct zrun *r, const char *path, mode_t mode, const char *data,
     size_t len)
 {
-	char tmp[PATH_MAX];
-	ssize_t n;
-	size_t o = 0;
-	int fd, saved;
+	char err[2 * PATH_MAX + 128];
 
-	if (zpath(r, tmp, "%s.XXXXXX", path) == -1)
-		return -1;
-	if ((fd = mkstemp(tmp)) == -1) {
-		zerror(r, "%s: cannot write: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) == -1)
-		goto fail;
-	while (o < len) {
-		if ((n = write(fd, data + o, len - o)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		o += (size_t)n;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) == -1) {
-		saved = errno;
-		unlink(tmp);
-		zerror(r, "%s: cannot rename %s: %s", path, tmp,
-		    strerror(saved));
+	if (fileout_write_data(path, mode, data, len, err, sizeof(err)) ==
+	    -1) {
+		zerror(r, "%s", err);
 		return -1;
 	}
 	return 0;
- fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	zerror(r, "%s: cannot write: %s", path, strerror(saved));
-	return -1;
 }
 
 /* PATH as a directory with MODE if it is missing.  0 or -1 (reported). */
 static int
 make_dir(struct zrun *r, const char *path, mode_t mode)
 {
-	struct stat st;
+	char err[PATH_MAX + 128];
 
-	if (mkdir(path, mode) == -1 && errno != EEXIST) {
-		zerror(r, "%s: cannot create: %s", path, strerror(errno));
-		return -1;
-	}
-	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		zerror(r, "%s: not a directory", path);
+	if (fileout_mkdir(path, mode, err, sizeof(err)) == -1) {
+		zerror(r, "%s", err);
 		return -1;
 	}
 	return 0;
@@ -276,29 +239,15 @@ make_dir(struct zrun *r, const char *path, mode_t mode)
 static int
 is_unspecified(const struct listen_addr *la)
 {
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)&la->ss;
-	const struct sockaddr_in6 *sin6 =
-	    (const struct sockaddr_in6 *)&la->ss;
-
-	if (la->ss.ss_family == AF_INET)
-		return sin->sin_addr.s_addr == htonl(INADDR_ANY);
-	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+	return netaddr_is_unspecified((const struct sockaddr *)&la->ss);
 }
 
 /* The address of LA without its port, as text. */
 static int
 addr_text(const struct listen_addr *la, char buf[INET6_ADDRSTRLEN])
 {
-	const void *a;
-
-	if (la->ss.ss_family == AF_INET)
-		a = &((const struct sockaddr_in *)&la->ss)->sin_addr;
-	else if (la->ss.ss_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)&la->ss)->sin6_addr;
-	else
-		return -1;
-	return inet_ntop(la->ss.ss_family, a, buf, INET6_ADDRSTRLEN) ==
-	    NULL ? -1 : 0;
+	return netaddr_text((const struct sockaddr *)&la->ss, buf,
+	    INET6_ADDRSTRLEN, NULL, NULL);
 }
 
 /* Whether LA[I] has the address of one of LA[0..I-1] (ports aside). */
@@ -775,6 +724,28 @@ zone_keys(struct zrun *r, struct zone *z)
 /* --- records ----------------------------------------------------------- */
 
 /*
+ * Drains the OpenSSL error queue into BUF as ": reason: reason" (as
+ * certs.c does), so that the message says why and no stale error is
+ * blamed on a later call.  BUF is "" when the queue was empty.
+ */
+static void
+ssl_errors(char *buf, size_t len)
+{
+	unsigned long e;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	while ((e = ERR_get_error()) != 0) {
+		if (o + 3 >= len)
+			continue;	/* drained all the same */
+		buf[o++] = ':';
+		buf[o++] = ' ';
+		ERR_error_string_n(e, buf + o, len - o);
+		o += strlen(buf + o);
+	}
+}
+
+/*
  * SHA-256 of the SubjectPublicKeyInfo of the first certificate in PATH:
  * TLSA selector 1, matching type 1 (RFC 6698 2.1.2, 2.1.3).
  */
@@ -783,6 +754,7 @@ spki_sha256(struct zrun *r, const char *path, unsigned char md[TLSA_LEN])
 {
 	unsigned char *der = NULL;
 	unsigned int mdlen = 0;
+	char why[512];
 	X509 *x;
 	FILE *fp;
 	int len, ok;
@@ -791,10 +763,12 @@ spki_sha256(struct zrun *r, const char *path, unsigned char md[TLSA_LEN])
 		zerror(r, "%s: cannot read: %s", path, strerror(errno));
 		return -1;
 	}
+	ERR_clear_error();
 	x = PEM_read_X509(fp, NULL, NULL, NULL);
 	fclose(fp);
 	if (x == NULL) {
-		zerror(r, "%s: no PEM certificate", path);
+		ssl_errors(why, sizeof(why));
+		zerror(r, "%s: no PEM certificate%s", path, why);
 		return -1;
 	}
 	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
@@ -803,7 +777,8 @@ spki_sha256(struct zrun *r, const char *path, unsigned char md[TLSA_LEN])
 	OPENSSL_free(der);
 	X509_free(x);
 	if (!ok) {
-		zerror(r, "%s: cannot hash its public key", path);
+		ssl_errors(why, sizeof(why));
+		zerror(r, "%s: cannot hash its public key%s", path, why);
 		return -1;
 	}
 	return 0;
@@ -969,22 +944,35 @@ emit_challenge(struct zrun *r, FILE *fp, const struct catalog_challenge *ch)
 	return 0;
 }
 
-/* The SOA's RNAME: LOCAL@DOMAIN as LOCAL.DOMAIN, dots in LOCAL escaped. */
-static void
-emit_rname(FILE *fp, const char *mailbox)
+/*
+ * The SOA's RNAME (RFC 1035 3.3.13, 8): LOCAL@DOMAIN as LOCAL.DOMAIN.,
+ * dots in LOCAL escaped, into BUF.  config.c checked the mailbox; still
+ * -1 without an '@' or when it does not fit.
+ */
+static int
+rname_text(const char *mailbox, char *buf, size_t len)
 {
-	const char *at = strrchr(mailbox, '@'), *s;
+	const char *at = strchr(mailbox, '@'), *s;
+	size_t o = 0;
+	int n;
 
+	if (at == NULL || at == mailbox || at[1] == '\0' || len == 0)
+		return -1;
 	for (s = mailbox; s < at; s++) {
+		if (o + 2 >= len)
+			return -1;
 		if (*s == '.')
-			fputc('\\', fp);
-		fputc(*s, fp);
+			buf[o++] = '\\';
+		buf[o++] = *s;
 	}
-	fprintf(fp, ".%s.", at + 1);
+	n = snprintf(buf + o, len - o, ".%s.", at + 1);
+	if (n < 0 || (size_t)n >= len - o)
+		return -1;
+	return 0;
 }
 
-/* Header, SOA and NS of zone Z. */
-static void
+/* Header, SOA and NS of zone Z.  0, or -1 (reported). */
+static int
 emit_apex(struct zrun *r, FILE *fp, const struct zone *z)
 {
 	static const char *const what[] = {
@@ -998,8 +986,9 @@ emit_apex(struct zrun *r, FILE *fp, const struct zone *z)
 		[ZONE_UNSIGNED] = "a child zone, unsigned, without DS in the "
 		    "base zone: insecure",
 	};
-	char mailbox[ZONES_NAME_MAX + 16];
+	char mailbox[ZONES_NAME_MAX + 16], rname[2 * ZONES_NAME_MAX];
 	size_t i;
+	int n;
 
 	fprintf(fp, "; %s:\n; %s.\n", z->name, what[z->kind]);
 	if (z->ns == &r->ns6)
@@ -1008,17 +997,24 @@ emit_apex(struct zrun *r, FILE *fp, const struct zone *z)
 	    "again.\n", fp);
 	fprintf(fp, "$ORIGIN %s.\n$TTL %u\n\n", z->name, r->ttl);
 	if (r->cfg->zones.soa_email != NULL)
-		snprintf(mailbox, sizeof(mailbox), "%s",
+		n = snprintf(mailbox, sizeof(mailbox), "%s",
 		    r->cfg->zones.soa_email);
 	else
-		snprintf(mailbox, sizeof(mailbox), "hostmaster@%s", r->base);
-	fprintf(fp, "%s. IN SOA %s. ", z->name, z->ns->ns[0].name);
-	emit_rname(fp, mailbox);
+		n = snprintf(mailbox, sizeof(mailbox), "hostmaster@%s",
+		    r->base);
+	if (n < 0 || (size_t)n >= sizeof(mailbox) ||
+	    rname_text(mailbox, rname, sizeof(rname)) == -1) {
+		zerror(r, "soa_email %s: not a mailbox that fits an SOA RNAME",
+		    mailbox);
+		return -1;
+	}
+	fprintf(fp, "%s. IN SOA %s. %s", z->name, z->ns->ns[0].name, rname);
 	fprintf(fp, " (\n\t%u\t; serial\n\t%d\t; refresh\n\t%d\t; retry\n"
 	    "\t%d\t; expire\n\t%d )\t; negative answers\n", z->serial,
 	    SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, SOA_MINIMUM);
 	for (i = 0; i < z->ns->n; i++)
 		rr(fp, z->name, "NS", "%s.", z->ns->ns[i].name);
+	return 0;
 }
 
 /* The addresses of the name servers whose names are in the base zone. */
@@ -1181,8 +1177,9 @@ zone_text(struct zrun *r, const struct zone *z, char **text, size_t *len)
 		zerror(r, "out of memory");
 		return -1;
 	}
-	emit_apex(r, fp, z);
-	if (z->kind != ZONE_BASE)
+	if (emit_apex(r, fp, z) == -1)
+		rc = -1;
+	else if (z->kind != ZONE_BASE)
 		rc = emit_challenge(r, fp, z->ch);
 	else {
 		if (emit_ns_addrs(r, fp) == -1 || emit_base_mail(r, fp) == -1)

@@ -182,6 +182,20 @@ class DnsCase(DaemonTestCase):
     def row_of(self, test_id, n=1):
         return self.rows("test_id = ?", (test_id,), n, "the queries of test %s" % test_id)
 
+    def assertTcpServedAgain(self):
+        """Once the connections at a limit are closed, the slots come back."""
+        end = time.monotonic() + harness.deadline(5)
+        while True:
+            try:
+                with tcp_connect(*self.dns[4]) as s:
+                    s.sendall(framed(query(ZONE, T_SOA, qid=9)))
+                    if parse_header(tcp_read_message(s))["id"] == 9:
+                        return
+            except (EOFError, ConnectionResetError):
+                pass
+            self.assertLess(time.monotonic(), end, "no connection served again")
+            time.sleep(0.05)
+
 
 class DigAtResponder(DnsCase):
     """dig and raw sockets straight at the responder (truncate = off)."""
@@ -399,6 +413,20 @@ class DigAtResponder(DnsCase):
         self.assertGreaterEqual(took, 0.8)
         self.assertLess(took, harness.deadline(4))
 
+    def test_label_with_space_and_quote_cannot_forge_log_fields(self):
+        addr, port = self.dns[4]
+        tag = "%08x" % random.getrandbits(32)
+        name = 'a b" rcode=NOERROR-%s.%s' % (tag, ZONE)
+        answer, _ = udp_exchange(addr, port, query(name, T_A))
+        head = parse_header(answer)
+        self.assertEqual(head["rcode"], 3)
+        row = self.rows("qname = ?", (name,))[0]  # stored as sent (printable)
+        self.assertEqual(row["rcode"], 3)
+        line = [l for l in self.d.log().splitlines() if "NOERROR-" + tag in l]
+        self.assertEqual(len(line), 1, self.d.log_tail(40))
+        self.assertIn(r'qname=a\x20b\x22\x20rcode=NOERROR-%s.%s ' % (tag, ZONE), line[0])
+        self.assertEqual(re.findall(r" rcode=(\S+)", line[0]), ["NXDOMAIN"])
+
     def test_tcp_connections_over_max_connections_are_closed(self):
         conns = []
         try:
@@ -413,18 +441,36 @@ class DigAtResponder(DnsCase):
         finally:
             for s in conns:
                 s.close()
-        # the slots come back
-        end = time.monotonic() + harness.deadline(5)
-        while True:
-            try:
-                with tcp_connect(*self.dns[4]) as s:
-                    s.sendall(framed(query(ZONE, T_SOA, qid=9)))
-                    if parse_header(tcp_read_message(s))["id"] == 9:
-                        break
-            except (EOFError, ConnectionResetError):
-                pass
-            self.assertLess(time.monotonic(), end, "no connection served again")
-            time.sleep(0.05)
+        self.assertTcpServedAgain()
+
+
+class PerIpLimit(DnsCase):
+    """max_per_ip applies to the TCP connections of one client address."""
+
+    options = [("global", "max_per_ip", "2")]
+
+    def test_third_tcp_connection_from_one_address_is_refused(self):
+        conns = []
+        try:
+            for k in range(2):
+                s = tcp_connect(*self.dns[4])
+                conns.append(s)
+                s.sendall(framed(query(ZONE, T_SOA, qid=k)))
+                self.assertEqual(parse_header(tcp_read_message(s))["id"], k)
+            s = tcp_connect(*self.dns[4])
+            conns.append(s)
+            port = s.getsockname()[1]
+            self.assertEqual(s.recv(10), b"", "a third connection was served")
+            self.assertIn("dns: tcp connection from 127.0.0.1 port %d refused: "
+                          "max_per_ip (2) reached" % port, self.d.log())
+            # another address is not affected
+            with tcp_connect(*self.dns[6]) as s6:
+                s6.sendall(framed(query(ZONE, T_SOA, qid=6)))
+                self.assertEqual(parse_header(tcp_read_message(s6))["id"], 6)
+        finally:
+            for s in conns:
+                s.close()
+        self.assertTcpServedAgain()
 
 
 # --- Unbound ---------------------------------------------------------------

@@ -346,8 +346,26 @@ class Policies(WebClient, DaemonTestCase):
         self.assertEqual(row["user_agent"], escaped)
         self.assertEqual(row["path"], "/\\x7fx")
         log = self.d.log()
-        self.assertIn('ua="%s"' % escaped, log)
+        # a log field escapes the space too (log_field)
+        self.assertIn('ua="%s"' % escaped.replace(" ", "\\x20"), log)
         self.assertNotIn("\x1b", log)
+
+    def test_user_agent_and_host_cannot_forge_log_fields(self):
+        name = policy_host("sts-n")
+        tag = uuid.uuid4().hex
+        ua = 'x" status=200 challenge=forged-' + tag
+        port, raw = self.raw(("GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
+                              "Connection: close\r\n\r\n" % (WEB_PATH, name, ua)).encode(),
+                             name)
+        self.assertEqual(parse_response(raw)[0], 200)
+        row = self.port_row(port)
+        self.assertEqual(row["user_agent"], ua)     # stored as sent (printable)
+        line = [l for l in self.d.log().splitlines() if "port %d" % port in l
+                and " GET " in l]
+        self.assertEqual(len(line), 1, self.d.log_tail(40))
+        self.assertIn('ua="x\\x22\\x20status=200\\x20challenge=forged-%s"' % tag, line[0])
+        self.assertEqual(re.findall(r" status=(\d+)", line[0]), ["200"])
+        self.assertEqual(re.findall(r" challenge=(\S+)", line[0]), ["sts-n"])
 
     def test_huge_header_is_refused_and_the_daemon_keeps_serving(self):
         name = policy_host("sts-n")
@@ -482,6 +500,32 @@ class ConnectionLimit(WebClient, DaemonTestCase):
                 self.assertEqual(self.read_all(s, timeout=3), b"")
             row = self.port_row(cport)
             self.assertTrue(row["error"].startswith("too many connections: "), row["error"])
+            for t in (a, b):        # the first two are still served
+                t.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                           % (WEB_PATH, name)).encode())
+                self.assertEqual(parse_response(self.read_all(t))[2],
+                                 expected_policy("sts-n"))
+        self.assertServes()
+
+
+class PerIpLimit(WebClient, DaemonTestCase):
+
+    options = [("global", "max_per_ip", "2")]
+
+    def test_third_connection_from_one_address_is_recorded_and_closed(self):
+        name = policy_host("sts-n")
+        addr, port = self.web()
+        with self.tls(name) as a, self.tls(name) as b:
+            with socket.create_connection((addr, port), timeout=deadline(5)) as s:
+                cport = s.getsockname()[1]
+                self.assertEqual(self.read_all(s, timeout=3), b"")
+            row = self.port_row(cport)
+            self.assertTrue(row["error"].startswith(
+                "too many connections from this address: "), row["error"])
+            self.assertIn("closing: too many connections from this address",
+                          self.d.log())
+            # another address is not affected
+            self.assertServes(family=6)
             for t in (a, b):        # the first two are still served
                 t.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                            % (WEB_PATH, name)).encode())

@@ -96,6 +96,17 @@ class Dialogue(DaemonTestCase):
             self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
             c.quit()
 
+    def test_refused_command_cannot_forge_log_fields(self):
+        tag = "forged%d" % id(self)
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            self.assertReply(c.cmd('XYZZY" from=%s cmd="NOOP' % tag), 500, "5.5.1")
+            c.quit()
+        line = [l for l in self.d.log().splitlines() if tag in l and "reject:" in l]
+        self.assertEqual(len(line), 1, self.d.log_tail(40))
+        self.assertIn(r'cmd="XYZZY\x22\x20from=%s\x20cmd=\x22NOOP"' % tag, line[0])
+        self.assertEqual(len(line[0].split(" from=")), 2, line[0])
+
     def test_bad_syntax_501(self):
         to = self.d.address(self.t, "plain")
         with self.d.smtp("plain") as c:

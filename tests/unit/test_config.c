@@ -715,6 +715,37 @@ unknown_key_reported_with_file_and_line(void **state)
 }
 
 static void
+soa_email_that_is_no_soa_rname_rejected(void **state)
+{
+	char local[70], text[512], expected[512];
+
+	(void)state;
+	assert_errors(GLOBAL
+	    "[zones]\n"
+	    "soa_email = a@b@measure.example\n",
+	    "t.conf:6: error: bad value for soa_email: 'a@b@measure.example' "
+	    "(expected LOCAL@DOMAIN with exactly one '@')\n");
+	assert_errors(GLOBAL
+	    "[zones]\n"
+	    "soa_email = measure.example\n",
+	    "t.conf:6: error: bad value for soa_email: 'measure.example' "
+	    "(expected LOCAL@DOMAIN with exactly one '@')\n");
+	/* RFC 1035 3.3.13: the local part is one label, 63 bytes at most */
+	fill(local, 'a', 64);
+	snprintf(text, sizeof(text), GLOBAL "[zones]\nsoa_email = %s@x.example\n",
+	    local);
+	snprintf(expected, sizeof(expected), "t.conf:6: error: bad value for "
+	    "soa_email: '%s@x.example' (LOCAL longer than 63 bytes or "
+	    "LOCAL.DOMAIN longer than 253: not an SOA RNAME)\n", local);
+	assert_errors(text, expected);
+	assert_errors(GLOBAL
+	    "[zones]\n"
+	    "soa_email = a@-bad-.example\n",
+	    "t.conf:6: error: bad value for soa_email: 'a@-bad-.example' "
+	    "(expected LOCAL@DOMAIN with a-z, 0-9, '-' and '.' in LOCAL)\n");
+}
+
+static void
 key_of_another_section_is_unknown(void **state)
 {
 	(void)state;
@@ -1561,6 +1592,7 @@ main(void)
 		cmocka_unit_test(certificate_and_key_count_mismatch_reported),
 		cmocka_unit_test(unreadable_certificate_reported),
 		cmocka_unit_test(several_errors_in_one_file_all_reported),
+		cmocka_unit_test(soa_email_that_is_no_soa_rname_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
