@@ -17,6 +17,8 @@
 
 #include "analyze.h"
 #include "clientdns.h"
+#include "dkim.h"
+#include "dmarc.h"
 #include "headers.h"
 #include "log.h"
 #include "resolver.h"
@@ -52,10 +54,12 @@ now(void)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-/* What one worker thread owns.  Both NULL with resolver = off. */
+/* What one worker thread owns.  All NULL with resolver = off. */
 struct worker_dns {
 	struct resolver	*res;	/* owned; NULL: lookups fail */
 	struct spf	*spf;	/* owned */
+	struct dkim_verifier *dkim;	/* owned */
+	struct dmarc	*dmarc;	/* owned */
 };
 
 static void
@@ -71,9 +75,16 @@ worker_dns_init(const struct config *cfg, struct worker_dns *wd)
 	if ((wd->spf = spf_new(resolver_lookup, wd->res, cfg->hostname)) ==
 	    NULL)
 		log_warn("analyze: SPF: out of memory");
+	if ((wd->dkim = dkim_verifier_new(resolver_lookup, wd->res)) == NULL)
+		log_warn("analyze: DKIM: cannot initialise libopendkim");
+	if ((wd->dmarc = dmarc_new(resolver_lookup, wd->res)) == NULL)
+		log_warn("analyze: DMARC: out of memory");
 }
 
-/* The analyzers that ask the DNS: client, then SPF of both identities. */
+/*
+ * The analyzers that ask the DNS: client, SPF of both identities, DKIM
+ * (its keys), then DMARC, which takes the SPF and DKIM results.
+ */
 static void
 analyze_dns(const struct worker_dns *wd, const struct txn_rec *txn,
     struct analysis_rec *rec)
@@ -90,11 +101,22 @@ analyze_dns(const struct worker_dns *wd, const struct txn_rec *txn,
 	    txn->mail_from, &rec->spf_helo) == -1)
 		log_warn("analyze: transaction %lld: SPF: out of memory",
 		    (long long)txn->id);
+	if (wd->dkim != NULL && dkim_check(wd->dkim, txn->message,
+	    txn->message_len, &rec->dkim) == -1)
+		log_warn("analyze: transaction %lld: DKIM: out of memory",
+		    (long long)txn->id);
+	/* RFC 7489: the header From domain (the header analyzer's) */
+	if (wd->dmarc != NULL && dmarc_check(wd->dmarc, rec->from_domain,
+	    &rec->spf_mailfrom, &rec->dkim, &rec->dmarc) == -1)
+		log_warn("analyze: transaction %lld: DMARC: out of memory",
+		    (long long)txn->id);
 	log_debug("c%lld: analysed transaction=%lld spf_mailfrom=%s "
-	    "spf_helo=%s fcrdns=%d", (long long)txn->conn_id,
-	    (long long)txn->id, rec->spf_mailfrom.checked ?
-	    rec->spf_mailfrom.result : "-", rec->spf_helo.checked ?
-	    rec->spf_helo.result : "-", rec->client.fcrdns);
+	    "spf_helo=%s fcrdns=%d dkim=%s/%u dmarc=%s",
+	    (long long)txn->conn_id, (long long)txn->id,
+	    rec->spf_mailfrom.checked ? rec->spf_mailfrom.result : "-",
+	    rec->spf_helo.checked ? rec->spf_helo.result : "-",
+	    rec->client.fcrdns, rec->dkim.checked ? rec->dkim.result : "-",
+	    rec->dkim.fields, rec->dmarc.checked ? rec->dmarc.result : "-");
 }
 
 static void
@@ -133,6 +155,8 @@ worker(void *arg)
 		if ((w = STAILQ_FIRST(&an->queue)) == NULL) {
 			pthread_mutex_unlock(&an->mtx);
 			spf_free(wd.spf);
+			dkim_verifier_free(wd.dkim);
+			dmarc_free(wd.dmarc);
 			resolver_free(wd.res);
 			return NULL;
 		}

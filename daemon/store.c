@@ -55,6 +55,10 @@ enum stmt_id {
 	ST_FINDING,
 	ST_SPF,
 	ST_CLIENT_DNS,
+	ST_DKIM,
+	ST_DKIM_SIG,
+	ST_DMARC,
+	ST_DMARC_DEST,
 	ST_COUNT
 };
 
@@ -162,6 +166,32 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " helo_resolves, helo_addrs, helo_status)"
 	    " VALUES (:transaction_id, :ptr, :ptr_status, :fcrdns,"
 	    " :helo_resolves, :helo_addrs, :helo_status)",
+	[ST_DKIM] =
+	    "INSERT INTO dkim_results (transaction_id, signatures, result,"
+	    " error)"
+	    " VALUES (:transaction_id, :signatures, :result, :error)",
+	[ST_DKIM_SIG] =
+	    "INSERT INTO dkim_signatures (transaction_id, position, domain,"
+	    " selector, algorithm, key_bits, canon_header, canon_body,"
+	    " body_length, result, error, aligned)"
+	    " VALUES (:transaction_id, :position, :domain, :selector,"
+	    " :algorithm, :key_bits, :canon_header, :canon_body,"
+	    " :body_length, :result, :error, :aligned)",
+	[ST_DMARC] =
+	    "INSERT INTO dmarc_results (transaction_id, from_domain,"
+	    " org_domain, policy_domain, record, result, error, p, sp, pct,"
+	    " adkim, aspf, fo, rua, ruf, invalid_tags, spf_domain,"
+	    " spf_result, spf_aligned, dkim_aligned, policy, disposition)"
+	    " VALUES (:transaction_id, :from_domain, :org_domain,"
+	    " :policy_domain, :record, :result, :error, :p, :sp, :pct,"
+	    " :adkim, :aspf, :fo, :rua, :ruf, :invalid_tags, :spf_domain,"
+	    " :spf_result, :spf_aligned, :dkim_aligned, :policy,"
+	    " :disposition)",
+	[ST_DMARC_DEST] =
+	    "INSERT INTO dmarc_destinations (transaction_id, tag, position,"
+	    " uri, domain, external, authorized, status)"
+	    " VALUES (:transaction_id, :tag, :position, :uri, :domain,"
+	    " :external, :authorized, :status)",
 	[ST_GREY_LOAD] =
 	    "SELECT mail_from, rcpt, test_id, first_seen, last_seen, attempts,"
 	    " coalesce(passed, 0) FROM greylist",
@@ -1012,6 +1042,121 @@ job_client_dns(struct store *st, struct job *j)
 }
 
 static int
+job_dkim(struct store *st, struct job *j)
+{
+	sqlite3_stmt			*s = st->stmt[ST_DKIM];
+	const struct dkim_rec		*d = &j->analysis->dkim;
+	const struct dkim_sig_rec	*g;
+	int64_t				 id = j->analysis->txn_id;
+	size_t				 i;
+	int				 rc;
+
+	if (!d->checked)
+		return 0;
+	if ((rc = bind_int64(s, ":transaction_id", id)) != SQLITE_OK ||
+	    (rc = bind_int64(s, ":signatures", d->fields)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":result", d->result)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":error", d->error)) != SQLITE_OK)
+		return job_step(st, j, s, rc, "DKIM result insert");
+	if (job_step(st, j, s, SQLITE_OK, "DKIM result insert") == -1)
+		return -1;
+	s = st->stmt[ST_DKIM_SIG];
+	for (i = 0; i < d->nsigs; i++) {
+		g = &d->sigs[i];
+		if ((rc = bind_int64(s, ":transaction_id", id)) != SQLITE_OK ||
+		    (rc = bind_int64(s, ":position", g->position)) !=
+		    SQLITE_OK ||
+		    (rc = bind_text(s, ":domain", g->domain)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":selector", g->selector)) !=
+		    SQLITE_OK ||
+		    (rc = bind_text(s, ":algorithm", g->algorithm)) !=
+		    SQLITE_OK ||
+		    (rc = g->key_bits > 0 ?
+		    bind_int64(s, ":key_bits", g->key_bits) :
+		    bind_text(s, ":key_bits", NULL)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":canon_header", g->canon_header)) !=
+		    SQLITE_OK ||
+		    (rc = bind_text(s, ":canon_body", g->canon_body)) !=
+		    SQLITE_OK ||
+		    (rc = g->body_length >= 0 ?
+		    bind_int64(s, ":body_length", g->body_length) :
+		    bind_text(s, ":body_length", NULL)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":result", g->result)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":error", g->error)) != SQLITE_OK ||
+		    (rc = bind_known(s, ":aligned", g->aligned)) != SQLITE_OK)
+			return job_step(st, j, s, rc, "DKIM signature insert");
+		if (job_step(st, j, s, SQLITE_OK, "DKIM signature insert") ==
+		    -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+job_dmarc(struct store *st, struct job *j)
+{
+	sqlite3_stmt			*s = st->stmt[ST_DMARC];
+	const struct dmarc_rec		*m = &j->analysis->dmarc;
+	const struct dmarc_dest		*d;
+	int64_t				 id = j->analysis->txn_id;
+	size_t				 i;
+	int				 rc;
+
+	if (!m->checked)
+		return 0;
+	if ((rc = bind_int64(s, ":transaction_id", id)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":from_domain", m->from_domain)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":org_domain", m->org_domain)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":policy_domain", m->policy_domain)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":record", m->record)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":result", m->result)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":error", m->error)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":p", m->p)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":sp", m->sp)) != SQLITE_OK ||
+	    (rc = bind_known(s, ":pct", m->pct)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":adkim", m->adkim)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":aspf", m->aspf)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":fo", m->fo)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":rua", m->rua)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":ruf", m->ruf)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":invalid_tags", m->invalid_tags)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":spf_domain", m->spf_domain)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":spf_result", m->spf_result)) != SQLITE_OK ||
+	    (rc = bind_known(s, ":spf_aligned", m->spf_aligned)) !=
+	    SQLITE_OK ||
+	    (rc = bind_known(s, ":dkim_aligned", m->dkim_aligned)) !=
+	    SQLITE_OK ||
+	    (rc = bind_text(s, ":policy", m->policy)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":disposition", m->disposition)) != SQLITE_OK)
+		return job_step(st, j, s, rc, "DMARC result insert");
+	if (job_step(st, j, s, SQLITE_OK, "DMARC result insert") == -1)
+		return -1;
+	s = st->stmt[ST_DMARC_DEST];
+	for (i = 0; i < m->ndests; i++) {
+		d = &m->dests[i];
+		if ((rc = bind_int64(s, ":transaction_id", id)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":tag", d->tag)) != SQLITE_OK ||
+		    (rc = bind_int64(s, ":position", d->position)) !=
+		    SQLITE_OK ||
+		    (rc = bind_text(s, ":uri", d->uri)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":domain", d->domain)) != SQLITE_OK ||
+		    (rc = bind_known(s, ":external", d->external)) !=
+		    SQLITE_OK ||
+		    (rc = bind_known(s, ":authorized", d->authorized)) !=
+		    SQLITE_OK ||
+		    (rc = bind_text(s, ":status", d->status)) != SQLITE_OK)
+			return job_step(st, j, s, rc,
+			    "DMARC destination insert");
+		if (job_step(st, j, s, SQLITE_OK,
+		    "DMARC destination insert") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
 job_analysis(struct store *st, struct job *j)
 {
 	const struct analysis_rec *a = j->analysis;
@@ -1055,7 +1200,8 @@ job_analysis(struct store *st, struct job *j)
 	}
 	if (job_spf(st, j, "mailfrom", &a->spf_mailfrom) == -1 ||
 	    job_spf(st, j, "helo", &a->spf_helo) == -1 ||
-	    job_client_dns(st, j) == -1)
+	    job_client_dns(st, j) == -1 || job_dkim(st, j) == -1 ||
+	    job_dmarc(st, j) == -1)
 		return -1;
 
 	s = st->stmt[ST_ANALYSIS_DONE];
@@ -1402,6 +1548,45 @@ spf_rec_clear(struct spf_rec *r)
 	free(r->error);
 }
 
+static void
+dkim_rec_clear(struct dkim_rec *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->nsigs; i++) {
+		free(d->sigs[i].domain);
+		free(d->sigs[i].selector);
+		free(d->sigs[i].algorithm);
+		free(d->sigs[i].canon_header);
+		free(d->sigs[i].canon_body);
+		free(d->sigs[i].error);
+	}
+	free(d->sigs);
+	free(d->error);
+}
+
+static void
+dmarc_rec_clear(struct dmarc_rec *m)
+{
+	size_t	 i;
+
+	free(m->from_domain);
+	free(m->org_domain);
+	free(m->policy_domain);
+	free(m->record);
+	free(m->error);
+	free(m->fo);
+	free(m->rua);
+	free(m->ruf);
+	free(m->invalid_tags);
+	free(m->spf_domain);
+	for (i = 0; i < m->ndests; i++) {
+		free(m->dests[i].uri);
+		free(m->dests[i].domain);
+	}
+	free(m->dests);
+}
+
 void
 store_analysis_free(struct analysis_rec *a)
 {
@@ -1420,6 +1605,8 @@ store_analysis_free(struct analysis_rec *a)
 	spf_rec_clear(&a->spf_helo);
 	free(a->client.ptr);
 	free(a->client.helo_addrs);
+	dkim_rec_clear(&a->dkim);
+	dmarc_rec_clear(&a->dmarc);
 	free(a);
 }
 

@@ -290,6 +290,70 @@ struct clientdns_rec {
 	const char	*helo_status;	/* static */
 };
 
+/* One DKIM-Signature field (RFC 6376 3.5), verified.  Owns its strings. */
+struct dkim_sig_rec {
+	unsigned	 position;	/* among the fields, 1: the first */
+	char		*domain;	/* d=, lowercased, escaped; NULL */
+	char		*selector;	/* s=, escaped */
+	char		*algorithm;	/* a= as given, lowercased, escaped */
+	unsigned	 key_bits;	/* of the key applied; 0: none */
+	char		*canon_header;	/* c=: "simple" or "relaxed" */
+	char		*canon_body;	/* c= body part */
+	long long	 body_length;	/* l=; -1: absent (the whole body) */
+	const char	*result;	/* static: dkim_classify() */
+	char		*error;		/* escaped: why, when not pass */
+	int		 aligned;	/* with the From domain, relaxed; -1 */
+};
+
+/* DKIM of one message: its signatures, up to DKIM_MAX_STORED.  Owns all. */
+struct dkim_rec {
+	int		 checked;	/* 0: not checked, no rows */
+	unsigned	 fields;	/* DKIM-Signature fields in it */
+	const char	*result;	/* static: dkim_summary() */
+	char		*error;		/* why none was verified */
+	struct dkim_sig_rec *sigs;	/* owned array */
+	size_t		 nsigs;
+};
+
+/* A report URI of a DMARC record (RFC 7489 6.3, 7.1).  Owns strings. */
+struct dmarc_dest {
+	const char	*tag;		/* static: "rua" or "ruf" */
+	unsigned	 position;	/* within the tag, 1 first */
+	char		*uri;		/* escaped, as published */
+	char		*domain;	/* its host, lowercased; NULL */
+	int		 external;	/* other Organizational Domain; -1 */
+	int		 authorized;	/* 7.1 record found; -1: not asked */
+	const char	*status;	/* static: the 7.1 lookup's; NULL */
+};
+
+/* DMARC of one message (RFC 7489).  Owns its strings and dests. */
+struct dmarc_rec {
+	int		 checked;	/* 0: not checked, no rows */
+	char		*from_domain;	/* escaped; NULL: none */
+	char		*org_domain;	/* its Organizational Domain (3.2) */
+	char		*policy_domain;	/* where the record is; NULL: none */
+	char		*record;	/* escaped */
+	const char	*result;	/* static: pass, fail, none, ... */
+	char		*error;		/* why none, temperror, permerror */
+	const char	*p;		/* static; NULL: no policy */
+	const char	*sp;		/* static; NULL: as p */
+	int		 pct;		/* -1: no policy */
+	const char	*adkim;		/* static: "r" or "s"; NULL */
+	const char	*aspf;
+	char		*fo;		/* escaped */
+	char		*rua;		/* escaped, as published */
+	char		*ruf;
+	char		*invalid_tags;	/* escaped, space-separated */
+	char		*spf_domain;	/* the SPF-authenticated domain */
+	const char	*spf_result;	/* static, as in spf_rec */
+	int		 spf_aligned;	/* -1: not known */
+	int		 dkim_aligned;
+	const char	*policy;	/* static: p, or sp for a subdomain */
+	const char	*disposition;	/* static: what it asks for here */
+	struct dmarc_dest *dests;	/* owned array */
+	size_t		 ndests;
+};
+
 /* What the analyzers found about one message.  Owns everything. */
 struct analysis_rec {
 	int64_t		 txn_id;
@@ -308,6 +372,8 @@ struct analysis_rec {
 	struct spf_rec	 spf_mailfrom;
 	struct spf_rec	 spf_helo;
 	struct clientdns_rec client;
+	struct dkim_rec	 dkim;
+	struct dmarc_rec dmarc;
 };
 
 #endif /* MAILSCOPE_TYPES_H */

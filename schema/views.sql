@@ -34,7 +34,14 @@ SELECT r.test_id, r.challenge, r.address,
 	(SELECT s.result FROM spf_results s WHERE s.transaction_id = t.id
 	    AND s.identity = 'mailfrom') AS spf_mailfrom,
 	(SELECT s.result FROM spf_results s WHERE s.transaction_id = t.id
-	    AND s.identity = 'helo') AS spf_helo
+	    AND s.identity = 'helo') AS spf_helo,
+	-- the best signature result (pass, policy, fail, temperror,
+	-- permerror, neutral), none when unsigned; NULL: not checked
+	(SELECT k.result FROM dkim_results k WHERE k.transaction_id = t.id)
+	    AS dkim,
+	-- pass fail none temperror permerror; NULL: not checked
+	(SELECT d.result FROM dmarc_results d WHERE d.transaction_id = t.id)
+	    AS dmarc
 FROM recipients r
 JOIN transactions t ON t.id = r.transaction_id
 JOIN connections c ON c.id = t.connection_id

@@ -156,15 +156,16 @@ class Server:
 
 
 class NSDServer(Server):
-    """NSD serving ZONES, unprivileged (TOOLS-NOTES: username and database
-    empty, every path in its directory)."""
+    """NSD serving ZONES (or the [(origin, text)] given), unprivileged
+    (TOOLS-NOTES: username and database empty, every path in its
+    directory)."""
 
     name = "nsd"
 
-    def __init__(self, root, port):
+    def __init__(self, root, port, served=None):
         super().__init__(root, port)
         zones = ""
-        for origin, text in ZONES:
+        for origin, text in served or ZONES:
             with open(os.path.join(self.dir, origin + ".zone"), "w") as f:
                 f.write(text)
             zones += 'zone:\n\tname: "%s"\n\tzonefile: "%s.zone"\n' % (origin, origin)
