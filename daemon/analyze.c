@@ -8,7 +8,6 @@
 #include "build.h"
 
 #include <sys/queue.h>
-#include <sys/time.h>
 
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +15,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "clock.h"
 #include "clientdns.h"
 #include "dkim.h"
 #include "dmarc.h"
@@ -44,15 +44,6 @@ struct analyzer {
 	pthread_t		 threads[MAX_THREADS];
 	int			 nthreads;
 };
-
-static double
-now(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
 
 /* What one worker thread owns.  All NULL with resolver = off. */
 struct worker_dns {
@@ -135,7 +126,7 @@ analyze_one(struct analyzer *an, const struct worker_dns *wd,
 		log_warn("analyze: transaction %lld: headers: out of memory",
 		    (long long)txn->id);
 	analyze_dns(wd, txn, rec);
-	rec->finished = now();
+	rec->finished = clock_now();
 	store_analysis(an->store, rec);
 }
 
