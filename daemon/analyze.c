@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "analyze.h"
-#include "clock.h"
 #include "clientdns.h"
+#include "clock.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "headers.h"
