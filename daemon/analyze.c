@@ -22,6 +22,7 @@
 #include "headers.h"
 #include "log.h"
 #include "resolver.h"
+#include "senderdns.h"
 #include "spf.h"
 #include "store.h"
 
@@ -51,6 +52,7 @@ struct worker_dns {
 	struct spf	*spf;	/* owned */
 	struct dkim_verifier *dkim;	/* owned */
 	struct dmarc	*dmarc;	/* owned */
+	struct senderdns *zones;	/* owned */
 };
 
 static void
@@ -70,6 +72,9 @@ worker_dns_init(const struct config *cfg, struct worker_dns *wd)
 		log_warn("analyze: DKIM: cannot initialise libopendkim");
 	if ((wd->dmarc = dmarc_new(resolver_lookup, wd->res)) == NULL)
 		log_warn("analyze: DMARC: out of memory");
+	if ((wd->zones = senderdns_new(wd->res, cfg->trust_anchor, err,
+	    sizeof(err))) == NULL)
+		log_warn("analyze: sender zones not checked: %s", err);
 }
 
 /*
@@ -101,6 +106,11 @@ analyze_dns(const struct worker_dns *wd, const struct txn_rec *txn,
 	    &rec->spf_mailfrom, &rec->dkim, &rec->dmarc) == -1)
 		log_warn("analyze: transaction %lld: DMARC: out of memory",
 		    (long long)txn->id);
+	if (wd->zones != NULL && senderdns_check(wd->zones,
+	    rec->envelope_domain, rec->from_domain, &rec->dkim,
+	    txn->client_addr, &rec->sender_zones) == -1)
+		log_warn("analyze: transaction %lld: sender zones: out of "
+		    "memory", (long long)txn->id);
 	log_debug("c%lld: analysed transaction=%lld spf_mailfrom=%s "
 	    "spf_helo=%s fcrdns=%d dkim=%s/%u dmarc=%s",
 	    (long long)txn->conn_id, (long long)txn->id,
@@ -148,6 +158,7 @@ worker(void *arg)
 			spf_free(wd.spf);
 			dkim_verifier_free(wd.dkim);
 			dmarc_free(wd.dmarc);
+			senderdns_free(wd.zones);
 			resolver_free(wd.res);
 			return NULL;
 		}

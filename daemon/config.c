@@ -117,6 +117,7 @@ static const struct keydef keys[] = {
 	{ SECT_GLOBAL, "resolver", KIND_RESOLVER, G(resolver), 0, 0 },
 	{ SECT_GLOBAL, "resolver_timeout", KIND_DURATION_POS,
 	    G(resolver_timeout_ms), 0, 0 },
+	{ SECT_GLOBAL, "trust_anchor", KIND_PATH, G(trust_anchor), 0, 0 },
 	{ SECT_GLOBAL, "local_part", KIND_LOCAL_PART, G(local_part), 0, 0 },
 	{ SECT_GLOBAL, "wait", KIND_DURATION, G(wait_ms), 0, 0 },
 	{ SECT_GLOBAL, "max_connections", KIND_COUNT, G(max_connections),
@@ -1613,6 +1614,9 @@ config_check(struct parser *p)
 		free(cfg->zones.keys);
 		cfg->zones.keys = abs;
 	}
+	line = key_line(&p->global, SECT_GLOBAL, "trust_anchor", &bad);
+	if (cfg->trust_anchor != NULL && !bad)
+		check_files(p, line, "trust_anchor", &cfg->trust_anchor);
 
 	ch = catalog_hosts(&n);
 	for (i = 0; i < n; i++) {
@@ -1770,6 +1774,7 @@ config_free(struct config *cfg)
 	free(cfg->database);
 	free(cfg->user);
 	free(cfg->resolver);
+	free(cfg->trust_anchor);
 	free(cfg->local_part);
 	free(cfg);
 }

@@ -306,11 +306,16 @@ collect(const ldns_pkt *p, uint16_t type, struct resolver_answer *a)
 	return 0;
 }
 
-int
-resolver_lookup(void *arg, const char *name, uint16_t type,
-    struct resolver_answer *a)
+/*
+ * One query for NAME and TYPE, checked against its reply: *P the reply,
+ * or NULL with A->status saying why.  CD: checking disabled (RFC 4035
+ * 3.2.2), so that a validating resolver hands over data that fails.
+ * 0, or -1 when out of memory.
+ */
+static int
+send_query(struct resolver *res, const char *name, uint16_t type, int cd,
+    ldns_pkt **pp, struct resolver_answer *a)
 {
-	struct resolver *res = arg;
 	ldns_pkt *q = NULL, *p = NULL;
 	ldns_rdf *dname;
 	ldns_status st;
@@ -318,6 +323,7 @@ resolver_lookup(void *arg, const char *name, uint16_t type,
 	size_t i;
 	int rc = 0;
 
+	*pp = NULL;
 	memset(a, 0, sizeof(*a));
 	a->status = RESOLVER_ERROR;
 	if (res == NULL)
@@ -339,6 +345,7 @@ resolver_lookup(void *arg, const char *name, uint16_t type,
 	ldns_rdf_deep_free(dname);
 	if (st != LDNS_STATUS_OK)
 		return st == LDNS_STATUS_MEM_ERR ? -1 : 0;
+	ldns_pkt_set_cd(q, cd != 0);
 	t0 = clock_now();
 	st = ldns_resolver_send_pkt(&p, res->ldns, q);
 	if (st != LDNS_STATUS_OK || p == NULL) {
@@ -350,13 +357,35 @@ resolver_lookup(void *arg, const char *name, uint16_t type,
 		a->status = RESOLVER_ANSWER;
 		a->rcode = (int)ldns_pkt_get_rcode(p);
 		a->ad = ldns_pkt_ad(p);
-		rc = collect(p, type, a);
+		*pp = p;
+		p = NULL;
 	}
 	ldns_pkt_free(q);
+	ldns_pkt_free(p);
+	return rc;
+}
+
+int
+resolver_lookup(void *arg, const char *name, uint16_t type,
+    struct resolver_answer *a)
+{
+	ldns_pkt *p;
+	int rc;
+
+	if ((rc = send_query(arg, name, type, 0, &p, a)) == -1 || p == NULL)
+		return rc;
+	rc = collect(p, type, a);
 	ldns_pkt_free(p);
 	if (rc == -1)
 		resolver_answer_clear(a);
 	return rc;
+}
+
+int
+resolver_query_cd(struct resolver *res, const char *name, uint16_t type,
+    struct ldns_struct_pkt **pp, struct resolver_answer *a)
+{
+	return send_query(res, name, type, 1, pp, a);
 }
 
 int

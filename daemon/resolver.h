@@ -18,6 +18,10 @@
 #define RESOLVER_MX	15
 #define RESOLVER_TXT	16
 #define RESOLVER_AAAA	28
+#define RESOLVER_NS	2
+#define RESOLVER_SOA	6
+#define RESOLVER_DS	43
+#define RESOLVER_DNSKEY	48
 
 /* RCODEs the analyzers tell apart (RFC 1035 4.1.1). */
 #define RESOLVER_NOERROR	0
@@ -71,6 +75,19 @@ void		 resolver_free(struct resolver *);
 int		 resolver_lookup(void *arg, const char *name, uint16_t type,
 		    struct resolver_answer *out);
 void		 resolver_answer_clear(struct resolver_answer *);
+
+struct ldns_struct_pkt;		/* ldns_pkt */
+
+/*
+ * The whole reply to NAME and TYPE, asked with the CD bit (RFC 4035
+ * 3.2.2) and DO, for those who validate themselves: *P (the caller's:
+ * ldns_pkt_free) with A->status RESOLVER_ANSWER, A->rcode and A->ad set
+ * and A->data empty; else *P is NULL and A->status says why.  0, or -1
+ * when out of memory.
+ */
+int		 resolver_query_cd(struct resolver *, const char *name,
+		    uint16_t type, struct ldns_struct_pkt **p,
+		    struct resolver_answer *a);
 
 /* NXDOMAIN, or NOERROR without a record (RFC 7208 4.6.4 "void"). */
 int		 resolver_answer_void(const struct resolver_answer *);

@@ -59,6 +59,7 @@ enum stmt_id {
 	ST_DKIM_SIG,
 	ST_DMARC,
 	ST_DMARC_DEST,
+	ST_SENDER_ZONE,
 	ST_COUNT
 };
 
@@ -192,6 +193,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " uri, domain, external, authorized, status)"
 	    " VALUES (:transaction_id, :tag, :position, :uri, :domain,"
 	    " :external, :authorized, :status)",
+	[ST_SENDER_ZONE] =
+	    "INSERT INTO sender_zones (transaction_id, role, name, zone,"
+	    " dnssec, dnssec_error, ipv6_ns)"
+	    " VALUES (:transaction_id, :role, :name, :zone, :dnssec,"
+	    " :dnssec_error, :ipv6_ns)",
 	[ST_GREY_LOAD] =
 	    "SELECT mail_from, rcpt, test_id, first_seen, last_seen, attempts,"
 	    " coalesce(passed, 0) FROM greylist",
@@ -1093,6 +1099,33 @@ job_dkim(struct store *st, struct job *j)
 }
 
 static int
+job_sender_zones(struct store *st, struct job *j)
+{
+	sqlite3_stmt			*s = st->stmt[ST_SENDER_ZONE];
+	const struct senderdns_rec	*r = &j->analysis->sender_zones;
+	const struct sender_zone	*z;
+	size_t				 i;
+	int				 rc;
+
+	for (i = 0; r->checked && i < r->n; i++) {
+		z = &r->zones[i];
+		if ((rc = bind_int64(s, ":transaction_id",
+		    j->analysis->txn_id)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":role", z->role)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":name", z->name)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":zone", z->zone)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":dnssec", z->dnssec)) != SQLITE_OK ||
+		    (rc = bind_text(s, ":dnssec_error", z->dnssec_error)) !=
+		    SQLITE_OK ||
+		    (rc = bind_known(s, ":ipv6_ns", z->ipv6_ns)) != SQLITE_OK)
+			return job_step(st, j, s, rc, "sender zone insert");
+		if (job_step(st, j, s, SQLITE_OK, "sender zone insert") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
 job_dmarc(struct store *st, struct job *j)
 {
 	sqlite3_stmt			*s = st->stmt[ST_DMARC];
@@ -1201,7 +1234,7 @@ job_analysis(struct store *st, struct job *j)
 	if (job_spf(st, j, "mailfrom", &a->spf_mailfrom) == -1 ||
 	    job_spf(st, j, "helo", &a->spf_helo) == -1 ||
 	    job_client_dns(st, j) == -1 || job_dkim(st, j) == -1 ||
-	    job_dmarc(st, j) == -1)
+	    job_dmarc(st, j) == -1 || job_sender_zones(st, j) == -1)
 		return -1;
 
 	s = st->stmt[ST_ANALYSIS_DONE];
@@ -1587,6 +1620,19 @@ dmarc_rec_clear(struct dmarc_rec *m)
 	free(m->dests);
 }
 
+static void
+sender_zones_clear(struct senderdns_rec *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->zones[i].name);
+		free(r->zones[i].zone);
+		free(r->zones[i].dnssec_error);
+	}
+	free(r->zones);
+}
+
 void
 store_analysis_free(struct analysis_rec *a)
 {
@@ -1607,6 +1653,7 @@ store_analysis_free(struct analysis_rec *a)
 	free(a->client.helo_addrs);
 	dkim_rec_clear(&a->dkim);
 	dmarc_rec_clear(&a->dmarc);
+	sender_zones_clear(&a->sender_zones);
 	free(a);
 }
 

@@ -92,6 +92,7 @@ struct config {
 	char		*user;			/* owned; NULL: do not drop */
 	char		*resolver;		/* owned; NULL: the system's; "off" */
 	uint64_t	 resolver_timeout_ms;	/* of one try, default 5 s */
+	char		*trust_anchor;		/* owned; NULL: the default */
 	char		*local_part;		/* owned; default "measure" */
 	uint64_t	 wait_ms;		/* absence-based verdicts */
 
@@ -355,6 +356,27 @@ struct dmarc_rec {
 };
 
 /* What the analyzers found about one message.  Owns everything. */
+/*
+ * The zone of one sender name (senderdns.c): its DNSSEC status, validated
+ * by us, and whether its name servers, and those of every zone between
+ * it and the trust anchor's, can be reached over IPv6.  Owns its strings.
+ */
+struct sender_zone {
+	const char	*role;		/* static: mailfrom, from, dkim, reverse */
+	char		*name;
+	char		*zone;		/* NULL: not found */
+	const char	*dnssec;	/* static: secure, insecure, bogus, ... */
+	char		*dnssec_error;	/* why not secure; NULL */
+	int		 ipv6_ns;	/* -1: not known */
+};
+
+/* Every sender name of a message.  Owns the array. */
+struct senderdns_rec {
+	int		 checked;	/* 0: not checked, no rows */
+	struct sender_zone *zones;	/* owned */
+	size_t		 n;
+};
+
 struct analysis_rec {
 	int64_t		 txn_id;
 	double		 finished;
@@ -374,6 +396,7 @@ struct analysis_rec {
 	struct clientdns_rec client;
 	struct dkim_rec	 dkim;
 	struct dmarc_rec dmarc;
+	struct senderdns_rec sender_zones;
 };
 
 #endif /* MAILSCOPE_TYPES_H */

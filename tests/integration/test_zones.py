@@ -15,15 +15,14 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
-import tempfile
 import time
 import unittest
 
 import harness
-from harness import BASE_DOMAIN, MAILSCOPE, deadline, describe, run
+from dnslab import DnsLab, make_zones, need, zones_run
+from harness import BASE_DOMAIN, MAILSCOPE, describe, run
 
 SIGNED_CHILDREN = ["v4-dns6", "v6-dns6"]
 BOGUS_CHILDREN = ["v4-bogus", "v6-bogus"]
@@ -43,13 +42,6 @@ FAMILY = {"v4": "A", "v6": "AAAA", "v4-dns6": "A", "v6-dns6": "AAAA",
           "grey-v6": "AAAA", "tls": "dual", "plaintext": "dual"}
 
 RECORD_RE = re.compile(r"^(\S+)\s+IN\s+(\S+)\s+(.*?)\s*$")
-
-
-def need(*programs):
-    missing = [p for p in programs if shutil.which(p) is None]
-    if missing:
-        raise unittest.SkipTest("not installed: %s (contrib/install-deps)"
-                                % " ".join(missing))
 
 
 def zone_name(challenge=None):
@@ -89,32 +81,6 @@ def spki_sha256(pem):
     der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"],
                          input=pub, capture_output=True, check=True).stdout
     return hashlib.sha256(der).hexdigest()
-
-
-def make_zones(name):
-    """(root, conf, out): a demo-config in a new directory, certificates
-    from the harness's cache, and the output of `mailscope zones`."""
-    harness.require_binaries()
-    root = tempfile.mkdtemp(prefix="ms-zones-%s-" % name)
-    demo = os.path.join(root, "demo")
-    os.mkdir(demo)
-    shutil.copytree(harness._cert_cache(), os.path.join(demo, "certs"))
-    cp = run([MAILSCOPE, "demo-config", "--out", demo, "--base-port",
-              str(harness.pick_base_port())])
-    if cp.returncode != 0:
-        shutil.rmtree(root, True)
-        raise AssertionError("demo-config failed\n" + describe(cp))
-    conf = os.path.join(demo, "mailscope.conf")
-    out = os.path.join(root, "zones")
-    zones_run(conf, out)
-    return root, conf, out
-
-
-def zones_run(conf, out):
-    cp = run([MAILSCOPE, "-c", conf, "zones", "--out", out])
-    if cp.returncode != 0 or harness.sanitizer_report(cp.stderr):
-        raise AssertionError("mailscope zones failed\n" + describe(cp))
-    return cp
 
 
 def host_certs(conf, host):
@@ -452,125 +418,18 @@ class Resolution(unittest.TestCase):
     """NSD serves the zones, Unbound validates: one Unbound may use IPv6
     (port 5301), the other may not (do-ip6: no, port 5302)."""
 
-    NS = "mszones%d" % os.getpid()
     V6, NO_V6 = 5301, 5302
 
     @classmethod
     def setUpClass(cls):
-        need("ip", "nsd", "unbound", "dig")
-        cls.procs = []
-        cp = run(["ip", "netns", "add", cls.NS])
-        if cp.returncode != 0:
-            raise unittest.SkipTest("cannot create a network namespace: %s"
-                                    % cp.stderr.strip())
-        cls.addClassCleanup(cls.cleanup)
-        cp = run(["ip", "-n", cls.NS, "link", "set", "lo", "up"])
-        assert cp.returncode == 0, describe(cp)
-        cls.root, cls.conf, cls.out = make_zones("resolve")
-        for name, include in (("nsd", "nsd.conf"), ("nsd6", "nsd-dns6.conf")):
-            cls.start([name], "nsd", "-d", "-c", cls.nsd_conf(name, include))
-        for port, v6 in ((cls.V6, "yes"), (cls.NO_V6, "no")):
-            cls.start(["unbound%d" % port], "unbound", "-d", "-c",
-                      cls.unbound_conf(port, v6))
-        for port in (cls.V6, cls.NO_V6):
-            cls.wait_answer(port)
-
-    @classmethod
-    def cleanup(cls):
-        for p, log in cls.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(deadline(5))
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-            log.close()
-        run(["ip", "netns", "delete", cls.NS])
-        if hasattr(cls, "root") and not harness.KEEP_TMP:
-            shutil.rmtree(cls.root, True)
-
-    @classmethod
-    def start(cls, name, *argv):
-        log = open(os.path.join(cls.root, name[0] + ".out"), "w")
-        p = subprocess.Popen(["ip", "netns", "exec", cls.NS] + list(argv),
-                             stdout=log, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL)
-        cls.procs.append((p, log))
-
-    @classmethod
-    def nsd_conf(cls, name, include):
-        d = os.path.join(cls.root, name)
-        os.mkdir(d)
-        conf = os.path.join(d, "nsd.conf")
-        with open(conf, "w") as f:
-            f.write('server:\n\tusername: ""\n\tchroot: ""\n\tdatabase: ""\n'
-                    '\tzonesdir: "{d}"\n\tzonelistfile: "{d}/zone.list"\n'
-                    '\txfrdfile: "{d}/xfrd.state"\n\txfrdir: "{d}"\n'
-                    '\tpidfile: "{d}/nsd.pid"\n\tlogfile: "{d}/nsd.log"\n'
-                    '\tport: 53\n\tserver-count: 1\n\tverbosity: 1\n'
-                    'remote-control:\n\tcontrol-enable: no\n'
-                    'include: "{inc}"\n'.format(d=d, inc=os.path.join(cls.out, include)))
-        return conf
-
-    @classmethod
-    def unbound_conf(cls, port, v6):
-        d = os.path.join(cls.root, "unbound%d" % port)
-        os.mkdir(d)
-        conf = os.path.join(d, "unbound.conf")
-        with open(conf, "w") as f:
-            f.write('server:\n\tinterface: 127.0.0.1@{port}\n\tusername: ""\n'
-                    '\tchroot: ""\n\tdirectory: "{d}"\n\tpidfile: "{d}/unbound.pid"\n'
-                    '\tlogfile: "{d}/unbound.log"\n\tuse-syslog: no\n'
-                    '\tdo-daemonize: no\n\tnum-threads: 1\n\tdo-ip4: yes\n'
-                    '\tdo-ip6: {v6}\n\tdo-not-query-localhost: no\n'
-                    '\tmodule-config: "validator iterator"\n'
-                    '\ttrust-anchor-file: "{anchor}"\n'
-                    '\tlocal-zone: "test." nodefault\n'
-                    '\tval-log-level: 2\n\tverbosity: 1\n'
-                    'remote-control:\n\tcontrol-enable: no\n'
-                    'stub-zone:\n\tname: "{base}."\n\tstub-addr: 127.0.0.1\n'
-                    .format(port=port, d=d, v6=v6, base=BASE_DOMAIN,
-                            anchor=os.path.join(cls.out, "trust-anchor.ds")))
-        return conf
-
-    @classmethod
-    def logs(cls):
-        out = []
-        for dirpath, _, files in os.walk(cls.root):
-            for f in files:
-                if f.endswith((".log", ".out")):
-                    with open(os.path.join(dirpath, f), errors="replace") as fp:
-                        out.append("--- %s\n%s" % (f, fp.read()[-3000:]))
-        return "\n".join(out)
-
-    @classmethod
-    def dig(cls, port, name, rtype, *opts):
-        cp = run(["ip", "netns", "exec", cls.NS, "dig", "+dnssec", "+tries=1",
-                  "+time=%d" % max(1, int(deadline(5))), "-p", str(port),
-                  "@127.0.0.1", name, rtype] + list(opts), timeout=30)
-        status = re.search(r"status: (\w+)", cp.stdout)
-        flags = re.search(r"^;; flags: ([^;]*);", cp.stdout, re.M)
-        answer = [l.split() for l in cp.stdout.splitlines()
-                  if l and not l.startswith(";") and len(l.split()) > 4]
-        return (status.group(1) if status else None,
-                flags.group(1).split() if flags else [], answer, cp)
-
-    @classmethod
-    def wait_answer(cls, port):
-        end = time.monotonic() + deadline(10)
-        while True:
-            status, _, _, cp = cls.dig(port, "tls." + BASE_DOMAIN, "MX")
-            if status == "NOERROR":
-                return
-            if time.monotonic() > end or any(p.poll() is not None for p, _ in cls.procs):
-                raise AssertionError("no answer from Unbound on %d\n%s\n%s"
-                                     % (port, describe(cp), cls.logs()))
-            time.sleep(0.1)
+        cls.lab = DnsLab("resolve", {cls.V6: "yes", cls.NO_V6: "no"})
+        cls.lab.start()
+        cls.addClassCleanup(cls.lab.stop)
+        cls.NS = cls.lab.ns
 
     def query(self, port, name, rtype, *opts):
-        status, flags, answer, cp = self.dig(port, name, rtype, *opts)
-        self.last = "%s\n%s" % (describe(cp), self.logs())
+        status, flags, answer, cp = self.lab.dig(port, name, rtype, *opts)
+        self.last = "%s\n%s" % (describe(cp), self.lab.logs())
         return status, flags, [a for a in answer if a[3] == rtype]
 
     def assertSecure(self, name, rtype, port=V6):
