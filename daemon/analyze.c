@@ -41,6 +41,7 @@ struct analyzer {
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
 	struct workq		 queue;
+	unsigned		 queued;	/* in queue */
 	int			 stopping;
 	pthread_t		 threads[MAX_THREADS];
 	int			 nthreads;
@@ -163,6 +164,7 @@ worker(void *arg)
 			return NULL;
 		}
 		STAILQ_REMOVE_HEAD(&an->queue, entry);
+		an->queued--;
 		pthread_mutex_unlock(&an->mtx);
 		analyze_one(an, &wd, w->txn);
 		store_txn_free(w->txn);
@@ -203,17 +205,32 @@ analyze_new(const struct config *cfg, struct store *store, int nthreads)
 void
 analyze_submit(struct analyzer *an, struct txn_rec *txn)
 {
-	struct work *w;
+	struct analysis_rec *rec;
+	struct work *w = NULL;
+	int full;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		log_warn("analyze: transaction %lld not analysed: out of "
-		    "memory", (long long)txn->id);
+	pthread_mutex_lock(&an->mtx);
+	/* each waiting message holds its whole text: bounded */
+	full = an->queued >= an->cfg->analysis_queue;
+	pthread_mutex_unlock(&an->mtx);
+	if (full || (w = calloc(1, sizeof(*w))) == NULL) {
+		/* the analyses row says why it has no results */
+		if ((rec = calloc(1, sizeof(*rec))) != NULL) {
+			rec->txn_id = txn->id;
+			rec->finished = clock_now();
+			rec->skipped = full ? "skipped: analysis queue full" :
+			    "skipped: out of memory";
+			store_analysis(an->store, rec);
+		}
+		log_warn("analyze: transaction %lld not analysed: %s",
+		    (long long)txn->id, full ? "queue full" : "out of memory");
 		store_txn_free(txn);
 		return;
 	}
 	w->txn = txn;
 	pthread_mutex_lock(&an->mtx);
 	STAILQ_INSERT_TAIL(&an->queue, w, entry);
+	an->queued++;
 	pthread_cond_signal(&an->cond);
 	pthread_mutex_unlock(&an->mtx);
 }

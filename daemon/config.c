@@ -50,6 +50,7 @@
 #define DEF_SHUTDOWN_GRACE_MS	(30 * 1000ULL)
 #define DEF_GREYLIST_EXPIRE_MS	(7 * 24 * 3600 * 1000ULL)
 #define DEF_GREYLIST_MAX	100000
+#define DEF_ANALYSIS_QUEUE	1000
 #define DEF_GREYLIST_DELAY_MS	(5 * 60 * 1000ULL)
 #define DEF_ZONES_TTL_MS	(3600 * 1000ULL)
 #define DEF_ZONES_VALIDITY_MS	(21 * 86400 * 1000ULL)	/* weekly re-signing */
@@ -141,6 +142,7 @@ static const struct keydef keys[] = {
 	{ SECT_GLOBAL, "greylist_expire", KIND_DURATION_POS,
 	    G(greylist_expire_ms), 0, 0 },
 	{ SECT_GLOBAL, "greylist_max", KIND_COUNT, G(greylist_max), 0, 0 },
+	{ SECT_GLOBAL, "analysis_queue", KIND_COUNT, G(analysis_queue), 0, 0 },
 
 	{ SECT_HOST, "listen", KIND_LISTEN, H(listen), H(nlisten), REQUIRED },
 	{ SECT_HOST, "starttls", KIND_STARTTLS, H(starttls), 0, REQUIRED },
@@ -1685,6 +1687,7 @@ config_new(struct parser *p, const char *file)
 	cfg->shutdown_grace_ms = DEF_SHUTDOWN_GRACE_MS;
 	cfg->greylist_expire_ms = DEF_GREYLIST_EXPIRE_MS;
 	cfg->greylist_max = DEF_GREYLIST_MAX;
+	cfg->analysis_queue = DEF_ANALYSIS_QUEUE;
 	cfg->zones.ttl_ms = DEF_ZONES_TTL_MS;
 	cfg->zones.validity_ms = DEF_ZONES_VALIDITY_MS;
 	return cfg;

@@ -145,7 +145,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "INSERT INTO analyses (transaction_id, queued)"
 	    " VALUES (:transaction_id, :queued)",
 	[ST_ANALYSIS_DONE] =
-	    "UPDATE analyses SET finished = :finished"
+	    "UPDATE analyses SET finished = :finished, error = :error"
 	    " WHERE transaction_id = :transaction_id",
 	[ST_MESSAGE] =
 	    "INSERT INTO messages (transaction_id, header_count, header_from,"
@@ -1197,6 +1197,8 @@ job_analysis(struct store *st, struct job *j)
 	size_t		 i;
 	int		 rc;
 
+	if (a->skipped != NULL)
+		goto done;
 	s = st->stmt[ST_MESSAGE];
 	if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) != SQLITE_OK ||
 	    (rc = bind_int64(s, ":header_count", a->header_count)) !=
@@ -1237,9 +1239,11 @@ job_analysis(struct store *st, struct job *j)
 	    job_dmarc(st, j) == -1 || job_sender_zones(st, j) == -1)
 		return -1;
 
+done:
 	s = st->stmt[ST_ANALYSIS_DONE];
 	if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":finished", a->finished)) != SQLITE_OK)
+	    (rc = bind_double(s, ":finished", a->finished)) != SQLITE_OK ||
+	    (rc = bind_text(s, ":error", a->skipped)) != SQLITE_OK)
 		return job_step(st, j, s, rc, "analysis update");
 	return job_step(st, j, s, SQLITE_OK, "analysis update");
 }

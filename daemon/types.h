@@ -113,6 +113,7 @@ struct config {
 	uint64_t	 shutdown_grace_ms;	/* SIGTERM, default 30 s */
 	uint64_t	 greylist_expire_ms;	/* unused triplets, default 7 d */
 	unsigned	 greylist_max;		/* entries in memory, 100000 */
+	unsigned	 analysis_queue;	/* messages waiting, 1000 */
 
 	struct host_conf *hosts;		/* owned array */
 	size_t		 nhosts;
@@ -380,6 +381,7 @@ struct senderdns_rec {
 struct analysis_rec {
 	int64_t		 txn_id;
 	double		 finished;
+	const char	*skipped;	/* static: why there are no results */
 	unsigned	 header_count;
 	char		*header_from;	/* escaped */
 	char		*from_domain;

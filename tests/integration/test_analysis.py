@@ -2,9 +2,15 @@
 analyses row at once ("pending" until the workers finish), then the header
 analyzer's results in messages and header_findings (RFC 5322 3.6)."""
 
+import socket
 import unittest
 
 from harness import DaemonTestCase, make_message
+
+# A UDP "resolver" that never answers, so that every analysis waits for
+# its DNS timeouts and the analysis queue fills up.
+SILENT = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+SILENT.bind(("127.0.0.1", 0))
 
 
 class HeaderAnalysis(DaemonTestCase):
@@ -90,6 +96,40 @@ class HeaderAnalysis(DaemonTestCase):
         self.assertNotIn("\x1b", m["header_from"])
         self.assertIn("\\x1b", m["header_from"])
         self.assertEqual(m["from_domain"], "example.org")
+
+
+class AnalysisQueueBound(DaemonTestCase):
+    """Waiting messages hold their whole text: beyond analysis_queue they
+    are not queued, and their analyses row says so."""
+    options = [("global", "analysis_queue", "1"),
+               ("global", "resolver", "127.0.0.1:%d" % SILENT.getsockname()[1]),
+               ("global", "resolver_timeout", "300ms")]
+
+    def test_messages_beyond_the_queue_are_marked_skipped(self):
+        t = self.d.new_test()
+        to = self.d.address(t, challenge="plaintext")
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            for i in range(6):
+                self.assertEqual(c.send_mail("s%d@example.org" % i, [to],
+                                             make_message(to)).code, 250)
+            c.quit()
+        by_test = (" FROM analyses a JOIN recipients r"
+                   " ON r.transaction_id = a.transaction_id WHERE r.test_id = ?")
+        self.d.wait_for("SELECT count(*)" + by_test + " HAVING count(*) = 6"
+                        " AND sum(a.finished IS NULL) = 0", (t["id"],),
+                        timeout=60, what="every analysis finished or skipped")
+        rows = self.d.query("SELECT a.error" + by_test, (t["id"],))
+        errors = [r["error"] for r in rows]
+        self.assertEqual(len(errors), 6)
+        skipped = [e for e in errors if e is not None]
+        self.assertTrue(skipped, errors)
+        self.assertEqual(set(skipped), {"skipped: analysis queue full"})
+        # the skipped ones have no results, the others do
+        self.assertEqual(len(self.d.query(
+            "SELECT m.transaction_id FROM messages m JOIN recipients r"
+            " ON r.transaction_id = m.transaction_id WHERE r.test_id = ?",
+            (t["id"],))), 6 - len(skipped))
 
 
 if __name__ == "__main__":
