@@ -136,7 +136,8 @@ headers_analyze(const struct txn_rec *txn, struct analysis_rec *out)
 	unsigned counts[NSINGLE] = { 0 };
 	char dom[256], val[64];
 	struct field f;
-	size_t i;
+	size_t i, len;
+	unsigned long_lines = 0;
 	int rc = 0;
 
 	end = p != NULL ? p + txn->headers_len : NULL;
@@ -174,11 +175,24 @@ headers_analyze(const struct txn_rec *txn, struct analysis_rec *out)
 	    out->envelope_domain == NULL ? -1 :
 	    strcmp(out->from_domain, out->envelope_domain) == 0;
 
-	for (i = 0; i < txn->message_len; i++)
-		if ((unsigned char)txn->message[i] >= 0x80) {
+	/* 8-bit bytes, and lines over RFC 5322 2.1.1's 998 characters
+	 * (possible when line_max is raised above the SMTP limit) */
+	for (i = 0, len = 0; i < txn->message_len; i++) {
+		unsigned char c = (unsigned char)txn->message[i];
+
+		if (c >= 0x80)
 			out->eight_bit = 1;
-			break;
-		}
+		if (c == '\n') {
+			if (len > 0 && txn->message[i - 1] == '\r')
+				len--;
+			if (len > VALUE_MAX)
+				long_lines++;
+			len = 0;
+		} else
+			len++;
+	}
+	if (long_lines > 0)
+		rc |= add_finding(out, NULL, "long_line", long_lines);
 	out->body_8bitmime = txn->mail_params != NULL &&
 	    ((smtp_parse_param(txn->mail_params, "BODY", val, sizeof(val)) ==
 	    1 && strcasecmp(val, "8BITMIME") == 0) ||

@@ -49,7 +49,8 @@ LEFT JOIN analyses a ON a.transaction_id = t.id
 LEFT JOIN messages m ON m.transaction_id = t.id;
 
 -- The header analyzer's findings with the test and challenge they belong
--- to: finding is dup, missing, missing_recommended or 8bit_undeclared.
+-- to: finding is dup, missing, missing_recommended, 8bit_undeclared or
+-- long_line (count: lines over 998 characters, RFC 5322 2.1.1).
 DROP VIEW IF EXISTS v_header_findings;
 CREATE VIEW v_header_findings AS
 SELECT r.test_id, r.challenge, f.transaction_id, f.field, f.finding, f.count

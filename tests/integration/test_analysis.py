@@ -13,7 +13,8 @@ SILENT = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 SILENT.bind(("127.0.0.1", 0))
 
 
-class HeaderAnalysis(DaemonTestCase):
+class AnalysisCase(DaemonTestCase):
+    """Delivers one message to a new test and returns what was stored."""
 
     def deliver(self, msg, mail_from="sender@example.org", params=""):
         t = self.d.new_test()
@@ -39,6 +40,9 @@ class HeaderAnalysis(DaemonTestCase):
         view = self.d.query_one("SELECT analysis, header_dup, header_missing"
                                 " FROM v_deliveries WHERE transaction_id = ?", (txn,))
         return findings, msgrow, view
+
+
+class HeaderAnalysis(AnalysisCase):
 
     def test_clean_message_has_no_findings(self):
         msg = make_message("x@y.example", sender="sender@example.org",
@@ -89,6 +93,17 @@ class HeaderAnalysis(DaemonTestCase):
         self.assertEqual(findings, {})
         self.assertEqual((m["eight_bit"], m["body_8bitmime"]), (1, 1))
 
+    def test_header_line_at_the_limit_and_thousands_of_fields(self):
+        """A field line of exactly line_max (1000 with CRLF) is accepted and
+        analysed; 3000 fields are counted, the duplicates among them found."""
+        at_limit = b"X-Long: " + b"a" * (1000 - 2 - len(b"X-Long: ")) + b"\r\n"
+        self.assertEqual(len(at_limit), 1000)
+        many = b"".join(b"X-F%d: v\r\n" % i for i in range(2990)) + b"Subject: two\r\n"
+        msg = make_message("x@y.example", extra_headers=at_limit + many)
+        findings, m, _ = self.deliver(msg)
+        self.assertEqual(findings, {("subject", "dup"): 2})
+        self.assertEqual(m["header_count"], 5 + 1 + 2990 + 1)
+
     def test_header_from_is_stored_escaped(self):
         msg = make_message("x@y.example").replace(
             b"From: Sender <sender@example.org>", b"From: \x1b[31mEvil\x1b[0m <e@example.org>")
@@ -96,6 +111,18 @@ class HeaderAnalysis(DaemonTestCase):
         self.assertNotIn("\x1b", m["header_from"])
         self.assertIn("\\x1b", m["header_from"])
         self.assertEqual(m["from_domain"], "example.org")
+
+
+class LongLines(AnalysisCase):
+    """With line_max raised above the SMTP limit, lines over RFC 5322's 998
+    characters are accepted and reported."""
+    options = [("global", "line_max", "2000")]
+
+    def test_lines_over_998_characters_are_found(self):
+        msg = make_message("x@y.example", body=b"b" * 1500 + b"\r\n" + b"c" * 998 + b"\r\n",
+                           extra_headers=b"X-Long: " + b"a" * 991 + b"\r\n")
+        findings, _, _ = self.deliver(msg)
+        self.assertEqual(findings, {(None, "long_line"): 2})
 
 
 class AnalysisQueueBound(DaemonTestCase):
