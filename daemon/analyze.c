@@ -27,6 +27,7 @@
 #include "store.h"
 
 #define MAX_THREADS	16
+#define ANALYZE_QUEUE_BYTES	(256UL * 1024 * 1024)	/* waiting messages */
 
 struct work {
 	STAILQ_ENTRY(work)	 entry;
@@ -42,6 +43,7 @@ struct analyzer {
 	pthread_cond_t		 cond;
 	struct workq		 queue;
 	unsigned		 queued;	/* in queue */
+	size_t			 queued_bytes;	/* their messages' sizes */
 	int			 stopping;
 	pthread_t		 threads[MAX_THREADS];
 	int			 nthreads;
@@ -153,7 +155,7 @@ worker(void *arg)
 		pthread_mutex_lock(&an->mtx);
 		while (STAILQ_EMPTY(&an->queue) && !an->stopping)
 			pthread_cond_wait(&an->cond, &an->mtx);
-		/* on stop, the queue is still drained: submitted means analysed */
+		/* on stop, analyze_free() took what was still waiting */
 		if ((w = STAILQ_FIRST(&an->queue)) == NULL) {
 			pthread_mutex_unlock(&an->mtx);
 			spf_free(wd.spf);
@@ -165,6 +167,7 @@ worker(void *arg)
 		}
 		STAILQ_REMOVE_HEAD(&an->queue, entry);
 		an->queued--;
+		an->queued_bytes -= w->txn->message_len;
 		pthread_mutex_unlock(&an->mtx);
 		analyze_one(an, &wd, w->txn);
 		store_txn_free(w->txn);
@@ -202,35 +205,47 @@ analyze_new(const struct config *cfg, struct store *store, int nthreads)
 	return an;
 }
 
+/* The analyses row of TXN says why it has no results; TXN is freed. */
+static void
+skip(struct analyzer *an, struct txn_rec *txn, const char *why)
+{
+	struct analysis_rec *rec;
+
+	if ((rec = calloc(1, sizeof(*rec))) != NULL) {
+		rec->txn_id = txn->id;
+		rec->finished = clock_now();
+		rec->skipped = why;
+		store_analysis(an->store, rec);
+	}
+	log_warn("analyze: transaction %lld not analysed: %s",
+	    (long long)txn->id, why);
+	store_txn_free(txn);
+}
+
 void
 analyze_submit(struct analyzer *an, struct txn_rec *txn)
 {
-	struct analysis_rec *rec;
-	struct work *w = NULL;
+	struct work *w;
 	int full;
 
 	pthread_mutex_lock(&an->mtx);
-	/* each waiting message holds its whole text: bounded */
-	full = an->queued >= an->cfg->analysis_queue;
+	/* each waiting message holds its whole text: bounded, in both ways */
+	full = an->queued >= an->cfg->analysis_queue ||
+	    an->queued_bytes + txn->message_len > ANALYZE_QUEUE_BYTES;
 	pthread_mutex_unlock(&an->mtx);
-	if (full || (w = calloc(1, sizeof(*w))) == NULL) {
-		/* the analyses row says why it has no results */
-		if ((rec = calloc(1, sizeof(*rec))) != NULL) {
-			rec->txn_id = txn->id;
-			rec->finished = clock_now();
-			rec->skipped = full ? "skipped: analysis queue full" :
-			    "skipped: out of memory";
-			store_analysis(an->store, rec);
-		}
-		log_warn("analyze: transaction %lld not analysed: %s",
-		    (long long)txn->id, full ? "queue full" : "out of memory");
-		store_txn_free(txn);
+	if (full) {
+		skip(an, txn, "skipped: analysis queue full");
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		skip(an, txn, "skipped: out of memory");
 		return;
 	}
 	w->txn = txn;
 	pthread_mutex_lock(&an->mtx);
 	STAILQ_INSERT_TAIL(&an->queue, w, entry);
 	an->queued++;
+	an->queued_bytes += txn->message_len;
 	pthread_cond_signal(&an->cond);
 	pthread_mutex_unlock(&an->mtx);
 }
@@ -238,14 +253,28 @@ analyze_submit(struct analyzer *an, struct txn_rec *txn)
 void
 analyze_free(struct analyzer *an)
 {
+	struct workq left = STAILQ_HEAD_INITIALIZER(left);
+	struct work *w;
 	int i;
 
 	if (an == NULL)
 		return;
+	/*
+	 * Stopping: the messages being analysed finish; those still waiting
+	 * could take long (DNS), so their rows say they were skipped.
+	 */
 	pthread_mutex_lock(&an->mtx);
 	an->stopping = 1;
+	STAILQ_CONCAT(&left, &an->queue);
+	an->queued = 0;
+	an->queued_bytes = 0;
 	pthread_cond_broadcast(&an->cond);
 	pthread_mutex_unlock(&an->mtx);
+	while ((w = STAILQ_FIRST(&left)) != NULL) {
+		STAILQ_REMOVE_HEAD(&left, entry);
+		skip(an, w->txn, "skipped: shutdown");
+		free(w);
+	}
 	for (i = 0; i < an->nthreads; i++)
 		pthread_join(an->threads[i], NULL);
 	pthread_cond_destroy(&an->cond);

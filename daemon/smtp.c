@@ -100,6 +100,7 @@ struct session {
 	unsigned		 errors;
 	unsigned		 junk;		/* COUNTS_TOWARD_LIMIT commands */
 	int			 skip_line;	/* dropping an over-long line */
+	int			 dropped_eol;	/* how the dropped line ended */
 
 	/* the transaction in progress */
 	struct txn_rec		*txn;		/* owned; NULL outside MAIL */
@@ -287,10 +288,12 @@ smtp_reply_err(struct session *s, enum smtp_err e)
 		close_after_reply(s, row->reason);
 		return NEXT_WAIT;
 	}
-	/* Postfix's smtpd_hard_error_limit: a bound on what a client can try */
-	if (row->code >= 500 && ++s->errors >= cfg->max_errors) {
+	/*
+	 * Postfix's smtpd_hard_error_limit: a bound on what a client can try.
+	 * Every refusal counts but our own failure to store.
+	 */
+	if (e != SE_STORE_FAILED && ++s->errors >= cfg->max_errors)
 		return smtp_reply_err(s, SE_TOO_MANY_ERRORS);
-	}
 	return NEXT_CONTINUE;
 }
 
@@ -325,16 +328,14 @@ set_str(char **dst, const char *src)
 
 /* ---- commands ---- */
 
-static enum next
+/* What EHLO and HELO share, once the name was found non-empty. */
+static void
 helo_common(struct session *s, const char *verb, const char *arg)
 {
-	if (*arg == '\0')
-		return smtp_reply_err(s, SE_SYNTAX);
 	set_str(&s->rec.helo_verb, verb);
 	set_str(&s->rec.helo, arg);
 	txn_reset(s);	/* RFC 5321 4.1.4: EHLO also resets a transaction */
 	smtp_enter(s, S_HELO);
-	return NEXT_CONTINUE;
 }
 
 static enum next
@@ -344,8 +345,9 @@ cmd_ehlo(struct session *s, const char *arg)
 	int tls = s->lis->tls != NULL && !s->tls_active &&
 	    s->lis->host->starttls != STARTTLS_OFF;
 
-	if (helo_common(s, "EHLO", arg) != NEXT_CONTINUE)
-		return NEXT_CONTINUE;
+	if (*arg == '\0')
+		return smtp_reply_err(s, SE_SYNTAX);
+	helo_common(s, "EHLO", arg);
 	smtp_reply(s, 250, NULL,
 	    "%s\nPIPELINING\nSIZE %zu\n8BITMIME\n%sENHANCEDSTATUSCODES",
 	    cfg->hostname, cfg->max_message_size, tls ? "STARTTLS\n" : "");
@@ -355,8 +357,9 @@ cmd_ehlo(struct session *s, const char *arg)
 static enum next
 cmd_helo(struct session *s, const char *arg)
 {
-	if (helo_common(s, "HELO", arg) != NEXT_CONTINUE)
-		return NEXT_CONTINUE;
+	if (*arg == '\0')
+		return smtp_reply_err(s, SE_SYNTAX);
+	helo_common(s, "HELO", arg);
 	smtp_reply(s, 250, NULL, "%s", s->srv->cfg->hostname);
 	return NEXT_CONTINUE;
 }
@@ -607,6 +610,7 @@ drop_long_line(struct session *s, struct evbuffer *in)
 	if (p.pos != -1) {
 		evbuffer_drain(in, (size_t)p.pos + eol);
 		s->skip_line = 0;
+		s->dropped_eol = (int)eol;
 	} else {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		s->skip_line = 1;
@@ -829,12 +833,18 @@ data_line(struct session *s, struct evbuffer *in)
 	switch (next_line(s, in, &len, &eol)) {
 	case GOT_MORE:
 		return NEXT_WAIT;
-	case GOT_SKIPPED:
-		return NEXT_CONTINUE;
 	case GOT_TOO_LONG:
 		/* latched: the reply comes after the final dot */
 		txn->long_lines++;
 		s->latched = smtp_error_worst(s->latched, SE_LINE_TOO_LONG);
+		/* FALLTHROUGH */
+	case GOT_SKIPPED:
+		/* the end of a dropped line counts for the final dot too */
+		if (!s->skip_line) {
+			s->prev_eol = s->dropped_eol;
+			if (s->dropped_eol == 1)
+				txn->bare_lf++;
+		}
 		return NEXT_CONTINUE;
 	case GOT_LINE:
 		break;

@@ -158,6 +158,25 @@ class AnalysisQueueBound(DaemonTestCase):
             " ON r.transaction_id = m.transaction_id WHERE r.test_id = ?",
             (t["id"],))), 6 - len(skipped))
 
+    def test_waiting_messages_are_skipped_at_shutdown(self):
+        """Stopping does not wait for the DNS of every queued message."""
+        d = self.d
+        t = d.new_test()
+        to = d.address(t, challenge="plaintext")
+        with d.smtp("plain") as c:
+            c.ehlo()
+            for i in range(2):
+                self.assertEqual(c.send_mail("w%d@example.org" % i, [to],
+                                             make_message(to)).code, 250)
+            c.quit()
+        d.stop()
+        rows = d.query("SELECT a.finished, a.error FROM analyses a JOIN recipients r"
+                       " ON r.transaction_id = a.transaction_id WHERE r.test_id = ?",
+                       (t["id"],))
+        self.assertEqual(len(rows), 2)
+        self.assertTrue(all(r["finished"] is not None for r in rows), rows)
+        d.start()
+
 
 if __name__ == "__main__":
     unittest.main()

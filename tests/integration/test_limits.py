@@ -155,6 +155,24 @@ class MessageLimits(DaemonTestCase):
         _, txns = self.transactions(c)
         self.assertEqual(txns, [])
 
+    def test_dot_after_an_overlong_line_ended_by_bare_lf_is_content(self):
+        """SMTP smuggling through a dropped line: "<long>\n.\r\n" must not
+        end DATA (the dot follows a bare LF); only CRLF . CRLF does."""
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            self.start_data(c)
+            c.send(b"z" * (LINE_MAX + 50) + b"\n.\r\nNOOP\r\n")
+            c.settimeout(0.3)
+            with self.assertRaises(AssertionError):
+                c.read_reply()
+            c.settimeout(5)
+            c.send(b"\r\n.\r\n")
+            self.assertReply(c.read_reply(), 500, "5.5.2")
+            self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+            c.quit()
+        _, txns = self.transactions(c)
+        self.assertEqual(txns, [])
+
     def test_data_line_at_limit_accepted(self):
         body = b"w" * (LINE_MAX - 2) + b"\r\n"
         msg = make_message(self.to, body=body)
@@ -199,6 +217,31 @@ class MessageLimits(DaemonTestCase):
             self.assertEqual(codes[-1], (421, "4.7.0"), codes)
             self.assertIn(codes.count((500, "5.5.1")), (MAX_ERRORS - 1, MAX_ERRORS), codes)
             c.expect_eof()
+        conn = self.d.connection(c.local_port)
+        self.assertEqual(conn["end_reason"], "errors")
+
+    def test_temporary_refusals_count_toward_the_error_limit(self):
+        """A client cannot be refused without end: 452s (and 451s) count
+        like 5xx, so a pipelined flood of extra RCPTs ends with 421."""
+        rcpts = [self.d.address(self.t, challenge=ch) for ch in ("v4", "v6", "uniq", "dns")]
+        with self.d.smtp("open") as c:
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
+            for a in rcpts[:MAX_RCPT]:
+                self.assertReply(c.cmd("RCPT TO:<%s>" % a), 250, "2.1.5")
+            c.send(b"".join(b"RCPT TO:<%s>\r\n" % rcpts[MAX_RCPT].encode()
+                            for _ in range(MAX_ERRORS + 5)))
+            codes = []
+            while True:
+                try:
+                    r = c.read_reply()
+                except EOFError:
+                    break
+                codes.append((r.code, r.status))
+                if r.code == 421:
+                    break
+            self.assertEqual(codes[-1], (421, "4.7.0"), codes)
+            self.assertEqual(codes[:-1], [(452, "4.5.3")] * MAX_ERRORS, codes)
         conn = self.d.connection(c.local_port)
         self.assertEqual(conn["end_reason"], "errors")
 

@@ -64,6 +64,20 @@ class Dialogue(DaemonTestCase):
         self.assertEqual(row["helo_verb"], "HELO")
         self.assertEqual(row["helo"], "old.client.example")
 
+    def test_ehlo_and_helo_without_a_name_get_one_reply(self):
+        """501 and nothing else: a second reply would shift every later one."""
+        with self.d.smtp("plain") as c:
+            for verb in ("EHLO", "HELO"):
+                self.assertReply(c.cmd(verb), 501, "5.5.4")
+            # the very next reply belongs to NOOP, and no HELO was taken
+            self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+            self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 503, "5.5.1")
+            c.quit()
+        row = self.d.connection(c.local_port)
+        self.assertIsNone(row["helo"])
+        self.assertCommands(row, {"ehlo": "0/1", "helo": "0/1", "noop": "1",
+                                  "mail": "0/1", "quit": "1"})
+
     def test_noop_rset_vrfy_help_quit(self):
         with self.d.smtp("plain") as c:
             self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
