@@ -152,7 +152,7 @@ fail_softfail_neutral_and_the_default(void **state)
 		{ "fail.example", RESOLVER_TXT, 0, { "v=spf1 -all" } },
 		{ "soft.example", RESOLVER_TXT, 0, { "v=spf1 ~all" } },
 		{ "neutral.example", RESOLVER_TXT, 0, { "v=spf1 ?all" } },
-		{ "end.example", RESOLVER_TXT, 0, { "v=spf1 ip4:10.0.0.1" } },
+		{ "end.example", RESOLVER_TXT, 0, { "v=spf1 ip4:198.51.100.1" } },
 		{ NULL, 0, 0, { NULL } },
 	};
 	static const char *const want[][2] = {
