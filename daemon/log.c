@@ -31,8 +31,17 @@ log_vwrite(int level, int prio, const char *fmt, va_list ap)
 	if (level > log_verbosity)
 		return;
 	if (log_foreground) {
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		char line[2048];
+		int n;
+
+		/* one write per line: lines of several threads never mix */
+		n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+		if (n < 0)
+			return;
+		if ((size_t)n > sizeof(line) - 2)
+			n = (int)sizeof(line) - 2;
+		line[n] = '\n';
+		(void)fwrite(line, 1, (size_t)n + 1, stderr);
 	} else
 		vsyslog(prio, fmt, ap);
 }

@@ -90,27 +90,28 @@ err_drain(char *buf, size_t len, unsigned long first)
 	ERR_clear_error();
 }
 
+/*
+ * A list of 16-bit codepoints, as 0xNNNN (HEX) or decimal; at most
+ * CH_LIST_MAX of them, then "...": a ClientHello may offer 32767.
+ */
+#define CH_LIST_MAX	256
+
 static void
-hex_list(char **dst, const unsigned char *p, size_t len)
+code_list(char **dst, const unsigned char *p, size_t len, int hex)
 {
 	char num[8];
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2) {
-		snprintf(num, sizeof(num), "0x%02x%02x", p[i], p[i + 1]);
-		append(dst, num);
-	}
-}
-
-/* RFC 8446 4.2.7 supported_groups: decimal, so unknown PQ groups show. */
-static void
-group_list(char **dst, const unsigned char *p, size_t len)
-{
-	char num[8];
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2) {
-		snprintf(num, sizeof(num), "%u", (unsigned)(p[i] << 8 | p[i + 1]));
+		if (i / 2 == CH_LIST_MAX) {
+			append(dst, "...");
+			break;
+		}
+		if (hex)
+			snprintf(num, sizeof(num), "0x%02x%02x", p[i], p[i + 1]);
+		else
+			snprintf(num, sizeof(num), "%u",
+			    (unsigned)(p[i] << 8 | p[i + 1]));
 		append(dst, num);
 	}
 }
@@ -145,12 +146,12 @@ record_client_hello(SSL *ssl, struct tls_rec *rec)
 	set_str(&rec->ch_alpn, NULL);
 
 	len = SSL_client_hello_get0_ciphers(ssl, &p);
-	hex_list(&rec->ch_ciphers, p, len);
+	code_list(&rec->ch_ciphers, p, len, 1);
 
 	/* RFC 8446 4.2.1; without the extension, the legacy version. */
 	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p,
 	    &len) == 1 && (b = vec(p, len, 1, &n)) != NULL)
-		hex_list(&rec->ch_versions, b, n);
+		code_list(&rec->ch_versions, b, n, 1);
 	else {
 		unsigned v = SSL_client_hello_get0_legacy_version(ssl);
 
@@ -159,10 +160,11 @@ record_client_hello(SSL *ssl, struct tls_rec *rec)
 	}
 	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_groups, &p,
 	    &len) == 1 && (b = vec(p, len, 2, &n)) != NULL)
-		group_list(&rec->ch_groups, b, n);
+		/* RFC 8446 4.2.7: decimal, so unknown PQ groups show */
+		code_list(&rec->ch_groups, b, n, 0);
 	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_signature_algorithms,
 	    &p, &len) == 1 && (b = vec(p, len, 2, &n)) != NULL)
-		hex_list(&rec->ch_sigalgs, b, n);
+		code_list(&rec->ch_sigalgs, b, n, 1);
 	/* RFC 7301 3.1: a list of 1-byte-length protocol names */
 	if (SSL_client_hello_get0_ext(ssl,
 	    TLSEXT_TYPE_application_layer_protocol_negotiation, &p, &len) == 1 &&

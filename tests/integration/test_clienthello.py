@@ -226,6 +226,20 @@ class ClientHelloRecorded(DaemonTestCase):
         }
         self.assertEqual({k: conn[k] for k in expected}, expected)
 
+    def test_long_offer_lists_are_capped(self):
+        """A ClientHello may offer thousands of suites and groups: the
+        record keeps the first 256 and marks the rest with "...". """
+        junk = list(range(0x7000, 0x7000 + 400))      # unassigned codepoints
+        suites = TLS13_SUITES + junk
+        groups = [X25519] + junk
+        hello = client_hello(suites, self.good_extensions(groups, [(X25519, os.urandom(32))]))
+        with self.send_hello(hello) as c:
+            self.read_server_hello(c)
+        conn = self.d.connection(c.local_port)
+        self.assertEqual(conn["ch_ciphers"], hex_list(suites[:256]) + ",...")
+        self.assertEqual(conn["ch_groups"],
+                         ",".join(str(g) for g in groups[:256]) + ",...")
+
     def test_no_shared_group_fails_and_keeps_the_hello(self):
         """Only an unassigned group and no key share: the server cannot
         agree on a group (RFC 8446 4.2.8: handshake_failure), and the row
