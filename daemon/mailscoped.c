@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "analyze.h"
 #include "config.h"
 #include "dnsd.h"
+#include "fileout.h"
 #include "listener.h"
 #include "log.h"
 #include "policy_http.h"
@@ -38,13 +40,15 @@ struct daemon {
 	struct analyzer		*an;		/* owned */
 	struct event		*sigterm;	/* owned */
 	struct event		*sigint;	/* owned */
+	const char		*pidfile;	/* borrowed from main; or NULL */
 	int			 stopping;
 };
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mailscoped -c FILE [-f] [-t] [-v]\n");
+	fprintf(stderr, "usage: mailscoped -c FILE [-f] [-p PIDFILE] [-t] "
+	    "[-v]\n");
 	exit(2);
 }
 
@@ -139,6 +143,17 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("daemon: %s", strerror(errno));
 		return -1;
 	}
+	if (d->pidfile != NULL) {
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+		if (fileout_write_data(d->pidfile, 0644, pid, (size_t)n, err,
+		    sizeof(err)) == -1) {
+			log_warn("pid file %s", err);
+			d->pidfile = NULL;
+			return -1;
+		}
+	}
 	if ((d->store = store_open(d->cfg->database, err, sizeof(err))) ==
 	    NULL) {
 		log_warn("%s", err);
@@ -200,16 +215,27 @@ int
 main(int argc, char *argv[])
 {
 	struct daemon d;
+	char cwd[PATH_MAX], pidpath[PATH_MAX + 64];
 	const char *file = NULL;
 	int ch, foreground = 0, check = 0, verbose = 0, rc;
 
-	while ((ch = getopt(argc, argv, "c:ftv")) != -1) {
+	memset(&d, 0, sizeof(d));
+	while ((ch = getopt(argc, argv, "c:fp:tv")) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
 			break;
 		case 'f':
 			foreground = 1;
+			break;
+		case 'p':
+			/* absolute: daemon(3) changes to / */
+			if (optarg[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL &&
+			    snprintf(pidpath, sizeof(pidpath), "%s/%s", cwd,
+			    optarg) < (int)sizeof(pidpath))
+				d.pidfile = pidpath;
+			else
+				d.pidfile = optarg;
 			break;
 		case 't':
 			check = 1;
@@ -224,7 +250,6 @@ main(int argc, char *argv[])
 	if (file == NULL || optind != argc)
 		usage();
 
-	memset(&d, 0, sizeof(d));
 	if ((d.cfg = config_load(file, stderr)) == NULL)
 		return 1;
 	if (check) {
@@ -237,6 +262,8 @@ main(int argc, char *argv[])
 		fatalx("libevent without thread support");
 	rc = daemon_run(&d, foreground) == 0 ? 0 : 1;
 	daemon_free(&d);
+	if (d.pidfile != NULL)
+		(void)unlink(d.pidfile);
 	if (rc == 0)
 		log_info("mailscoped stopped");
 	return rc;

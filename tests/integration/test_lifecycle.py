@@ -2,6 +2,7 @@
 after shutdown_grace, flush, exit 0) and acknowledged-means-durable
 under SIGKILL.  One daemon per test."""
 
+import os
 import signal
 import socket
 import time
@@ -122,6 +123,58 @@ class Lifecycle(unittest.TestCase):
             "WHERE c.client_port = ? ORDER BY t.id", (c.local_port,), readonly=False)
         self.assertEqual(rows, [{"mail_from": "k%d@example.org" % i, "size": len(msg),
                                  "address": to, "test_id": self.t["id"]} for i in range(3)])
+
+    def test_background_daemon_serves_stores_and_stops_by_pid_file(self):
+        """Without -f: the parent returns, the detached daemon writes its
+        pid file, accepts and stores mail (its writer and workers exist
+        after the fork), and SIGTERM to that pid ends it and the file."""
+        d = Daemon(self._testMethodName)
+        self.addCleanup(d.close)
+        cp = harness.run([harness.MAILSCOPED, "-c", d.conf, "-p", "mailscoped.pid"],
+                         cwd=d.dir, timeout=20)
+        self.assertEqual(cp.returncode, 0, harness.describe(cp))
+        pidfile = os.path.join(d.dir, "mailscoped.pid")
+        end = time.monotonic() + harness.deadline(10)
+        while not os.path.exists(pidfile) and time.monotonic() < end:
+            time.sleep(0.05)
+        with open(pidfile) as f:
+            pid = int(f.read())
+        self.addCleanup(self.kill_if_alive, pid)
+        t = d.new_test()
+        to = d.address(t, "plain")
+        while True:
+            try:
+                c = d.smtp("plain")
+                break
+            except (OSError, AssertionError, EOFError):
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.05)
+        with c:
+            c.ehlo()
+            self.assertReply(c.send_mail("bg@example.org", [to], make_message(to)), 250, "2.0.0")
+            c.quit()
+        d.wait_for("SELECT 1 FROM analyses a JOIN recipients r ON r.transaction_id ="
+                   " a.transaction_id WHERE r.test_id = ? AND a.finished IS NOT NULL",
+                   (t["id"],), what="the analysis of the background daemon")
+        os.kill(pid, signal.SIGTERM)
+        while self.alive(pid) and time.monotonic() < end + harness.deadline(10):
+            time.sleep(0.05)
+        self.assertFalse(self.alive(pid), "mailscoped %d still running" % pid)
+        self.assertFalse(os.path.exists(pidfile))
+
+    @staticmethod
+    def alive(pid):
+        """Running (a zombie waiting for init to reap it counts as gone)."""
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                return "\nState:\tZ" not in f.read()
+        except FileNotFoundError:
+            return False
+
+    def kill_if_alive(self, pid):
+        if self.alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":
