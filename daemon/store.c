@@ -1602,8 +1602,8 @@ dkim_rec_clear(struct dkim_rec *d)
 	free(d->error);
 }
 
-static void
-dmarc_rec_clear(struct dmarc_rec *m)
+void
+store_dmarc_clear(struct dmarc_rec *m)
 {
 	size_t	 i;
 
@@ -1622,6 +1622,7 @@ dmarc_rec_clear(struct dmarc_rec *m)
 		free(m->dests[i].domain);
 	}
 	free(m->dests);
+	memset(m, 0, sizeof(*m));
 }
 
 static void
@@ -1656,7 +1657,7 @@ store_analysis_free(struct analysis_rec *a)
 	free(a->client.ptr);
 	free(a->client.helo_addrs);
 	dkim_rec_clear(&a->dkim);
-	dmarc_rec_clear(&a->dmarc);
+	store_dmarc_clear(&a->dmarc);
 	sender_zones_clear(&a->sender_zones);
 	free(a);
 }

@@ -56,6 +56,8 @@ void		 store_dns_query(struct store *, const struct dnsq_rec *);
 /* Takes ownership of the analysis results of one transaction. */
 void		 store_analysis(struct store *, struct analysis_rec *);
 void		 store_analysis_free(struct analysis_rec *);
+/* Frees what a dmarc_rec owns (not the struct) and zeroes it. */
+void		 store_dmarc_clear(struct dmarc_rec *);
 /* Takes ownership of TXN; store_done_cb reports it committed (ok=1). */
 void		 store_txn(struct store *, struct txn_rec *txn);
 

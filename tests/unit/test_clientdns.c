@@ -80,9 +80,9 @@ rec_clear(struct clientdns_rec *r)
 }
 
 static const struct rr lab[] = {
-	{ "10.2.0.192.in-addr.arpa", RESOLVER_PTR, 0,
+	{ "25.2.0.192.in-addr.arpa", RESOLVER_PTR, 0,
 	    { "other.example", "mta.sender.example" } },
-	{ "mta.sender.example", RESOLVER_A, 0, { "192.0.2.10" } },
+	{ "mta.sender.example", RESOLVER_A, 0, { "192.0.2.25" } },
 	{ "mta.sender.example", RESOLVER_AAAA, 0, { "2001:db8::10" } },
 	{ "other.example", RESOLVER_A, 0, { "198.51.100.1" } },
 	{ "11.2.0.192.in-addr.arpa", RESOLVER_PTR, 0, { "liar.example" } },
@@ -100,13 +100,13 @@ ptr_name_that_resolves_back_is_fcrdns(void **state)
 	struct clientdns_rec r;
 
 	(void)state;
-	analyze(lab, "192.0.2.10", "mta.sender.example", &r);
+	analyze(lab, "192.0.2.25", "mta.sender.example", &r);
 	assert_int_equal(r.checked, 1);
 	assert_string_equal(r.ptr, "other.example mta.sender.example");
 	assert_string_equal(r.ptr_status, "noerror");
 	assert_int_equal(r.fcrdns, 1);
 	assert_int_equal(r.helo_resolves, 1);
-	assert_string_equal(r.helo_addrs, "192.0.2.10 2001:db8::10");
+	assert_string_equal(r.helo_addrs, "192.0.2.25 2001:db8::10");
 	assert_string_equal(r.helo_status, "noerror");
 	rec_clear(&r);
 	/* IPv6 (and IPv4-mapped IPv6 is IPv4) */
@@ -116,7 +116,7 @@ ptr_name_that_resolves_back_is_fcrdns(void **state)
 	assert_string_equal(r.helo_status, "none");
 	assert_int_equal(r.helo_resolves, -1);
 	rec_clear(&r);
-	analyze(lab, "::ffff:192.0.2.10", NULL, &r);
+	analyze(lab, "::ffff:192.0.2.25", NULL, &r);
 	assert_int_equal(r.fcrdns, 1);
 	rec_clear(&r);
 }
@@ -147,7 +147,7 @@ static void
 failed_lookups_leave_it_unknown(void **state)
 {
 	static const struct rr z[] = {
-		{ "10.2.0.192.in-addr.arpa", RESOLVER_PTR, 2, { NULL } },
+		{ "25.2.0.192.in-addr.arpa", RESOLVER_PTR, 2, { NULL } },
 		{ "mta.sender.example", RESOLVER_A, TIMEOUT, { NULL } },
 		{ "mta.sender.example", RESOLVER_AAAA, 0, { "2001:db8::1" } },
 		{ NULL, 0, 0, { NULL } },
@@ -155,7 +155,7 @@ failed_lookups_leave_it_unknown(void **state)
 	struct clientdns_rec r;
 
 	(void)state;
-	analyze(z, "192.0.2.10", "mta.sender.example", &r);
+	analyze(z, "192.0.2.25", "mta.sender.example", &r);
 	assert_string_equal(r.ptr_status, "servfail");
 	assert_int_equal(r.fcrdns, -1);
 	/* it resolves, though one lookup failed */

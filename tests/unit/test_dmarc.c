@@ -21,6 +21,7 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "resolver.h"
+#include "store.h"
 
 #define TIMEOUT		-1	/* rcode of a record: no answer at all */
 #define MAXDATA		4
@@ -283,29 +284,6 @@ check(const char *from, const char *spf_domain, const char *spf_result,
 }
 
 static void
-rec_clear(struct dmarc_rec *m)
-{
-	size_t i;
-
-	free(m->from_domain);
-	free(m->org_domain);
-	free(m->policy_domain);
-	free(m->record);
-	free(m->error);
-	free(m->fo);
-	free(m->rua);
-	free(m->ruf);
-	free(m->invalid_tags);
-	free(m->spf_domain);
-	for (i = 0; i < m->ndests; i++) {
-		free(m->dests[i].uri);
-		free(m->dests[i].domain);
-	}
-	free(m->dests);
-	memset(m, 0, sizeof(*m));
-}
-
-static void
 subdomain_policy_and_relaxed_dkim(void **state)
 {
 	struct dkim_sig_rec sigs[2];
@@ -333,7 +311,7 @@ subdomain_policy_and_relaxed_dkim(void **state)
 	/* 6.3 sp=: the Organizational Domain's record for a subdomain */
 	assert_string_equal(m.policy, "quarantine");
 	assert_string_equal(m.disposition, "none");
-	rec_clear(&m);
+	store_dmarc_clear(&m);
 }
 
 static void
@@ -361,7 +339,7 @@ destinations_and_their_authorisation(void **state)
 	assert_int_equal(m.dests[3].external, 0);
 	/* the policy lookup and the two external ones */
 	assert_int_equal(nqueried, 3);
-	rec_clear(&m);
+	store_dmarc_clear(&m);
 }
 
 static void
@@ -374,27 +352,27 @@ discovery_failures(void **state)
 	assert_string_equal(m.result, "permerror");
 	assert_string_equal(m.error,
 	    "2 DMARC records at _dmarc.twice.example (RFC 7489 6.6.3)");
-	rec_clear(&m);
+	store_dmarc_clear(&m);
 	check("a.slow.example", NULL, NULL, NULL, &m);
 	assert_string_equal(m.result, "temperror");
 	assert_string_equal(m.error, "TXT _dmarc.slow.example: timeout");
 	assert_string_equal(m.org_domain, "slow.example");
-	rec_clear(&m);
+	store_dmarc_clear(&m);
 	check("nothing.example", NULL, NULL, NULL, &m);
 	assert_string_equal(m.result, "none");
 	assert_string_equal(m.error,
 	    "no DMARC record at _dmarc.nothing.example: nxdomain");
 	assert_int_equal(nqueried, 1);
-	rec_clear(&m);
+	store_dmarc_clear(&m);
 	check(NULL, NULL, NULL, NULL, &m);
 	assert_string_equal(m.result, "none");
 	assert_string_equal(m.error, "no From domain");
-	rec_clear(&m);
+	store_dmarc_clear(&m);
 	check("evil\x1b.example", NULL, NULL, NULL, &m);
 	assert_string_equal(m.result, "none");
 	assert_string_equal(m.from_domain, "evil\\x1b.example");
 	assert_int_equal(nqueried, 0);
-	rec_clear(&m);
+	store_dmarc_clear(&m);
 }
 
 /* ---- DKIM outcomes ---- */
