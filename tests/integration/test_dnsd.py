@@ -1,4 +1,4 @@
-"""The DNS responder for dns.<base> ([dns], daemon/dnsd.c).
+"""The DNS responder for dns.<base> ([dns], daemon/server/dnsd.c).
 
 dig straight at the responder over UDP and TCP, IPv4 and IPv6: answers,
 rcodes, AA, EDNS, DO, BADVERS, FORMERR, NOTIMP, the 0x20 case echo, TC

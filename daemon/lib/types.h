@@ -186,6 +186,7 @@ struct txn_rec {
 	double		 received;
 	char		*mail_from;	/* reverse path, "" for <> */
 	char		*mail_params;	/* ESMTP parameters as sent */
+	int		 declared_8bit;	/* BODY=8BITMIME or SMTPUTF8 given */
 	struct rcpt_rec	*rcpts;
 	size_t		 nrcpts;
 	size_t		 size;		/* bytes after dot-unstuffing */

@@ -12,7 +12,6 @@
 
 #include "headers.h"
 #include "log.h"
-#include "smtp_parse.h"
 
 #define VALUE_MAX	998	/* RFC 5322 2.1.1: a line's limit */
 
@@ -134,7 +133,7 @@ headers_analyze(const struct txn_rec *txn, struct analysis_rec *out)
 {
 	const char *p = txn->headers, *end;
 	unsigned counts[NSINGLE] = { 0 };
-	char dom[256], val[64];
+	char dom[256];
 	struct field f;
 	size_t i, len;
 	unsigned long_lines = 0;
@@ -193,11 +192,7 @@ headers_analyze(const struct txn_rec *txn, struct analysis_rec *out)
 	}
 	if (long_lines > 0)
 		rc |= add_finding(out, NULL, "long_line", long_lines);
-	out->body_8bitmime = txn->mail_params != NULL &&
-	    ((smtp_parse_param(txn->mail_params, "BODY", val, sizeof(val)) ==
-	    1 && strcasecmp(val, "8BITMIME") == 0) ||
-	    smtp_parse_param(txn->mail_params, "SMTPUTF8", val,
-	    sizeof(val)) == 1);
+	out->body_8bitmime = txn->declared_8bit;
 	if (out->eight_bit && !out->body_8bitmime)
 		rc |= add_finding(out, NULL, "8bit_undeclared", 0);
 	return rc == 0 ? 0 : -1;

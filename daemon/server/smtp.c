@@ -395,9 +395,12 @@ cmd_starttls(struct session *s, const char *arg)
 	return NEXT_WAIT;
 }
 
-/* Records the ESMTP parameters of MAIL; an error, or SE_NONE. */
+/*
+ * Records the ESMTP parameters of MAIL; an error, or SE_NONE.  *EIGHTBIT
+ * says whether the body was declared 8-bit (BODY=8BITMIME or SMTPUTF8).
+ */
 static enum smtp_err
-mail_params(struct session *s, const char *params)
+mail_params(struct session *s, const char *params, int *eightbit)
 {
 	const struct config *cfg = s->srv->cfg;
 	char val[64], *end;
@@ -417,11 +420,16 @@ mail_params(struct session *s, const char *params)
 		if (size > cfg->max_message_size)
 			return SE_SIZE_EXCEEDED;
 	}
+	*eightbit = 0;
 	if (smtp_parse_param(params, "BODY", val, sizeof(val)) == 1 &&
-	    strcasecmp(val, "8BITMIME") == 0)
+	    strcasecmp(val, "8BITMIME") == 0) {
 		s->ext |= EXT_8BITMIME;
-	if (smtp_parse_param(params, "SMTPUTF8", val, sizeof(val)) == 1)
+		*eightbit = 1;
+	}
+	if (smtp_parse_param(params, "SMTPUTF8", val, sizeof(val)) == 1) {
 		s->ext |= EXT_SMTPUTF8;
+		*eightbit = 1;
+	}
 	if (smtp_parse_param(params, "REQUIRETLS", val, sizeof(val)) == 1)
 		s->ext |= EXT_REQUIRETLS;
 	if (smtp_parse_param(params, "RET", val, sizeof(val)) == 1 ||
@@ -436,10 +444,11 @@ cmd_mail(struct session *s, const char *arg)
 	char path[PATH_MAX_LEN + 1];
 	const char *params;
 	enum smtp_err e;
+	int eightbit;
 
 	if (smtp_parse_path(arg, path, sizeof(path), &params) == -1)
 		return smtp_reply_err(s, SE_BAD_ADDRESS);
-	if ((e = mail_params(s, params)) != SE_NONE)
+	if ((e = mail_params(s, params, &eightbit)) != SE_NONE)
 		return smtp_reply_err(s, e);
 	if ((s->txn = calloc(1, sizeof(*s->txn))) == NULL ||
 	    (s->txn->mail_from = strdup(path)) == NULL ||
@@ -447,6 +456,7 @@ cmd_mail(struct session *s, const char *arg)
 		txn_reset(s);
 		return smtp_reply_err(s, SE_STORE_FAILED);
 	}
+	s->txn->declared_8bit = eightbit;
 	smtp_enter(s, S_MAIL);
 	smtp_reply(s, 250, "2.1.0", "Ok");
 	return NEXT_CONTINUE;
