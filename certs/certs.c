@@ -39,6 +39,7 @@
 #define BAD_CN		"wrong-name.invalid"	/* RFC 2606: never resolves */
 #define BAD_FROM_DAYS	(-400)
 #define BAD_UNTIL_DAYS	(-30)
+#define WEB_NAME	"web"	/* web.<kind>.pem: the MTA-STS policy host */
 
 enum key_kind {
 	KEY_RSA,
@@ -462,31 +463,58 @@ certs_names_free(struct cert_names *n)
 	n->san = NULL;
 }
 
-/* Every MX name that points to HOST, then the loopback names. */
+/*
+ * The IDX-th name of challenge CH on the certificate of HOST into BUF:
+ * its IDX-th MX name if that MX is on HOST; with HOST NULL (the web
+ * certificate), mta-sts.<challenge>.<base> (RFC 8461 3.3).  1, 0 for
+ * none, or -1 when it does not fit.
+ */
 static int
-certs_names_host(const struct certs_run *r, const char *host,
+certs_name_of(const struct certs_run *r, const struct catalog_challenge *ch,
+    int idx, const char *host, char *buf, size_t len)
+{
+	int	n;
+
+	if (host == NULL) {
+		if (idx > 0)
+			return 0;
+		n = snprintf(buf, len, "mta-sts.%s.%s", ch->name, r->base);
+		return n < 0 || (size_t)n >= len ? -1 : 1;
+	}
+	if (ch->hosts[idx] == NULL || strcmp(ch->hosts[idx], host) != 0)
+		return 0;
+	return catalog_mx_name(ch, idx, r->base, buf, len) == -1 ? -1 : 1;
+}
+
+/*
+ * The names of HOST's certificate (NULL: the web certificate): each name
+ * of the catalogue that it serves, in catalogue order, then the loopback
+ * names.
+ */
+static int
+certs_names_catalog(const struct certs_run *r, const char *host,
     struct cert_names *n)
 {
 	const struct catalog_challenge	*ch;
-	char				 mx[CERTS_NAME_MAX];
+	char				 dns[CERTS_NAME_MAX];
 	size_t				 nch, i;
-	int				 idx;
+	int				 idx, rc;
 
 	if (certs_names_init(r, n) == -1)
 		return -1;
 	ch = catalog_challenges(&nch);
 	for (i = 0; i < nch; i++) {
 		for (idx = 0; idx < 2; idx++) {
-			if (ch[i].hosts[idx] == NULL ||
-			    strcmp(ch[i].hosts[idx], host) != 0)
+			rc = certs_name_of(r, &ch[i], idx, host, dns,
+			    sizeof(dns));
+			if (rc == 0)
 				continue;
-			if (catalog_mx_name(&ch[i], idx, r->base, mx,
-			    sizeof(mx)) == -1) {
+			if (rc == -1) {
 				certs_error(r->errs, "%s: base domain too long",
 				    r->base);
 				goto fail;
 			}
-			if (certs_san_dns(n, mx) == -1)
+			if (certs_san_dns(n, dns) == -1)
 				goto fail_ssl;
 		}
 	}
@@ -495,41 +523,8 @@ certs_names_host(const struct certs_run *r, const char *host,
 	return 0;
 
  fail_ssl:
-	certs_error(r->errs, "%s: cannot build the names", host);
- fail:
-	certs_names_free(n);
-	return -1;
-}
-
-/* mta-sts.<challenge>.<base> for every challenge (RFC 8461 3.3). */
-static int
-certs_names_web(const struct certs_run *r, struct cert_names *n)
-{
-	const struct catalog_challenge	*ch;
-	char				 dns[CERTS_NAME_MAX];
-	size_t				 nch, i;
-	int				 len;
-
-	if (certs_names_init(r, n) == -1)
-		return -1;
-	ch = catalog_challenges(&nch);
-	for (i = 0; i < nch; i++) {
-		len = snprintf(dns, sizeof(dns), "mta-sts.%s.%s", ch[i].name,
-		    r->base);
-		if (len < 0 || (size_t)len >= sizeof(dns)) {
-			certs_error(r->errs, "%s: base domain too long",
-			    r->base);
-			goto fail;
-		}
-		if (certs_san_dns(n, dns) == -1)
-			goto fail_ssl;
-	}
-	if (certs_san_loopback(n) == -1)
-		goto fail_ssl;
-	return 0;
-
- fail_ssl:
-	certs_error(r->errs, "web: cannot build the names");
+	certs_error(r->errs, "%s: cannot build the names",
+	    host != NULL ? host : WEB_NAME);
  fail:
 	certs_names_free(n);
 	return -1;
@@ -684,7 +679,7 @@ certs_generate(const char *base_domain, const char *dir, int force,
 		case CERT_NONE:
 			continue;
 		case CERT_VALID:
-			if (certs_names_host(&r, h[i].name, &names) == -1)
+			if (certs_names_catalog(&r, h[i].name, &names) == -1)
 				goto out;
 			break;
 		case CERT_BAD:
@@ -696,8 +691,8 @@ certs_generate(const char *base_domain, const char *dir, int force,
 		    h[i].cert == CERT_BAD) == -1)
 			goto out;
 	}
-	if (certs_names_web(&r, &names) == -1 ||
-	    certs_pair(&r, "web", &names, 0) == -1)
+	if (certs_names_catalog(&r, NULL, &names) == -1 ||
+	    certs_pair(&r, WEB_NAME, &names, 0) == -1)
 		goto out;
 	rc = 0;
 

@@ -13,8 +13,8 @@
  * Writes into DIR (created 0700 if missing): ca.pem ca.key, and for each
  * catalogue host H with TLS: H.rsa.pem H.rsa.key H.ecdsa.pem H.ecdsa.key,
  * and web.rsa.pem/.key, web.ecdsa.pem/.key.  Certificate files hold the
- * leaf then the CA (0644).  Keys are 0600.  Existing keys are reused unless FORCE.  Errors go to
- * ERRS; returns 0 or -1.
+ * leaf then the CA (0644).  Keys are 0600.  Existing keys are reused
+ * unless FORCE.  Errors go to ERRS; returns 0 or -1.
  */
 int	certs_generate(const char *base_domain, const char *dir, int force,
 	    FILE *errs);

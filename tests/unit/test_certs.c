@@ -113,16 +113,26 @@ group_teardown(void **state)
 	return 0;
 }
 
+/* DIR/FILE open for reading; the test fails if it cannot be. */
+static FILE *
+open_in(const char *dir, const char *file)
+{
+	char	 path[PATH_MAX];
+	FILE	*fp;
+
+	path_of(path, sizeof(path), dir, file);
+	assert_non_null(fp = fopen(path, "r"));
+	return fp;
+}
+
 /* The leaf and the CA of a chain file: exactly two certificates. */
 static void
 load_chain(const char *dir, const char *file, X509 **leaf, X509 **ca)
 {
-	char	 path[PATH_MAX];
 	FILE	*fp;
 	X509	*extra;
 
-	path_of(path, sizeof(path), dir, file);
-	assert_non_null(fp = fopen(path, "r"));
+	fp = open_in(dir, file);
 	assert_non_null(*leaf = PEM_read_X509(fp, NULL, NULL, NULL));
 	*ca = PEM_read_X509(fp, NULL, NULL, NULL);
 	assert_non_null(*ca);
@@ -132,34 +142,42 @@ load_chain(const char *dir, const char *file, X509 **leaf, X509 **ca)
 	fclose(fp);
 }
 
+static void *
+read_cert(FILE *fp)
+{
+	return PEM_read_X509(fp, NULL, NULL, NULL);
+}
+
+static void *
+read_key(FILE *fp)
+{
+	return PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+}
+
+/* The first PEM object of DIR/FILE, by READ; the test fails without it. */
+static void *
+load_pem(const char *dir, const char *file, void *(*read)(FILE *))
+{
+	FILE	*fp;
+	void	*obj;
+
+	fp = open_in(dir, file);
+	obj = read(fp);
+	fclose(fp);
+	assert_non_null(obj);
+	return obj;
+}
+
 static X509 *
 load_cert(const char *dir, const char *file)
 {
-	char	 path[PATH_MAX];
-	FILE	*fp;
-	X509	*x;
-
-	path_of(path, sizeof(path), dir, file);
-	assert_non_null(fp = fopen(path, "r"));
-	x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(x);
-	return x;
+	return load_pem(dir, file, read_cert);
 }
 
 static EVP_PKEY *
 load_key(const char *dir, const char *file)
 {
-	char		 path[PATH_MAX];
-	FILE		*fp;
-	EVP_PKEY	*k;
-
-	path_of(path, sizeof(path), dir, file);
-	assert_non_null(fp = fopen(path, "r"));
-	k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(k);
-	return k;
+	return load_pem(dir, file, read_key);
 }
 
 /* The DER SubjectPublicKeyInfo of a key file, for comparisons. */
