@@ -1,7 +1,7 @@
 /*
  * mailscope: the operator's and researcher's command.  new-test,
- * check-config, certs, zones and demo-config; single-threaded,
- * synchronous store calls.
+ * check-config, certs, zones and demo-config, dispatched from one const
+ * table; single-threaded, synchronous store calls.
  */
 #include "build.h"
 
@@ -24,17 +24,142 @@
 #include "zones.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/mailscope/mailscope.conf"
+#define DEMO_BASE_PORT	2525	/* docs/mailscope.1 */
+
+/* A command line after the verb's options: what a handler reads. */
+struct cmd_args {
+	int		 argc;
+	char		**argv;		/* argv[0]: the verb */
+	const char	*out;		/* --out DIR */
+	int		 force;		/* --force */
+	long		 base_port;	/* --base-port N */
+};
+
+/*
+ * A command: its verb, its handler, whether it reads the config (else
+ * run() gets NULL), its options (NULL: run() reads argv itself) and the
+ * arguments that usage() shows after the verb.
+ */
+struct command {
+	const char		*verb;
+	int			(*run)(const struct config *,
+				    const struct cmd_args *);
+	int			 needs_config;
+	const struct option	*longopts;
+	const char		*usage;
+};
+
+static int	cmd_new_test(const struct config *, const struct cmd_args *);
+static int	cmd_check_config(const struct config *,
+		    const struct cmd_args *);
+static int	cmd_certs(const struct config *, const struct cmd_args *);
+static int	cmd_zones(const struct config *, const struct cmd_args *);
+static int	cmd_demo_config(const struct config *,
+		    const struct cmd_args *);
+
+/* --out is required wherever it is an option. */
+static const struct option certs_opts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option zones_opts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ NULL, 0, NULL, 0 }
+};
+static const struct option demo_opts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "base-port", required_argument, NULL, 'p' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct command commands[] = {
+	{ "new-test", cmd_new_test, 1, NULL, "[--json]" },
+	{ "check-config", cmd_check_config, 1, NULL, "" },
+	{ "certs", cmd_certs, 1, certs_opts, "--out DIR [--force]" },
+	{ "zones", cmd_zones, 1, zones_opts, "--out DIR" },
+	{ "demo-config", cmd_demo_config, 0, demo_opts,
+	    "--out DIR [--base-port N]" },
+};
+#define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: mailscope [-c FILE] new-test [--json]\n"
-	    "       mailscope [-c FILE] check-config\n"
-	    "       mailscope [-c FILE] certs --out DIR [--force]\n"
-	    "       mailscope [-c FILE] zones --out DIR\n"
-	    "       mailscope demo-config --out DIR [--base-port N]\n");
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(stderr, "%s mailscope %s%s%s%s\n",
+		    i == 0 ? "usage:" : "      ",
+		    commands[i].needs_config ? "[-c FILE] " : "",
+		    commands[i].verb, *commands[i].usage != '\0' ? " " : "",
+		    commands[i].usage);
 	exit(2);
+}
+
+static const struct command *
+find_command(const char *verb)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(verb, commands[i].verb) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+unknown_command(const char *verb)
+{
+	fprintf(stderr, "mailscope: unknown command '%s'\n", verb);
+	return 2;
+}
+
+/*
+ * Reads the options of CMD, if it has a table of them, and runs it on
+ * ARGV (argv[0] its verb).  Its exit status; 2 after a bad --base-port;
+ * any other misuse, a missing --out or an operand goes to usage().
+ */
+static int
+run_command(const struct command *cmd, const struct config *cfg, int argc,
+    char *argv[])
+{
+	struct cmd_args a;
+	char *end;
+	int ch;
+
+	memset(&a, 0, sizeof(a));
+	a.argc = argc;
+	a.argv = argv;
+	a.base_port = DEMO_BASE_PORT;
+	if (cmd->longopts == NULL)
+		return cmd->run(cfg, &a);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", cmd->longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			a.out = optarg;
+			break;
+		case 'f':
+			a.force = 1;
+			break;
+		case 'p':
+			errno = 0;
+			a.base_port = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    a.base_port < 1 || a.base_port > 65535) {
+				fprintf(stderr, "mailscope: bad --base-port "
+				    "'%s'\n", optarg);
+				return 2;
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	if (a.out == NULL || optind != argc)
+		usage();
+	return cmd->run(cfg, &a);
 }
 
 static int
@@ -88,15 +213,15 @@ print_json(const struct config *cfg, const char *id)
 }
 
 static int
-cmd_new_test(const struct config *cfg, int argc, char *argv[])
+cmd_new_test(const struct config *cfg, const struct cmd_args *a)
 {
 	char id[TESTID_LEN + 1], err[512];
 	struct store *st;
 	int json = 0, rc;
 
-	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+	if (a->argc == 2 && strcmp(a->argv[1], "--json") == 0)
 		json = 1;
-	else if (argc != 1)
+	else if (a->argc != 1)
 		usage();
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mailscope: %s\n", err);
@@ -115,104 +240,41 @@ cmd_new_test(const struct config *cfg, int argc, char *argv[])
 }
 
 static int
-cmd_certs(const struct config *cfg, int argc, char *argv[])
+cmd_check_config(const struct config *cfg, const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *out = NULL;
-	int ch, force = 0;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'f':
-			force = 1;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (out == NULL || optind != argc)
-		usage();
-	return certs_generate(cfg->base_domain, out, force, stderr) == 0 ?
-	    0 : 1;
+	(void)cfg;	/* loaded and checked by main() */
+	return a->argc == 1 ? 0 : unknown_command(a->argv[0]);
 }
 
 static int
-cmd_zones(const struct config *cfg, int argc, char *argv[])
+cmd_certs(const struct config *cfg, const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *out = NULL;
-	int ch;
+	int rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			out = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (out == NULL || optind != argc)
-		usage();
-	return zones_generate(cfg, out, stdout, stderr) == 0 ? 0 : 1;
+	rc = certs_generate(cfg->base_domain, a->out, a->force, stderr);
+	return rc == 0 ? 0 : 1;
 }
 
 static int
-cmd_demo_config(int argc, char *argv[])
+cmd_zones(const struct config *cfg, const struct cmd_args *a)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "base-port", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *out = NULL;
-	char *end;
-	long port = 2525;
-	int ch;
+	return zones_generate(cfg, a->out, stdout, stderr) == 0 ? 0 : 1;
+}
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'p':
-			errno = 0;
-			port = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || end == optarg ||
-			    port < 1 || port > 65535) {
-				fprintf(stderr, "mailscope: bad --base-port "
-				    "'%s'\n", optarg);
-				return 2;
-			}
-			break;
-		default:
-			usage();
-		}
-	}
-	if (out == NULL || optind != argc)
-		usage();
-	if (demo_config_write(out, (int)port, stderr) == -1)
+static int
+cmd_demo_config(const struct config *cfg, const struct cmd_args *a)
+{
+	(void)cfg;	/* it writes one */
+	if (demo_config_write(a->out, (int)a->base_port, stderr) == -1)
 		return 1;
-	printf("%s/mailscope.conf\n", out);
+	printf("%s/mailscope.conf\n", a->out);
 	return 0;
 }
 
 int
 main(int argc, char *argv[])
 {
+	const struct command *cmd;
 	const char *file = DEFAULT_CONFIG;
 	struct config *cfg;
 	int ch, rc;
@@ -231,23 +293,14 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	if (strcmp(argv[0], "demo-config") == 0)
-		return cmd_demo_config(argc, argv);
+	if ((cmd = find_command(argv[0])) != NULL && !cmd->needs_config)
+		return run_command(cmd, NULL, argc, argv);
 
+	/* an unknown command is named only once the file is found sound */
 	if ((cfg = config_load(file, stderr)) == NULL)
 		return 1;
-	if (strcmp(argv[0], "check-config") == 0 && argc == 1)
-		rc = 0;
-	else if (strcmp(argv[0], "new-test") == 0)
-		rc = cmd_new_test(cfg, argc, argv);
-	else if (strcmp(argv[0], "certs") == 0)
-		rc = cmd_certs(cfg, argc, argv);
-	else if (strcmp(argv[0], "zones") == 0)
-		rc = cmd_zones(cfg, argc, argv);
-	else {
-		fprintf(stderr, "mailscope: unknown command '%s'\n", argv[0]);
-		rc = 2;
-	}
+	rc = cmd != NULL ? run_command(cmd, cfg, argc, argv) :
+	    unknown_command(argv[0]);
 	config_free(cfg);
 	return rc;
 }

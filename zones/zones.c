@@ -24,12 +24,12 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "dnsname.h"
 #include "fileout.h"
 #include "netaddr.h"
 #include "zones.h"
 #include "zones_int.h"
 
-#define DNS_NAME_MAX	253	/* RFC 1035 2.3.4, without the final dot */
 
 /* "zones: LEVEL: message" on the run's error stream. */
 static void
@@ -71,9 +71,9 @@ zones_name(struct zrun *r, char *buf, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, ZONES_NAME_MAX, fmt, ap);
 	va_end(ap);
-	if (n < 0 || n > DNS_NAME_MAX) {
+	if (n < 0 || n > DNSNAME_MAX) {
 		zones_error(r, "name too long (more than %d bytes) under %s",
-		    DNS_NAME_MAX, r->base);
+		    DNSNAME_MAX, r->base);
 		buf[0] = '\0';
 		return -1;
 	}

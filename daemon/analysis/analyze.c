@@ -170,7 +170,7 @@ worker(void *arg)
 		an->queued_bytes -= w->txn->message_len;
 		pthread_mutex_unlock(&an->mtx);
 		analyze_one(an, &wd, w->txn);
-		store_txn_free(w->txn);
+		records_txn_free(w->txn);
 		free(w);
 	}
 }
@@ -219,7 +219,7 @@ skip(struct analyzer *an, struct txn_rec *txn, const char *why)
 	}
 	log_warn("analyze: transaction %lld not analysed: %s",
 	    (long long)txn->id, why);
-	store_txn_free(txn);
+	records_txn_free(txn);
 }
 
 void

@@ -5,6 +5,7 @@
 #ifndef MAILSCOPE_ANALYZE_H
 #define MAILSCOPE_ANALYZE_H
 
+#include "records.h"
 #include "types.h"
 
 struct analyzer;

@@ -7,7 +7,7 @@
 #define MAILSCOPE_CLIENTDNS_H
 
 #include "resolver.h"
-#include "types.h"
+#include "records.h"
 
 /* PTR names whose addresses are looked up (as RFC 7208 5.5 bounds). */
 #define CLIENTDNS_MAX_PTR	10

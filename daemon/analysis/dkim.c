@@ -8,7 +8,6 @@
 
 #include <sys/types.h>
 
-#include <ctype.h>
 #include <opendkim/dkim.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,9 +16,9 @@
 #include <strings.h>
 
 #include "dkim.h"
-#include "log.h"
+#include "dnsname.h"
+#include "text.h"
 
-#define NAME_MAX_LEN	253	/* RFC 1035 2.3.4, without the final dot */
 #define STORED_MAX	1024	/* bytes of a tag value or a reason kept */
 
 /*
@@ -36,7 +35,7 @@ struct dkim_verifier {
 
 /* One key record fetched for the message being verified.  Owns text. */
 struct key {
-	char		 name[NAME_MAX_LEN + 2];
+	char		 name[DNSNAME_MAX + 2];
 	enum dkim_key	 status;
 	char		*text;		/* the record chosen; KEY_FOUND */
 	const char	*why;		/* static: the resolver's status */
@@ -65,26 +64,6 @@ static const char *const rank[] = {
 	"pass", "policy", "fail", "temperror", "permerror", "neutral",
 };
 #define NRANK	(sizeof(rank) / sizeof(rank[0]))
-
-/* An escaped copy of N bytes of S, cut at STORED_MAX.  NULL for NULL. */
-static char *
-escaped(const char *s, size_t n, int lower)
-{
-	size_t len;
-	char *d, *p;
-
-	if (s == NULL)
-		return NULL;
-	if (n > STORED_MAX)
-		n = STORED_MAX;
-	len = 4 * n + 1;
-	if ((d = malloc(len)) == NULL)
-		return NULL;
-	log_escape(d, len, s, n);
-	for (p = d; lower && *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return d;
-}
 
 /* A tag of SIG's DKIM-Signature field as libopendkim parsed it, or NULL. */
 static const char *
@@ -200,7 +179,7 @@ key_fetch(struct msg *m, DKIM *dkim, const char *sel, const char *dom)
 {
 	struct resolver_answer a;
 	struct key *k;
-	char name[NAME_MAX_LEN + 2];
+	char name[DNSNAME_MAX + 2];
 	size_t i;
 	int n;
 
@@ -296,7 +275,7 @@ key_of(const struct msg *m, DKIM_SIGINFO *sig)
 {
 	const char *sel = (const char *)dkim_sig_getselector(sig);
 	const char *dom = (const char *)dkim_sig_getdomain(sig);
-	char name[NAME_MAX_LEN + 2];
+	char name[DNSNAME_MAX + 2];
 	size_t i;
 	int n;
 
@@ -454,8 +433,8 @@ check_syntax(struct msg *m, DKIM *dkim, const char *value, size_t n)
 		err = dkim_geterror(dkim);
 		if (err == NULL || *err == '\0')
 			err = "syntax error";
-		if ((m->syntax[m->nfields] = escaped(err, strlen(err), 0)) ==
-		    NULL)
+		if ((m->syntax[m->nfields] = text_escaped(err, strlen(err),
+		    STORED_MAX, 0)) == NULL)
 			m->oom = 1;
 	}
 	free(copy);
@@ -534,23 +513,24 @@ sig_row(const struct msg *m, DKIM_SIGINFO *sig, size_t index,
 	r->aligned = -1;
 	r->body_length = -1;
 	r->result = "temperror";	/* until known: out of memory */
-	if ((c = tag(sig, "d")) != NULL &&
-	    (r->domain = escaped(c, strlen(c), 1)) == NULL)
+	if ((c = tag(sig, "d")) != NULL && (r->domain = text_escaped(c,
+	    strlen(c), STORED_MAX, 1)) == NULL)
 		return -1;
-	if ((c = tag(sig, "s")) != NULL &&
-	    (r->selector = escaped(c, strlen(c), 0)) == NULL)
+	if ((c = tag(sig, "s")) != NULL && (r->selector = text_escaped(c,
+	    strlen(c), STORED_MAX, 0)) == NULL)
 		return -1;
-	if ((c = tag(sig, "a")) != NULL &&
-	    (r->algorithm = escaped(c, strlen(c), 1)) == NULL)
+	if ((c = tag(sig, "a")) != NULL && (r->algorithm = text_escaped(c,
+	    strlen(c), STORED_MAX, 1)) == NULL)
 		return -1;
 	/* RFC 6376 3.5 c=: "simple/simple" by default, a lone header part
 	 * means a simple body */
 	c = tag(sig, "c");
 	slash = c != NULL ? strchr(c, '/') : NULL;
 	r->canon_header = c == NULL ? strdup("simple") :
-	    escaped(c, slash != NULL ? (size_t)(slash - c) : strlen(c), 1);
+	    text_escaped(c, slash != NULL ? (size_t)(slash - c) : strlen(c),
+	    STORED_MAX, 1);
 	r->canon_body = slash == NULL ? strdup("simple") :
-	    escaped(slash + 1, strlen(slash + 1), 1);
+	    text_escaped(slash + 1, strlen(slash + 1), STORED_MAX, 1);
 	if (r->canon_header == NULL || r->canon_body == NULL)
 		return -1;
 	if ((l = tag(sig, "l")) != NULL && *l != '\0' &&
@@ -601,7 +581,7 @@ sig_row(const struct msg *m, DKIM_SIGINFO *sig, size_t index,
 		else
 			(void)snprintf(buf, sizeof(buf), "%s", reason);
 	}
-	if ((e = escaped(buf, strlen(buf), 0)) == NULL)
+	if ((e = text_escaped(buf, strlen(buf), STORED_MAX, 0)) == NULL)
 		return -1;
 	r->error = e;
 	return 0;
@@ -624,7 +604,8 @@ bare_rows(struct dkim_rec *out, unsigned from, unsigned n, const char *why)
 		r->aligned = -1;
 		r->body_length = -1;
 		r->result = "temperror";
-		if ((r->error = escaped(why, strlen(why), 0)) == NULL)
+		if ((r->error = text_escaped(why, strlen(why), STORED_MAX,
+		    0)) == NULL)
 			return -1;
 		out->nsigs++;
 	}

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "resolver.h"
-#include "types.h"
+#include "records.h"
 
 /*
  * Bounds on the work one message can cause: signatures verified (each

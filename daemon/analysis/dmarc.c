@@ -15,9 +15,9 @@
 #include <strings.h>
 
 #include "dmarc.h"
-#include "log.h"
+#include "dnsname.h"
+#include "text.h"
 
-#define NAME_MAX_LEN	253	/* RFC 1035 2.3.4, without the final dot */
 #define STORED_MAX	2048	/* bytes of a record or a tag value kept */
 #define INVALID_MAX	256	/* bytes of the invalid tags' names kept */
 
@@ -38,48 +38,11 @@ psl_of(const struct dmarc *dm)
 	return dm->psl != NULL ? dm->psl : psl_builtin();
 }
 
-/* An escaped copy of S, cut at STORED_MAX.  NULL for NULL. */
+/* S as the database keeps it: text_escaped(), cut at STORED_MAX. */
 static char *
 escaped(const char *s)
 {
-	size_t n, len;
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	if ((n = strlen(s)) > STORED_MAX)
-		n = STORED_MAX;
-	len = 4 * n + 1;
-	if ((d = malloc(len)) == NULL)
-		return NULL;
-	log_escape(d, len, s, n);
-	return d;
-}
-
-/*
- * A name that can be looked up: labels of 1 to 63 letters, digits,
- * hyphens and underscores (RFC 1035 2.3.4), at most 253 octets.
- */
-static int
-domain_valid(const char *d)
-{
-	size_t n = strlen(d), label = 0, i;
-
-	if (n == 0 || n > NAME_MAX_LEN)
-		return 0;
-	for (i = 0; i <= n; i++) {
-		if (i == n || d[i] == '.') {
-			if (label == 0 || label > 63)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)d[i]) && d[i] != '-' &&
-		    d[i] != '_')
-			return 0;
-		label++;
-	}
-	return 1;
+	return text_escaped(s, strlen(s), STORED_MAX, 0);
 }
 
 /* ---- Organizational Domains and alignment ---- */
@@ -105,14 +68,14 @@ int
 dmarc_aligned(const struct dmarc *dm, const char *a, const char *b,
     int strict)
 {
-	char oa[NAME_MAX_LEN + 1], ob[NAME_MAX_LEN + 1];
+	char oa[DNSNAME_MAX + 1], ob[DNSNAME_MAX + 1];
 
 	if (a == NULL || b == NULL)
 		return 0;
 	/* RFC 7489 3.1.1, 3.1.2: strict is an exact match */
 	if (strcasecmp(a, b) == 0)
 		return 1;
-	if (strict || !domain_valid(a) || !domain_valid(b) ||
+	if (strict || !dnsname_valid(a) || !dnsname_valid(b) ||
 	    dmarc_org_domain(dm, a, oa, sizeof(oa)) == -1 ||
 	    dmarc_org_domain(dm, b, ob, sizeof(ob)) == -1)
 		return 0;
@@ -202,7 +165,7 @@ next_uri(const char **list, char *buf, size_t buflen)
 static int
 has_valid_uri(const char *list)
 {
-	char uri[STORED_MAX + 1], host[NAME_MAX_LEN + 2];
+	char uri[STORED_MAX + 1], host[DNSNAME_MAX + 2];
 
 	while (next_uri(&list, uri, sizeof(uri)))
 		if (dmarc_uri_host(uri, host, sizeof(host)) == 0)
@@ -484,7 +447,7 @@ fetch_record(struct dmarc *dm, const char *domain, char **txt,
 {
 	struct dmarc_policy pol;
 	struct resolver_answer a;
-	char name[NAME_MAX_LEN + 16];
+	char name[DNSNAME_MAX + 16];
 	size_t i, found = 0, idx = 0;
 	int r;
 
@@ -541,13 +504,13 @@ check_dest(struct dmarc *dm, const char *policy_domain,
 {
 	struct dmarc_policy pol;
 	struct resolver_answer a;
-	char org[NAME_MAX_LEN + 1], name[2 * NAME_MAX_LEN + 32];
+	char org[DNSNAME_MAX + 1], name[2 * DNSNAME_MAX + 32];
 	size_t i;
 	int r;
 
 	d->external = -1;
 	d->authorized = -1;
-	if (!domain_valid(host) ||
+	if (!dnsname_valid(host) ||
 	    dmarc_org_domain(dm, host, org, sizeof(org)) == -1)
 		return 0;
 	d->external = strcasecmp(org, policy_org) != 0;
@@ -582,7 +545,7 @@ add_dests(struct dmarc *dm, struct dmarc_rec *out, const char *tag,
     const char *list, const char *policy_org)
 {
 	struct dmarc_dest *d;
-	char uri[STORED_MAX + 1], host[NAME_MAX_LEN + 2];
+	char uri[STORED_MAX + 1], host[DNSNAME_MAX + 2];
 	unsigned pos = 0;
 
 	while (list != NULL && pos < DMARC_MAX_DESTS &&
@@ -611,7 +574,7 @@ add_dests(struct dmarc *dm, struct dmarc_rec *out, const char *tag,
 
 /* The policy's tags into OUT. */
 static int
-store_policy(struct dmarc_rec *out, const struct dmarc_policy *pol)
+dmarc_policy_fill(struct dmarc_rec *out, const struct dmarc_policy *pol)
 {
 	out->p = pol->p;
 	out->sp = pol->sp;
@@ -666,7 +629,7 @@ dmarc_check(struct dmarc *dm, const char *from_domain,
     const struct spf_rec *spf, struct dkim_rec *dkim, struct dmarc_rec *out)
 {
 	struct dmarc_policy pol;
-	char org[NAME_MAX_LEN + 1], porg[NAME_MAX_LEN + 1];
+	char org[DNSNAME_MAX + 1], porg[DNSNAME_MAX + 1];
 	char err[600], err2[sizeof(err)];
 	const char *result = "none", *pdom = from_domain;
 	char *txt = NULL;
@@ -688,7 +651,7 @@ dmarc_check(struct dmarc *dm, const char *from_domain,
 		return set_error(out, "none", "no From domain");
 	if ((out->from_domain = escaped(from_domain)) == NULL)
 		return -1;
-	if (!domain_valid(from_domain) ||
+	if (!dnsname_valid(from_domain) ||
 	    dmarc_org_domain(dm, from_domain, org, sizeof(org)) == -1)
 		return set_error(out, "none",
 		    "From domain is not a domain name");
@@ -717,7 +680,7 @@ dmarc_check(struct dmarc *dm, const char *from_domain,
 	    (out->record = escaped(txt)) == NULL ||
 	    (parsed = dmarc_parse(txt, &pol)) == -1)
 		goto done;
-	if (store_policy(out, &pol) == -1)
+	if (dmarc_policy_fill(out, &pol) == -1)
 		goto policy;
 	if (parsed == DMARC_INVALID) {
 		/* 6.6.3 step 6: no DMARC processing; the record is broken */

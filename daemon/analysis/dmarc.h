@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "resolver.h"
-#include "types.h"
+#include "records.h"
 
 /* Report URIs looked at per tag (each external one costs a lookup). */
 #define DMARC_MAX_DESTS	10

@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "headers.h"
-#include "log.h"
+#include "text.h"
 
 #define VALUE_MAX	998	/* RFC 5322 2.1.1: a line's limit */
 
@@ -66,15 +66,6 @@ name_is(const struct field *f, const char *name)
 {
 	return f->namelen == strlen(name) &&
 	    strncasecmp(f->name, name, f->namelen) == 0;
-}
-
-static char *
-escaped(const char *p, size_t n)
-{
-	char buf[VALUE_MAX * 4 + 1];
-
-	log_escape(buf, sizeof(buf), p, n > VALUE_MAX ? VALUE_MAX : n);
-	return strdup(buf);
 }
 
 int
@@ -148,13 +139,15 @@ headers_analyze(const struct txn_rec *txn, struct analysis_rec *out)
 			if (name_is(&f, single[i].name))
 				counts[i]++;
 		if (name_is(&f, "from") && out->header_from == NULL) {
-			out->header_from = escaped(f.value, f.valuelen);
+			out->header_from = text_escaped(f.value, f.valuelen,
+			    VALUE_MAX, 0);
 			if (headers_address_domain(f.value, f.valuelen, dom,
 			    sizeof(dom)) == 0)
 				out->from_domain = strdup(dom);
 		}
 		if (name_is(&f, "message-id") && out->message_id == NULL)
-			out->message_id = escaped(f.value, f.valuelen);
+			out->message_id = text_escaped(f.value, f.valuelen,
+			    VALUE_MAX, 0);
 	}
 	for (i = 0; i < NSINGLE; i++) {
 		if (counts[i] > 1)

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "types.h"
+#include "records.h"
 
 /* Fills the header part of OUT from TXN.  0, or -1 out of memory. */
 int	headers_analyze(const struct txn_rec *txn, struct analysis_rec *out);

@@ -180,9 +180,8 @@ resolver_status_name(const struct resolver_answer *a)
 	return "error";
 }
 
-/* A name's text: lowercase, without the final dot of the root. */
-static char *
-name_text(const ldns_rdf *rdf)
+char *
+resolver_name_text(const ldns_rdf *rdf)
 {
 	char *s, *p;
 	size_t n;
@@ -252,10 +251,10 @@ rr_text(const ldns_rr *rr, uint16_t type)
 		    ldns_rdf2str(ldns_rr_rdf(rr, 0)) : NULL;
 	case RESOLVER_PTR:
 		return ldns_rr_rd_count(rr) == 1 ?
-		    name_text(ldns_rr_rdf(rr, 0)) : NULL;
+		    resolver_name_text(ldns_rr_rdf(rr, 0)) : NULL;
 	case RESOLVER_MX:
 		return ldns_rr_rd_count(rr) == 2 ?
-		    name_text(ldns_rr_rdf(rr, 1)) : NULL;
+		    resolver_name_text(ldns_rr_rdf(rr, 1)) : NULL;
 	case RESOLVER_TXT:
 		return txt_text(rr);
 	default:

@@ -77,6 +77,7 @@ int		 resolver_lookup(void *arg, const char *name, uint16_t type,
 void		 resolver_answer_clear(struct resolver_answer *);
 
 struct ldns_struct_pkt;		/* ldns_pkt */
+struct ldns_struct_rdf;		/* ldns_rdf */
 
 /*
  * The whole reply to NAME and TYPE, asked with the CD bit (RFC 4035
@@ -88,6 +89,12 @@ struct ldns_struct_pkt;		/* ldns_pkt */
 int		 resolver_query_cd(struct resolver *, const char *name,
 		    uint16_t type, struct ldns_struct_pkt **p,
 		    struct resolver_answer *a);
+
+/*
+ * The text of the name RDF (the caller's: free): lowercase, without the
+ * final dot, the root as ".".  NULL when out of memory.
+ */
+char		*resolver_name_text(const struct ldns_struct_rdf *rdf);
 
 /* NXDOMAIN, or NOERROR without a record (RFC 7208 4.6.4 "void"). */
 int		 resolver_answer_void(const struct resolver_answer *);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnsname.h"
 #include "log.h"
 #include "resolver.h"
 #include "senderdns.h"
@@ -46,47 +47,6 @@ static const char *const SECURE = "secure";
 static const char *const INSECURE = "insecure";
 static const char *const BOGUS = "bogus";
 static const char *const INDETERMINATE = "indeterminate";
-
-int
-senderdns_name_ok(const char *name)
-{
-	size_t len = strlen(name), label = 0, i;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isalnum(c) && c != '-' && c != '_')
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0;
-}
-
-/* An owner name as text: lowercase, no final dot, the root as ".". */
-static char *
-dname_text(const ldns_rdf *rdf)
-{
-	char *s, *p;
-	size_t n;
-
-	if ((s = ldns_rdf2str(rdf)) == NULL)
-		return NULL;
-	n = strlen(s);
-	if (n > 1 && s[n - 1] == '.')
-		s[n - 1] = '\0';
-	for (p = s; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
-}
 
 /* NAME is ZONE or below it. */
 static int
@@ -168,7 +128,7 @@ read_anchor(struct senderdns *sd, const char *path, char *err, size_t errlen)
 			ldns_rr_free(rr);
 			continue;
 		}
-		if ((owner = dname_text(ldns_rr_owner(rr))) == NULL) {
+		if ((owner = resolver_name_text(ldns_rr_owner(rr))) == NULL) {
 			ldns_rr_free(rr);
 			rc = -1;
 			break;
@@ -300,7 +260,8 @@ records(const ldns_pkt *p, const char *name, ldns_rr_type type,
 	for (i = 0; i < ldns_rr_list_rr_count(all); i++) {
 		rr = ldns_rr_list_rr(all, i);
 		if (name != NULL) {
-			if ((owner = dname_text(ldns_rr_owner(rr))) == NULL)
+			owner = resolver_name_text(ldns_rr_owner(rr));
+			if (owner == NULL)
 				continue;
 			if (strcmp(owner, name) != 0) {
 				free(owner);
@@ -358,14 +319,14 @@ find_zone(struct senderdns *sd, const char *name, char **zone,
 			    LDNS_SECTION_AUTHORITY);
 		}
 		if (soa != NULL && ldns_rr_list_rr_count(soa) > 0) {
-			*zone = dname_text(ldns_rr_owner(
+			*zone = resolver_name_text(ldns_rr_owner(
 			    ldns_rr_list_rr(soa, 0)));
 			ldns_rr_list_deep_free(soa);
 			ldns_pkt_free(p);
 			if (*zone == NULL)
 				return -1;
 			if (strcmp(*zone, ".") != 0 &&
-			    (!senderdns_name_ok(*zone) || !is_under(name,
+			    (!dnsname_valid(*zone) || !is_under(name,
 			    *zone))) {
 				free(*zone);
 				*zone = NULL;
@@ -411,6 +372,24 @@ set_status(struct zone_state *z, const char *dnssec, char *error)
 }
 
 /*
+ * ask() for Z's records of TYPE (TNAME its name); without a usable reply
+ * *P is NULL and Z indeterminate.  0, or -1 when out of memory.
+ */
+static int
+ask_zone(struct senderdns *sd, struct zone_state *z, uint16_t type,
+    const char *tname, ldns_pkt **p)
+{
+	const char *why;
+
+	if (ask(sd, z->name, type, p, &why) == -1)
+		return -1;
+	if (*p == NULL)
+		set_status(z, INDETERMINATE, errorf("%s %s: %s", tname,
+		    z->name, why));
+	return 0;
+}
+
+/*
  * RFC 4035 5.2: the DNSKEY set of Z, signed by a key that TRUSTED (the
  * anchor's DNSKEYs, or DS records) names.  Sets Z's status.
  */
@@ -422,17 +401,13 @@ validate_keys(struct senderdns *sd, struct zone_state *z,
 	ldns_rr *t, *k;
 	ldns_pkt *p;
 	ldns_status st;
-	const char *why;
 	size_t i, j;
 	int rc = -1;
 
-	if (ask(sd, z->name, RESOLVER_DNSKEY, &p, &why) == -1)
+	if (ask_zone(sd, z, RESOLVER_DNSKEY, "DNSKEY", &p) == -1)
 		return -1;
-	if (p == NULL) {
-		set_status(z, INDETERMINATE, errorf("DNSKEY %s: %s", z->name,
-		    why));
+	if (p == NULL)
 		return 0;
-	}
 	if ((keys = records(p, z->name, LDNS_RR_TYPE_DNSKEY,
 	    LDNS_SECTION_ANSWER)) == NULL || (sigs = records(p, z->name,
 	    LDNS_RR_TYPE_RRSIG, LDNS_SECTION_ANSWER)) == NULL ||
@@ -514,16 +489,12 @@ validate_delegation(struct senderdns *sd, const struct zone_state *parent,
 	ldns_rdf *owner;
 	ldns_pkt *p;
 	ldns_status st;
-	const char *why;
 	int rc = -1;
 
-	if (ask(sd, z->name, RESOLVER_DS, &p, &why) == -1)
+	if (ask_zone(sd, z, RESOLVER_DS, "DS", &p) == -1)
 		return -1;
-	if (p == NULL) {
-		set_status(z, INDETERMINATE, errorf("DS %s: %s", z->name,
-		    why));
+	if (p == NULL)
 		return 0;
-	}
 	if ((ds = records(p, z->name, LDNS_RR_TYPE_DS,
 	    LDNS_SECTION_ANSWER)) == NULL)
 		goto done;
@@ -639,8 +610,8 @@ zone_ipv6(struct senderdns *sd, struct zone_state *z)
 	for (i = 0; i < ldns_rr_list_rr_count(ns) && i < SENDERDNS_MAX_NS;
 	    i++) {
 		if (ldns_rr_rd_count(ldns_rr_list_rr(ns, i)) != 1 ||
-		    (host = dname_text(ldns_rr_rdf(ldns_rr_list_rr(ns, i),
-		    0))) == NULL)
+		    (host = resolver_name_text(ldns_rr_rdf(
+		    ldns_rr_list_rr(ns, i), 0))) == NULL)
 			continue;
 		if (ask(sd, host, RESOLVER_AAAA, &pa, &why) == -1) {
 			free(host);
@@ -757,7 +728,7 @@ static int
 add_name(struct senderdns *sd, struct senderdns_rec *out, const char *role,
     const char *name)
 {
-	char buf[254];
+	char buf[DNSNAME_MAX + 1];
 	size_t i, len;
 
 	if (name == NULL || out->n >= SENDERDNS_MAX_NAMES)
@@ -770,7 +741,7 @@ add_name(struct senderdns *sd, struct senderdns_rec *out, const char *role,
 	for (i = 0; i < len; i++)
 		buf[i] = (char)tolower((unsigned char)name[i]);
 	buf[len] = '\0';
-	if (!senderdns_name_ok(buf))
+	if (!dnsname_valid(buf))
 		return 0;
 	for (i = 0; i < out->n; i++)
 		if (out->zones[i].role == role &&

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "resolver.h"
-#include "types.h"
+#include "records.h"
 
 /* Debian's dns-root-data: the root zone's KSK as DNSKEY records. */
 #define SENDERDNS_ROOT_KEY	"/usr/share/dns/root.key"
@@ -45,11 +45,5 @@ void			 senderdns_free(struct senderdns *);
 int		 senderdns_check(struct senderdns *, const char *mailfrom,
 		    const char *from, const struct dkim_rec *dkim,
 		    const char *client_addr, struct senderdns_rec *out);
-
-/*
- * 1 when NAME is a domain name we ask about: 1 to 253 characters of
- * letters, digits, '-', '_' and '.', no empty label, labels of at most 63.
- */
-int		 senderdns_name_ok(const char *name);
 
 #endif /* MAILSCOPE_SENDERDNS_H */

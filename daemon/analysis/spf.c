@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <ctype.h>
 #include <netdb.h>
 #include <spf2/spf.h>
 #include <stdarg.h>
@@ -21,10 +20,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dnsname.h"
 #include "log.h"
 #include "spf.h"
+#include "text.h"
 
-#define NAME_MAX_LEN	253	/* RFC 7208 4.3, without the final dot */
 #define STORED_MAX	4096	/* bytes of a record or text kept */
 /* MX and PTR targets looked up per term (4.6.4, as libspf2's limits). */
 #define MAX_PENDING	SPF_MAX_DNS_MX
@@ -51,8 +51,8 @@ struct check {
 	char		*exp_text;	/* the exp= TXT record */
 	char		*exp_dom;	/* its %{d} */
 	/* the last lookup that failed, for the stored error */
-	char		 dns_error[NAME_MAX_LEN * 4 + 64];
-	char		 pending[MAX_PENDING][NAME_MAX_LEN + 2];
+	char		 dns_error[DNSNAME_MAX * 4 + 64];
+	char		 pending[MAX_PENDING][DNSNAME_MAX + 2];
 	size_t		 npending;
 };
 
@@ -109,51 +109,14 @@ type_name(ns_type t)
 	}
 }
 
-/* An escaped copy, cut at STORED_MAX bytes of S.  NULL for NULL. */
-static char *
-escaped(const char *s, int lower)
-{
-	size_t n, len;
-	char *d, *p;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	if (n > STORED_MAX)
-		n = STORED_MAX;
-	len = 4 * n + 1;
-	if ((d = malloc(len)) == NULL)
-		return NULL;
-	log_escape(d, len, s, n);
-	for (p = d; lower && *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return d;
-}
-
 int
 spf_domain_valid(const char *d)
 {
-	size_t n = strlen(d), label = 0, labels = 0, i;
+	size_t n = strlen(d);
 
 	if (n > 0 && d[n - 1] == '.')
 		n--;
-	if (n == 0 || n > NAME_MAX_LEN)
-		return 0;
-	for (i = 0; i <= n; i++) {
-		if (i == n || d[i] == '.') {
-			if (label == 0 || label > 63)
-				return 0;
-			labels++;
-			label = 0;
-			continue;
-		}
-		/* a name, not an address literal or text with spaces */
-		if (!isalnum((unsigned char)d[i]) && d[i] != '-' &&
-		    d[i] != '_')
-			return 0;
-		label++;
-	}
-	return labels >= 2;
+	return dnsname_labels(d, n) >= 2;
 }
 
 /* ---- the accounting ---- */
@@ -231,7 +194,7 @@ truncated(const char *name)
 
 	if (n > 0 && name[n - 1] == '.')
 		n--;
-	while (n > NAME_MAX_LEN && (dot = strchr(name, '.')) != NULL) {
+	while (n > DNSNAME_MAX && (dot = strchr(name, '.')) != NULL) {
 		n -= (size_t)(dot + 1 - name);
 		name = dot + 1;
 	}
@@ -263,7 +226,7 @@ static void
 note_failure(struct check *c, const char *name, ns_type type,
     const struct resolver_answer *a)
 {
-	char esc[NAME_MAX_LEN * 4 + 1];
+	char esc[DNSNAME_MAX * 4 + 1];
 
 	log_escape(esc, sizeof(esc), name, strlen(name));
 	(void)snprintf(c->dns_error, sizeof(c->dns_error), "%s %s: %s",
@@ -414,7 +377,7 @@ layer_get_spf(SPF_server_t *server, SPF_request_t *req,
 	struct check *c = &spf->chk;
 	const char *dom = truncated(req->cur_dom);
 	struct resolver_answer a;
-	char esc[NAME_MAX_LEN * 4 + 1];
+	char esc[DNSNAME_MAX * 4 + 1];
 	size_t i, found = 0, idx = 0;
 	SPF_errcode_t err;
 	int top = c->fetches++ == 0;
@@ -648,32 +611,37 @@ explain(struct spf *spf, SPF_request_t *req)
 }
 
 static int
-store_result(struct spf *spf, SPF_request_t *req, SPF_response_t *resp,
+spf_result_fill(struct spf *spf, SPF_request_t *req, SPF_response_t *resp,
     struct spf_rec *out)
 {
 	const struct check *c = &spf->chk;
 	SPF_result_t r = SPF_response_result(resp);
+	const char *w;
 	char *exp;
 	int rc = 0;
 
 	out->result = c->over != NULL ? "permerror" : result_name(r);
 	out->dns_lookups = c->terms;
 	out->void_lookups = c->voids;
-	if (c->record != NULL && (out->record = escaped(c->record, 0)) == NULL)
+	if (c->record != NULL && (out->record = text_escaped(c->record,
+	    strlen(c->record), STORED_MAX, 0)) == NULL)
 		return -1;
 	/* the explanation goes with fail; libspf2's default is not theirs */
 	if (c->over == NULL && r == SPF_RESULT_FAIL &&
 	    (exp = explain(spf, req)) != NULL) {
-		if (*exp != '\0' &&
-		    (out->explanation = escaped(exp, 0)) == NULL)
+		if (*exp != '\0' && (out->explanation = text_escaped(exp,
+		    strlen(exp), STORED_MAX, 0)) == NULL)
 			rc = -1;
 		free(exp);
 	}
-	if ((c->over != NULL || r == SPF_RESULT_NONE ||
+	if (c->over != NULL || r == SPF_RESULT_NONE ||
 	    r == SPF_RESULT_PERMERROR || r == SPF_RESULT_TEMPERROR ||
-	    r == SPF_RESULT_INVALID) &&
-	    (out->error = escaped(why(resp, c), 0)) == NULL)
-		return -1;
+	    r == SPF_RESULT_INVALID) {
+		w = why(resp, c);
+		if ((out->error = text_escaped(w, strlen(w), STORED_MAX, 0)) ==
+		    NULL)
+			return -1;
+	}
 	return rc;
 }
 
@@ -701,7 +669,8 @@ spf_check(struct spf *spf, enum spf_identity id, const char *client_addr,
 	out->checked = 1;
 	/* until known; running out of memory is a temporary error */
 	out->result = "temperror";
-	if (domain != NULL && (out->domain = escaped(domain, 1)) == NULL)
+	if (domain != NULL && (out->domain = text_escaped(domain,
+	    strlen(domain), STORED_MAX, 1)) == NULL)
 		return -1;
 	/* RFC 7208 4.3: nothing to look up is "none" */
 	if (domain == NULL || !spf_domain_valid(domain)) {
@@ -733,7 +702,7 @@ spf_check(struct spf *spf, enum spf_identity id, const char *client_addr,
 	check_reset(&spf->chk);
 	spf->req = req;
 	if ((resp = run(spf->server, req)) != NULL) {
-		rc = store_result(spf, req, resp, out);
+		rc = spf_result_fill(spf, req, resp, out);
 		SPF_response_free(resp);
 	}
 	spf->req = NULL;

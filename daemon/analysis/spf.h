@@ -7,7 +7,7 @@
 #define MAILSCOPE_SPF_H
 
 #include "resolver.h"
-#include "types.h"
+#include "records.h"
 
 /* RFC 7208 4.6.4: DNS-querying terms per check, void lookups per check. */
 #define SPF_MAX_TERMS	10

@@ -1,6 +1,6 @@
 /*
- * The config file: inih splits it, our reader counts and bounds its lines,
- * a const key table checks every value.  Run once by the main thread before
+ * The config file: our lexer reads, bounds and splits its lines, a const
+ * key table checks every value.  Run once by the main thread before
  * anything is bound; every error is printed as FILE:LINE, none stops it.
  */
 #include "build.h"
@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ini.h>
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -26,6 +25,8 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "dnsname.h"
+#include "netaddr.h"
 
 #define ESC_MAX		1024	/* an escaped value in a message */
 #define CONFIG_LINE_MAX	4096	/* a line, its ending not counted */
@@ -56,7 +57,6 @@
 #define DEF_ZONES_VALIDITY_MS	(21 * 86400 * 1000ULL)	/* weekly re-signing */
 #define DEF_CIPHERS		"all"
 #define LOCAL_PART_MAX		64	/* RFC 5321 4.5.3.1.1 */
-#define DNS_NAME_MAX		253
 #define DNS_LABEL_MAX		63
 
 enum section {
@@ -210,10 +210,6 @@ struct parser {
 	FILE			*errs;
 	int			 line;		/* last read */
 	char			 buf[CONFIG_LINE_MAX + 1];	/* that line */
-	int			 long_line;	/* it went by a stand-in */
-	const char		*long_name;	/* in buf */
-	const char		*long_value;	/* in buf */
-	char			 marker[16];	/* the stand-in's value */
 	int			 read_errno;	/* set by a read error */
 	int			 nerrors;
 	int			 nomem;
@@ -243,6 +239,17 @@ static int
 is_digit(int c)
 {
 	return c >= '0' && c <= '9';
+}
+
+/* The first LEN bytes of S in lowercase ASCII, in place. */
+static void
+lowercase(char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] = (char)(s[i] - 'A' + 'a');
 }
 
 /*
@@ -438,14 +445,37 @@ parse_port(const char *s, in_port_t *port)
 	return 0;
 }
 
+/* A numeric IPv4 or IPv6 address without brackets or port. */
+static int
+parse_addr(const char *s, size_t len, struct listen_addr *la)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
+
+	memset(la, 0, sizeof(*la));
+	if (len >= sizeof(la->text) || len >= INET6_ADDRSTRLEN)
+		return -1;
+	memcpy(la->text, s, len);
+	la->text[len] = '\0';
+	if (inet_pton(AF_INET, la->text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		la->sslen = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, la->text, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		la->sslen = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
 int
 config_parse_listen(const char *s, struct listen_addr *la)
 {
-	struct sockaddr_in *sin;
-	struct sockaddr_in6 *sin6;
+	struct listen_addr a;
 	const char *host, *end, *port;
-	char buf[INET6_ADDRSTRLEN];
-	size_t len = strlen(s), hlen;
+	size_t len = strlen(s);
 	in_port_t p;
 
 	if (len == 0 || len >= sizeof(la->text))
@@ -461,29 +491,16 @@ config_parse_listen(const char *s, struct listen_addr *la)
 			return -1;	/* an IPv6 address needs brackets */
 		port = end + 1;
 	}
-	hlen = (size_t)(end - host);
-	if (hlen == 0 || hlen >= sizeof(buf) || parse_port(port, &p) == -1)
+	if (end == host || parse_port(port, &p) == -1 ||
+	    parse_addr(host, (size_t)(end - host), &a) == -1 ||
+	    a.ss.ss_family != (s[0] == '[' ? AF_INET6 : AF_INET))
 		return -1;
-	memcpy(buf, host, hlen);
-	buf[hlen] = '\0';
-
-	memset(la, 0, sizeof(*la));
-	if (s[0] == '[') {
-		sin6 = (struct sockaddr_in6 *)&la->ss;
-		if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
-			return -1;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = p;
-		la->sslen = sizeof(*sin6);
-	} else {
-		sin = (struct sockaddr_in *)&la->ss;
-		if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1)
-			return -1;
-		sin->sin_family = AF_INET;
-		sin->sin_port = p;
-		la->sslen = sizeof(*sin);
-	}
-	memcpy(la->text, s, len + 1);
+	if (a.ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&a.ss)->sin_port = p;
+	else
+		((struct sockaddr_in6 *)&a.ss)->sin6_port = p;
+	memcpy(a.text, s, len + 1);
+	*la = a;
 	return 0;
 }
 
@@ -526,7 +543,7 @@ valid_dns_name(const char *s)
 	size_t i, label = 0, len = strlen(s);
 	char c;
 
-	if (len == 0 || len > DNS_NAME_MAX)
+	if (len == 0 || len > DNSNAME_MAX)
 		return 0;
 	for (i = 0; i < len; i++) {
 		c = s[i];
@@ -562,6 +579,18 @@ valid_local_part(const char *s)
 	return 1;
 }
 
+/* Whether S, lowercased and without a final dot in place, is a DNS name. */
+static int
+canon_dns_name(char *s)
+{
+	size_t len = strlen(s);
+
+	lowercase(s, len);
+	if (len > 0 && s[len - 1] == '.')
+		s[len - 1] = '\0';
+	return valid_dns_name(s);
+}
+
 static int
 valid_word(const char *s)
 {
@@ -571,53 +600,42 @@ valid_word(const char *s)
 	return 1;
 }
 
-static int
-same_addr(const struct listen_addr *a, const struct listen_addr *b)
+/* How two listen addresses clash when both are bound. */
+enum overlap {
+	OVERLAP_NONE,
+	OVERLAP_SAME,		/* the same address and port */
+	OVERLAP_WILDCARD	/* one is its family's wildcard, same port */
+};
+
+static enum overlap
+addr_overlap(const struct listen_addr *a, const struct listen_addr *b)
 {
 	const struct sockaddr_in *a4, *b4;
 	const struct sockaddr_in6 *a6, *b6;
+	int same;
 
 	if (a->ss.ss_family != b->ss.ss_family)
-		return 0;
+		return OVERLAP_NONE;
 	if (a->ss.ss_family == AF_INET) {
 		a4 = (const struct sockaddr_in *)&a->ss;
 		b4 = (const struct sockaddr_in *)&b->ss;
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+		if (a4->sin_port != b4->sin_port)
+			return OVERLAP_NONE;
+		same = a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	} else {
+		a6 = (const struct sockaddr_in6 *)&a->ss;
+		b6 = (const struct sockaddr_in6 *)&b->ss;
+		if (a6->sin6_port != b6->sin6_port)
+			return OVERLAP_NONE;
+		same = memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) == 0;
 	}
-	a6 = (const struct sockaddr_in6 *)&a->ss;
-	b6 = (const struct sockaddr_in6 *)&b->ss;
-	return a6->sin6_port == b6->sin6_port &&
-	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
-}
-
-/*
- * Whether A and B cannot both be bound: the same address, or one is the
- * wildcard of the same family on the same port.
- */
-static int
-addr_conflict(const struct listen_addr *a, const struct listen_addr *b)
-{
-	const struct sockaddr_in *a4, *b4;
-	const struct sockaddr_in6 *a6, *b6;
-
-	if (a->ss.ss_family != b->ss.ss_family)
-		return 0;
-	if (a->ss.ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)&a->ss;
-		b4 = (const struct sockaddr_in *)&b->ss;
-		return a4->sin_port == b4->sin_port &&
-		    (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
-		    a4->sin_addr.s_addr == htonl(INADDR_ANY) ||
-		    b4->sin_addr.s_addr == htonl(INADDR_ANY));
-	}
-	a6 = (const struct sockaddr_in6 *)&a->ss;
-	b6 = (const struct sockaddr_in6 *)&b->ss;
-	return a6->sin6_port == b6->sin6_port &&
-	    (memcmp(&a6->sin6_addr, &b6->sin6_addr,
-	    sizeof(a6->sin6_addr)) == 0 ||
-	    IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
-	    IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr));
+	if (same)
+		return OVERLAP_SAME;
+	if (netaddr_is_unspecified((const struct sockaddr *)&a->ss) ||
+	    netaddr_is_unspecified((const struct sockaddr *)&b->ss))
+		return OVERLAP_WILDCARD;
+	return OVERLAP_NONE;
 }
 
 /* Remembers LA; an error if an earlier listen address conflicts with it. */
@@ -628,16 +646,19 @@ claim_addr(struct parser *p, const struct listen_addr *la)
 	size_t i, max;
 
 	for (i = 0; i < p->nseen; i++) {
-		if (!addr_conflict(&p->seen[i].addr, la))
+		switch (addr_overlap(&p->seen[i].addr, la)) {
+		case OVERLAP_NONE:
 			continue;
-		if (same_addr(&p->seen[i].addr, la))
+		case OVERLAP_SAME:
 			diag(p, p->line, 1, "listen address %s already used "
 			    "at line %d", la->text, p->seen[i].line);
-		else
+			return;
+		case OVERLAP_WILDCARD:
 			diag(p, p->line, 1, "listen address %s overlaps %s "
 			    "at line %d", la->text, p->seen[i].addr.text,
 			    p->seen[i].line);
-		return;
+			return;
+		}
 	}
 	if (p->nseen == p->maxseen) {
 		max = p->maxseen ? p->maxseen * 2 : 16;
@@ -663,6 +684,15 @@ bad_value(struct parser *p, const struct keydef *kd, const char *value,
 	    esc(value, len, buf, sizeof(buf)), why);
 }
 
+/* Reports the whole VALUE of key KD as bad; -1. */
+static int
+reject(struct parser *p, const struct keydef *kd, const char *value,
+    const char *why)
+{
+	bad_value(p, kd, value, strlen(value), why);
+	return -1;
+}
+
 static void
 set_string(void *base, const struct keydef *kd, char *value)
 {
@@ -677,20 +707,12 @@ set_domain(struct parser *p, void *base, const struct keydef *kd,
     const char *value)
 {
 	char *s;
-	size_t i, len;
 
 	if ((s = xstrdup(p, value)) == NULL)
 		return -1;
-	len = strlen(s);
-	for (i = 0; i < len; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			s[i] = (char)(s[i] - 'A' + 'a');
-	if (len > 0 && s[len - 1] == '.')
-		s[len - 1] = '\0';
-	if (!valid_dns_name(s)) {
+	if (!canon_dns_name(s)) {
 		free(s);
-		bad_value(p, kd, value, strlen(value), "not a DNS name");
-		return -1;
+		return reject(p, kd, value, "not a DNS name");
 	}
 	set_string(base, kd, s);
 	return 0;
@@ -717,11 +739,9 @@ set_resolver(struct parser *p, void *base, const struct keydef *kd,
 	else
 		n = snprintf(buf, sizeof(buf), "%s", value);
 	if (n < 0 || (size_t)n >= sizeof(buf) ||
-	    config_parse_listen(buf, &la) == -1) {
-		bad_value(p, kd, value, strlen(value),
+	    config_parse_listen(buf, &la) == -1)
+		return reject(p, kd, value,
 		    "expected ADDR, ADDR:PORT, [ADDR] or [ADDR]:PORT");
-		return -1;
-	}
 	set_string(base, kd, xstrdup(p, buf));
 	return 0;
 }
@@ -783,11 +803,9 @@ set_ciphers(struct parser *p, void *base, const struct keydef *kd,
 		}
 		ok = SSL_CTX_set_cipher_list(p->ssl, value);
 		ERR_clear_error();
-		if (!ok) {
-			bad_value(p, kd, value, strlen(value), "neither all, "
-			    "strong, medium nor an OpenSSL cipher list");
-			return -1;
-		}
+		if (!ok)
+			return reject(p, kd, value, "neither all, strong, "
+			    "medium nor an OpenSSL cipher list");
 	}
 	set_string(base, kd, xstrdup(p, value));
 	return 0;
@@ -805,31 +823,6 @@ free_ns(struct ns_conf *ns, size_t n)
 	free(ns);
 }
 
-/* A numeric IPv4 or IPv6 address without brackets or port. */
-static int
-parse_addr(const char *s, size_t len, struct listen_addr *la)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&la->ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&la->ss;
-
-	memset(la, 0, sizeof(*la));
-	if (len >= sizeof(la->text) || len >= INET6_ADDRSTRLEN)
-		return -1;
-	memcpy(la->text, s, len);
-	la->text[len] = '\0';
-	if (inet_pton(AF_INET, la->text, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		la->sslen = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, la->text, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		la->sslen = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
-}
-
 /*
  * [zones] ns and ns6: "NAME ADDR... NAME ADDR...", each name server's
  * name followed by none or more numeric addresses.  KIND_NS6: IPv6
@@ -843,7 +836,7 @@ set_ns(struct parser *p, void *base, const struct keydef *kd,
 	struct listen_addr la, *a;
 	const char *tok, *s = value;
 	char *name;
-	size_t n = 0, len, i;
+	size_t n = 0, len;
 	int rc = 0, skip = 0;	/* the addresses of a rejected name */
 
 	if ((ns = calloc(count_tokens(value), sizeof(*ns))) == NULL) {
@@ -875,12 +868,7 @@ set_ns(struct parser *p, void *base, const struct keydef *kd,
 		}
 		if ((name = xstrndup(p, tok, len)) == NULL)
 			continue;
-		for (i = 0; i < len; i++)
-			if (name[i] >= 'A' && name[i] <= 'Z')
-				name[i] = (char)(name[i] - 'A' + 'a');
-		if (len > 1 && name[len - 1] == '.')
-			name[len - 1] = '\0';
-		if (!valid_dns_name(name)) {
+		if (!canon_dns_name(name)) {
 			bad_value(p, kd, tok, len, "neither a DNS name nor a "
 			    "numeric address");
 			free(name);
@@ -908,35 +896,29 @@ static int
 set_mailbox(struct parser *p, void *base, const struct keydef *kd,
     const char *value)
 {
+	const char *why = NULL;
 	char *s, *at;
-	size_t i;
 
 	if ((s = xstrdup(p, value)) == NULL)
 		return -1;
-	for (i = 0; s[i] != '\0'; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			s[i] = (char)(s[i] - 'A' + 'a');
-	if ((at = strchr(s, '@')) == NULL || strchr(at + 1, '@') != NULL) {
-		free(s);
-		bad_value(p, kd, value, strlen(value), "expected LOCAL@DOMAIN "
-		    "with exactly one '@'");
-		return -1;
+	lowercase(s, strlen(s));
+	if ((at = strchr(s, '@')) == NULL || strchr(at + 1, '@') != NULL)
+		why = "expected LOCAL@DOMAIN with exactly one '@'";
+	else if ((size_t)(at - s) > DNS_LABEL_MAX ||
+	    strlen(value) > DNSNAME_MAX)
+		why = "LOCAL longer than 63 bytes or LOCAL.DOMAIN longer than "
+		    "253: not an SOA RNAME";
+	else {
+		*at = '\0';
+		if (!valid_local_part(s) || !valid_dns_name(at + 1))
+			why = "expected LOCAL@DOMAIN with a-z, 0-9, '-' and "
+			    "'.' in LOCAL";
+		*at = '@';
 	}
-	*at = '\0';
-	if ((size_t)(at - s) > DNS_LABEL_MAX ||
-	    strlen(value) > DNS_NAME_MAX) {
+	if (why != NULL) {
 		free(s);
-		bad_value(p, kd, value, strlen(value), "LOCAL longer than 63 "
-		    "bytes or LOCAL.DOMAIN longer than 253: not an SOA RNAME");
-		return -1;
+		return reject(p, kd, value, why);
 	}
-	if (!valid_local_part(s) || !valid_dns_name(at + 1)) {
-		free(s);
-		bad_value(p, kd, value, strlen(value), "expected LOCAL@DOMAIN "
-		    "with a-z, 0-9, '-' and '.' in LOCAL");
-		return -1;
-	}
-	*at = '@';
 	set_string(base, kd, s);
 	return 0;
 }
@@ -957,68 +939,47 @@ set_value(struct parser *p, void *base, const struct keydef *kd,
 		return set_domain(p, base, kd, value);
 	case KIND_PATH:
 	case KIND_FILES:
-		set_string(base, kd, xstrdup(p, value));
-		return 0;
+		break;
 	case KIND_WORD:
-		if (!valid_word(value)) {
-			bad_value(p, kd, value, strlen(value),
+		if (!valid_word(value))
+			return reject(p, kd, value,
 			    "white space or control characters");
-			return -1;
-		}
-		set_string(base, kd, xstrdup(p, value));
-		return 0;
+		break;
 	case KIND_RESOLVER:
 		return set_resolver(p, base, kd, value);
 	case KIND_LOCAL_PART:
-		if (!valid_local_part(value)) {
-			bad_value(p, kd, value, strlen(value), "expected "
-			    "a-z, 0-9, '-' and '.' between them");
-			return -1;
-		}
-		set_string(base, kd, xstrdup(p, value));
-		return 0;
+		if (!valid_local_part(value))
+			return reject(p, kd, value, "expected a-z, 0-9, '-' "
+			    "and '.' between them");
+		break;
 	case KIND_DURATION:
 	case KIND_DURATION_POS:
-		if (config_parse_duration(value, &n) == -1) {
-			bad_value(p, kd, value, strlen(value), "expected a "
-			    "duration such as 250ms, 30s, 5m, 1h or 7d");
-			return -1;
-		}
-		if (kd->kind == KIND_DURATION_POS && n == 0) {
-			bad_value(p, kd, value, strlen(value),
-			    "must be more than 0");
-			return -1;
-		}
+		if (config_parse_duration(value, &n) == -1)
+			return reject(p, kd, value, "expected a duration "
+			    "such as 250ms, 30s, 5m, 1h or 7d");
+		if (kd->kind == KIND_DURATION_POS && n == 0)
+			return reject(p, kd, value, "must be more than 0");
 		*(uint64_t *)field = n;
 		return 0;
 	case KIND_COUNT:
 		s = value;
 		if (parse_number(&s, UINT_MAX, &n) == -1 || *s != '\0' ||
-		    n == 0) {
-			bad_value(p, kd, value, strlen(value),
+		    n == 0)
+			return reject(p, kd, value,
 			    "expected a number from 1 to 4294967295");
-			return -1;
-		}
 		*(unsigned *)field = (unsigned)n;
 		return 0;
 	case KIND_SIZE:
 	case KIND_LINE_MAX:
-		if (config_parse_size(value, &size) == -1) {
-			bad_value(p, kd, value, strlen(value), "expected a "
-			    "size such as 65536, 64k, 10M or 1G");
-			return -1;
-		}
-		if (kd->kind == KIND_SIZE && size == 0) {
-			bad_value(p, kd, value, strlen(value),
-			    "must be more than 0");
-			return -1;
-		}
+		if (config_parse_size(value, &size) == -1)
+			return reject(p, kd, value, "expected a size such as "
+			    "65536, 64k, 10M or 1G");
+		if (kd->kind == KIND_SIZE && size == 0)
+			return reject(p, kd, value, "must be more than 0");
 		if (kd->kind == KIND_LINE_MAX &&
-		    (size < LINE_MAX_MIN || size > LINE_MAX_MAX)) {
-			bad_value(p, kd, value, strlen(value),
+		    (size < LINE_MAX_MIN || size > LINE_MAX_MAX))
+			return reject(p, kd, value,
 			    "must be from 512 to 65536");
-			return -1;
-		}
 		*(size_t *)field = size;
 		return 0;
 	case KIND_LISTEN:
@@ -1035,18 +996,14 @@ set_value(struct parser *p, void *base, const struct keydef *kd,
 			*(enum starttls_policy *)field = STARTTLS_OPTIONAL;
 		else if (strcmp(value, "required") == 0)
 			*(enum starttls_policy *)field = STARTTLS_REQUIRED;
-		else {
-			bad_value(p, kd, value, strlen(value),
+		else
+			return reject(p, kd, value,
 			    "expected off, optional or required");
-			return -1;
-		}
 		return 0;
 	case KIND_PROTOCOLS:
-		if (config_parse_protocols(value, &lo, &hi) == -1) {
-			bad_value(p, kd, value, strlen(value), "expected one "
-			    "of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, or MIN-MAX");
-			return -1;
-		}
+		if (config_parse_protocols(value, &lo, &hi) == -1)
+			return reject(p, kd, value, "expected one of TLSv1 "
+			    "TLSv1.1 TLSv1.2 TLSv1.3, or MIN-MAX");
 		*(int *)field = lo;
 		*(int *)(void *)((char *)base + kd->off2) = hi;
 		return 0;
@@ -1057,14 +1014,13 @@ set_value(struct parser *p, void *base, const struct keydef *kd,
 			*(enum dns_truncate *)field = DNS_TRUNCATE_OFF;
 		else if (strcmp(value, "mx") == 0)
 			*(enum dns_truncate *)field = DNS_TRUNCATE_MX;
-		else {
-			bad_value(p, kd, value, strlen(value),
-			    "expected off or mx");
-			return -1;
-		}
+		else
+			return reject(p, kd, value, "expected off or mx");
 		return 0;
 	}
-	return -1;
+	/* the string kinds, checked: stored as written */
+	set_string(base, kd, xstrdup(p, value));
+	return 0;
 }
 
 static const struct keydef *
@@ -1079,43 +1035,35 @@ find_key(enum section section, const char *name)
 	return NULL;
 }
 
-/* inih's handler: one key of the current section, at line p->line. */
-static int
-config_handler(void *arg, const char *section, const char *name,
-    const char *value)
+/* One key of the current section, at line p->line. */
+static void
+config_key(struct parser *p, const char *name, const char *value)
 {
-	struct parser *p = arg;
 	const struct keydef *kd;
 	char buf[ESC_MAX];
 	size_t k;
 
-	(void)section;	/* inih's idea of it; the reader keeps ours */
-	/* the stand-in of a long line (config_reader): what it stands for */
-	if (p->long_line == p->line && strcmp(value, p->marker) == 0) {
-		name = p->long_name;
-		value = p->long_value;
-	}
 	if (p->section == SECT_SKIP)
-		return 1;
+		return;
 	if (*name == '\0') {
 		diag(p, p->line, 1, "syntax error at '='");
-		return 1;
+		return;
 	}
 	if (p->section == SECT_NONE) {
 		diag(p, p->line, 1, "key '%s' before the first section",
 		    esc(name, strlen(name), buf, sizeof(buf)));
-		return 1;
+		return;
 	}
 	if ((kd = find_key(p->section, name)) == NULL) {
 		diag(p, p->line, 1, "unknown key '%s' in %s",
 		    esc(name, strlen(name), buf, sizeof(buf)), p->label);
-		return 1;
+		return;
 	}
 	k = (size_t)(kd - keys);
 	if (p->cur->keyline[k] != 0) {
 		diag(p, p->line, 1, "duplicate key '%s' in %s, first at "
 		    "line %d", kd->name, p->label, p->cur->keyline[k]);
-		return 1;
+		return;
 	}
 	p->cur->keyline[k] = p->line;
 	if (*value == '\0') {
@@ -1123,7 +1071,6 @@ config_handler(void *arg, const char *section, const char *name,
 		p->cur->keybad[k] = 1;
 	} else if (set_value(p, p->target, kd, value) == -1)
 		p->cur->keybad[k] = 1;
-	return 1;	/* we count errors; inih's return is for syntax */
 }
 
 static void
@@ -1191,27 +1138,37 @@ open_host(struct parser *p, const char *name, size_t len)
 }
 
 /*
- * A "[...]" line (S at the bracket): "[global]", "[web]", "[dns]",
- * "[zones]" or "[host NAME]", optionally followed by a comment.  -1 if inih would
- * reject it too.
+ * The first of CHARS in S, or where a comment starts, or the end of S.
+ * A ';' after white space starts a comment; one right after another
+ * character does not ("database = a;b.db").
  */
-static int
-lex_section(struct parser *p, const char *s)
+static char *
+find_or_comment(char *s, const char *chars)
+{
+	int was_space = 0;
+
+	for (; *s != '\0' && strchr(chars, *s) == NULL &&
+	    !(was_space && *s == ';'); s++)
+		was_space = is_space((unsigned char)*s);
+	return s;
+}
+
+/*
+ * A "[...]" line (S at the bracket): "[global]", "[web]", "[dns]",
+ * "[zones]" or "[host NAME]", optionally followed by a comment.
+ */
+static void
+lex_section(struct parser *p, char *s)
 {
 	const char *a, *b, *end, *rest;
 	char buf[ESC_MAX];
 	size_t wlen;
-	int was_space = 0;
 
-	/* as inih: "]", or a ';' after white space starts a comment */
-	for (end = s + 1; *end != '\0' && *end != ']' &&
-	    !(was_space && *end == ';'); end++)
-		was_space = is_space((unsigned char)*end);
-	if (*end != ']') {
+	if (*(end = find_or_comment(s + 1, "]")) != ']') {
 		diag(p, p->line, 1, "syntax error at '%s': missing ']'",
 		    esc(s, strlen(s), buf, sizeof(buf)));
 		p->section = SECT_SKIP;
-		return -1;
+		return;
 	}
 	for (rest = end + 1; is_space((unsigned char)*rest); rest++)
 		;
@@ -1251,124 +1208,67 @@ lex_section(struct parser *p, const char *s)
 		    esc(s + 1, (size_t)(end - s - 1), buf, sizeof(buf)));
 		p->section = SECT_SKIP;
 	}
-	return 0;
 }
 
 /*
- * Looks at LINE before inih does: opens sections (inih does not tell its
- * handler, and truncates long names) and reports every syntax error, not
- * only the first as inih's return value would.  A bad line is blanked.
- * Returns the '=' or ':' of a key line, with *KEY at its name; else NULL.
+ * One line (LINE, without its ending): blank, a comment, a section
+ * header, or "key = value" (or "key: value") split at the first '=' or
+ * ':' with the name and value trimmed and the value ended by a comment.
+ * Every syntax error is reported and the next line read.
  */
-static char *
-lex_line(struct parser *p, char *line, char **key)
+static void
+lex_line(struct parser *p, char *line)
 {
 	const char *tok;
-	char buf[ESC_MAX], *s = line, *t;
+	char buf[ESC_MAX], *s = line, *sep, *value, *end;
 	size_t len;
-	int was_space = 0;
 
 	if (p->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
-		s += 3;		/* a UTF-8 BOM, skipped by inih too */
+		s += 3;		/* a UTF-8 BOM */
 	while (is_space((unsigned char)*s))
 		s++;
 	if (*s == '\0' || *s == ';' || *s == '#')
-		return NULL;
+		return;
 	if (*s == '[') {
-		if (lex_section(p, s) == -1)
-			line[0] = '\0';
-		return NULL;
+		lex_section(p, s);
+		return;
 	}
-	/* as inih: the first '=' or ':' not in a comment */
-	for (t = s; *t != '\0' && *t != '=' && *t != ':' &&
-	    !(was_space && *t == ';'); t++)
-		was_space = is_space((unsigned char)*t);
-	if (*t != '=' && *t != ':') {
+	if (*(sep = find_or_comment(s, "=:")) != '=' && *sep != ':') {
 		tok = s;
 		tok = next_token(&tok, &len);
 		diag(p, p->line, 1, "syntax error at '%s': expected "
 		    "'key = value'", esc(tok, len, buf, sizeof(buf)));
-		line[0] = '\0';
-		return NULL;
+		return;
 	}
-	*key = s;
-	return t;
-}
-
-/*
- * Splits the key line at KEY (SEP its '=' or ':') in place as inih would:
- * name and value trimmed, the value ended by a ';' after white space.
- * Keeps both for config_handler() and writes their stand-in to BUF (SIZE
- * bytes), the key name if it fits.  -1 if not even the markers fit.
- */
-static int
-stand_in(struct parser *p, char *key, char *sep, char *buf, size_t size)
-{
-	char *end, *value;
-	int n, was_space = 0;
-
-	for (end = sep + 1; *end != '\0' && !(was_space && *end == ';');
-	    end++)
-		was_space = is_space((unsigned char)*end);
+	end = find_or_comment(sep + 1, "");	/* the value's end */
 	*end = '\0';
 	for (value = sep + 1; is_space((unsigned char)*value); value++)
 		;
 	while (end > value && is_space((unsigned char)end[-1]))
 		*--end = '\0';
-	for (end = sep; end > key && is_space((unsigned char)end[-1]); end--)
+	for (end = sep; end > s && is_space((unsigned char)end[-1]); end--)
 		;
 	*end = '\0';
-
-	n = snprintf(p->marker, sizeof(p->marker), "\x01%d", p->line);
-	if (n < 0 || (size_t)n >= sizeof(p->marker))
-		return -1;
-	/* SIZE - 1: a full buffer looks cut to inih r59 and later */
-	n = snprintf(buf, size, "%s=%s", key, p->marker);
-	if (n < 0 || (size_t)n >= size - 1)
-		n = snprintf(buf, size, "%s=%s", p->marker, p->marker);
-	if (n < 0 || (size_t)n >= size - 1) {
-		buf[0] = '\0';
-		return -1;
-	}
-	p->long_line = p->line;
-	p->long_name = key;
-	p->long_value = value;
-	return 0;
+	config_key(p, s, value);
 }
 
 /*
- * inih's reader: the next line of the file into BUF (NUM bytes), NULL at
- * the end.  Counts lines for the handler, refuses what does not fit
- * instead of letting fgets() split it, and drops leading white space: to
- * inih an indented line continues the previous value, to us it does not.
- *
- * NUM is inih's INI_MAX_LINE, fixed at build time: 200 in Debian's
- * libinih, too short for two certificate paths under /etc/letsencrypt or
- * a CI workspace.  So we read lines of up to CONFIG_LINE_MAX bytes into
- * p->buf ourselves.  One that fits BUF goes to inih as it is.  Of a
- * longer one, lex_line() has already opened the section or reported the
- * error, so inih gets a blank line; except for a key line, which
- * stand_in() splits as inih would and replaces with "KEY=\x01LINE".
- * config_handler() puts the name and value kept in p->buf back in place
- * of that marker.  \x01 has no place in a valid file, and the swap is
- * made only on the line that got a stand-in, so a \x01 in a short line
- * is still reported as written.  A line that would fill BUF to its last
- * byte takes the long way too: inih r59 and later take such a line for
- * a cut one and skip the next.
+ * The next line of the file into p->buf, without its ending (LF or CRLF)
+ * and its leading white space, which does not count toward the bound.
+ * -1 at the end of the file or on a read error (p->read_errno).  A line
+ * longer than CONFIG_LINE_MAX bytes or holding a NUL byte is reported
+ * and left blank; a long comment is not an error, nothing in it is lost.
  */
-static char *
-config_reader(char *buf, int num, void *arg)
+static int
+read_line(struct parser *p)
 {
-	struct parser *p = arg;
-	char *key, *sep;
 	size_t len = 0;
 	int c, d, toolong = 0, nul = 0;
 
-	p->long_line = 0;
-	if (num < 2 || (c = getc(p->fp)) == EOF) {
+	if ((c = getc(p->fp)) == EOF) {
 		if (ferror(p->fp))
 			p->read_errno = errno;
-		return NULL;
+		return -1;
 	}
 	p->line++;
 	for (; c != EOF && c != '\n'; c = getc(p->fp)) {
@@ -1390,22 +1290,15 @@ config_reader(char *buf, int num, void *arg)
 	if (c == EOF && ferror(p->fp))
 		p->read_errno = errno;
 	p->buf[len] = '\0';
-	buf[0] = '\0';
 	if (toolong) {
-		/* a comment may be long: nothing in it is lost */
 		if (p->buf[0] != ';' && p->buf[0] != '#')
 			diag(p, p->line, 1, "line too long");
-	} else if (nul)
+		p->buf[0] = '\0';
+	} else if (nul) {
 		diag(p, p->line, 1, "NUL byte in line");
-	else {
-		sep = lex_line(p, p->buf, &key);
-		if (len + 1 < (size_t)num)
-			memcpy(buf, p->buf, len + 1);
-		else if (sep != NULL &&
-		    stand_in(p, key, sep, buf, (size_t)num) == -1)
-			diag(p, p->line, 1, "line too long");
+		p->buf[0] = '\0';
 	}
-	return buf;
+	return 0;
 }
 
 /* The line of key NAME in section state ST, and whether it was bad. */
@@ -1698,7 +1591,6 @@ config_load(const char *file, FILE *errs)
 {
 	struct parser p;
 	struct config *cfg;
-	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.file = file;
@@ -1720,11 +1612,8 @@ config_load(const char *file, FILE *errs)
 	p.cfg = cfg;
 	p.section = SECT_NONE;
 
-	rc = ini_parse_stream(config_reader, &p, config_handler, &p);
-	if (rc > 0)
-		diag(&p, rc, 1, "syntax error");	/* one we missed */
-	else if (rc < 0)
-		p.nomem = 1;
+	while (read_line(&p) == 0)
+		lex_line(&p, p.buf);
 	if (p.read_errno != 0)
 		diag(&p, 0, 1, "cannot read: %s", strerror(p.read_errno));
 	fclose(p.fp);

@@ -1,5 +1,5 @@
 /*
- * The config file (INI, read with inih): parsing and validation.  Every
+ * The config file (INI): parsing and validation.  Every
  * error is printed as FILE:LINE: error: message; all of them, not the first.
  */
 #ifndef MAILSCOPE_CONFIG_H

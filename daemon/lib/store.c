@@ -15,13 +15,14 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "records.h"
 #include "store.h"
-#include "types.h"
 
 /* Generated from schema/ by schema/embed.sh as daemon/schema_sql.c. */
 extern const char *const schema_migrations[];	/* migration 1 first */
@@ -228,6 +229,8 @@ struct job {
 	struct grey_attempt	 attempt;	/* owned copy: grey jobs */
 	struct fetch_rec	 fetch;	/* owned copy: fetch jobs */
 	struct dnsq_rec		 dnsq;	/* owned copy: DNS query jobs */
+	char			*dnsq_local;	/* owned: dnsq's addresses, */
+	char			*dnsq_client;	/* which it borrows */
 	struct analysis_rec	*analysis;	/* owned: analysis jobs */
 	int			 ok;	/* set by the writer */
 };
@@ -293,68 +296,186 @@ store_exec_const(sqlite3 *db, const char *sql, char *msg, size_t msglen)
 	return -1;
 }
 
-static int
-bind_text(sqlite3_stmt *s, const char *name, const char *v)
-{
-	int	 i;
+/*
+ * How a statement's parameters get their values: each record has a table
+ * of columns (parameter name, C type, offset), and a statement is bound
+ * from the tables of the records it stores, parameter by parameter.
+ */
+enum col_type {
+	COL_TEXT,	/* char *, NULL as NULL */
+	COL_CHARS,	/* char[], NUL-terminated */
+	COL_BLOB,	/* char * with a size_t length at len_off */
+	COL_INT,
+	COL_UINT,
+	COL_LLONG,
+	COL_INT64,
+	COL_SIZE,
+	COL_DOUBLE
+};
 
-	if ((i = sqlite3_bind_parameter_index(s, name)) == 0)
-		return SQLITE_RANGE;
-	if (v == NULL)
+/* When a number is stored as NULL. */
+enum col_null {
+	COL_NEVER,
+	COL_NEG,	/* negative: the analyzers' -1, "not known" */
+	COL_NONPOS	/* zero or less: "none" */
+};
+
+struct col {
+	const char	*param;		/* ":name" in the statement */
+	enum col_type	 type;
+	enum col_null	 null;
+	size_t		 off;		/* in the record */
+	size_t		 len_off;	/* COL_BLOB: of its length */
+};
+
+/* The parameter named as the field, or PARAM; NULL as COL_NULL says. */
+#define COL(rec, type, field) \
+	COL_AS(rec, type, field, ":" #field)
+#define COL_AS(rec, type, field, param) \
+	{ param, COL_##type, COL_NEVER, offsetof(struct rec, field), 0 }
+#define COL_NULL(rec, type, null, field) \
+	{ ":" #field, COL_##type, COL_##null, offsetof(struct rec, field), 0 }
+/* A value of its own, not in a record: its address is the record. */
+#define COL_VALUE(param, type) { param, COL_##type, COL_NEVER, 0, 0 }
+
+/* A record and its columns. */
+struct src {
+	const struct col	*cols;
+	size_t			 ncols;
+	const void		*rec;
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define SRC(cols, rec)	{ (cols), NELEM(cols), (rec) }
+
+/* Binds parameter I of S to column C of REC. */
+static int
+col_bind(sqlite3_stmt *s, int i, const struct col *c, const void *rec)
+{
+	const char	*p = (const char *)rec + c->off;
+	const char	*t;
+	int64_t		 v = 0;
+	double		 d;
+	size_t		 len;
+	int		 iv;
+	unsigned	 uv;
+	long long	 llv;
+
+	switch (c->type) {
+	case COL_TEXT:
+	case COL_BLOB:
+		memcpy(&t, p, sizeof(t));
+		if (t == NULL)
+			return sqlite3_bind_null(s, i);
+		/* The job outlives the step: no copy needed. */
+		if (c->type == COL_TEXT)
+			return sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
+		memcpy(&len, (const char *)rec + c->len_off, sizeof(len));
+		return sqlite3_bind_blob64(s, i, t, len, SQLITE_STATIC);
+	case COL_CHARS:
+		return sqlite3_bind_text(s, i, p, -1, SQLITE_STATIC);
+	case COL_DOUBLE:
+		memcpy(&d, p, sizeof(d));
+		if (c->null == COL_NONPOS && d <= 0)
+			return sqlite3_bind_null(s, i);
+		return sqlite3_bind_double(s, i, d);
+	case COL_INT:
+		memcpy(&iv, p, sizeof(iv));
+		v = iv;
+		break;
+	case COL_UINT:
+		memcpy(&uv, p, sizeof(uv));
+		v = uv;
+		break;
+	case COL_LLONG:
+		memcpy(&llv, p, sizeof(llv));
+		v = llv;
+		break;
+	case COL_INT64:
+		memcpy(&v, p, sizeof(v));
+		break;
+	case COL_SIZE:
+		memcpy(&len, p, sizeof(len));
+		v = (int64_t)len;
+		break;
+	}
+	if ((c->null == COL_NEG && v < 0) || (c->null == COL_NONPOS && v <= 0))
 		return sqlite3_bind_null(s, i);
-	/* The job outlives the step: no copy needed. */
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-static int
-bind_int64(sqlite3_stmt *s, const char *name, int64_t v)
-{
-	int	 i;
-
-	if ((i = sqlite3_bind_parameter_index(s, name)) == 0)
-		return SQLITE_RANGE;
 	return sqlite3_bind_int64(s, i, v);
 }
 
-static int
-bind_double(sqlite3_stmt *s, const char *name, double v)
+/* The column named NAME of the first of SRCS that has one; NULL: none. */
+static const struct col *
+col_find(const struct src *srcs, size_t nsrcs, const char *name,
+    const void **rec)
 {
-	int	 i;
+	size_t	 k, c;
 
-	if ((i = sqlite3_bind_parameter_index(s, name)) == 0)
-		return SQLITE_RANGE;
-	return sqlite3_bind_double(s, i, v);
+	for (k = 0; k < nsrcs; k++)
+		for (c = 0; c < srcs[k].ncols; c++)
+			if (strcmp(srcs[k].cols[c].param, name) == 0) {
+				*rec = srcs[k].rec;
+				return &srcs[k].cols[c];
+			}
+	return NULL;
 }
 
+/*
+ * Binds every parameter of S from SRCS, the first source first; a
+ * parameter without a column is a bug.  SQLITE_OK or the first error.
+ */
 static int
-bind_blob(sqlite3_stmt *s, const char *name, const void *v, size_t len)
+stmt_bind(sqlite3_stmt *s, const struct src *srcs, size_t nsrcs)
 {
-	int	 i;
+	const struct col	*c;
+	const char		*name;
+	const void		*rec;
+	int			 i, n, rc;
 
-	if ((i = sqlite3_bind_parameter_index(s, name)) == 0)
-		return SQLITE_RANGE;
-	if (v == NULL)
-		return sqlite3_bind_null(s, i);
-	return sqlite3_bind_blob64(s, i, v, len, SQLITE_STATIC);
+	n = sqlite3_bind_parameter_count(s);
+	for (i = 1; i <= n; i++) {
+		name = sqlite3_bind_parameter_name(s, i);
+		if ((c = col_find(srcs, nsrcs, name, &rec)) == NULL)
+			fatalx("store: no value for %s in: %s", name,
+			    sqlite3_sql(s));
+		if ((rc = col_bind(s, i, c, rec)) != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
 }
 
-/* Steps a statement that returns no rows; leaves it reset and unbound. */
-static int
-stmt_done(sqlite3_stmt *s)
+/* Resets S and drops its bindings, ready for the next use. */
+static void
+stmt_reset(sqlite3_stmt *s)
 {
-	int	 rc;
-
-	rc = sqlite3_step(s);
 	/* The error message stays on the handle until the next call. */
 	(void)sqlite3_reset(s);
 	(void)sqlite3_clear_bindings(s);
-	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/*
+ * Binds S from SRCS and steps it: SQLITE_DONE, SQLITE_ROW or the first
+ * error.  The caller reads what it needs, then calls stmt_reset().
+ */
+static int
+stmt_run(sqlite3_stmt *s, const struct src *srcs, size_t nsrcs)
+{
+	int	 rc;
+
+	if ((rc = stmt_bind(s, srcs, nsrcs)) != SQLITE_OK)
+		return rc;
+	return sqlite3_step(s);
+}
+
+/* Runs statement ID, which has no parameters and returns no rows. */
 static int
 store_step(struct store *st, enum stmt_id id)
 {
-	return stmt_done(st->stmt[id]);
+	int	 rc;
+
+	rc = stmt_run(st->stmt[id], NULL, 0);
+	stmt_reset(st->stmt[id]);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Version 0 is a database without migrations. */
@@ -572,131 +693,20 @@ fail:
 	return NULL;
 }
 
-/* A deep copy of SRC into DST; 0, or -1 with DST empty. */
-static int
-conn_rec_copy(struct conn_rec *dst, const struct conn_rec *src)
-{
-	struct {
-		char		**dst;
-		const char	*src;
-	} strs[] = {
-		{ &dst->host, src->host },
-		{ &dst->local_addr, src->local_addr },
-		{ &dst->client_addr, src->client_addr },
-		{ &dst->helo_verb, src->helo_verb },
-		{ &dst->helo, src->helo },
-		{ &dst->extensions, src->extensions },
-		{ &dst->test_id, src->test_id },
-		{ &dst->commands, src->commands },
-		{ &dst->end_reason, src->end_reason },
-		{ &dst->tls.version, src->tls.version },
-		{ &dst->tls.cipher, src->tls.cipher },
-		{ &dst->tls.group, src->tls.group },
-		{ &dst->tls.sni, src->tls.sni },
-		{ &dst->tls.ch_versions, src->tls.ch_versions },
-		{ &dst->tls.ch_ciphers, src->tls.ch_ciphers },
-		{ &dst->tls.ch_groups, src->tls.ch_groups },
-		{ &dst->tls.ch_sigalgs, src->tls.ch_sigalgs },
-		{ &dst->tls.ch_alpn, src->tls.ch_alpn },
-		{ &dst->tls.alert_sent, src->tls.alert_sent },
-		{ &dst->tls.alert_received, src->tls.alert_received },
-		{ &dst->tls.error, src->tls.error },
-	};
-	size_t	 i, j;
-
-	*dst = *src;
-	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		*strs[i].dst = NULL;
-	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		if (strs[i].src == NULL)
-			continue;
-		if ((*strs[i].dst = strdup(strs[i].src)) == NULL) {
-			for (j = 0; j < i; j++)
-				free(*strs[j].dst);
-			memset(dst, 0, sizeof(*dst));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-void
-store_conn_clear(struct conn_rec *c)
-{
-	free(c->host);
-	free(c->local_addr);
-	free(c->client_addr);
-	free(c->helo_verb);
-	free(c->helo);
-	free(c->extensions);
-	free(c->test_id);
-	free(c->commands);
-	free(c->end_reason);
-	free(c->tls.version);
-	free(c->tls.cipher);
-	free(c->tls.group);
-	free(c->tls.sni);
-	free(c->tls.ch_versions);
-	free(c->tls.ch_ciphers);
-	free(c->tls.ch_groups);
-	free(c->tls.ch_sigalgs);
-	free(c->tls.ch_alpn);
-	free(c->tls.alert_sent);
-	free(c->tls.alert_received);
-	free(c->tls.error);
-	memset(c, 0, sizeof(*c));
-}
-
-void
-store_txn_free(struct txn_rec *txn)
-{
-	size_t	 i;
-
-	if (txn == NULL)
-		return;
-	for (i = 0; i < txn->nrcpts; i++) {
-		free(txn->rcpts[i].address);
-		free(txn->rcpts[i].challenge);
-		free(txn->rcpts[i].test_id);
-	}
-	free(txn->rcpts);
-	free(txn->mail_from);
-	free(txn->mail_params);
-	free(txn->headers);
-	free(txn->message);
-	free(txn->client_addr);
-	free(txn->helo);
-	free(txn);
-}
-
 static void
 job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
-	store_conn_clear(&j->conn);
-	store_txn_free(j->txn);
-	free(j->grey.mail_from);
-	free(j->grey.rcpt);
-	free(j->grey.test_id);
-	free(j->attempt.client_addr);
-	free(j->fetch.local_addr);
-	free(j->fetch.client_addr);
-	free(j->fetch.tls_version);
-	free(j->fetch.tls_cipher);
-	free(j->fetch.sni);
-	free(j->fetch.host);
-	free(j->fetch.method);
-	free(j->fetch.path);
-	free(j->fetch.user_agent);
-	free(j->fetch.challenge);
-	free(j->fetch.error);
-	free(j->dnsq.local_addr);
-	free(j->dnsq.client_addr);
-	free(j->dnsq.qname);
-	free(j->dnsq.test_id);
-	free(j->dnsq.error);
-	store_analysis_free(j->analysis);
+	records_conn_clear(&j->conn);
+	records_txn_free(j->txn);
+	records_grey_clear(&j->grey);
+	records_grey_attempt_clear(&j->attempt);
+	records_fetch_clear(&j->fetch);
+	records_dnsq_clear(&j->dnsq);
+	free(j->dnsq_local);
+	free(j->dnsq_client);
+	records_analysis_free(j->analysis);
 	free(j);
 }
 
@@ -711,6 +721,232 @@ jobq_free(struct jobq *q)
 	}
 }
 
+/* The columns of each record, as its statements name them. */
+static const struct col conn_cols[] = {
+	COL(conn_rec, INT64, id),
+	COL(conn_rec, TEXT, host),
+	COL(conn_rec, TEXT, local_addr),
+	COL(conn_rec, TEXT, client_addr),
+	COL(conn_rec, INT, client_port),
+	COL(conn_rec, INT, family),
+	COL(conn_rec, DOUBLE, started),
+	COL(conn_rec, DOUBLE, ended),
+	COL(conn_rec, TEXT, helo_verb),
+	COL(conn_rec, TEXT, helo),
+	COL(conn_rec, TEXT, extensions),
+	COL(conn_rec, INT, starttls),
+	COL(conn_rec, INT, pipelined_discarded),
+	COL(conn_rec, INT, improper_pipelining),
+	COL(conn_rec, UINT, transactions),
+	COL(conn_rec, UINT, mail_commands),
+	COL(conn_rec, TEXT, test_id),
+	COL(conn_rec, TEXT, commands),
+	COL(conn_rec, TEXT, end_reason),
+	COL_AS(conn_rec, INT, tls.established, ":tls_established"),
+	COL_AS(conn_rec, TEXT, tls.version, ":tls_version"),
+	COL_AS(conn_rec, TEXT, tls.cipher, ":tls_cipher"),
+	COL_AS(conn_rec, TEXT, tls.group, ":tls_group"),
+	COL_AS(conn_rec, TEXT, tls.sni, ":tls_sni"),
+	COL_AS(conn_rec, INT, tls.resumed, ":tls_resumed"),
+	COL_AS(conn_rec, TEXT, tls.ch_versions, ":ch_versions"),
+	COL_AS(conn_rec, TEXT, tls.ch_ciphers, ":ch_ciphers"),
+	COL_AS(conn_rec, TEXT, tls.ch_groups, ":ch_groups"),
+	COL_AS(conn_rec, TEXT, tls.ch_sigalgs, ":ch_sigalgs"),
+	COL_AS(conn_rec, TEXT, tls.ch_alpn, ":ch_alpn"),
+	COL_AS(conn_rec, TEXT, tls.alert_sent, ":tls_alert_sent"),
+	COL_AS(conn_rec, TEXT, tls.alert_received, ":tls_alert_received"),
+	COL_AS(conn_rec, TEXT, tls.error, ":tls_error"),
+};
+
+/* :transaction_id is the id the insert gave it. */
+static const struct col txn_cols[] = {
+	COL_AS(txn_rec, INT64, id, ":transaction_id"),
+	COL_AS(txn_rec, INT64, conn_id, ":connection_id"),
+	COL(txn_rec, DOUBLE, received),
+	COL_AS(txn_rec, DOUBLE, received, ":queued"),
+	COL(txn_rec, TEXT, mail_from),
+	COL(txn_rec, TEXT, mail_params),
+	COL(txn_rec, SIZE, size),
+	{ ":headers", COL_BLOB, COL_NEVER, offsetof(struct txn_rec, headers),
+	    offsetof(struct txn_rec, headers_len) },
+	COL(txn_rec, CHARS, body_sha256),
+	COL(txn_rec, UINT, bare_lf),
+	COL(txn_rec, UINT, bare_cr),
+	COL(txn_rec, UINT, long_lines),
+	COL(txn_rec, INT, tls),
+};
+
+static const struct col rcpt_cols[] = {
+	COL(rcpt_rec, TEXT, address),
+	COL(rcpt_rec, TEXT, challenge),
+	COL(rcpt_rec, TEXT, test_id),
+};
+
+static const struct col grey_cols[] = {
+	COL(grey_entry, TEXT, mail_from),
+	COL(grey_entry, TEXT, rcpt),
+	COL(grey_entry, TEXT, test_id),
+	COL(grey_entry, DOUBLE, first_seen),
+	COL(grey_entry, DOUBLE, last_seen),
+	COL(grey_entry, UINT, attempts),
+	COL_NULL(grey_entry, DOUBLE, NONPOS, passed),
+};
+
+static const struct col grey_attempt_cols[] = {
+	COL_AS(grey_attempt, INT64, conn_id, ":connection_id"),
+	COL(grey_attempt, TEXT, client_addr),
+	COL(grey_attempt, DOUBLE, time),
+};
+
+static const struct col fetch_cols[] = {
+	COL(fetch_rec, DOUBLE, time),
+	COL(fetch_rec, TEXT, local_addr),
+	COL(fetch_rec, TEXT, client_addr),
+	COL(fetch_rec, INT, client_port),
+	COL(fetch_rec, INT, family),
+	COL(fetch_rec, TEXT, tls_version),
+	COL(fetch_rec, TEXT, tls_cipher),
+	COL(fetch_rec, TEXT, sni),
+	COL(fetch_rec, TEXT, host),
+	COL(fetch_rec, TEXT, method),
+	COL(fetch_rec, TEXT, path),
+	COL(fetch_rec, TEXT, user_agent),
+	COL_NULL(fetch_rec, INT, NONPOS, status),
+	COL(fetch_rec, LLONG, bytes),
+	COL(fetch_rec, TEXT, challenge),
+	COL(fetch_rec, TEXT, error),
+};
+
+/* qtype, qclass and edns_size: -1 when unknown (job_dnsq()). */
+static const struct col dnsq_cols[] = {
+	COL(dnsq_rec, DOUBLE, time),
+	COL(dnsq_rec, TEXT, local_addr),
+	COL(dnsq_rec, TEXT, client_addr),
+	COL(dnsq_rec, INT, client_port),
+	COL(dnsq_rec, INT, family),
+	COL(dnsq_rec, TEXT, transport),
+	COL(dnsq_rec, TEXT, qname),
+	COL_NULL(dnsq_rec, INT, NEG, qtype),
+	COL_NULL(dnsq_rec, INT, NEG, qclass),
+	COL(dnsq_rec, INT, edns),
+	COL_NULL(dnsq_rec, INT, NEG, edns_size),
+	COL(dnsq_rec, INT, do_bit),
+	COL_NULL(dnsq_rec, INT, NEG, rcode),
+	COL(dnsq_rec, INT, truncated),
+	COL(dnsq_rec, INT, minimised),
+	COL(dnsq_rec, TEXT, test_id),
+	COL(dnsq_rec, TEXT, error),
+};
+
+/* The message row, the analysis row, and the key of every other row. */
+static const struct col analysis_cols[] = {
+	COL_AS(analysis_rec, INT64, txn_id, ":transaction_id"),
+	COL(analysis_rec, DOUBLE, finished),
+	COL_AS(analysis_rec, TEXT, skipped, ":error"),
+	COL(analysis_rec, UINT, header_count),
+	COL(analysis_rec, TEXT, header_from),
+	COL(analysis_rec, TEXT, from_domain),
+	COL(analysis_rec, TEXT, envelope_domain),
+	COL_NULL(analysis_rec, INT, NEG, from_matches_envelope),
+	COL(analysis_rec, TEXT, message_id),
+	COL(analysis_rec, UINT, received_count),
+	COL(analysis_rec, INT, eight_bit),
+	COL(analysis_rec, INT, body_8bitmime),
+};
+
+static const struct col finding_cols[] = {
+	COL(header_finding, TEXT, field),
+	COL(header_finding, TEXT, finding),
+	COL(header_finding, UINT, count),
+};
+
+static const struct col spf_cols[] = {
+	COL(spf_rec, TEXT, domain),
+	COL(spf_rec, TEXT, result),
+	COL(spf_rec, TEXT, explanation),
+	COL(spf_rec, TEXT, record),
+	COL(spf_rec, UINT, dns_lookups),
+	COL(spf_rec, UINT, void_lookups),
+	COL(spf_rec, TEXT, error),
+};
+
+static const struct col clientdns_cols[] = {
+	COL(clientdns_rec, TEXT, ptr),
+	COL(clientdns_rec, TEXT, ptr_status),
+	COL_NULL(clientdns_rec, INT, NEG, fcrdns),
+	COL_NULL(clientdns_rec, INT, NEG, helo_resolves),
+	COL(clientdns_rec, TEXT, helo_addrs),
+	COL(clientdns_rec, TEXT, helo_status),
+};
+
+static const struct col dkim_cols[] = {
+	COL_AS(dkim_rec, UINT, fields, ":signatures"),
+	COL(dkim_rec, TEXT, result),
+	COL(dkim_rec, TEXT, error),
+};
+
+static const struct col dkim_sig_cols[] = {
+	COL(dkim_sig_rec, UINT, position),
+	COL(dkim_sig_rec, TEXT, domain),
+	COL(dkim_sig_rec, TEXT, selector),
+	COL(dkim_sig_rec, TEXT, algorithm),
+	COL_NULL(dkim_sig_rec, UINT, NONPOS, key_bits),
+	COL(dkim_sig_rec, TEXT, canon_header),
+	COL(dkim_sig_rec, TEXT, canon_body),
+	COL_NULL(dkim_sig_rec, LLONG, NEG, body_length),
+	COL(dkim_sig_rec, TEXT, result),
+	COL(dkim_sig_rec, TEXT, error),
+	COL_NULL(dkim_sig_rec, INT, NEG, aligned),
+};
+
+static const struct col dmarc_cols[] = {
+	COL(dmarc_rec, TEXT, from_domain),
+	COL(dmarc_rec, TEXT, org_domain),
+	COL(dmarc_rec, TEXT, policy_domain),
+	COL(dmarc_rec, TEXT, record),
+	COL(dmarc_rec, TEXT, result),
+	COL(dmarc_rec, TEXT, error),
+	COL(dmarc_rec, TEXT, p),
+	COL(dmarc_rec, TEXT, sp),
+	COL_NULL(dmarc_rec, INT, NEG, pct),
+	COL(dmarc_rec, TEXT, adkim),
+	COL(dmarc_rec, TEXT, aspf),
+	COL(dmarc_rec, TEXT, fo),
+	COL(dmarc_rec, TEXT, rua),
+	COL(dmarc_rec, TEXT, ruf),
+	COL(dmarc_rec, TEXT, invalid_tags),
+	COL(dmarc_rec, TEXT, spf_domain),
+	COL(dmarc_rec, TEXT, spf_result),
+	COL_NULL(dmarc_rec, INT, NEG, spf_aligned),
+	COL_NULL(dmarc_rec, INT, NEG, dkim_aligned),
+	COL(dmarc_rec, TEXT, policy),
+	COL(dmarc_rec, TEXT, disposition),
+};
+
+static const struct col dmarc_dest_cols[] = {
+	COL(dmarc_dest, TEXT, tag),
+	COL(dmarc_dest, UINT, position),
+	COL(dmarc_dest, TEXT, uri),
+	COL(dmarc_dest, TEXT, domain),
+	COL_NULL(dmarc_dest, INT, NEG, external),
+	COL_NULL(dmarc_dest, INT, NEG, authorized),
+	COL(dmarc_dest, TEXT, status),
+};
+
+static const struct col sender_zone_cols[] = {
+	COL(sender_zone, TEXT, role),
+	COL(sender_zone, TEXT, name),
+	COL(sender_zone, TEXT, zone),
+	COL(sender_zone, TEXT, dnssec),
+	COL(sender_zone, TEXT, dnssec_error),
+	COL_NULL(sender_zone, INT, NEG, ipv6_ns),
+};
+
+static const struct col identity_col[] = { COL_VALUE(":identity", TEXT) };
+static const struct col result_col[] = { COL_VALUE(":result", TEXT) };
+static const struct col id_col[] = { COL_VALUE(":id", TEXT) };
+static const struct col created_col[] = { COL_VALUE(":created", DOUBLE) };
+
 /* Logs a failed statement of a job; the message is read before reset. */
 static void
 job_warn(struct store *st, const struct job *j, const char *what)
@@ -719,83 +955,36 @@ job_warn(struct store *st, const struct job *j, const char *what)
 	    sqlite3_errmsg(st->db));
 }
 
+/* Runs statement ID of job J from SRCS (no rows); 0, or -1 logged. */
+static int
+job_exec(struct store *st, const struct job *j, enum stmt_id id,
+    const struct src *srcs, size_t nsrcs, const char *what)
+{
+	int	 rc;
+
+	if ((rc = stmt_run(st->stmt[id], srcs, nsrcs)) != SQLITE_DONE)
+		job_warn(st, j, what);
+	stmt_reset(st->stmt[id]);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int
 job_conn_open(struct store *st, struct job *j)
 {
-	sqlite3_stmt		*s = st->stmt[ST_CONN_OPEN];
-	const struct conn_rec	*c = &j->conn;
-	int			 rc;
+	const struct src	 src[] = { SRC(conn_cols, &j->conn) };
 
-	if ((rc = bind_int64(s, ":id", c->id)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":host", c->host)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":local_addr", c->local_addr)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":client_addr", c->client_addr)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":client_port", c->client_port)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":family", c->family)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":started", c->started)) != SQLITE_OK)
-		goto fail;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	return 0;
-
-fail:
-	job_warn(st, j, "connection insert");
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	return -1;
+	return job_exec(st, j, ST_CONN_OPEN, src, NELEM(src),
+	    "connection insert");
 }
 
 static int
 job_conn_close(struct store *st, struct job *j)
 {
-	sqlite3_stmt		*s = st->stmt[ST_CONN_CLOSE];
-	const struct conn_rec	*c = &j->conn;
-	const struct tls_rec	*t = &c->tls;
-	int			 rc;
+	const struct src	 src[] = { SRC(conn_cols, &j->conn) };
 
-	if ((rc = bind_int64(s, ":id", c->id)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":ended", c->ended)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":helo_verb", c->helo_verb)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":helo", c->helo)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":extensions", c->extensions)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":starttls", c->starttls)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":pipelined_discarded",
-	    c->pipelined_discarded)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":improper_pipelining",
-	    c->improper_pipelining)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":transactions", c->transactions)) !=
-	    SQLITE_OK ||
-	    (rc = bind_int64(s, ":mail_commands", c->mail_commands)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":test_id", c->test_id)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":commands", c->commands)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":end_reason", c->end_reason)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":tls_established", t->established)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_version", t->version)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_cipher", t->cipher)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_group", t->group)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_sni", t->sni)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":tls_resumed", t->resumed)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":ch_versions", t->ch_versions)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":ch_ciphers", t->ch_ciphers)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":ch_groups", t->ch_groups)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":ch_sigalgs", t->ch_sigalgs)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":ch_alpn", t->ch_alpn)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_alert_sent", t->alert_sent)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_alert_received", t->alert_received)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_error", t->error)) != SQLITE_OK)
-		goto fail;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
+	if (job_exec(st, j, ST_CONN_CLOSE, src, NELEM(src),
+	    "connection update") == -1)
+		return -1;
 	/* Its open failed or never came: the rest of the record is lost. */
 	if (sqlite3_changes(st->db) == 0) {
 		log_warn("c%" PRId64 ": store: connection update failed: "
@@ -803,449 +992,160 @@ job_conn_close(struct store *st, struct job *j)
 		return -1;
 	}
 	return 0;
-
-fail:
-	job_warn(st, j, "connection update");
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	return -1;
-}
-
-/* Steps statement S (bound by the caller); resets it either way. */
-static int
-job_step(struct store *st, struct job *j, sqlite3_stmt *s, int rc,
-    const char *what)
-{
-	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE)
-		rc = 0;
-	else {
-		job_warn(st, j, what);
-		rc = -1;
-	}
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	return rc;
 }
 
 static int
 job_txn(struct store *st, struct job *j)
 {
-	sqlite3_stmt		*s = st->stmt[ST_TXN];
-	const struct txn_rec	*t = j->txn;
-	const struct rcpt_rec	*r;
-	const char		*what = "transaction insert";
-	int64_t			 txn_id;
+	struct txn_rec		*t = j->txn;
+	const struct src	 txn[] = { SRC(txn_cols, t) };
+	struct src		 rcpt[] = { SRC(rcpt_cols, NULL), SRC(txn_cols, t) };
 	size_t			 i;
-	int			 rc;
 
-	if ((rc = bind_int64(s, ":connection_id", t->conn_id)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":received", t->received)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":mail_from", t->mail_from)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":mail_params", t->mail_params)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":size", (int64_t)t->size)) != SQLITE_OK ||
-	    (rc = bind_blob(s, ":headers", t->headers, t->headers_len)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":body_sha256", t->body_sha256)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":bare_lf", t->bare_lf)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":bare_cr", t->bare_cr)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":long_lines", t->long_lines)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":tls", t->tls)) != SQLITE_OK)
-		goto fail;
-	if ((rc = sqlite3_step(s)) != SQLITE_DONE)
-		goto fail;
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	txn_id = sqlite3_last_insert_rowid(st->db);
-	j->txn->id = txn_id;
-
-	what = "recipient insert";
-	s = st->stmt[ST_RCPT];
+	if (job_exec(st, j, ST_TXN, txn, NELEM(txn),
+	    "transaction insert") == -1)
+		return -1;
+	t->id = sqlite3_last_insert_rowid(st->db);
 	for (i = 0; i < t->nrcpts; i++) {
-		r = &t->rcpts[i];
-		if ((rc = bind_int64(s, ":transaction_id", txn_id)) !=
-		    SQLITE_OK ||
-		    (rc = bind_text(s, ":address", r->address)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":challenge", r->challenge)) !=
-		    SQLITE_OK ||
-		    (rc = bind_text(s, ":test_id", r->test_id)) != SQLITE_OK)
-			goto fail;
-		if ((rc = sqlite3_step(s)) != SQLITE_DONE)
-			goto fail;
-		(void)sqlite3_reset(s);
-		(void)sqlite3_clear_bindings(s);
+		rcpt[0].rec = &t->rcpts[i];
+		if (job_exec(st, j, ST_RCPT, rcpt, NELEM(rcpt),
+		    "recipient insert") == -1)
+			return -1;
 	}
 	/* analysed later: "pending" until the analysis job finishes it */
-	s = st->stmt[ST_ANALYSIS_QUEUED];
-	if ((rc = bind_int64(s, ":transaction_id", txn_id)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":queued", t->received)) != SQLITE_OK)
-		return job_step(st, j, s, rc, "analysis insert");
-	return job_step(st, j, s, SQLITE_OK, "analysis insert");
-
-fail:
-	job_warn(st, j, what);
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	return -1;
+	return job_exec(st, j, ST_ANALYSIS_QUEUED, txn, NELEM(txn),
+	    "analysis insert");
 }
 
 static int
 job_grey(struct store *st, struct job *j)
 {
-	sqlite3_stmt		*s = st->stmt[ST_GREY_UPSERT];
-	const struct grey_entry	*g = &j->grey;
-	const struct grey_attempt *a = &j->attempt;
-	const char		*what = "greylist update";
-	int			 rc;
+	const char		*result;
+	const struct src	 entry[] = { SRC(grey_cols, &j->grey) };
+	const struct src	 attempt[] = {
+		SRC(grey_attempt_cols, &j->attempt),
+		SRC(result_col, &result),
+		SRC(grey_cols, &j->grey),
+	};
 
-	if ((rc = bind_text(s, ":mail_from", g->mail_from)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":rcpt", g->rcpt)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":test_id", g->test_id)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":first_seen", g->first_seen)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":last_seen", g->last_seen)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":attempts", g->attempts)) != SQLITE_OK ||
-	    (rc = g->passed > 0 ? bind_double(s, ":passed", g->passed) :
-	    bind_text(s, ":passed", NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_step(s)) != SQLITE_DONE)
-		goto fail;
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-
-	what = "greylist attempt insert";
-	s = st->stmt[ST_GREY_ATTEMPT];
-	if ((rc = bind_int64(s, ":connection_id", a->conn_id)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":mail_from", g->mail_from)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":rcpt", g->rcpt)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":test_id", g->test_id)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":client_addr", a->client_addr)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":time", a->time)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":result", a->accepted ? "accepted" :
-	    "deferred")) != SQLITE_OK ||
-	    (rc = sqlite3_step(s)) != SQLITE_DONE)
-		goto fail;
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	return 0;
-
-fail:
-	job_warn(st, j, what);
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
-	return -1;
+	result = j->attempt.accepted ? "accepted" : "deferred";
+	if (job_exec(st, j, ST_GREY_UPSERT, entry, NELEM(entry),
+	    "greylist update") == -1)
+		return -1;
+	return job_exec(st, j, ST_GREY_ATTEMPT, attempt, NELEM(attempt),
+	    "greylist attempt insert");
 }
 
 static int
 job_fetch(struct store *st, struct job *j)
 {
-	sqlite3_stmt		*s = st->stmt[ST_FETCH];
-	const struct fetch_rec	*f = &j->fetch;
-	int			 rc;
+	const struct src	 src[] = { SRC(fetch_cols, &j->fetch) };
 
-	if ((rc = bind_double(s, ":time", f->time)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":local_addr", f->local_addr)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":client_addr", f->client_addr)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":client_port", f->client_port)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":family", f->family)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_version", f->tls_version)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":tls_cipher", f->tls_cipher)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":sni", f->sni)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":host", f->host)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":method", f->method)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":path", f->path)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":user_agent", f->user_agent)) != SQLITE_OK ||
-	    (rc = f->status > 0 ? bind_int64(s, ":status", f->status) :
-	    bind_text(s, ":status", NULL)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":bytes", f->bytes)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":challenge", f->challenge)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":error", f->error)) != SQLITE_OK)
-		return job_step(st, j, s, rc, "policy fetch insert");
-	return job_step(st, j, s, SQLITE_OK, "policy fetch insert");
+	return job_exec(st, j, ST_FETCH, src, NELEM(src),
+	    "policy fetch insert");
 }
 
 static int
 job_dnsq(struct store *st, struct job *j)
 {
-	sqlite3_stmt		*s = st->stmt[ST_DNSQ];
-	const struct dnsq_rec	*q = &j->dnsq;
-	int			 rc;
+	struct dnsq_rec		*q = &j->dnsq;
+	const struct src	 src[] = { SRC(dnsq_cols, q) };
 
-	if ((rc = bind_double(s, ":time", q->time)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":local_addr", q->local_addr)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":client_addr", q->client_addr)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":client_port", q->client_port)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":family", q->family)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":transport", q->transport)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":qname", q->qname)) != SQLITE_OK ||
-	    /* no question read: type and class unknown */
-	    (rc = q->qname != NULL ? bind_int64(s, ":qtype", q->qtype) :
-	    bind_text(s, ":qtype", NULL)) != SQLITE_OK ||
-	    (rc = q->qname != NULL ? bind_int64(s, ":qclass", q->qclass) :
-	    bind_text(s, ":qclass", NULL)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":edns", q->edns)) != SQLITE_OK ||
-	    (rc = q->edns ? bind_int64(s, ":edns_size", q->edns_size) :
-	    bind_text(s, ":edns_size", NULL)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":do_bit", q->do_bit)) != SQLITE_OK ||
-	    (rc = q->rcode >= 0 ? bind_int64(s, ":rcode", q->rcode) :
-	    bind_text(s, ":rcode", NULL)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":truncated", q->truncated)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":minimised", q->minimised)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":test_id", q->test_id)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":error", q->error)) != SQLITE_OK)
-		return job_step(st, j, s, rc, "DNS query insert");
-	return job_step(st, j, s, SQLITE_OK, "DNS query insert");
+	/* no question read: type and class unknown */
+	if (q->qname == NULL)
+		q->qtype = q->qclass = -1;
+	if (!q->edns)
+		q->edns_size = -1;
+	return job_exec(st, j, ST_DNSQ, src, NELEM(src), "DNS query insert");
 }
 
-/* A -1 of the analyzers ("not known") is NULL. */
+/*
+ * Runs statement ID for each of the N records at RECS (SIZE bytes apart),
+ * with the analysis' columns after their own.
+ */
 static int
-bind_known(sqlite3_stmt *s, const char *name, int v)
+job_rows(struct store *st, struct job *j, enum stmt_id id,
+    const struct col *cols, size_t ncols, const void *recs, size_t size,
+    size_t n, const char *what)
 {
-	return v >= 0 ? bind_int64(s, name, v) : bind_text(s, name, NULL);
+	struct src	 src[] = { { cols, ncols, NULL },
+			    SRC(analysis_cols, j->analysis) };
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		src[0].rec = (const char *)recs + i * size;
+		if (job_exec(st, j, id, src, NELEM(src), what) == -1)
+			return -1;
+	}
+	return 0;
 }
+
+/* The row of one record, and the rows of an array of N. */
+#define JOB_ROW(st, j, id, cols, rec, what) \
+	job_rows((st), (j), (id), (cols), NELEM(cols), (rec), 0, 1, (what))
+#define JOB_ROWS(st, j, id, cols, arr, n, what) \
+	job_rows((st), (j), (id), (cols), NELEM(cols), (arr), \
+	    sizeof(*(arr)), (n), (what))
 
 static int
 job_spf(struct store *st, struct job *j, const char *identity,
     const struct spf_rec *r)
 {
-	sqlite3_stmt	*s = st->stmt[ST_SPF];
-	int		 rc;
+	const struct src src[] = {
+		SRC(spf_cols, r),
+		SRC(identity_col, &identity),
+		SRC(analysis_cols, j->analysis),
+	};
 
 	if (!r->checked)
 		return 0;
-	if ((rc = bind_int64(s, ":transaction_id", j->analysis->txn_id)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":identity", identity)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":domain", r->domain)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":result", r->result)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":explanation", r->explanation)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":record", r->record)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":dns_lookups", r->dns_lookups)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":void_lookups", r->void_lookups)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":error", r->error)) != SQLITE_OK)
-		return job_step(st, j, s, rc, "SPF result insert");
-	return job_step(st, j, s, SQLITE_OK, "SPF result insert");
+	return job_exec(st, j, ST_SPF, src, NELEM(src), "SPF result insert");
 }
 
+/* The result rows of an analysis that was not skipped. */
 static int
-job_client_dns(struct store *st, struct job *j)
+job_results(struct store *st, struct job *j)
 {
-	sqlite3_stmt			*s = st->stmt[ST_CLIENT_DNS];
-	const struct clientdns_rec	*c = &j->analysis->client;
-	int				 rc;
+	const struct analysis_rec	*a = j->analysis;
+	const struct dkim_rec		*d = &a->dkim;
+	const struct dmarc_rec		*m = &a->dmarc;
+	const struct senderdns_rec	*z = &a->sender_zones;
 
-	if (!c->checked)
-		return 0;
-	if ((rc = bind_int64(s, ":transaction_id", j->analysis->txn_id)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":ptr", c->ptr)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":ptr_status", c->ptr_status)) != SQLITE_OK ||
-	    (rc = bind_known(s, ":fcrdns", c->fcrdns)) != SQLITE_OK ||
-	    (rc = bind_known(s, ":helo_resolves", c->helo_resolves)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":helo_addrs", c->helo_addrs)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":helo_status", c->helo_status)) != SQLITE_OK)
-		return job_step(st, j, s, rc, "client DNS insert");
-	return job_step(st, j, s, SQLITE_OK, "client DNS insert");
-}
-
-static int
-job_dkim(struct store *st, struct job *j)
-{
-	sqlite3_stmt			*s = st->stmt[ST_DKIM];
-	const struct dkim_rec		*d = &j->analysis->dkim;
-	const struct dkim_sig_rec	*g;
-	int64_t				 id = j->analysis->txn_id;
-	size_t				 i;
-	int				 rc;
-
-	if (!d->checked)
-		return 0;
-	if ((rc = bind_int64(s, ":transaction_id", id)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":signatures", d->fields)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":result", d->result)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":error", d->error)) != SQLITE_OK)
-		return job_step(st, j, s, rc, "DKIM result insert");
-	if (job_step(st, j, s, SQLITE_OK, "DKIM result insert") == -1)
+	if (JOB_ROW(st, j, ST_MESSAGE, analysis_cols, a,
+	    "message insert") == -1 ||
+	    JOB_ROWS(st, j, ST_FINDING, finding_cols, a->findings,
+	    a->nfindings, "finding insert") == -1 ||
+	    job_spf(st, j, "mailfrom", &a->spf_mailfrom) == -1 ||
+	    job_spf(st, j, "helo", &a->spf_helo) == -1)
 		return -1;
-	s = st->stmt[ST_DKIM_SIG];
-	for (i = 0; i < d->nsigs; i++) {
-		g = &d->sigs[i];
-		if ((rc = bind_int64(s, ":transaction_id", id)) != SQLITE_OK ||
-		    (rc = bind_int64(s, ":position", g->position)) !=
-		    SQLITE_OK ||
-		    (rc = bind_text(s, ":domain", g->domain)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":selector", g->selector)) !=
-		    SQLITE_OK ||
-		    (rc = bind_text(s, ":algorithm", g->algorithm)) !=
-		    SQLITE_OK ||
-		    (rc = g->key_bits > 0 ?
-		    bind_int64(s, ":key_bits", g->key_bits) :
-		    bind_text(s, ":key_bits", NULL)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":canon_header", g->canon_header)) !=
-		    SQLITE_OK ||
-		    (rc = bind_text(s, ":canon_body", g->canon_body)) !=
-		    SQLITE_OK ||
-		    (rc = g->body_length >= 0 ?
-		    bind_int64(s, ":body_length", g->body_length) :
-		    bind_text(s, ":body_length", NULL)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":result", g->result)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":error", g->error)) != SQLITE_OK ||
-		    (rc = bind_known(s, ":aligned", g->aligned)) != SQLITE_OK)
-			return job_step(st, j, s, rc, "DKIM signature insert");
-		if (job_step(st, j, s, SQLITE_OK, "DKIM signature insert") ==
-		    -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-job_sender_zones(struct store *st, struct job *j)
-{
-	sqlite3_stmt			*s = st->stmt[ST_SENDER_ZONE];
-	const struct senderdns_rec	*r = &j->analysis->sender_zones;
-	const struct sender_zone	*z;
-	size_t				 i;
-	int				 rc;
-
-	for (i = 0; r->checked && i < r->n; i++) {
-		z = &r->zones[i];
-		if ((rc = bind_int64(s, ":transaction_id",
-		    j->analysis->txn_id)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":role", z->role)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":name", z->name)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":zone", z->zone)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":dnssec", z->dnssec)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":dnssec_error", z->dnssec_error)) !=
-		    SQLITE_OK ||
-		    (rc = bind_known(s, ":ipv6_ns", z->ipv6_ns)) != SQLITE_OK)
-			return job_step(st, j, s, rc, "sender zone insert");
-		if (job_step(st, j, s, SQLITE_OK, "sender zone insert") == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-job_dmarc(struct store *st, struct job *j)
-{
-	sqlite3_stmt			*s = st->stmt[ST_DMARC];
-	const struct dmarc_rec		*m = &j->analysis->dmarc;
-	const struct dmarc_dest		*d;
-	int64_t				 id = j->analysis->txn_id;
-	size_t				 i;
-	int				 rc;
-
-	if (!m->checked)
-		return 0;
-	if ((rc = bind_int64(s, ":transaction_id", id)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":from_domain", m->from_domain)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":org_domain", m->org_domain)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":policy_domain", m->policy_domain)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":record", m->record)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":result", m->result)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":error", m->error)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":p", m->p)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":sp", m->sp)) != SQLITE_OK ||
-	    (rc = bind_known(s, ":pct", m->pct)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":adkim", m->adkim)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":aspf", m->aspf)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":fo", m->fo)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":rua", m->rua)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":ruf", m->ruf)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":invalid_tags", m->invalid_tags)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":spf_domain", m->spf_domain)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":spf_result", m->spf_result)) != SQLITE_OK ||
-	    (rc = bind_known(s, ":spf_aligned", m->spf_aligned)) !=
-	    SQLITE_OK ||
-	    (rc = bind_known(s, ":dkim_aligned", m->dkim_aligned)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":policy", m->policy)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":disposition", m->disposition)) != SQLITE_OK)
-		return job_step(st, j, s, rc, "DMARC result insert");
-	if (job_step(st, j, s, SQLITE_OK, "DMARC result insert") == -1)
+	if (a->client.checked && JOB_ROW(st, j, ST_CLIENT_DNS, clientdns_cols,
+	    &a->client, "client DNS insert") == -1)
 		return -1;
-	s = st->stmt[ST_DMARC_DEST];
-	for (i = 0; i < m->ndests; i++) {
-		d = &m->dests[i];
-		if ((rc = bind_int64(s, ":transaction_id", id)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":tag", d->tag)) != SQLITE_OK ||
-		    (rc = bind_int64(s, ":position", d->position)) !=
-		    SQLITE_OK ||
-		    (rc = bind_text(s, ":uri", d->uri)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":domain", d->domain)) != SQLITE_OK ||
-		    (rc = bind_known(s, ":external", d->external)) !=
-		    SQLITE_OK ||
-		    (rc = bind_known(s, ":authorized", d->authorized)) !=
-		    SQLITE_OK ||
-		    (rc = bind_text(s, ":status", d->status)) != SQLITE_OK)
-			return job_step(st, j, s, rc,
-			    "DMARC destination insert");
-		if (job_step(st, j, s, SQLITE_OK,
-		    "DMARC destination insert") == -1)
-			return -1;
-	}
+	if (d->checked && (JOB_ROW(st, j, ST_DKIM, dkim_cols, d,
+	    "DKIM result insert") == -1 ||
+	    JOB_ROWS(st, j, ST_DKIM_SIG, dkim_sig_cols, d->sigs, d->nsigs,
+	    "DKIM signature insert") == -1))
+		return -1;
+	if (m->checked && (JOB_ROW(st, j, ST_DMARC, dmarc_cols, m,
+	    "DMARC result insert") == -1 ||
+	    JOB_ROWS(st, j, ST_DMARC_DEST, dmarc_dest_cols, m->dests,
+	    m->ndests, "DMARC destination insert") == -1))
+		return -1;
+	if (z->checked && JOB_ROWS(st, j, ST_SENDER_ZONE, sender_zone_cols,
+	    z->zones, z->n, "sender zone insert") == -1)
+		return -1;
 	return 0;
 }
 
 static int
 job_analysis(struct store *st, struct job *j)
 {
-	const struct analysis_rec *a = j->analysis;
-	sqlite3_stmt	*s;
-	size_t		 i;
-	int		 rc;
+	const struct src	 src[] = { SRC(analysis_cols, j->analysis) };
 
-	if (a->skipped != NULL)
-		goto done;
-	s = st->stmt[ST_MESSAGE];
-	if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":header_count", a->header_count)) !=
-	    SQLITE_OK ||
-	    (rc = bind_text(s, ":header_from", a->header_from)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":from_domain", a->from_domain)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":envelope_domain", a->envelope_domain)) !=
-	    SQLITE_OK ||
-	    (rc = a->from_matches_envelope >= 0 ?
-	    bind_int64(s, ":from_matches_envelope", a->from_matches_envelope) :
-	    bind_text(s, ":from_matches_envelope", NULL)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":message_id", a->message_id)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":received_count", a->received_count)) !=
-	    SQLITE_OK ||
-	    (rc = bind_int64(s, ":eight_bit", a->eight_bit)) != SQLITE_OK ||
-	    (rc = bind_int64(s, ":body_8bitmime", a->body_8bitmime)) !=
-	    SQLITE_OK)
-		return job_step(st, j, s, rc, "message insert");
-	if (job_step(st, j, s, SQLITE_OK, "message insert") == -1)
+	if (j->analysis->skipped == NULL && job_results(st, j) == -1)
 		return -1;
-
-	s = st->stmt[ST_FINDING];
-	for (i = 0; i < a->nfindings; i++) {
-		const struct header_finding *f = &a->findings[i];
-
-		if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) !=
-		    SQLITE_OK ||
-		    (rc = bind_text(s, ":field", f->field)) != SQLITE_OK ||
-		    (rc = bind_text(s, ":finding", f->finding)) != SQLITE_OK ||
-		    (rc = bind_int64(s, ":count", f->count)) != SQLITE_OK)
-			return job_step(st, j, s, rc, "finding insert");
-		if (job_step(st, j, s, SQLITE_OK, "finding insert") == -1)
-			return -1;
-	}
-	if (job_spf(st, j, "mailfrom", &a->spf_mailfrom) == -1 ||
-	    job_spf(st, j, "helo", &a->spf_helo) == -1 ||
-	    job_client_dns(st, j) == -1 || job_dkim(st, j) == -1 ||
-	    job_dmarc(st, j) == -1 || job_sender_zones(st, j) == -1)
-		return -1;
-
-done:
-	s = st->stmt[ST_ANALYSIS_DONE];
-	if ((rc = bind_int64(s, ":transaction_id", a->txn_id)) != SQLITE_OK ||
-	    (rc = bind_double(s, ":finished", a->finished)) != SQLITE_OK ||
-	    (rc = bind_text(s, ":error", a->skipped)) != SQLITE_OK)
-		return job_step(st, j, s, rc, "analysis update");
-	return job_step(st, j, s, SQLITE_OK, "analysis update");
+	return job_exec(st, j, ST_ANALYSIS_DONE, src, NELEM(src),
+	    "analysis update");
 }
 
 static int
@@ -1474,7 +1374,7 @@ store_conn_job(struct store *st, enum job_type type, const struct conn_rec *c)
 	struct job	*j;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    conn_rec_copy(&j->conn, c) == -1)
+	    records_conn_copy(&j->conn, c) == -1)
 		fatalx("store: connection record: %s", strerror(errno));
 	j->type = type;
 	j->conn_id = c->id;
@@ -1500,21 +1400,11 @@ store_greylist(struct store *st, const struct grey_entry *g,
 	struct job	*j;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->grey.mail_from = strdup(g->mail_from)) == NULL ||
-	    (j->grey.rcpt = strdup(g->rcpt)) == NULL ||
-	    (g->test_id != NULL &&
-	    (j->grey.test_id = strdup(g->test_id)) == NULL) ||
-	    (j->attempt.client_addr = strdup(a->client_addr)) == NULL)
+	    records_grey_copy(&j->grey, g) == -1 ||
+	    records_grey_attempt_copy(&j->attempt, a) == -1)
 		fatalx("store: greylist entry: %s", strerror(errno));
 	j->type = JOB_GREY;
 	j->conn_id = a->conn_id;
-	j->grey.first_seen = g->first_seen;
-	j->grey.last_seen = g->last_seen;
-	j->grey.passed = g->passed;
-	j->grey.attempts = g->attempts;
-	j->attempt.conn_id = a->conn_id;
-	j->attempt.time = a->time;
-	j->attempt.accepted = a->accepted;
 	store_enqueue(st, j);
 }
 
@@ -1547,18 +1437,8 @@ store_policy_fetch(struct store *st, const struct fetch_rec *f)
 {
 	struct job	*j = job_new(JOB_FETCH);
 
-	j->fetch = *f;
-	j->fetch.local_addr = job_strdup(f->local_addr);
-	j->fetch.client_addr = job_strdup(f->client_addr);
-	j->fetch.tls_version = job_strdup(f->tls_version);
-	j->fetch.tls_cipher = job_strdup(f->tls_cipher);
-	j->fetch.sni = job_strdup(f->sni);
-	j->fetch.host = job_strdup(f->host);
-	j->fetch.method = job_strdup(f->method);
-	j->fetch.path = job_strdup(f->path);
-	j->fetch.user_agent = job_strdup(f->user_agent);
-	j->fetch.challenge = job_strdup(f->challenge);
-	j->fetch.error = job_strdup(f->error);
+	if (records_fetch_copy(&j->fetch, f) == -1)
+		fatalx("store: %s", strerror(errno));
 	store_enqueue(st, j);
 }
 
@@ -1567,99 +1447,11 @@ store_dns_query(struct store *st, const struct dnsq_rec *q)
 {
 	struct job	*j = job_new(JOB_DNSQ);
 
-	j->dnsq = *q;
-	j->dnsq.local_addr = job_strdup(q->local_addr);
-	j->dnsq.client_addr = job_strdup(q->client_addr);
-	j->dnsq.qname = job_strdup(q->qname);
-	j->dnsq.test_id = job_strdup(q->test_id);
-	j->dnsq.error = job_strdup(q->error);
+	if (records_dnsq_copy(&j->dnsq, q) == -1)
+		fatalx("store: %s", strerror(errno));
+	j->dnsq.local_addr = j->dnsq_local = job_strdup(q->local_addr);
+	j->dnsq.client_addr = j->dnsq_client = job_strdup(q->client_addr);
 	store_enqueue(st, j);
-}
-
-static void
-spf_rec_clear(struct spf_rec *r)
-{
-	free(r->domain);
-	free(r->explanation);
-	free(r->record);
-	free(r->error);
-}
-
-static void
-dkim_rec_clear(struct dkim_rec *d)
-{
-	size_t	 i;
-
-	for (i = 0; i < d->nsigs; i++) {
-		free(d->sigs[i].domain);
-		free(d->sigs[i].selector);
-		free(d->sigs[i].algorithm);
-		free(d->sigs[i].canon_header);
-		free(d->sigs[i].canon_body);
-		free(d->sigs[i].error);
-	}
-	free(d->sigs);
-	free(d->error);
-}
-
-void
-store_dmarc_clear(struct dmarc_rec *m)
-{
-	size_t	 i;
-
-	free(m->from_domain);
-	free(m->org_domain);
-	free(m->policy_domain);
-	free(m->record);
-	free(m->error);
-	free(m->fo);
-	free(m->rua);
-	free(m->ruf);
-	free(m->invalid_tags);
-	free(m->spf_domain);
-	for (i = 0; i < m->ndests; i++) {
-		free(m->dests[i].uri);
-		free(m->dests[i].domain);
-	}
-	free(m->dests);
-	memset(m, 0, sizeof(*m));
-}
-
-static void
-sender_zones_clear(struct senderdns_rec *r)
-{
-	size_t	 i;
-
-	for (i = 0; i < r->n; i++) {
-		free(r->zones[i].name);
-		free(r->zones[i].zone);
-		free(r->zones[i].dnssec_error);
-	}
-	free(r->zones);
-}
-
-void
-store_analysis_free(struct analysis_rec *a)
-{
-	size_t	 i;
-
-	if (a == NULL)
-		return;
-	free(a->header_from);
-	free(a->from_domain);
-	free(a->envelope_domain);
-	free(a->message_id);
-	for (i = 0; i < a->nfindings; i++)
-		free(a->findings[i].field);
-	free(a->findings);
-	spf_rec_clear(&a->spf_mailfrom);
-	spf_rec_clear(&a->spf_helo);
-	free(a->client.ptr);
-	free(a->client.helo_addrs);
-	dkim_rec_clear(&a->dkim);
-	store_dmarc_clear(&a->dmarc);
-	sender_zones_clear(&a->sender_zones);
-	free(a);
 }
 
 void
@@ -1695,42 +1487,36 @@ store_sync_only(const struct store *st, const char *fn)
 int
 store_test_create(struct store *st, const char *id, double now)
 {
-	sqlite3_stmt	*s = st->stmt[ST_TEST_CREATE];
+	sqlite3_stmt		*s = st->stmt[ST_TEST_CREATE];
+	const struct src	 src[] = { SRC(id_col, &id),
+				    SRC(created_col, &now) };
+	int			 rc;
 
 	store_sync_only(st, __func__);
-	if (bind_text(s, ":id", id) != SQLITE_OK ||
-	    bind_double(s, ":created", now) != SQLITE_OK ||
-	    stmt_done(s) == -1) {
+	if ((rc = stmt_run(s, src, NELEM(src))) != SQLITE_DONE)
 		log_warn("store: test %s: %s", id, sqlite3_errmsg(st->db));
-		(void)sqlite3_reset(s);
-		(void)sqlite3_clear_bindings(s);
-		return -1;
-	}
-	return 0;
+	stmt_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* 1 if the test exists, 0 if not, -1 on error. */
 int
 store_test_exists(struct store *st, const char *id)
 {
-	sqlite3_stmt	*s = st->stmt[ST_TEST_EXISTS];
-	int		 rc;
+	sqlite3_stmt		*s = st->stmt[ST_TEST_EXISTS];
+	const struct src	 src[] = { SRC(id_col, &id) };
+	int			 rc;
 
 	store_sync_only(st, __func__);
-	if (bind_text(s, ":id", id) != SQLITE_OK)
-		rc = SQLITE_ERROR;
-	else
-		rc = sqlite3_step(s);
+	rc = stmt_run(s, src, NELEM(src));
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		log_warn("store: test %s: %s", id, sqlite3_errmsg(st->db));
-	(void)sqlite3_reset(s);
-	(void)sqlite3_clear_bindings(s);
+	stmt_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The highest connection id stored, 0 for none, -1 on error. */
 int
 store_greylist_load(struct store *st,
     void (*cb)(const struct grey_entry *, void *), void *arg)
@@ -1757,6 +1543,7 @@ store_greylist_load(struct store *st,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The highest connection id stored, 0 for none, -1 on error. */
 int64_t
 store_last_connection_id(struct store *st)
 {

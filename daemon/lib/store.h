@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "types.h"
+#include "records.h"
 
 struct event_base;
 struct store;
@@ -55,14 +55,7 @@ void		 store_policy_fetch(struct store *, const struct fetch_rec *);
 void		 store_dns_query(struct store *, const struct dnsq_rec *);
 /* Takes ownership of the analysis results of one transaction. */
 void		 store_analysis(struct store *, struct analysis_rec *);
-void		 store_analysis_free(struct analysis_rec *);
-/* Frees what a dmarc_rec owns (not the struct) and zeroes it. */
-void		 store_dmarc_clear(struct dmarc_rec *);
 /* Takes ownership of TXN; store_done_cb reports it committed (ok=1). */
 void		 store_txn(struct store *, struct txn_rec *txn);
-
-void		 store_txn_free(struct txn_rec *);
-/* Frees what a conn_rec owns (not the struct) and zeroes it. */
-void		 store_conn_clear(struct conn_rec *);
 
 #endif /* MAILSCOPE_STORE_H */

@@ -58,9 +58,7 @@ hash(const char *from, const char *rcpt)
 static void
 node_free(struct grey_node *n)
 {
-	free(n->e.mail_from);
-	free(n->e.rcpt);
-	free(n->e.test_id);
+	records_grey_clear(&n->e);
 	free(n);
 }
 

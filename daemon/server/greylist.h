@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "types.h"
+#include "records.h"
 
 struct greylist;
 

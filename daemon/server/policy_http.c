@@ -30,11 +30,13 @@
 
 #include "catalog.h"
 #include "clock.h"
+#include "connlimit.h"
 #include "listener.h"
 #include "log.h"
 #include "mtasts.h"
 #include "netaddr.h"
 #include "policy_http.h"
+#include "records.h"
 #include "store.h"
 #include "tls.h"
 
@@ -109,6 +111,7 @@ struct web_conn {
 	long long		 id;		/* "w7:" in the log */
 	int			 started_timer;	/* the start run is done */
 	int			 over_limit;	/* beyond max_connections */
+	int			 addr_counted;	/* client in ph->limit */
 	int			 handshake_begun;
 	int			 replying;	/* our reply is being queued */
 	unsigned		 requests;	/* answered and stored by us */
@@ -135,7 +138,7 @@ struct policy_http {
 	struct evhttp_bound_socket **bound;	/* owned array; each http's */
 	size_t			 nbound;
 	struct web_conn_list	 conns;
-	unsigned		 nconns;
+	struct connlimit	*limit;		/* owned: the connections */
 	long long		 last_id;
 	int			 ex_index;	/* SSL slot: frees a web_conn */
 	struct timeval		 timeout;	/* idle: handshake, request */
@@ -148,24 +151,6 @@ conn_enter(struct web_conn *c, enum web_state state)
 	log_debug("w%lld: state %s -> %s", c->id, state_names[c->state],
 	    state_names[state]);
 	c->state = state;
-}
-
-static void
-tls_rec_clear(struct tls_rec *t)
-{
-	free(t->version);
-	free(t->cipher);
-	free(t->group);
-	free(t->sni);
-	free(t->ch_versions);
-	free(t->ch_ciphers);
-	free(t->ch_groups);
-	free(t->ch_sigalgs);
-	free(t->ch_alpn);
-	free(t->alert_sent);
-	free(t->alert_received);
-	free(t->error);
-	memset(t, 0, sizeof(*t));
 }
 
 /* Both ends of the socket, once evhttp has given it to the bufferevent. */
@@ -194,6 +179,10 @@ conn_learn(struct web_conn *c, evutil_socket_t fd)
 		    sizeof(c->client), &c->client_port, &c->family);
 	else
 		snprintf(c->client, sizeof(c->client), "?");
+	if (connlimit_add_addr(c->ph->limit, c->client) == 0)
+		c->addr_counted = 1;
+	else
+		log_warn("w%lld: counting the address: out of memory", c->id);
 	log_debug("w%lld: connect from %s port %d to web (%s)", c->id,
 	    c->client, c->client_port, c->local);
 	conn_enter(c, W_HANDSHAKE);
@@ -211,19 +200,6 @@ conn_close(struct web_conn *c, const char *why)
 	if (fd >= 0)
 		shutdown(fd, SHUT_RDWR);
 	conn_enter(c, W_CLOSING);
-}
-
-/* The other connections from C's client address (RFC 8461 has no say). */
-static unsigned
-conns_from(const struct web_conn *c)
-{
-	const struct web_conn *o;
-	unsigned n = 0;
-
-	TAILQ_FOREACH(o, &c->ph->conns, entry)
-		if (o != c && strcmp(o->client, c->client) == 0)
-			n++;
-	return n;
 }
 
 /*
@@ -250,7 +226,8 @@ conn_timer(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, "too many connections");
 		return;
 	}
-	if (c->client[0] != '\0' && conns_from(c) >= c->ph->cfg->max_per_ip) {
+	/* RFC 8461 has no say: as SMTP's */
+	if (c->addr_counted && connlimit_addr_reached(c->ph->limit, c->client)) {
 		conn_close(c, "too many connections from this address");
 		return;
 	}
@@ -360,6 +337,14 @@ conn_store_end(struct web_conn *c)
 	conn_store(c, NULL, NULL, NULL, NULL, c->lib_status, 0, NULL, error);
 }
 
+/* C leaves the list and the count of PH. */
+static void
+conn_unlist(struct policy_http *ph, struct web_conn *c)
+{
+	TAILQ_REMOVE(&ph->conns, c, entry);
+	connlimit_remove(ph->limit, c->addr_counted ? c->client : NULL);
+}
+
 /* The SSL is being freed: the connection is over. */
 static void
 conn_end(struct web_conn *c)
@@ -369,12 +354,11 @@ conn_end(struct web_conn *c)
 	if (ph != NULL) {
 		conn_store_end(c);
 		conn_enter(c, W_ENDED);
-		TAILQ_REMOVE(&ph->conns, c, entry);
-		ph->nconns--;
+		conn_unlist(ph, c);
 	}
 	if (c->timer != NULL)
 		event_free(c->timer);
-	tls_rec_clear(&c->tls);
+	records_tls_clear(&c->tls);
 	free(c);
 }
 
@@ -516,7 +500,9 @@ on_connection(struct event_base *base, void *arg)
 	c->state = W_ACCEPTED;
 	c->last_active = clock_now();
 	TAILQ_INSERT_TAIL(&ph->conns, c, entry);
-	c->over_limit = ++ph->nconns > ph->cfg->max_connections;
+	/* no address yet (conn_learn): counting cannot fail */
+	(void)connlimit_add(ph->limit, NULL);
+	c->over_limit = connlimit_total_reached(ph->limit);
 	SSL_set_info_callback(ssl, conn_info);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
@@ -564,26 +550,17 @@ header_count(const struct evkeyvalq *headers, const char *key)
 	return n;
 }
 
-/* SRC escaped for the database ("" for NULL). */
+/*
+ * SRC escaped by ESC ("" for NULL): log_escape for the database,
+ * log_field for a field of a log line.
+ */
 static void
-escape(char *dst, size_t len, const char *src)
+escape(void (*esc)(char *, size_t, const char *, size_t), char *dst,
+    size_t len, const char *src)
 {
-	if (src == NULL) {
-		dst[0] = '\0';
-		return;
-	}
-	log_escape(dst, len, src, strlen(src));
-}
-
-/* SRC escaped for a field of a log line ("" for NULL). */
-static void
-field(char *dst, size_t len, const char *src)
-{
-	if (src == NULL) {
-		dst[0] = '\0';
-		return;
-	}
-	log_field(dst, len, src, strlen(src));
+	if (src == NULL)
+		src = "";
+	esc(dst, len, src, strlen(src));
 }
 
 /* Sends CODE with BODY (not for HEAD) as text/plain; returns body bytes. */
@@ -653,10 +630,12 @@ on_request(struct evhttp_request *req, void *arg)
 		if (methods[i].type == type)
 			snprintf(method, sizeof(method), "%s", methods[i].name);
 	head = type == EVHTTP_REQ_HEAD;
-	escape(epath, sizeof(epath), evhttp_request_get_uri(req));
-	escape(eua, sizeof(eua), evhttp_find_header(in, "User-Agent"));
+	escape(log_escape, epath, sizeof(epath),
+	    evhttp_request_get_uri(req));
+	escape(log_escape, eua, sizeof(eua),
+	    evhttp_find_header(in, "User-Agent"));
 	host = evhttp_find_header(in, "Host");
-	escape(ehost, sizeof(ehost), host);
+	escape(log_escape, ehost, sizeof(ehost), host);
 	error[0] = chname[0] = '\0';
 
 	/*
@@ -701,9 +680,11 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 
 	/* the log's fields escape ' ' and '"' too: no forged key=value */
-	field(lpath, sizeof(lpath), evhttp_request_get_uri(req));
-	field(lhost, sizeof(lhost), host != NULL ? host : "-");
-	field(lua, sizeof(lua), evhttp_find_header(in, "User-Agent"));
+	escape(log_field, lpath, sizeof(lpath),
+	    evhttp_request_get_uri(req));
+	escape(log_field, lhost, sizeof(lhost), host != NULL ? host : "-");
+	escape(log_field, lua, sizeof(lua),
+	    evhttp_find_header(in, "User-Agent"));
 	sni_field(c, sni, sizeof(sni));
 	log_info("w%lld: %s %s host=%s sni=%s ua=\"%s\" status=%d bytes=%d "
 	    "challenge=%s from %s port %d", c->id, method, lpath, lhost, sni,
@@ -764,6 +745,8 @@ policy_http_new(struct event_base *base, const struct config *cfg,
 
 	if ((ph = calloc(1, sizeof(*ph))) == NULL ||
 	    (ph->bound = calloc(w->nlisten + 1, sizeof(*ph->bound))) == NULL ||
+	    (ph->limit = connlimit_new(cfg->max_connections,
+	    cfg->max_per_ip)) == NULL ||
 	    (ph->http = evhttp_new(base)) == NULL) {
 		snprintf(err, errlen, "[web]: out of memory");
 		policy_http_free(ph);
@@ -843,7 +826,7 @@ policy_http_stop(struct policy_http *ph)
 		evhttp_del_accept_socket(ph->http, ph->bound[i]);
 	if (ph->nbound > 0)
 		log_info("web: no longer accepting, %u connections open",
-		    ph->nconns);
+		    connlimit_count(ph->limit));
 	ph->nbound = 0;
 }
 
@@ -863,8 +846,7 @@ policy_http_free(struct policy_http *ph)
 		if (c->why == NULL)
 			c->why = "shutdown";
 		conn_store_end(c);
-		TAILQ_REMOVE(&ph->conns, c, entry);
-		ph->nconns--;
+		conn_unlist(ph, c);
 		if (c->timer != NULL)
 			event_free(c->timer);
 		c->timer = NULL;
@@ -873,6 +855,7 @@ policy_http_free(struct policy_http *ph)
 	if (ph->http != NULL)
 		evhttp_free(ph->http);
 	tls_ctx_free(ph->tls);
+	connlimit_free(ph->limit);
 	free(ph->bound);
 	free(ph);
 }

@@ -31,6 +31,7 @@
 #include "analyze.h"
 #include "catalog.h"
 #include "clock.h"
+#include "connlimit.h"
 #include "greylist.h"
 #include "log.h"
 #include "netaddr.h"
@@ -39,6 +40,7 @@
 #include "smtp_parse.h"
 #include "store.h"
 #include "testid.h"
+#include "text.h"
 #include "tls.h"
 
 enum smtp_state {
@@ -122,7 +124,7 @@ struct smtp_server {
 	struct analyzer		*an;		/* borrowed */
 	int64_t			 last_id;
 	struct session_list	 sessions;
-	unsigned		 nsessions;
+	struct connlimit	*limit;		/* owned: the sessions */
 	int			 shutting_down;
 	struct event		*grace;		/* owned */
 	void			(*done)(void *);
@@ -312,18 +314,11 @@ close_after_reply(struct session *s, const char *reason)
 static void
 txn_reset(struct session *s)
 {
-	store_txn_free(s->txn);
+	records_txn_free(s->txn);
 	s->txn = NULL;
 	EVP_MD_CTX_free(s->md);
 	s->md = NULL;
 	s->latched = SE_NONE;
-}
-
-static void
-set_str(char **dst, const char *src)
-{
-	free(*dst);
-	*dst = src != NULL ? strdup(src) : NULL;
 }
 
 /* ---- commands ---- */
@@ -332,8 +327,8 @@ set_str(char **dst, const char *src)
 static void
 helo_common(struct session *s, const char *verb, const char *arg)
 {
-	set_str(&s->rec.helo_verb, verb);
-	set_str(&s->rec.helo, arg);
+	text_set(&s->rec.helo_verb, verb);
+	text_set(&s->rec.helo, arg);
 	txn_reset(s);	/* RFC 5321 4.1.4: EHLO also resets a transaction */
 	smtp_enter(s, S_HELO);
 }
@@ -1026,7 +1021,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (s->state == S_TLS) {
 		if (what & BEV_EVENT_TIMEOUT)
-			set_str(&s->rec.tls.error, "handshake timeout");
+			text_set(&s->rec.tls.error, "handshake timeout");
 		tls_failed(s, what);
 		return;
 	}
@@ -1071,7 +1066,7 @@ summarize(struct session *s)
 		snprintf(p, left, "commands=%u", total);
 	else
 		snprintf(p, left, "commands=%u/%u", ok, total);
-	set_str(&s->rec.commands, buf);
+	text_set(&s->rec.commands, buf);
 
 	buf[0] = '\0';
 	for (i = 0; i < sizeof(ext_names) / sizeof(ext_names[0]); i++)
@@ -1081,7 +1076,7 @@ summarize(struct session *s)
 			strncat(buf, ext_names[i].name,
 			    sizeof(buf) - strlen(buf) - 1);
 		}
-	set_str(&s->rec.extensions, buf[0] != '\0' ? buf : NULL);
+	text_set(&s->rec.extensions, buf[0] != '\0' ? buf : NULL);
 }
 
 static void
@@ -1090,7 +1085,7 @@ session_free(struct session *s, const char *reason)
 	struct smtp_server *srv = s->srv;
 
 	if (s->rec.end_reason != reason)
-		set_str(&s->rec.end_reason, reason);
+		text_set(&s->rec.end_reason, reason);
 	s->rec.ended = clock_now();
 	s->rec.mail_commands = s->total[V_MAIL];
 	summarize(s);
@@ -1116,29 +1111,18 @@ session_free(struct session *s, const char *reason)
 	if (!s->tls_active)
 		close(s->fd);
 	txn_reset(s);
-	store_conn_clear(&s->rec);
+	connlimit_remove(srv->limit, s->rec.client_addr);
+	records_conn_clear(&s->rec);
 	free(s->line);
 	TAILQ_REMOVE(&srv->sessions, s, entry);
-	srv->nsessions--;
 	free(s);
-	if (srv->shutting_down && srv->nsessions == 0 && srv->done != NULL) {
+	if (srv->shutting_down && connlimit_count(srv->limit) == 0 &&
+	    srv->done != NULL) {
 		void (*done)(void *) = srv->done;
 
 		srv->done = NULL;
 		done(srv->done_arg);
 	}
-}
-
-static unsigned
-sessions_from(struct smtp_server *srv, const char *addr)
-{
-	struct session *s;
-	unsigned n = 0;
-
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		if (strcmp(s->rec.client_addr, addr) == 0)
-			n++;
-	return n;
 }
 
 void
@@ -1148,17 +1132,21 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	const struct config *cfg = srv->cfg;
 	char addr[INET6_ADDRSTRLEN];
 	struct session *s;
-	unsigned from_ip;
 	int port, family;
 
 	(void)salen;
 	netaddr_text(sa, addr, sizeof(addr), &port, &family);
-	from_ip = sessions_from(srv, addr);
+	if (connlimit_add(srv->limit, addr) == -1) {
+		log_warn("accept from %s: out of memory", addr);
+		close(fd);
+		return;
+	}
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->line = malloc(cfg->line_max + 1)) == NULL ||
 	    (s->bev = bufferevent_socket_new(srv->base, fd, 0)) == NULL) {
 		log_warn("accept from %s: out of memory", addr);
+		connlimit_remove(srv->limit, addr);
 		if (s != NULL)
 			free(s->line);
 		free(s);
@@ -1179,7 +1167,6 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	s->rec.family = family;
 	s->rec.started = clock_now();
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
-	srv->nsessions++;
 	store_conn_open(srv->store, &s->rec);
 	log_info("c%lld: connect from %s port %d to host=%s (%s)",
 	    (long long)s->rec.id, addr, port, lis->host->name, lis->local);
@@ -1189,11 +1176,11 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 
 	/* The limits are checked after recording: a refusal is evidence too. */
-	if (srv->nsessions > cfg->max_connections) {
+	if (connlimit_total_reached(srv->limit)) {
 		smtp_reply_err(s, SE_TOO_MANY_CONNECTIONS);
 		return;
 	}
-	if (from_ip >= cfg->max_per_ip) {
+	if (connlimit_addr_reached(srv->limit, addr)) {
 		smtp_reply_err(s, SE_TOO_MANY_FROM_IP);
 		return;
 	}
@@ -1210,7 +1197,7 @@ smtp_store_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 	if (ok)
 		analyze_submit(srv->an, txn);
 	else
-		store_txn_free(txn);
+		records_txn_free(txn);
 	TAILQ_FOREACH(s, &srv->sessions, entry)
 		if (s->rec.id == conn_id)
 			break;
@@ -1238,6 +1225,11 @@ smtp_server_new(struct event_base *base, const struct config *cfg)
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
+	if ((srv->limit = connlimit_new(cfg->max_connections,
+	    cfg->max_per_ip)) == NULL) {
+		free(srv);
+		return NULL;
+	}
 	srv->base = base;
 	srv->cfg = cfg;
 	TAILQ_INIT(&srv->sessions);
@@ -1302,13 +1294,14 @@ smtp_server_shutdown(struct smtp_server *srv, void (*done)(void *),
 	srv->shutting_down = 1;
 	srv->done = done;
 	srv->done_arg = arg;
-	if (srv->nsessions == 0) {
+	if (connlimit_count(srv->limit) == 0) {
 		srv->done = NULL;
 		done(arg);
 		return;
 	}
 	log_info("shutdown: waiting up to %llu ms for %u sessions",
-	    (unsigned long long)srv->cfg->shutdown_grace_ms, srv->nsessions);
+	    (unsigned long long)srv->cfg->shutdown_grace_ms,
+	    connlimit_count(srv->limit));
 	clock_ms_to_tv(srv->cfg->shutdown_grace_ms, &tv);
 	if ((srv->grace = evtimer_new(srv->base, grace_over, srv)) != NULL)
 		evtimer_add(srv->grace, &tv);
@@ -1327,5 +1320,6 @@ smtp_server_free(struct smtp_server *srv)
 	if (srv->grace != NULL)
 		event_free(srv->grace);
 	greylist_free(srv->grey);
+	connlimit_free(srv->limit);
 	free(srv);
 }

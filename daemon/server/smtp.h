@@ -13,6 +13,7 @@
 #include <event2/util.h>
 #include <openssl/ssl.h>
 
+#include "records.h"
 #include "types.h"
 
 struct analyzer;

@@ -18,6 +18,7 @@
 
 #include "catalog.h"
 #include "log.h"
+#include "text.h"
 #include "tls.h"
 
 /*
@@ -46,13 +47,6 @@ static const struct {
 };
 
 static int	rec_index = -1;	/* ex_data slot; set once, before threads */
-
-static void
-set_str(char **dst, const char *src)
-{
-	free(*dst);
-	*dst = src != NULL ? strdup(src) : NULL;
-}
 
 /* Appends TEXT to *DST with a comma; allocation failure leaves it as is. */
 static void
@@ -139,11 +133,11 @@ record_client_hello(SSL *ssl, struct tls_rec *rec)
 	char name[256];
 
 	/* A second ClientHello (after HelloRetryRequest) replaces the first. */
-	set_str(&rec->ch_versions, NULL);
-	set_str(&rec->ch_ciphers, NULL);
-	set_str(&rec->ch_groups, NULL);
-	set_str(&rec->ch_sigalgs, NULL);
-	set_str(&rec->ch_alpn, NULL);
+	text_set(&rec->ch_versions, NULL);
+	text_set(&rec->ch_ciphers, NULL);
+	text_set(&rec->ch_groups, NULL);
+	text_set(&rec->ch_sigalgs, NULL);
+	text_set(&rec->ch_alpn, NULL);
 
 	len = SSL_client_hello_get0_ciphers(ssl, &p);
 	code_list(&rec->ch_ciphers, p, len, 1);
@@ -156,7 +150,7 @@ record_client_hello(SSL *ssl, struct tls_rec *rec)
 		unsigned v = SSL_client_hello_get0_legacy_version(ssl);
 
 		snprintf(name, sizeof(name), "0x%04x", v);
-		set_str(&rec->ch_versions, name);
+		text_set(&rec->ch_versions, name);
 	}
 	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_groups, &p,
 	    &len) == 1 && (b = vec(p, len, 2, &n)) != NULL)
@@ -183,7 +177,7 @@ record_client_hello(SSL *ssl, struct tls_rec *rec)
 	    (p = vec(b + 1, n - 1, 2, &len)) != NULL) {
 		/* untrusted: escaped like a log line */
 		log_escape(name, sizeof(name), (const char *)p, len);
-		set_str(&rec->sni, name);
+		text_set(&rec->sni, name);
 	}
 }
 
@@ -224,9 +218,9 @@ info_cb(const SSL *ssl, int where, int value)
 	alert_name(name, sizeof(name), value);
 	/* The first alert is the evidence; later ones follow from it. */
 	if ((where & SSL_CB_READ) && rec->alert_received == NULL)
-		set_str(&rec->alert_received, name);
+		text_set(&rec->alert_received, name);
 	else if ((where & SSL_CB_WRITE) && rec->alert_sent == NULL)
-		set_str(&rec->alert_sent, name);
+		text_set(&rec->alert_sent, name);
 }
 
 static const char *
@@ -508,8 +502,9 @@ tls_record_established(SSL *ssl, struct tls_rec *rec)
 	int nid;
 
 	rec->established = 1;
-	set_str(&rec->version, SSL_get_version(ssl));
-	set_str(&rec->cipher, SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
+	text_set(&rec->version, SSL_get_version(ssl));
+	text_set(&rec->cipher,
+	    SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
 	nid = SSL_get_negotiated_group(ssl);
 	if (nid != 0 && nid != NID_undef) {
 		if ((nid & TLSEXT_nid_unknown) ||
@@ -517,7 +512,7 @@ tls_record_established(SSL *ssl, struct tls_rec *rec)
 			snprintf(num, sizeof(num), "%d", nid & 0xffff);
 			g = num;
 		}
-		set_str(&rec->group, g);
+		text_set(&rec->group, g);
 	}
 	rec->resumed = SSL_session_reused(ssl);
 }
@@ -532,5 +527,5 @@ tls_record_failure(struct tls_rec *rec, unsigned long errcode,
 	if (errcode == 0 && why[0] == '\0' && fallback != NULL)
 		snprintf(why, sizeof(why), "%s", fallback);
 	if (why[0] != '\0' && rec->error == NULL)
-		set_str(&rec->error, why);
+		text_set(&rec->error, why);
 }

@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 
+#include "records.h"
 #include "types.h"
 
 /* The context of HOST (protocols, ciphers, certificates).  NULL + ERR. */

@@ -1,7 +1,7 @@
 /*
- * libFuzzer target of dnsd_answer(), the DNS responder's packet handler:
- * every input is answered as a UDP and as a TCP query by the zone with
- * "truncate = off" and with "truncate = mx".  Beyond not crashing, an
+ * libFuzzer target of dns_answer_query(), the DNS responder's packet
+ * handler: every input is answered as a UDP and as a TCP query by the zone
+ * with "truncate = off" and with "truncate = mx".  Beyond not crashing, an
  * answer must parse, be a response (QR) with the query's ID, and fit its
  * transport; only a SERVFAIL (our failure) and a dropped packet say why.
  * Built and run by tests/fuzz/run-dnsd (clang -fsanitize=fuzzer,
@@ -17,16 +17,16 @@
 #include <ldns/ldns.h>
 
 #include "config.h"
-#include "dnsd.h"
+#include "dns_answer.h"
 #include "log.h"
-#include "types.h"
+#include "records.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* libFuzzer calls us without an argument: the zones live here. */
-static struct dnsd_zone	*zones[2];
-static uint8_t		 out[DNSD_MSG_MAX];
+static struct dns_answer_zone	*zones[2];
+static uint8_t		 out[DNS_ANSWER_MSG_MAX];
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -57,7 +57,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.dns.nlisten = 2;
 	for (i = 0; i < 2; i++) {
 		cfg.dns.truncate = i ? DNS_TRUNCATE_MX : DNS_TRUNCATE_OFF;
-		if ((zones[i] = dnsd_zone_new(&cfg, err, sizeof(err))) ==
+		if ((zones[i] = dns_answer_zone_new(&cfg, err, sizeof(err))) ==
 		    NULL) {
 			fprintf(stderr, "fuzz_dnsd: %s\n", err);
 			abort();
@@ -67,16 +67,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static void
-check(const struct dnsd_zone *z, const uint8_t *data, size_t len, int tcp)
+check(const struct dns_answer_zone *z, const uint8_t *data, size_t len, int tcp)
 {
 	struct dnsq_rec rec;
 	ldns_pkt *pkt = NULL;
 	size_t outlen = sizeof(out);
 
 	memset(&rec, 0, sizeof(rec));
-	if (dnsd_answer(z, data, len, tcp, out, &outlen, &rec) ==
-	    DNSD_ANSWER) {
-		if (outlen < 12 || outlen > (tcp ? DNSD_MSG_MAX : 1232) ||
+	if (dns_answer_query(z, data, len, tcp, out, &outlen, &rec) ==
+	    DNS_ANSWER_SEND) {
+		if (outlen < 12 || outlen > (tcp ? DNS_ANSWER_MSG_MAX : 1232) ||
 		    rec.rcode < 0 ||
 		    (rec.error != NULL) != (rec.rcode == LDNS_RCODE_SERVFAIL) ||
 		    ldns_wire2pkt(&pkt, out, outlen) != LDNS_STATUS_OK ||
@@ -86,7 +86,7 @@ check(const struct dnsd_zone *z, const uint8_t *data, size_t len, int tcp)
 		ldns_pkt_free(pkt);
 	} else if (rec.rcode != -1 || rec.error == NULL || outlen != 0)
 		abort();
-	dnsd_rec_clear(&rec);
+	records_dnsq_clear(&rec);
 }
 
 int

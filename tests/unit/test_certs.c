@@ -663,8 +663,8 @@ copy_keys(const char *dir, const char *to)
 }
 
 /*
- * CI workspaces have long paths; an absolute certificate line under one
- * was longer than inih's 200-byte buffer.
+ * CI workspaces have long paths: an absolute certificate line under one
+ * passes 200 bytes (the line buffer of the INI library we once used).
  */
 static void
 demo_config_in_a_long_directory_loads(void **state)

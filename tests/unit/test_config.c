@@ -117,6 +117,87 @@ assert_errors(const char *text, const char *expected)
 	free(out);
 }
 
+/* TEXT must load, printing exactly PRINTED; the config, to free. */
+static struct config *
+assert_loads(const char *text, const char *printed, int keep_host_warnings)
+{
+	struct config *cfg;
+	char *out;
+
+	cfg = load(text, &out, keep_host_warnings);
+	assert_string_equal(out, printed);
+	free(out);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+static void
+assert_duration(const char *s, uint64_t want)
+{
+	uint64_t ms;
+
+	assert_int_equal(config_parse_duration(s, &ms), 0);
+	assert_int_equal(ms, want);
+}
+
+static void
+assert_size(const char *s, size_t want)
+{
+	size_t n;
+
+	assert_int_equal(config_parse_size(s, &n), 0);
+	assert_int_equal(n, want);
+}
+
+static void
+assert_protocols(const char *s, int want_min, int want_max)
+{
+	int min = 0, max = 0;
+
+	assert_int_equal(config_parse_protocols(s, &min, &max), 0);
+	assert_int_equal(min, want_min);
+	assert_int_equal(max, want_max);
+}
+
+/* The wait, limits and timeouts of [global] that a test expects. */
+struct limits {
+	uint64_t	 wait_ms;
+	unsigned	 max_connections, max_per_ip, max_recipients;
+	unsigned	 max_errors, max_commands;
+	size_t		 max_message_size, max_header_size, line_max;
+	uint64_t	 timeout_command_ms, timeout_data_ms, timeout_tls_ms;
+	uint64_t	 shutdown_grace_ms;
+};
+
+static void
+assert_limits(const struct config *cfg, const struct limits *want)
+{
+	assert_int_equal(cfg->wait_ms, want->wait_ms);
+	assert_int_equal(cfg->max_connections, want->max_connections);
+	assert_int_equal(cfg->max_per_ip, want->max_per_ip);
+	assert_int_equal(cfg->max_recipients, want->max_recipients);
+	assert_int_equal(cfg->max_errors, want->max_errors);
+	assert_int_equal(cfg->max_commands, want->max_commands);
+	assert_int_equal(cfg->max_message_size, want->max_message_size);
+	assert_int_equal(cfg->max_header_size, want->max_header_size);
+	assert_int_equal(cfg->line_max, want->line_max);
+	assert_int_equal(cfg->timeout_command_ms, want->timeout_command_ms);
+	assert_int_equal(cfg->timeout_data_ms, want->timeout_data_ms);
+	assert_int_equal(cfg->timeout_tls_ms, want->timeout_tls_ms);
+	assert_int_equal(cfg->shutdown_grace_ms, want->shutdown_grace_ms);
+}
+
+/* The TLS versions, ciphers and greylisting delay of host H. */
+static void
+assert_profile(const struct host_conf *h, int min, int max,
+    const char *ciphers, uint64_t greylist_delay_ms)
+{
+	assert_int_equal(h->proto_min, min);
+	assert_int_equal(h->proto_max, max);
+	assert_string_equal(h->ciphers, ciphers);
+	assert_int_equal(h->greylist_delay_ms, greylist_delay_ms);
+}
+
 static uint16_t
 port_of(const struct listen_addr *la)
 {
@@ -159,33 +240,21 @@ assert_paths(const char *got, const char *dir, const char *list)
 static void
 duration_accepts_every_unit(void **state)
 {
-	uint64_t ms;
-
 	(void)state;
-	assert_int_equal(config_parse_duration("250ms", &ms), 0);
-	assert_int_equal(ms, 250);
-	assert_int_equal(config_parse_duration("30s", &ms), 0);
-	assert_int_equal(ms, 30000);
-	assert_int_equal(config_parse_duration("5m", &ms), 0);
-	assert_int_equal(ms, 300000);
-	assert_int_equal(config_parse_duration("1h", &ms), 0);
-	assert_int_equal(ms, 3600000);
-	assert_int_equal(config_parse_duration("7d", &ms), 0);
-	assert_int_equal(ms, 7 * 86400000ULL);
-	assert_int_equal(config_parse_duration("0ms", &ms), 0);
-	assert_int_equal(ms, 0);
+	assert_duration("250ms", 250);
+	assert_duration("30s", 30000);
+	assert_duration("5m", 300000);
+	assert_duration("1h", 3600000);
+	assert_duration("7d", 7 * 86400000ULL);
+	assert_duration("0ms", 0);
 }
 
 static void
 duration_bare_number_is_seconds(void **state)
 {
-	uint64_t ms;
-
 	(void)state;
-	assert_int_equal(config_parse_duration("45", &ms), 0);
-	assert_int_equal(ms, 45000);
-	assert_int_equal(config_parse_duration("007", &ms), 0);
-	assert_int_equal(ms, 7000);
+	assert_duration("45", 45000);
+	assert_duration("007", 7000);
 }
 
 static void
@@ -207,31 +276,20 @@ duration_rejects_garbage_and_overflow(void **state)
 			fail_msg("'%s' accepted", bad[i]);
 		assert_int_equal(ms, 42);
 	}
-	assert_int_equal(config_parse_duration("18446744073709551615ms", &ms),
-	    0);
-	assert_true(ms == UINT64_MAX);
+	assert_duration("18446744073709551615ms", UINT64_MAX);
 }
 
 static void
 size_accepts_suffixes_as_powers_of_1024(void **state)
 {
-	size_t n;
-
 	(void)state;
-	assert_int_equal(config_parse_size("10485760", &n), 0);
-	assert_int_equal(n, 10485760);
-	assert_int_equal(config_parse_size("512k", &n), 0);
-	assert_int_equal(n, 512 * 1024);
-	assert_int_equal(config_parse_size("64K", &n), 0);
-	assert_int_equal(n, 64 * 1024);
-	assert_int_equal(config_parse_size("10M", &n), 0);
-	assert_int_equal(n, 10 * 1024 * 1024);
-	assert_int_equal(config_parse_size("3m", &n), 0);
-	assert_int_equal(n, 3 * 1024 * 1024);
-	assert_int_equal(config_parse_size("1G", &n), 0);
-	assert_int_equal(n, 1024 * 1024 * 1024);
-	assert_int_equal(config_parse_size("0", &n), 0);
-	assert_int_equal(n, 0);
+	assert_size("10485760", 10485760);
+	assert_size("512k", 512 * 1024);
+	assert_size("64K", 64 * 1024);
+	assert_size("10M", 10 * 1024 * 1024);
+	assert_size("3m", 3 * 1024 * 1024);
+	assert_size("1G", 1024 * 1024 * 1024);
+	assert_size("0", 0);
 }
 
 static void
@@ -304,24 +362,11 @@ listen_rejects_names_missing_ports_and_bad_ports(void **state)
 static void
 protocols_parses_single_version_and_range(void **state)
 {
-	int min = 0, max = 0;
-
 	(void)state;
-	assert_int_equal(config_parse_protocols("TLSv1-TLSv1.3", &min, &max),
-	    0);
-	assert_int_equal(min, TLS1_VERSION);
-	assert_int_equal(max, TLS1_3_VERSION);
-	assert_int_equal(config_parse_protocols("TLSv1.2", &min, &max), 0);
-	assert_int_equal(min, TLS1_2_VERSION);
-	assert_int_equal(max, TLS1_2_VERSION);
-	assert_int_equal(config_parse_protocols("TLSv1.1-TLSv1.2", &min, &max),
-	    0);
-	assert_int_equal(min, TLS1_1_VERSION);
-	assert_int_equal(max, TLS1_2_VERSION);
-	assert_int_equal(config_parse_protocols("TLSv1.3-TLSv1.3", &min, &max),
-	    0);
-	assert_int_equal(min, TLS1_3_VERSION);
-	assert_int_equal(max, TLS1_3_VERSION);
+	assert_protocols("TLSv1-TLSv1.3", TLS1_VERSION, TLS1_3_VERSION);
+	assert_protocols("TLSv1.2", TLS1_2_VERSION, TLS1_2_VERSION);
+	assert_protocols("TLSv1.1-TLSv1.2", TLS1_1_VERSION, TLS1_2_VERSION);
+	assert_protocols("TLSv1.3-TLSv1.3", TLS1_3_VERSION, TLS1_3_VERSION);
 }
 
 static void
@@ -432,15 +477,19 @@ static const char full_conf[] =
 static void
 full_valid_file_loads_with_its_values(void **state)
 {
+	static const struct limits limits = {
+		.wait_ms = 2 * 3600 * 1000, .max_connections = 50,
+		.max_per_ip = 5, .max_recipients = 7, .max_errors = 3,
+		.max_commands = 99, .max_message_size = 2 * 1024 * 1024,
+		.max_header_size = 16 * 1024, .line_max = 2048,
+		.timeout_command_ms = 250, .timeout_data_ms = 90000,
+		.timeout_tls_ms = 120000, .shutdown_grace_ms = 1000,
+	};
 	const struct host_conf *h;
 	struct config *cfg;
-	char *out;
 
 	(void)state;
-	cfg = load(full_conf, &out, 1);
-	assert_string_equal(out, "");
-	free(out);
-	assert_non_null(cfg);
+	cfg = assert_loads(full_conf, "", 1);
 
 	assert_string_equal(cfg->file, CONF);
 	assert_string_equal(cfg->base_domain, "measure.example");
@@ -449,19 +498,7 @@ full_valid_file_loads_with_its_values(void **state)
 	assert_string_equal(cfg->user, "mailscope");
 	assert_string_equal(cfg->resolver, "127.0.0.1:5353");
 	assert_string_equal(cfg->local_part, "probe-1.x");
-	assert_int_equal(cfg->wait_ms, 2 * 3600 * 1000);
-	assert_int_equal(cfg->max_connections, 50);
-	assert_int_equal(cfg->max_per_ip, 5);
-	assert_int_equal(cfg->max_recipients, 7);
-	assert_int_equal(cfg->max_errors, 3);
-	assert_int_equal(cfg->max_commands, 99);
-	assert_int_equal(cfg->max_message_size, 2 * 1024 * 1024);
-	assert_int_equal(cfg->max_header_size, 16 * 1024);
-	assert_int_equal(cfg->line_max, 2048);
-	assert_int_equal(cfg->timeout_command_ms, 250);
-	assert_int_equal(cfg->timeout_data_ms, 90000);
-	assert_int_equal(cfg->timeout_tls_ms, 120000);
-	assert_int_equal(cfg->shutdown_grace_ms, 1000);
+	assert_limits(cfg, &limits);
 	assert_int_equal(cfg->nhosts, 9);
 
 	assert_non_null(h = config_host(cfg, "plain"));
@@ -476,32 +513,27 @@ full_valid_file_loads_with_its_values(void **state)
 	assert_int_equal(h->starttls, STARTTLS_OFF);
 	assert_null(h->certificate);
 	assert_null(h->key);
-	assert_int_equal(h->proto_min, TLS1_2_VERSION);
-	assert_int_equal(h->proto_max, TLS1_3_VERSION);
-	assert_string_equal(h->ciphers, "all");
-	assert_int_equal(h->greylist_delay_ms, 5 * 60 * 1000);
+	assert_profile(h, TLS1_2_VERSION, TLS1_3_VERSION, "all",
+	    5 * 60 * 1000);
 
 	assert_non_null(h = config_host(cfg, "open"));
 	assert_int_equal(h->line, 27);
 	assert_int_equal(h->starttls, STARTTLS_OPTIONAL);
 	assert_paths(h->certificate, NULL, "a.pem b.pem");
 	assert_paths(h->key, NULL, "a.key b.key");
-	assert_int_equal(h->proto_min, TLS1_VERSION);
-	assert_int_equal(h->proto_max, TLS1_3_VERSION);
-	assert_string_equal(h->ciphers, "HIGH:!aNULL");
-	assert_int_equal(h->greylist_delay_ms, 10 * 60 * 1000);
+	assert_profile(h, TLS1_VERSION, TLS1_3_VERSION, "HIGH:!aNULL",
+	    10 * 60 * 1000);
 
 	assert_non_null(h = config_host(cfg, "grey"));
 	assert_int_equal(h->greylist_delay_ms, 0);
 	assert_non_null(h = config_host(cfg, "tls"));
 	assert_int_equal(h->starttls, STARTTLS_REQUIRED);
 	assert_non_null(h = config_host(cfg, "tls13"));
-	assert_int_equal(h->proto_min, TLS1_3_VERSION);
-	assert_int_equal(h->proto_max, TLS1_3_VERSION);
+	assert_profile(h, TLS1_3_VERSION, TLS1_3_VERSION, "all",
+	    5 * 60 * 1000);
 	assert_non_null(h = config_host(cfg, "medium"));
-	assert_int_equal(h->proto_min, TLS1_2_VERSION);
-	assert_int_equal(h->proto_max, TLS1_2_VERSION);
-	assert_string_equal(h->ciphers, "medium");
+	assert_profile(h, TLS1_2_VERSION, TLS1_2_VERSION, "medium",
+	    5 * 60 * 1000);
 
 	assert_true(cfg->web.present);
 	assert_int_equal(cfg->web.nlisten, 2);
@@ -517,33 +549,26 @@ full_valid_file_loads_with_its_values(void **state)
 static void
 minimal_file_gets_defaults(void **state)
 {
+	static const struct limits defaults = {
+		.wait_ms = 3600 * 1000, .max_connections = 200,
+		.max_per_ip = 10, .max_recipients = 100, .max_errors = 20,
+		.max_commands = 1000, .max_message_size = 10 * 1024 * 1024,
+		.max_header_size = 64 * 1024, .line_max = 1000,
+		.timeout_command_ms = 5 * 60 * 1000,
+		.timeout_data_ms = 10 * 60 * 1000, .timeout_tls_ms = 60 * 1000,
+		.shutdown_grace_ms = 30 * 1000,
+	};
 	struct config *cfg;
-	char *out;
 
 	(void)state;
-	cfg = load(GLOBAL
+	cfg = assert_loads(GLOBAL
 	    "[host plain]\n"
 	    "listen = 127.0.0.1:2525\n"
-	    "starttls = off\n", &out, 0);
-	assert_string_equal(out, "");
-	free(out);
-	assert_non_null(cfg);
+	    "starttls = off\n", "", 0);
 	assert_null(cfg->user);
 	assert_null(cfg->resolver);
 	assert_string_equal(cfg->local_part, "measure");
-	assert_int_equal(cfg->wait_ms, 3600 * 1000);
-	assert_int_equal(cfg->max_connections, 200);
-	assert_int_equal(cfg->max_per_ip, 10);
-	assert_int_equal(cfg->max_recipients, 100);
-	assert_int_equal(cfg->max_errors, 20);
-	assert_int_equal(cfg->max_commands, 1000);
-	assert_int_equal(cfg->max_message_size, 10 * 1024 * 1024);
-	assert_int_equal(cfg->max_header_size, 64 * 1024);
-	assert_int_equal(cfg->line_max, 1000);
-	assert_int_equal(cfg->timeout_command_ms, 5 * 60 * 1000);
-	assert_int_equal(cfg->timeout_data_ms, 10 * 60 * 1000);
-	assert_int_equal(cfg->timeout_tls_ms, 60 * 1000);
-	assert_int_equal(cfg->shutdown_grace_ms, 30 * 1000);
+	assert_limits(cfg, &defaults);
 	assert_int_equal(cfg->nhosts, 1);
 	assert_false(cfg->web.present);
 	assert_int_equal(cfg->web.nlisten, 0);
@@ -555,14 +580,12 @@ static void
 catalogue_host_without_section_is_a_warning(void **state)
 {
 	struct config *cfg;
-	char *out;
 
 	(void)state;
-	cfg = load("\n" GLOBAL
+	cfg = assert_loads("\n" GLOBAL
 	    "[host plain]\n"
 	    "listen = 127.0.0.1:2525\n"
-	    "starttls = off\n", &out, 1);
-	assert_string_equal(out,
+	    "starttls = off\n",
 	    "t.conf:2: warning: no [host open]: challenges on it will not be "
 	    "served\n"
 	    "t.conf:2: warning: no [host grey]: challenges on it will not be "
@@ -578,9 +601,7 @@ catalogue_host_without_section_is_a_warning(void **state)
 	    "t.conf:2: warning: no [host strong]: challenges on it will not be "
 	    "served\n"
 	    "t.conf:2: warning: no [host medium]: challenges on it will not be "
-	    "served\n");
-	free(out);
-	assert_non_null(cfg);
+	    "served\n", 1);
 	config_free(cfg);
 }
 
@@ -588,18 +609,14 @@ static void
 config_host_finds_a_section_or_null(void **state)
 {
 	struct config *cfg;
-	char *out;
 
 	(void)state;
-	cfg = load(GLOBAL
+	cfg = assert_loads(GLOBAL
 	    "[host tls]\n"
 	    "listen = 127.0.0.1:2525\n"
 	    "starttls = required\n"
 	    "certificate = a.pem\n"
-	    "key = a.key\n", &out, 0);
-	assert_string_equal(out, "");
-	free(out);
-	assert_non_null(cfg);
+	    "key = a.key\n", "", 0);
 	assert_non_null(config_host(cfg, "tls"));
 	assert_int_equal(config_host(cfg, "tls")->line, 5);
 	assert_null(config_host(cfg, "plain"));
@@ -613,10 +630,9 @@ static void
 comments_indentation_and_crlf_are_accepted(void **state)
 {
 	struct config *cfg;
-	char *out;
 
 	(void)state;
-	cfg = load("# a comment\r\n"
+	cfg = assert_loads("# a comment\r\n"
 	    "  [global]   ; the main section\r\n"
 	    "\tbase_domain = measure.example ; a comment\r\n"
 	    "    hostname: mx.measure.example\r\n"
@@ -624,10 +640,7 @@ comments_indentation_and_crlf_are_accepted(void **state)
 	    "    resolver = [::1]\r\n"
 	    "  [host plain] # another\r\n"
 	    "    listen = 127.0.0.1:2525  [::1]:2525\r\n"
-	    "    starttls = off\r\n", &out, 0);
-	assert_string_equal(out, "");
-	free(out);
-	assert_non_null(cfg);
+	    "    starttls = off\r\n", "", 0);
 	/* an indented line is a key of its own, not a continuation */
 	assert_string_equal(cfg->base_domain, "measure.example");
 	assert_string_equal(cfg->hostname, "mx.measure.example");
@@ -641,7 +654,7 @@ static void
 long_comment_line_is_accepted(void **state)
 {
 	struct config *cfg;
-	char text[1024], *out;
+	char text[1024];
 
 	(void)state;
 	memset(text, '#', 500);
@@ -650,10 +663,7 @@ long_comment_line_is_accepted(void **state)
 	    "[host plain]\n"
 	    "listen = 127.0.0.1:2525\n"
 	    "starttls = off\n");
-	cfg = load(text, &out, 0);
-	assert_string_equal(out, "");
-	free(out);
-	assert_non_null(cfg);
+	cfg = assert_loads(text, "", 0);
 	assert_int_equal(config_host(cfg, "plain")->line, 6);
 	config_free(cfg);
 }
@@ -663,19 +673,16 @@ starttls_off_with_certificate_warns_and_drops_it(void **state)
 {
 	const struct host_conf *h;
 	struct config *cfg;
-	char *out;
 
 	(void)state;
-	cfg = load(GLOBAL
+	cfg = assert_loads(GLOBAL
 	    "[host plain]\n"
 	    "listen = 127.0.0.1:2525\n"
 	    "certificate = a.pem\n"
 	    "key = a.key\n"
-	    "starttls = off\n", &out, 0);
-	assert_string_equal(out, "t.conf:7: warning: starttls = off: "
-	    "certificate and key are not used\n");
-	free(out);
-	assert_non_null(cfg);
+	    "starttls = off\n",
+	    "t.conf:7: warning: starttls = off: certificate and key are not "
+	    "used\n", 0);
 	assert_non_null(h = config_host(cfg, "plain"));
 	assert_null(h->certificate);
 	assert_null(h->key);
@@ -762,21 +769,15 @@ static void
 dns_truncate_is_off_or_mx(void **state)
 {
 	struct config *cfg;
-	char *out;
 
 	(void)state;
-	cfg = load(GLOBAL "[dns]\nlisten = 127.0.0.1:53\n", &out, 0);
-	assert_non_null(cfg);
-	assert_string_equal(out, "");
+	cfg = assert_loads(GLOBAL "[dns]\nlisten = 127.0.0.1:53\n", "", 0);
 	assert_int_equal(cfg->dns.truncate, DNS_TRUNCATE_OFF);
 	config_free(cfg);
-	free(out);
-	cfg = load(GLOBAL "[dns]\nlisten = 127.0.0.1:53\ntruncate = mx\n",
-	    &out, 0);
-	assert_non_null(cfg);
+	cfg = assert_loads(GLOBAL "[dns]\nlisten = 127.0.0.1:53\n"
+	    "truncate = mx\n", "", 0);
 	assert_int_equal(cfg->dns.truncate, DNS_TRUNCATE_MX);
 	config_free(cfg);
-	free(out);
 	assert_errors(GLOBAL "[dns]\nlisten = 127.0.0.1:53\ntruncate = MX\n",
 	    "t.conf:7: error: bad value for truncate: 'MX' (expected off or "
 	    "mx)\n");
@@ -977,17 +978,14 @@ static void
 line_of_4096_bytes_fits_and_4097_is_too_long(void **state)
 {
 	struct config *cfg;
-	char text[8192], *p, *out;
+	char text[8192], *p;
 
 	(void)state;
 	strcpy(text, GLOBAL "user = ");
 	p = text + strlen(text);
 	fill(p, 'u', 4096 - 7);
 	strcpy(p + 4096 - 7, "\r\n");
-	cfg = load(text, &out, 0);
-	assert_string_equal(out, "");
-	free(out);
-	assert_non_null(cfg);
+	cfg = assert_loads(text, "", 0);
 	assert_int_equal(strlen(cfg->user), 4096 - 7);
 	config_free(cfg);
 
@@ -995,12 +993,12 @@ line_of_4096_bytes_fits_and_4097_is_too_long(void **state)
 	assert_errors(text, "t.conf:5: error: line too long\n");
 }
 
-/* inih's buffer is 200 bytes: lines about that long lose nothing. */
+/* Lines of about 200 bytes, once the line buffer of inih, lose nothing. */
 static void
-lines_around_inih_buffer_size_are_read_whole(void **state)
+lines_around_200_bytes_are_read_whole(void **state)
 {
 	struct config *cfg;
-	char text[1024], *p, *out;
+	char text[1024], *p;
 	size_t len;
 
 	(void)state;
@@ -1010,10 +1008,7 @@ lines_around_inih_buffer_size_are_read_whole(void **state)
 		fill(p, 'u', len - 7);
 		strcat(p, "\n"
 		    "wait = 2h\n");
-		cfg = load(text, &out, 0);
-		assert_string_equal(out, "");
-		free(out);
-		assert_non_null(cfg);
+		cfg = assert_loads(text, "", 0);
 		assert_int_equal(strlen(cfg->user), len - 7);
 		assert_int_equal(cfg->wait_ms, 2 * 3600 * 1000);
 		config_free(cfg);
@@ -1039,7 +1034,6 @@ long_certificate_line_loads_with_its_full_value(void **state)
 	const struct host_conf *h;
 	struct config *cfg;
 	char cwd[PATH_MAX], name[256], certs[4096], keys[4096], text[16384];
-	char *out;
 	size_t co = 0, ko = 0;
 	int i, n;
 
@@ -1071,10 +1065,7 @@ long_certificate_line_loads_with_its_full_value(void **state)
 	    "key:%s\n"
 	    "protocols = TLSv1.3\n", certs, keys);
 	assert_true(n > 0 && (size_t)n < sizeof(text));
-	cfg = load(text, &out, 0);
-	assert_string_equal(out, "");
-	free(out);
-	assert_non_null(cfg);
+	cfg = assert_loads(text, "", 0);
 	assert_non_null(h = config_host(cfg, "tls"));
 	assert_string_equal(h->certificate, certs);
 	assert_paths(h->key, NULL, keys);
@@ -1108,7 +1099,7 @@ errors_after_long_lines_keep_their_line_numbers(void **state)
 	    "user = %.300s\n"
 	    "resolver = %s\n"
 	    "%s = 1\n"
-	    "local_part = \x01" "9\n"	/* line 9's marker, but short */
+	    "local_part = \x01" "9\n"	/* a control byte, quoted */
 	    "; %s\n"
 	    "wait = %s\n"
 	    "[dns]   ; %s\n"
@@ -1386,7 +1377,6 @@ static void
 line_max_outside_512_to_65536_rejected(void **state)
 {
 	struct config *cfg;
-	char *out;
 
 	(void)state;
 	assert_errors(GLOBAL "line_max = 511\n",
@@ -1395,10 +1385,7 @@ line_max_outside_512_to_65536_rejected(void **state)
 	assert_errors(GLOBAL "line_max = 65537\n",
 	    "t.conf:5: error: bad value for line_max: '65537' "
 	    "(must be from 512 to 65536)\n");
-	cfg = load(GLOBAL "line_max = 64k\n", &out, 0);
-	assert_string_equal(out, "");
-	free(out);
-	assert_non_null(cfg);
+	cfg = assert_loads(GLOBAL "line_max = 64k\n", "", 0);
 	assert_int_equal(cfg->line_max, 65536);
 	config_free(cfg);
 }
@@ -1576,7 +1563,7 @@ main(void)
 		cmocka_unit_test(
 		    long_line_reported_and_following_lines_still_counted),
 		cmocka_unit_test(line_of_4096_bytes_fits_and_4097_is_too_long),
-		cmocka_unit_test(lines_around_inih_buffer_size_are_read_whole),
+		cmocka_unit_test(lines_around_200_bytes_are_read_whole),
 		cmocka_unit_test(long_certificate_line_loads_with_its_full_value),
 		cmocka_unit_test(
 		    errors_after_long_lines_keep_their_line_numbers),

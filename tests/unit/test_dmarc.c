@@ -15,56 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <cmocka.h>
 
 #include "dkim.h"
 #include "dmarc.h"
 #include "resolver.h"
-#include "store.h"
-
-#define TIMEOUT		-1	/* rcode of a record: no answer at all */
-#define MAXDATA		4
-
-struct rr {
-	const char	*name;
-	int		 rcode;
-	const char	*data[MAXDATA];
-};
-
-/* The TXT records of the test running, and how many lookups were made. */
-static const struct rr *zone;
-static unsigned nqueried;
-
-static int
-fake_lookup(void *arg, const char *name, uint16_t type,
-    struct resolver_answer *a)
-{
-	const struct rr *r;
-	size_t n;
-
-	(void)arg;
-	memset(a, 0, sizeof(*a));
-	nqueried++;
-	a->status = RESOLVER_ANSWER;
-	a->rcode = RESOLVER_NXDOMAIN;
-	for (r = zone; r != NULL && r->name != NULL; r++) {
-		if (strcasecmp(r->name, name) != 0 || type != RESOLVER_TXT)
-			continue;
-		if (r->rcode == TIMEOUT) {
-			a->status = RESOLVER_TIMEOUT;
-			return 0;
-		}
-		a->rcode = r->rcode;
-		for (n = 0; n < MAXDATA && r->data[n] != NULL; n++)
-			;
-		a->data = calloc(n + 1, sizeof(*a->data));
-		for (a->n = 0; a->n < n; a->n++)
-			a->data[a->n] = strdup(r->data[a->n]);
-		return 0;
-	}
-	return 0;
-}
+#include "records.h"
+#include "unit_helpers.h"
 
 /* ---- record parsing ---- */
 
@@ -215,7 +172,7 @@ organizational_domains_from_the_psl(void **state)
 	char org[256];
 
 	(void)state;
-	assert_non_null(dm = dmarc_new(fake_lookup, NULL));
+	assert_non_null(dm = dmarc_new(unit_dns_lookup, NULL));
 	assert_int_equal(dmarc_org_domain(dm, "a.b.example.co.uk", org,
 	    sizeof(org)), 0);
 	assert_string_equal(org, "example.co.uk");
@@ -235,7 +192,7 @@ relaxed_and_strict_alignment(void **state)
 	struct dmarc *dm;
 
 	(void)state;
-	assert_non_null(dm = dmarc_new(fake_lookup, NULL));
+	assert_non_null(dm = dmarc_new(unit_dns_lookup, NULL));
 	assert_true(dmarc_aligned(dm, "example.com", "Example.COM", 1));
 	assert_true(dmarc_aligned(dm, "mail.example.com", "example.com", 0));
 	assert_true(dmarc_aligned(dm, "a.example.com", "b.example.com", 0));
@@ -251,18 +208,19 @@ relaxed_and_strict_alignment(void **state)
 
 /* ---- policy discovery and destinations ---- */
 
-static const struct rr zone_example[] = {
-	{ "_dmarc.example.com", 0, { "v=spf1 -all",
+static const struct unit_rr zone_example[] = {
+	{ "_dmarc.example.com", RESOLVER_TXT, 0, { "v=spf1 -all",
 	    "v=DMARC1; p=reject; sp=quarantine; aspf=s; "
 	    "rua=mailto:a@example.com,mailto:x@collector.net,"
 	    "mailto:y@other.org, https://r.example.com/x" } },
-	{ "example.com._report._dmarc.collector.net", 0,
+	{ "example.com._report._dmarc.collector.net", RESOLVER_TXT, 0,
 	    { "v=DMARC1; rua=mailto:other@collector.net" } },
-	{ "example.com._report._dmarc.other.org", 0, { "v=spf1" } },
-	{ "_dmarc.twice.example", 0, { "v=DMARC1; p=none",
+	{ "example.com._report._dmarc.other.org", RESOLVER_TXT, 0,
+	    { "v=spf1" } },
+	{ "_dmarc.twice.example", RESOLVER_TXT, 0, { "v=DMARC1; p=none",
 	    "v=DMARC1; p=reject" } },
-	{ "_dmarc.slow.example", TIMEOUT, { NULL } },
-	{ NULL, 0, { NULL } }
+	{ "_dmarc.slow.example", RESOLVER_TXT, UNIT_TIMEOUT, { NULL } },
+	{ NULL, 0, 0, { NULL } }
 };
 
 static void
@@ -276,9 +234,8 @@ check(const char *from, const char *spf_domain, const char *spf_result,
 	spf.checked = spf_domain != NULL;
 	spf.domain = (char *)(uintptr_t)spf_domain;
 	spf.result = spf_result;
-	zone = zone_example;
-	nqueried = 0;
-	assert_non_null(dm = dmarc_new(fake_lookup, NULL));
+	unit_dns_zone(zone_example);
+	assert_non_null(dm = dmarc_new(unit_dns_lookup, NULL));
 	assert_int_equal(dmarc_check(dm, from, &spf, dkim, out), 0);
 	dmarc_free(dm);
 }
@@ -311,7 +268,7 @@ subdomain_policy_and_relaxed_dkim(void **state)
 	/* 6.3 sp=: the Organizational Domain's record for a subdomain */
 	assert_string_equal(m.policy, "quarantine");
 	assert_string_equal(m.disposition, "none");
-	store_dmarc_clear(&m);
+	records_dmarc_clear(&m);
 }
 
 static void
@@ -338,8 +295,8 @@ destinations_and_their_authorisation(void **state)
 	assert_string_equal(m.dests[3].uri, "https://r.example.com/x");
 	assert_int_equal(m.dests[3].external, 0);
 	/* the policy lookup and the two external ones */
-	assert_int_equal(nqueried, 3);
-	store_dmarc_clear(&m);
+	assert_int_equal(unit_dns_lookups(), 3);
+	records_dmarc_clear(&m);
 }
 
 static void
@@ -352,27 +309,27 @@ discovery_failures(void **state)
 	assert_string_equal(m.result, "permerror");
 	assert_string_equal(m.error,
 	    "2 DMARC records at _dmarc.twice.example (RFC 7489 6.6.3)");
-	store_dmarc_clear(&m);
+	records_dmarc_clear(&m);
 	check("a.slow.example", NULL, NULL, NULL, &m);
 	assert_string_equal(m.result, "temperror");
 	assert_string_equal(m.error, "TXT _dmarc.slow.example: timeout");
 	assert_string_equal(m.org_domain, "slow.example");
-	store_dmarc_clear(&m);
+	records_dmarc_clear(&m);
 	check("nothing.example", NULL, NULL, NULL, &m);
 	assert_string_equal(m.result, "none");
 	assert_string_equal(m.error,
 	    "no DMARC record at _dmarc.nothing.example: nxdomain");
-	assert_int_equal(nqueried, 1);
-	store_dmarc_clear(&m);
+	assert_int_equal(unit_dns_lookups(), 1);
+	records_dmarc_clear(&m);
 	check(NULL, NULL, NULL, NULL, &m);
 	assert_string_equal(m.result, "none");
 	assert_string_equal(m.error, "no From domain");
-	store_dmarc_clear(&m);
+	records_dmarc_clear(&m);
 	check("evil\x1b.example", NULL, NULL, NULL, &m);
 	assert_string_equal(m.result, "none");
 	assert_string_equal(m.from_domain, "evil\\x1b.example");
-	assert_int_equal(nqueried, 0);
-	store_dmarc_clear(&m);
+	assert_int_equal(unit_dns_lookups(), 0);
+	records_dmarc_clear(&m);
 }
 
 /* ---- DKIM outcomes ---- */

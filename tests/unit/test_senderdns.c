@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "dnsname.h"
+#include "records.h"
 #include "senderdns.h"
 
 #define DS_LINE	"measure.test. 3600 IN DS 12345 13 2 " \
@@ -27,29 +29,29 @@ names_asked_about(void **state)
 	char long_label[70], long_name[300];
 
 	(void)state;
-	assert_true(senderdns_name_ok("example.org"));
-	assert_true(senderdns_name_ok("_dmarc.x-1.example"));
-	assert_true(senderdns_name_ok("1.0.0.127.in-addr.arpa"));
-	assert_true(senderdns_name_ok("localhost"));
-	assert_false(senderdns_name_ok(""));
-	assert_false(senderdns_name_ok("."));
-	assert_false(senderdns_name_ok("a..b"));
-	assert_false(senderdns_name_ok(".a"));
-	assert_false(senderdns_name_ok("a b.example"));
-	assert_false(senderdns_name_ok("a\\046b.example"));
-	assert_false(senderdns_name_ok("caf\xc3\xa9.example"));
+	assert_true(dnsname_valid("example.org"));
+	assert_true(dnsname_valid("_dmarc.x-1.example"));
+	assert_true(dnsname_valid("1.0.0.127.in-addr.arpa"));
+	assert_true(dnsname_valid("localhost"));
+	assert_false(dnsname_valid(""));
+	assert_false(dnsname_valid("."));
+	assert_false(dnsname_valid("a..b"));
+	assert_false(dnsname_valid(".a"));
+	assert_false(dnsname_valid("a b.example"));
+	assert_false(dnsname_valid("a\\046b.example"));
+	assert_false(dnsname_valid("caf\xc3\xa9.example"));
 	memset(long_label, 'a', 64);
 	long_label[64] = '\0';
-	assert_false(senderdns_name_ok(long_label));
+	assert_false(dnsname_valid(long_label));
 	long_label[63] = '\0';
-	assert_true(senderdns_name_ok(long_label));
+	assert_true(dnsname_valid(long_label));
 	memset(long_name, 'a', 254);
 	long_name[254] = '\0';
 	for (size_t i = 50; i < 254; i += 50)
 		long_name[i] = '.';
-	assert_false(senderdns_name_ok(long_name));
+	assert_false(dnsname_valid(long_name));
 	long_name[253] = '\0';
-	assert_true(senderdns_name_ok(long_name));
+	assert_true(dnsname_valid(long_name));
 }
 
 static char *
@@ -140,12 +142,7 @@ each_name_once_per_role_and_bounded(void **state)
 	assert_string_equal(rec.zones[2].name, "d0.example");
 	assert_string_equal(rec.zones[3].name, "d2.example");
 	assert_string_equal(rec.zones[9].name, "d8.example");
-	for (i = 0; i < rec.n; i++) {
-		free(rec.zones[i].name);
-		free(rec.zones[i].zone);
-		free(rec.zones[i].dnssec_error);
-	}
-	free(rec.zones);
+	records_senderdns_clear(&rec);
 	senderdns_free(sd);
 	unlink(p);
 	free(p);

@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "store.h"
-#include "types.h"
+#include "records.h"
 
 extern const char *const schema_migrations[];
 extern const char schema_views[];
@@ -213,7 +213,7 @@ conn_full(int64_t id)
 /* Headers carry a NUL so that only a length-bound BLOB keeps them whole. */
 static const char test_headers[] = "Subject: hi\r\n\0X-After-Nul: 1\r\n";
 
-/* A transaction as DATA leaves it; owns everything (store_txn_free). */
+/* A transaction as DATA leaves it; owns everything (records_txn_free). */
 static struct txn_rec *
 txn_new(int64_t conn_id, const char *rcpt1, const char *rcpt2)
 {
@@ -255,7 +255,7 @@ on_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 	/* committed transactions come back with their id */
 	if (ok && (txn == NULL || txn->id <= 0))
 		ds->wrong_thread++;
-	store_txn_free(txn);
+	records_txn_free(txn);
 
 	if (!pthread_equal(pthread_self(), ds->loop_thread))
 		ds->wrong_thread++;
@@ -522,6 +522,38 @@ assert_full_rows(const char *path)
 	sqlite3_close(db);
 }
 
+/* A loop for the done callbacks into DS, on this thread. */
+static struct event_base *
+base_new(struct done_state *ds)
+{
+	struct event_base	*base;
+
+	base = event_base_new();
+	assert_non_null(base);
+	done_init(ds, base);
+	return base;
+}
+
+/* Connection 1's transaction, as assert_full_rows() expects it. */
+static void
+txn_full(struct store *st)
+{
+	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
+	    "postmaster@measure.example"));
+}
+
+/* Closes connection C and the store (then BASE, if any); checks the rows. */
+static void
+close_and_check(struct store *st, const struct conn_rec *c,
+    struct event_base *base, const char *path)
+{
+	store_conn_close(st, c);
+	store_close(st);
+	if (base != NULL)
+		event_base_free(base);
+	assert_full_rows(path);
+}
+
 static void
 writer_commits_and_reports_on_loop_thread(void **state)
 {
@@ -532,15 +564,12 @@ writer_commits_and_reports_on_loop_thread(void **state)
 	struct done_state	 ds;
 	sqlite3			*db;
 
-	base = event_base_new();
-	assert_non_null(base);
-	done_init(&ds, base);
+	base = base_new(&ds);
 	st = open_ok(f->path);
 	assert_int_equal(store_writer_start(st, base, on_done, &ds), 0);
 
 	store_conn_open(st, &c);
-	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
-	    "postmaster@measure.example"));
+	txn_full(st);
 	loop_until(&ds, 1);
 	assert_int_equal(ds.conn_id[0], 1);
 	assert_int_equal(ds.ok[0], 1);
@@ -550,10 +579,7 @@ writer_commits_and_reports_on_loop_thread(void **state)
 	assert_int_equal(query_int(db, "SELECT count(*) FROM recipients"), 2);
 	sqlite3_close(db);
 
-	store_conn_close(st, &c);
-	store_close(st);
-	event_base_free(base);
-	assert_full_rows(f->path);
+	close_and_check(st, &c, base, f->path);
 }
 
 static void
@@ -567,9 +593,7 @@ failing_job_is_rolled_back_alone(void **state)
 	struct done_state	 ds;
 	sqlite3			*db;
 
-	base = event_base_new();
-	assert_non_null(base);
-	done_init(&ds, base);
+	base = base_new(&ds);
 	st = open_ok(f->path);
 	/*
 	 * Queued before the writer starts, so all of them are one batch:
@@ -584,8 +608,7 @@ failing_job_is_rolled_back_alone(void **state)
 	free(bad_rcpt->rcpts[1].address);
 	bad_rcpt->rcpts[1].address = NULL;
 	store_txn(st, bad_rcpt);
-	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
-	    "postmaster@measure.example"));
+	txn_full(st);
 	assert_int_equal(store_writer_start(st, base, on_done, &ds), 0);
 	loop_until(&ds, 3);
 	/* Results come in queue order. */
@@ -596,10 +619,7 @@ failing_job_is_rolled_back_alone(void **state)
 	assert_int_equal(ds.conn_id[2], 1);
 	assert_int_equal(ds.ok[2], 1);
 
-	store_conn_close(st, &c);
-	store_close(st);
-	event_base_free(base);
-	assert_full_rows(f->path);
+	close_and_check(st, &c, base, f->path);
 
 	db = raw_open(f->path);
 	assert_int_equal(query_int(db, "SELECT count(*) FROM transactions"),
@@ -616,14 +636,11 @@ close_flushes_queued_jobs(void **state)
 	struct conn_rec		 c = conn_full(1);
 	struct done_state	 ds;
 
-	base = event_base_new();
-	assert_non_null(base);
-	done_init(&ds, base);
+	base = base_new(&ds);
 	st = open_ok(f->path);
 	assert_int_equal(store_writer_start(st, base, on_done, &ds), 0);
 	store_conn_open(st, &c);
-	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
-	    "postmaster@measure.example"));
+	txn_full(st);
 	store_conn_close(st, &c);
 	store_close(st);
 	/* The loop never ran: the result was dropped, not delivered. */
@@ -642,11 +659,8 @@ close_without_writer_flushes_queue(void **state)
 
 	st = open_ok(f->path);
 	store_conn_open(st, &c);
-	store_txn(st, txn_new(1, "measure+abc@tls.measure.example",
-	    "postmaster@measure.example"));
-	store_conn_close(st, &c);
-	store_close(st);
-	assert_full_rows(f->path);
+	txn_full(st);
+	close_and_check(st, &c, NULL, f->path);
 }
 
 static void
@@ -702,7 +716,7 @@ close_null_is_noop(void **state)
 {
 	(void)state;
 	store_close(NULL);
-	store_txn_free(NULL);
+	records_txn_free(NULL);
 }
 
 int

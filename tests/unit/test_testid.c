@@ -66,14 +66,6 @@ classify_with(const struct config *cfg, const char *addr)
 	return r;
 }
 
-static struct result
-classify(const char *addr)
-{
-	struct config cfg = test_config();
-
-	return classify_with(&cfg, addr);
-}
-
 static const struct catalog_challenge *
 challenge(const char *name)
 {
@@ -84,29 +76,60 @@ challenge(const char *name)
 	return ch;
 }
 
-/* Asserts ADDR is RCPT_TEST of challenge CH with the lowercase ID WANT. */
-static void
-assert_test(const char *addr, const char *ch, const char *want)
-{
-	struct result r = classify(addr);
+/*
+ * One classification: ADDR is KIND; a test (RCPT_TEST) of challenge CH
+ * with the lowercase ID, anything else leaves the outputs alone.  A
+ * table of them ends with a NULL ADDR.
+ */
+struct want {
+	const char		*addr;
+	enum testid_rcpt	 kind;
+	const char		*ch;
+};
 
-	if (r.kind != RCPT_TEST)
-		fail_msg("%s: kind %d, want RCPT_TEST", addr, (int)r.kind);
-	assert_string_equal(r.id, want);
-	assert_ptr_equal(r.ch, challenge(ch));
+/* Asserts each row of W under CFG. */
+static void
+assert_rows(const struct config *cfg, const struct want *w)
+{
+	struct result r;
+
+	for (; w->addr != NULL; w++) {
+		r = classify_with(cfg, w->addr);
+		if (r.kind != w->kind)
+			fail_msg("%s: kind %d, want %d", w->addr, (int)r.kind,
+			    (int)w->kind);
+		if (w->kind == RCPT_TEST) {
+			assert_string_equal(r.id, ID);
+			assert_ptr_equal(r.ch, challenge(w->ch));
+		} else {
+			assert_string_equal(r.id, SENTINEL_ID);
+			assert_null(r.ch);
+		}
+	}
 }
 
-/* Asserts ADDR is KIND (not a test): the outputs are left alone. */
+/* A test of a table of the default configuration: *STATE is the table. */
 static void
-assert_kind(const char *addr, enum testid_rcpt kind)
+classify_rows(void **state)
 {
-	struct result r = classify(addr);
+	struct config cfg = test_config();
 
-	if (r.kind != kind)
-		fail_msg("%s: kind %d, want %d", addr, (int)r.kind,
-		    (int)kind);
-	assert_string_equal(r.id, SENTINEL_ID);
-	assert_null(r.ch);
+	assert_rows(&cfg, *state);
+}
+
+/* The test of table NAME, named after it. */
+#define ROWS_TEST(name)	\
+	{ #name, classify_rows, NULL, NULL, (void *)(uintptr_t)(name) }
+
+/* The address of challenge CH for the test ID under CFG is WANT. */
+static void
+assert_address(const struct config *cfg, const char *ch, const char *want)
+{
+	char buf[256];
+
+	assert_int_equal(testid_address(cfg, challenge(ch), ID, buf,
+	    sizeof(buf)), 0);
+	assert_string_equal(buf, want);
 }
 
 static int
@@ -251,25 +274,20 @@ testid_valid_refuses_embedded_nul(void **state)
 
 /* ---- testid_classify: tests ---- */
 
-static void
-classify_plus_form_is_test_with_id_and_challenge(void **state)
-{
-	(void)state;
-	assert_test("measure+" ID "@tls." BASE, "tls", ID);
-	assert_test("measure+" ID "@v4." BASE, "v4", ID);
-	assert_test("measure+" ID "@sts-2mx-plain." BASE, "sts-2mx-plain",
-	    ID);
-	assert_test("measure+" ID "@tlsa-bad-insecure-pkix-ok." BASE,
-	    "tlsa-bad-insecure-pkix-ok", ID);
-}
+static const struct want classify_plus_form_is_test_with_id_and_challenge[] = {
+	{ "measure+" ID "@tls." BASE, RCPT_TEST, "tls" },
+	{ "measure+" ID "@v4." BASE, RCPT_TEST, "v4" },
+	{ "measure+" ID "@sts-2mx-plain." BASE, RCPT_TEST, "sts-2mx-plain" },
+	{ "measure+" ID "@tlsa-bad-insecure-pkix-ok." BASE,
+	    RCPT_TEST, "tlsa-bad-insecure-pkix-ok" },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_per_test_form_is_test_for_uniq_and_dns(void **state)
-{
-	(void)state;
-	assert_test("measure@" ID ".uniq." BASE, "uniq", ID);
-	assert_test("measure@" ID ".dns." BASE, "dns", ID);
-}
+static const struct want classify_per_test_form_is_test_for_uniq_and_dns[] = {
+	{ "measure@" ID ".uniq." BASE, RCPT_TEST, "uniq" },
+	{ "measure@" ID ".dns." BASE, RCPT_TEST, "dns" },
+	{ NULL, 0, NULL }
+};
 
 static void
 classify_every_challenge_round_trips_its_own_address(void **state)
@@ -295,316 +313,263 @@ classify_every_challenge_round_trips_its_own_address(void **state)
 	}
 }
 
-static void
-classify_ignores_case_of_domain_and_id_and_stores_id_lowercased(void **state)
-{
-	(void)state;
-	assert_test("measure+" ID_UC "@tls." BASE, "tls", ID);
-	assert_test("measure+" ID "@TLS.MEASURE.TEST", "tls", ID);
-	assert_test("MEASURE+" ID_UC "@Tls.Measure.Test", "tls", ID);
-	assert_test("measure+AbCdEfGhIjKlMnOpQrStUvWx2A@sts-2MX-tls." BASE,
-	    "sts-2mx-tls", ID);
-	assert_test("measure@" ID_UC ".uniq." BASE, "uniq", ID);
-	assert_test("Measure@" ID_UC ".UNIQ.MEASURE.TEST", "uniq", ID);
-	assert_test("MEASURE@" ID ".Dns.measure.TEST", "dns", ID);
-}
+static const struct want
+classify_ignores_case_of_domain_and_id_and_stores_id_lowercased[] = {
+	{ "measure+" ID_UC "@tls." BASE, RCPT_TEST, "tls" },
+	{ "measure+" ID "@TLS.MEASURE.TEST", RCPT_TEST, "tls" },
+	{ "MEASURE+" ID_UC "@Tls.Measure.Test", RCPT_TEST, "tls" },
+	{ "measure+AbCdEfGhIjKlMnOpQrStUvWx2A@sts-2MX-tls." BASE,
+	    RCPT_TEST, "sts-2mx-tls" },
+	{ "measure@" ID_UC ".uniq." BASE, RCPT_TEST, "uniq" },
+	{ "Measure@" ID_UC ".UNIQ.MEASURE.TEST", RCPT_TEST, "uniq" },
+	{ "MEASURE@" ID ".Dns.measure.TEST", RCPT_TEST, "dns" },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_accepts_one_trailing_dot_in_the_domain(void **state)
-{
-	(void)state;
-	assert_test("measure+" ID "@tls." BASE ".", "tls", ID);
-	assert_test("measure@" ID ".uniq." BASE ".", "uniq", ID);
-	assert_test("measure@" ID_UC ".DNS.MEASURE.TEST.", "dns", ID);
-	assert_kind("postmaster@" BASE ".", RCPT_POSTMASTER);
-	assert_kind("postmaster@tls." BASE ".", RCPT_POSTMASTER);
-	assert_kind("abuse@" BASE ".", RCPT_NO_USER);
-	assert_kind("abuse@tls." BASE ".", RCPT_NO_USER);
-}
+static const struct want classify_accepts_one_trailing_dot_in_the_domain[] = {
+	{ "measure+" ID "@tls." BASE ".", RCPT_TEST, "tls" },
+	{ "measure@" ID ".uniq." BASE ".", RCPT_TEST, "uniq" },
+	{ "measure@" ID_UC ".DNS.MEASURE.TEST.", RCPT_TEST, "dns" },
+	{ "postmaster@" BASE ".", RCPT_POSTMASTER, NULL },
+	{ "postmaster@tls." BASE ".", RCPT_POSTMASTER, NULL },
+	{ "abuse@" BASE ".", RCPT_NO_USER, NULL },
+	{ "abuse@tls." BASE ".", RCPT_NO_USER, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_refuses_two_trailing_dots(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID "@tls." BASE "..", RCPT_FOREIGN);
-	assert_kind("measure@" ID ".uniq." BASE "..", RCPT_FOREIGN);
-	assert_kind("postmaster@" BASE "..", RCPT_FOREIGN);
-}
+static const struct want classify_refuses_two_trailing_dots[] = {
+	{ "measure+" ID "@tls." BASE "..", RCPT_FOREIGN, NULL },
+	{ "measure@" ID ".uniq." BASE "..", RCPT_FOREIGN, NULL },
+	{ "postmaster@" BASE "..", RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
 /* ---- testid_classify: postmaster ---- */
 
-static void
-classify_bare_postmaster_in_any_case(void **state)
-{
-	(void)state;
-	assert_kind("postmaster", RCPT_POSTMASTER);
-	assert_kind("Postmaster", RCPT_POSTMASTER);
-	assert_kind("POSTMASTER", RCPT_POSTMASTER);
-}
+static const struct want classify_bare_postmaster_in_any_case[] = {
+	{ "postmaster", RCPT_POSTMASTER, NULL },
+	{ "Postmaster", RCPT_POSTMASTER, NULL },
+	{ "POSTMASTER", RCPT_POSTMASTER, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_other_local_part_without_domain_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("", RCPT_FOREIGN);
-	assert_kind("measure", RCPT_FOREIGN);
-	assert_kind("postmaste", RCPT_FOREIGN);
-	assert_kind("postmasters", RCPT_FOREIGN);
-	assert_kind("measure+" ID, RCPT_FOREIGN);
-}
+static const struct want
+classify_other_local_part_without_domain_is_foreign[] = {
+	{ "", RCPT_FOREIGN, NULL },
+	{ "measure", RCPT_FOREIGN, NULL },
+	{ "postmaste", RCPT_FOREIGN, NULL },
+	{ "postmasters", RCPT_FOREIGN, NULL },
+	{ "measure+" ID, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_postmaster_of_base_and_challenge_domains(void **state)
-{
-	(void)state;
-	assert_kind("postmaster@" BASE, RCPT_POSTMASTER);
-	assert_kind("PostMaster@MEASURE.TEST", RCPT_POSTMASTER);
-	assert_kind("postmaster@tls." BASE, RCPT_POSTMASTER);
-	assert_kind("POSTMASTER@Grey-V6." BASE, RCPT_POSTMASTER);
-	assert_kind("postmaster@" ID ".uniq." BASE, RCPT_POSTMASTER);
-	assert_kind("postmaster@" ID_UC ".dns." BASE, RCPT_POSTMASTER);
-}
+static const struct want classify_postmaster_of_base_and_challenge_domains[] = {
+	{ "postmaster@" BASE, RCPT_POSTMASTER, NULL },
+	{ "PostMaster@MEASURE.TEST", RCPT_POSTMASTER, NULL },
+	{ "postmaster@tls." BASE, RCPT_POSTMASTER, NULL },
+	{ "POSTMASTER@Grey-V6." BASE, RCPT_POSTMASTER, NULL },
+	{ "postmaster@" ID ".uniq." BASE, RCPT_POSTMASTER, NULL },
+	{ "postmaster@" ID_UC ".dns." BASE, RCPT_POSTMASTER, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_postmaster_of_foreign_domain_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("postmaster@example.com", RCPT_FOREIGN);
-	assert_kind("postmaster@nope." BASE, RCPT_FOREIGN);
-	assert_kind("postmaster@mx.tls." BASE, RCPT_FOREIGN);
-	assert_kind("postmaster@" ID ".tls." BASE, RCPT_FOREIGN);
-	assert_kind("postmaster@tls." BASE ".evil.example", RCPT_FOREIGN);
-	assert_kind("postmaster@evil" BASE, RCPT_FOREIGN);
-}
+static const struct want classify_postmaster_of_foreign_domain_is_foreign[] = {
+	{ "postmaster@example.com", RCPT_FOREIGN, NULL },
+	{ "postmaster@nope." BASE, RCPT_FOREIGN, NULL },
+	{ "postmaster@mx.tls." BASE, RCPT_FOREIGN, NULL },
+	{ "postmaster@" ID ".tls." BASE, RCPT_FOREIGN, NULL },
+	{ "postmaster@tls." BASE ".evil.example", RCPT_FOREIGN, NULL },
+	{ "postmaster@evil" BASE, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
 /* ---- testid_classify: catalogue domains, other local parts ---- */
 
-static void
-classify_other_local_part_of_base_is_no_user(void **state)
-{
-	(void)state;
-	assert_kind("measure@" BASE, RCPT_NO_USER);
-	assert_kind("measure+" ID "@" BASE, RCPT_NO_USER);
-	assert_kind("abuse@" BASE, RCPT_NO_USER);
-	assert_kind("tlsrpt@" BASE, RCPT_NO_USER);
-	assert_kind("@" BASE, RCPT_NO_USER);
-	assert_kind("\"post master\"@" BASE, RCPT_NO_USER);
-}
+static const struct want classify_other_local_part_of_base_is_no_user[] = {
+	{ "measure@" BASE, RCPT_NO_USER, NULL },
+	{ "measure+" ID "@" BASE, RCPT_NO_USER, NULL },
+	{ "abuse@" BASE, RCPT_NO_USER, NULL },
+	{ "tlsrpt@" BASE, RCPT_NO_USER, NULL },
+	{ "@" BASE, RCPT_NO_USER, NULL },
+	{ "\"post master\"@" BASE, RCPT_NO_USER, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_unknown_local_part_of_challenge_is_no_user(void **state)
-{
-	(void)state;
-	assert_kind("abuse@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure+@tls." BASE, RCPT_NO_USER);
-	assert_kind("@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure-" ID "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measurex" ID "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measura+" ID "@tls." BASE, RCPT_NO_USER);
-	assert_kind("xmeasure+" ID "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure++" ID "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure+" ID "+x@tls." BASE, RCPT_NO_USER);
-	assert_kind("\"measure+" ID "\"@tls." BASE, RCPT_NO_USER);
-	assert_kind("\"a@b\"@tls." BASE, RCPT_NO_USER);
-}
+static const struct want
+classify_unknown_local_part_of_challenge_is_no_user[] = {
+	{ "abuse@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure+@tls." BASE, RCPT_NO_USER, NULL },
+	{ "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure-" ID "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measurex" ID "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measura+" ID "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "xmeasure+" ID "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure++" ID "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure+" ID "+x@tls." BASE, RCPT_NO_USER, NULL },
+	{ "\"measure+" ID "\"@tls." BASE, RCPT_NO_USER, NULL },
+	{ "\"a@b\"@tls." BASE, RCPT_NO_USER, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_bad_id_in_plus_form_is_no_user(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID_25 "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure+" ID_27 "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure+" ID_0 "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure+" ID_1 "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure+" ID_8 "@tls." BASE, RCPT_NO_USER);
-	assert_kind("measure+abcdefghijklm.opqrstuvwx2a@tls." BASE,
-	    RCPT_NO_USER);
-}
+static const struct want classify_bad_id_in_plus_form_is_no_user[] = {
+	{ "measure+" ID_25 "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure+" ID_27 "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure+" ID_0 "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure+" ID_1 "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure+" ID_8 "@tls." BASE, RCPT_NO_USER, NULL },
+	{ "measure+abcdefghijklm.opqrstuvwx2a@tls." BASE, RCPT_NO_USER, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_other_local_part_of_per_test_domain_is_no_user(void **state)
-{
-	(void)state;
-	assert_kind("abuse@" ID ".uniq." BASE, RCPT_NO_USER);
-	assert_kind("measure+" ID "@" ID ".uniq." BASE, RCPT_NO_USER);
-	assert_kind("measurex@" ID ".dns." BASE, RCPT_NO_USER);
-	assert_kind("measur@" ID ".dns." BASE, RCPT_NO_USER);
-	assert_kind("@" ID ".dns." BASE, RCPT_NO_USER);
-}
+static const struct want
+classify_other_local_part_of_per_test_domain_is_no_user[] = {
+	{ "abuse@" ID ".uniq." BASE, RCPT_NO_USER, NULL },
+	{ "measure+" ID "@" ID ".uniq." BASE, RCPT_NO_USER, NULL },
+	{ "measurex@" ID ".dns." BASE, RCPT_NO_USER, NULL },
+	{ "measur@" ID ".dns." BASE, RCPT_NO_USER, NULL },
+	{ "@" ID ".dns." BASE, RCPT_NO_USER, NULL },
+	{ NULL, 0, NULL }
+};
 
 /* ---- testid_classify: foreign ---- */
 
-static void
-classify_foreign_domain(void **state)
-{
-	(void)state;
-	assert_kind("user@example.com", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@example.com", RCPT_FOREIGN);
-	assert_kind("measure@" ID ".uniq.example.com", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls.example.com", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@test", RCPT_FOREIGN);
-}
+static const struct want classify_foreign_domain[] = {
+	{ "user@example.com", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@example.com", RCPT_FOREIGN, NULL },
+	{ "measure@" ID ".uniq.example.com", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls.example.com", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@test", RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_rejects_lookalike_domain(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID "@tls.measure.test.evil.example",
-	    RCPT_FOREIGN);
-	assert_kind("measure+" ID "@evilmeasure.test", RCPT_FOREIGN);
-	assert_kind("postmaster@evilmeasure.test", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls.evilmeasure.test", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tlsmeasure.test", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls-measure.test", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls.measure.testx", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls.measure.tes", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls.easure.test", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls.measure-test", RCPT_FOREIGN);
-	assert_kind("measure+" ID "@measure.test.evil.example",
-	    RCPT_FOREIGN);
-	assert_kind("measure@" ID ".uniq.measure.test.evil.example",
-	    RCPT_FOREIGN);
-	assert_kind("measure@" ID ".uniqmeasure.test", RCPT_FOREIGN);
-}
+static const struct want classify_rejects_lookalike_domain[] = {
+	{ "measure+" ID "@tls.measure.test.evil.example", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@evilmeasure.test", RCPT_FOREIGN, NULL },
+	{ "postmaster@evilmeasure.test", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls.evilmeasure.test", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tlsmeasure.test", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls-measure.test", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls.measure.testx", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls.measure.tes", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls.easure.test", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls.measure-test", RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@measure.test.evil.example", RCPT_FOREIGN, NULL },
+	{ "measure@" ID ".uniq.measure.test.evil.example", RCPT_FOREIGN, NULL },
+	{ "measure@" ID ".uniqmeasure.test", RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_empty_label_before_base_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID "@." BASE, RCPT_FOREIGN);
-	assert_kind("postmaster@." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls.." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@.tls." BASE, RCPT_FOREIGN);
-}
+static const struct want classify_empty_label_before_base_is_foreign[] = {
+	{ "measure+" ID "@." BASE, RCPT_FOREIGN, NULL },
+	{ "postmaster@." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls.." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@.tls." BASE, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_empty_domain_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID "@", RCPT_FOREIGN);
-	assert_kind("postmaster@", RCPT_FOREIGN);
-	assert_kind("postmaster@.", RCPT_FOREIGN);
-	assert_kind("@", RCPT_FOREIGN);
-}
+static const struct want classify_empty_domain_is_foreign[] = {
+	{ "measure+" ID "@", RCPT_FOREIGN, NULL },
+	{ "postmaster@", RCPT_FOREIGN, NULL },
+	{ "postmaster@.", RCPT_FOREIGN, NULL },
+	{ "@", RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_unknown_subdomain_of_base_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID "@nope." BASE, RCPT_FOREIGN);
-	assert_kind("abuse@nope." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls.tls." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@x.tls." BASE, RCPT_FOREIGN);
+static const struct want classify_unknown_subdomain_of_base_is_foreign[] = {
+	{ "measure+" ID "@nope." BASE, RCPT_FOREIGN, NULL },
+	{ "abuse@nope." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls.tls." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@x.tls." BASE, RCPT_FOREIGN, NULL },
 	/* Names of the catalogue's hosts are not challenge domains. */
-	assert_kind("measure+" ID "@plain." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@open." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@tls-bad." BASE, RCPT_FOREIGN);
-}
+	{ "measure+" ID "@plain." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@open." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@tls-bad." BASE, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_mx_and_mta_sts_names_are_foreign(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID "@mx.tls." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@mx2.sts-2mx-tls." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@mta-sts.sts-rn." BASE, RCPT_FOREIGN);
-	assert_kind("measure@mx.uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@mx." ID ".uniq." BASE, RCPT_FOREIGN);
-	assert_kind("abuse@mx.tls." BASE, RCPT_FOREIGN);
-}
+static const struct want classify_mx_and_mta_sts_names_are_foreign[] = {
+	{ "measure+" ID "@mx.tls." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@mx2.sts-2mx-tls." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@mta-sts.sts-rn." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@mx.uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@mx." ID ".uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "abuse@mx.tls." BASE, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_per_test_form_on_other_challenge_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("measure@" ID ".tls." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID ".v4." BASE, RCPT_FOREIGN);
-	assert_kind("abuse@" ID ".tls." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@" ID ".tls." BASE, RCPT_FOREIGN);
-}
+static const struct want
+classify_per_test_form_on_other_challenge_is_foreign[] = {
+	{ "measure@" ID ".tls." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID ".v4." BASE, RCPT_FOREIGN, NULL },
+	{ "abuse@" ID ".tls." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@" ID ".tls." BASE, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
 /* A per-test challenge's domains are <id>.C.<base>, not C.<base>. */
-static void
-classify_plus_form_on_per_test_challenge_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID "@uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure+" ID "@dns." BASE, RCPT_FOREIGN);
-	assert_kind("measure@uniq." BASE, RCPT_FOREIGN);
-}
+static const struct want
+classify_plus_form_on_per_test_challenge_is_foreign[] = {
+	{ "measure+" ID "@uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure+" ID "@dns." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@uniq." BASE, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_per_test_form_with_bad_id_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("measure@" ID_25 ".uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID_27 ".uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID_0 ".uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID_1 ".dns." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID_8 ".dns." BASE, RCPT_FOREIGN);
-	assert_kind("measure@foo.uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@.uniq." BASE, RCPT_FOREIGN);
-	assert_kind("postmaster@" ID_0 ".uniq." BASE, RCPT_FOREIGN);
-}
+static const struct want classify_per_test_form_with_bad_id_is_foreign[] = {
+	{ "measure@" ID_25 ".uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID_27 ".uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID_0 ".uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID_1 ".dns." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID_8 ".dns." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@foo.uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@.uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "postmaster@" ID_0 ".uniq." BASE, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_per_test_form_with_extra_labels_is_foreign(void **state)
-{
-	(void)state;
-	assert_kind("measure@" ID ".x.uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@x." ID ".uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID "." ID ".uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID "..uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID ".uniq.uniq." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID ".nope." BASE, RCPT_FOREIGN);
-	assert_kind("measure@" ID "." BASE, RCPT_FOREIGN);
-}
+static const struct want
+classify_per_test_form_with_extra_labels_is_foreign[] = {
+	{ "measure@" ID ".x.uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@x." ID ".uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID "." ID ".uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID "..uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID ".uniq.uniq." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID ".nope." BASE, RCPT_FOREIGN, NULL },
+	{ "measure@" ID "." BASE, RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
 
-static void
-classify_uses_the_last_at_sign(void **state)
-{
-	(void)state;
-	assert_kind("measure+" ID "@tls." BASE "@evil.example", RCPT_FOREIGN);
-	assert_kind("x@evil.example@tls." BASE, RCPT_NO_USER);
-	assert_kind("\"postmaster@evil.example\"@" BASE, RCPT_NO_USER);
-}
+static const struct want classify_uses_the_last_at_sign[] = {
+	{ "measure+" ID "@tls." BASE "@evil.example", RCPT_FOREIGN, NULL },
+	{ "x@evil.example@tls." BASE, RCPT_NO_USER, NULL },
+	{ "\"postmaster@evil.example\"@" BASE, RCPT_NO_USER, NULL },
+	{ NULL, 0, NULL }
+};
 
 /* ---- testid_classify: configuration ---- */
 
 static void
 classify_honours_configured_local_part_and_base(void **state)
 {
+	static const struct want w[] = {
+		{ "probe+" ID_UC "@tls.MX-lab.example.org", RCPT_TEST, "tls" },
+		{ "Probe@" ID ".dns.mx-lab.example.org.", RCPT_TEST, "dns" },
+		{ "measure+" ID "@tls.mx-lab.example.org", RCPT_NO_USER, NULL },
+		{ "measure@" ID ".uniq.mx-lab.example.org", RCPT_NO_USER,
+		    NULL },
+		{ "probe+" ID "@tls." BASE, RCPT_FOREIGN, NULL },
+		{ "postmaster@mx-lab.example.org", RCPT_POSTMASTER, NULL },
+		{ "postmaster@lab.example.org", RCPT_FOREIGN, NULL },
+		{ "probe+" ID "@tls.xmx-lab.example.org", RCPT_FOREIGN, NULL },
+		{ NULL, 0, NULL }
+	};
 	struct config cfg = test_config();
-	struct result r;
 
 	(void)state;
 	cfg.local_part = "probe";
 	cfg.base_domain = "mx-lab.example.org";
-
-	r = classify_with(&cfg, "probe+" ID_UC "@tls.MX-lab.example.org");
-	assert_int_equal(r.kind, RCPT_TEST);
-	assert_string_equal(r.id, ID);
-	assert_ptr_equal(r.ch, challenge("tls"));
-
-	r = classify_with(&cfg, "Probe@" ID ".dns.mx-lab.example.org.");
-	assert_int_equal(r.kind, RCPT_TEST);
-	assert_string_equal(r.id, ID);
-	assert_ptr_equal(r.ch, challenge("dns"));
-
-	r = classify_with(&cfg, "measure+" ID "@tls.mx-lab.example.org");
-	assert_int_equal(r.kind, RCPT_NO_USER);
-	assert_null(r.ch);
-	r = classify_with(&cfg, "measure@" ID ".uniq.mx-lab.example.org");
-	assert_int_equal(r.kind, RCPT_NO_USER);
-	r = classify_with(&cfg, "probe+" ID "@tls." BASE);
-	assert_int_equal(r.kind, RCPT_FOREIGN);
-	r = classify_with(&cfg, "postmaster@mx-lab.example.org");
-	assert_int_equal(r.kind, RCPT_POSTMASTER);
-	r = classify_with(&cfg, "postmaster@lab.example.org");
-	assert_int_equal(r.kind, RCPT_FOREIGN);
-	r = classify_with(&cfg, "probe+" ID "@tls.xmx-lab.example.org");
-	assert_int_equal(r.kind, RCPT_FOREIGN);
+	assert_rows(&cfg, w);
 }
 
 /* ---- testid_address ---- */
@@ -613,15 +578,10 @@ static void
 testid_address_is_plus_form_for_ordinary_challenges(void **state)
 {
 	struct config cfg = test_config();
-	char buf[256];
 
 	(void)state;
-	assert_int_equal(testid_address(&cfg, challenge("tls"), ID, buf,
-	    sizeof(buf)), 0);
-	assert_string_equal(buf, "measure+" ID "@tls.measure.test");
-	assert_int_equal(testid_address(&cfg,
-	    challenge("sts-bad-tlsa-ok-pkix-bad"), ID, buf, sizeof(buf)), 0);
-	assert_string_equal(buf,
+	assert_address(&cfg, "tls", "measure+" ID "@tls.measure.test");
+	assert_address(&cfg, "sts-bad-tlsa-ok-pkix-bad",
 	    "measure+" ID "@sts-bad-tlsa-ok-pkix-bad.measure.test");
 }
 
@@ -629,32 +589,22 @@ static void
 testid_address_is_per_test_form_for_uniq_and_dns(void **state)
 {
 	struct config cfg = test_config();
-	char buf[256];
 
 	(void)state;
-	assert_int_equal(testid_address(&cfg, challenge("uniq"), ID, buf,
-	    sizeof(buf)), 0);
-	assert_string_equal(buf, "measure@" ID ".uniq.measure.test");
-	assert_int_equal(testid_address(&cfg, challenge("dns"), ID, buf,
-	    sizeof(buf)), 0);
-	assert_string_equal(buf, "measure@" ID ".dns.measure.test");
+	assert_address(&cfg, "uniq", "measure@" ID ".uniq.measure.test");
+	assert_address(&cfg, "dns", "measure@" ID ".dns.measure.test");
 }
 
 static void
 testid_address_uses_configured_local_part_and_base(void **state)
 {
 	struct config cfg = test_config();
-	char buf[256];
 
 	(void)state;
 	cfg.local_part = "probe";
 	cfg.base_domain = "lab.example.org";
-	assert_int_equal(testid_address(&cfg, challenge("v6"), ID, buf,
-	    sizeof(buf)), 0);
-	assert_string_equal(buf, "probe+" ID "@v6.lab.example.org");
-	assert_int_equal(testid_address(&cfg, challenge("uniq"), ID, buf,
-	    sizeof(buf)), 0);
-	assert_string_equal(buf, "probe@" ID ".uniq.lab.example.org");
+	assert_address(&cfg, "v6", "probe+" ID "@v6.lab.example.org");
+	assert_address(&cfg, "uniq", "probe@" ID ".uniq.lab.example.org");
 }
 
 static void
@@ -704,44 +654,34 @@ main(void)
 		cmocka_unit_test(
 		    testid_valid_refuses_symbols_outside_rfc4648_base32),
 		cmocka_unit_test(testid_valid_refuses_embedded_nul),
-		cmocka_unit_test(
-		    classify_plus_form_is_test_with_id_and_challenge),
-		cmocka_unit_test(
-		    classify_per_test_form_is_test_for_uniq_and_dns),
+		ROWS_TEST(classify_plus_form_is_test_with_id_and_challenge),
+		ROWS_TEST(classify_per_test_form_is_test_for_uniq_and_dns),
 		cmocka_unit_test(
 		    classify_every_challenge_round_trips_its_own_address),
-		cmocka_unit_test(
+		ROWS_TEST(
 		    classify_ignores_case_of_domain_and_id_and_stores_id_lowercased),
-		cmocka_unit_test(
-		    classify_accepts_one_trailing_dot_in_the_domain),
-		cmocka_unit_test(classify_refuses_two_trailing_dots),
-		cmocka_unit_test(classify_bare_postmaster_in_any_case),
-		cmocka_unit_test(
-		    classify_other_local_part_without_domain_is_foreign),
-		cmocka_unit_test(
-		    classify_postmaster_of_base_and_challenge_domains),
-		cmocka_unit_test(
-		    classify_postmaster_of_foreign_domain_is_foreign),
-		cmocka_unit_test(classify_other_local_part_of_base_is_no_user),
-		cmocka_unit_test(
-		    classify_unknown_local_part_of_challenge_is_no_user),
-		cmocka_unit_test(classify_bad_id_in_plus_form_is_no_user),
-		cmocka_unit_test(
+		ROWS_TEST(classify_accepts_one_trailing_dot_in_the_domain),
+		ROWS_TEST(classify_refuses_two_trailing_dots),
+		ROWS_TEST(classify_bare_postmaster_in_any_case),
+		ROWS_TEST(classify_other_local_part_without_domain_is_foreign),
+		ROWS_TEST(classify_postmaster_of_base_and_challenge_domains),
+		ROWS_TEST(classify_postmaster_of_foreign_domain_is_foreign),
+		ROWS_TEST(classify_other_local_part_of_base_is_no_user),
+		ROWS_TEST(classify_unknown_local_part_of_challenge_is_no_user),
+		ROWS_TEST(classify_bad_id_in_plus_form_is_no_user),
+		ROWS_TEST(
 		    classify_other_local_part_of_per_test_domain_is_no_user),
-		cmocka_unit_test(classify_foreign_domain),
-		cmocka_unit_test(classify_rejects_lookalike_domain),
-		cmocka_unit_test(classify_empty_label_before_base_is_foreign),
-		cmocka_unit_test(classify_empty_domain_is_foreign),
-		cmocka_unit_test(classify_unknown_subdomain_of_base_is_foreign),
-		cmocka_unit_test(classify_mx_and_mta_sts_names_are_foreign),
-		cmocka_unit_test(
-		    classify_per_test_form_on_other_challenge_is_foreign),
-		cmocka_unit_test(
-		    classify_plus_form_on_per_test_challenge_is_foreign),
-		cmocka_unit_test(classify_per_test_form_with_bad_id_is_foreign),
-		cmocka_unit_test(
-		    classify_per_test_form_with_extra_labels_is_foreign),
-		cmocka_unit_test(classify_uses_the_last_at_sign),
+		ROWS_TEST(classify_foreign_domain),
+		ROWS_TEST(classify_rejects_lookalike_domain),
+		ROWS_TEST(classify_empty_label_before_base_is_foreign),
+		ROWS_TEST(classify_empty_domain_is_foreign),
+		ROWS_TEST(classify_unknown_subdomain_of_base_is_foreign),
+		ROWS_TEST(classify_mx_and_mta_sts_names_are_foreign),
+		ROWS_TEST(classify_per_test_form_on_other_challenge_is_foreign),
+		ROWS_TEST(classify_plus_form_on_per_test_challenge_is_foreign),
+		ROWS_TEST(classify_per_test_form_with_bad_id_is_foreign),
+		ROWS_TEST(classify_per_test_form_with_extra_labels_is_foreign),
+		ROWS_TEST(classify_uses_the_last_at_sign),
 		cmocka_unit_test(
 		    classify_honours_configured_local_part_and_base),
 		cmocka_unit_test(

@@ -1,0 +1,751 @@
+/*
+ * The zone dns.<base> (built once from the config) and the answer to one
+ * query: pure, any thread, no sockets and no store (dnsd.c serves it).
+ * RFC 1034, RFC 1035 4.1, RFC 2181 9 (TC), RFC 2308 (negative answers),
+ * RFC 3225 (DO), RFC 6891 (EDNS), RFC 9156 (QNAME minimisation, observed).
+ */
+#include "build.h"
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "config.h"
+#include "dns_answer.h"
+#include "dnsname.h"
+#include "log.h"
+#include "netaddr.h"
+#include "records.h"
+#include "testid.h"
+
+#define DNS_HEADER		12	/* RFC 1035 4.1.1 */
+#define DNS_UDP_MIN		512	/* RFC 1035 4.2.1, RFC 6891 6.2.5 */
+#define DNS_EDNS_MAX		1232	/* ours: DNS flag day 2020 */
+#define DNS_TTL			300
+#define DNS_NEG_TTL		60	/* SOA TTL and minimum: RFC 2308 5 */
+#define DNS_RCODE_BADVERS	16	/* RFC 6891 6.1.3 (extended RCODE) */
+#define DNS_LABELS_MAX		128	/* a 255-byte wire name has fewer */
+
+/*
+ * The zone dns.<base>.  Immutable once built; owns everything.  The
+ * owners of the template records are replaced by the name as it was asked
+ * for in each answer (0x20 resolvers compare case).
+ */
+struct dns_answer_zone {
+	char			 apex[DNSNAME_MAX + 1];	/* lowercase */
+	ldns_rdf		*apex_rdf;	/* owned */
+	size_t			 apex_labels;
+	ldns_rr			*soa;		/* owned */
+	ldns_rr			*ns;		/* owned */
+	ldns_rr_list		*ns_addrs;	/* owned: ns.<apex> A, AAAA */
+	ldns_rr_list		*mx_addrs;	/* owned: [host open] A, AAAA */
+	enum dns_truncate	 truncate;
+};
+
+/* The names of the zone (docs/design-notes.md); NODE_NONE is NXDOMAIN. */
+enum node {
+	NODE_OUTSIDE,	/* not in dns.<base>: REFUSED */
+	NODE_APEX,	/* dns.<base>: SOA, NS */
+	NODE_NS,	/* ns.dns.<base>: A, AAAA of [dns] */
+	NODE_TEST,	/* <id>.dns.<base>: MX 10 mx.<id>.dns.<base> */
+	NODE_TEST_MX,	/* mx.<id>.dns.<base>: A, AAAA of [host open] */
+	NODE_NONE
+};
+
+/* One query being answered (NSD's struct query).  Owns pkt and qrr. */
+struct query {
+	const struct dns_answer_zone *zone;
+	const uint8_t		*wire;
+	size_t			 len;
+	int			 tcp;
+	size_t			 cap;		/* room in out */
+	size_t			 limit;		/* bytes the answer may take */
+	uint16_t		 id;
+	uint8_t			 opcode;
+	int			 rd, cd;
+	ldns_pkt		*pkt;		/* owned: the parsed query */
+	ldns_rr			*qrr;		/* owned: the question */
+	int			 edns;
+	int			 do_bit;
+	enum node		 node;
+	size_t			 rel;		/* labels below the apex */
+	char			 test_id[TESTID_LEN + 1];	/* "" if none */
+	uint8_t			*out;
+	size_t			*outlen;
+	struct dnsq_rec		*rec;
+};
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* ---- the zone ---------------------------------------------------- */
+
+/* An A or AAAA record OWNER -> the address of LA; unspecified skipped. */
+static int
+zone_add_addr(ldns_rr_list *list, const char *owner,
+    const struct listen_addr *la, char *err, size_t errlen)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&la->ss;
+	char addr[INET6_ADDRSTRLEN], text[DNSNAME_MAX + 128];
+	ldns_rr *rr = NULL;
+	int n;
+
+	if (netaddr_is_unspecified(sa))
+		return 0;
+	if (netaddr_text(sa, addr, sizeof(addr), NULL, NULL) == -1) {
+		snprintf(err, errlen, "dns: %s: not an IP address", la->text);
+		return -1;
+	}
+	n = snprintf(text, sizeof(text), "%s. %d IN %s %s", owner, DNS_TTL,
+	    la->ss.ss_family == AF_INET ? "A" : "AAAA", addr);
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK) {
+		snprintf(err, errlen, "dns: cannot make the record '%s'", text);
+		return -1;
+	}
+	/* the same address on several ports is one record */
+	if (ldns_rr_list_contains_rr(list, rr)) {
+		ldns_rr_free(rr);
+		return 0;
+	}
+	if (!ldns_rr_list_push_rr(list, rr)) {
+		ldns_rr_free(rr);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+zone_rr(ldns_rr **rr, const char *text, char *err, size_t errlen)
+{
+	if (ldns_rr_new_frm_str(rr, text, 0, NULL, NULL) != LDNS_STATUS_OK) {
+		snprintf(err, errlen, "dns: cannot make the record '%s'", text);
+		return -1;
+	}
+	return 0;
+}
+
+struct dns_answer_zone *
+dns_answer_zone_new(const struct config *cfg, char *err, size_t errlen)
+{
+	const struct host_conf *open;
+	struct dns_answer_zone *z;
+	char text[3 * (DNSNAME_MAX + 1) + 128], owner[DNSNAME_MAX + 8];
+	size_t i;
+	int n;
+
+	if ((z = calloc(1, sizeof(*z))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	z->truncate = cfg->dns.truncate;
+	/* the longest name of the zone is mx.<id>.dns.<base> */
+	n = snprintf(z->apex, sizeof(z->apex), "dns.%s", cfg->base_domain);
+	if (n < 0 || (size_t)n + 4 + TESTID_LEN > DNSNAME_MAX) {
+		snprintf(err, errlen, "dns: base_domain too long for "
+		    "mx.<id>.dns.%s", cfg->base_domain);
+		dns_answer_zone_free(z);
+		return NULL;
+	}
+	for (i = 0; z->apex[i] != '\0'; i++)
+		z->apex[i] = (char)lower((unsigned char)z->apex[i]);
+	if ((z->apex_rdf = ldns_dname_new_frm_str(z->apex)) == NULL ||
+	    (z->ns_addrs = ldns_rr_list_new()) == NULL ||
+	    (z->mx_addrs = ldns_rr_list_new()) == NULL) {
+		snprintf(err, errlen, "dns: cannot make the zone %s", z->apex);
+		dns_answer_zone_free(z);
+		return NULL;
+	}
+	z->apex_labels = ldns_dname_label_count(z->apex_rdf);
+
+	/* No secondaries and no transfers: a constant serial. */
+	snprintf(text, sizeof(text), "%s. %d IN SOA ns.%s. hostmaster.%s. "
+	    "1 3600 600 86400 %d", z->apex, DNS_NEG_TTL, z->apex,
+	    cfg->base_domain, DNS_NEG_TTL);
+	if (zone_rr(&z->soa, text, err, errlen) == -1) {
+		dns_answer_zone_free(z);
+		return NULL;
+	}
+	snprintf(text, sizeof(text), "%s. %d IN NS ns.%s.", z->apex, DNS_TTL,
+	    z->apex);
+	if (zone_rr(&z->ns, text, err, errlen) == -1) {
+		dns_answer_zone_free(z);
+		return NULL;
+	}
+	snprintf(owner, sizeof(owner), "ns.%s", z->apex);
+	for (i = 0; i < cfg->dns.nlisten; i++)
+		if (zone_add_addr(z->ns_addrs, owner, &cfg->dns.listen[i], err,
+		    errlen) == -1) {
+			dns_answer_zone_free(z);
+			return NULL;
+		}
+	/* the owner is replaced by mx.<id>.<apex> as asked */
+	snprintf(owner, sizeof(owner), "mx.%s", z->apex);
+	if ((open = config_host(cfg, "open")) != NULL)
+		for (i = 0; i < open->nlisten; i++)
+			if (zone_add_addr(z->mx_addrs, owner, &open->listen[i],
+			    err, errlen) == -1) {
+				dns_answer_zone_free(z);
+				return NULL;
+			}
+	return z;
+}
+
+void
+dns_answer_zone_free(struct dns_answer_zone *z)
+{
+	if (z == NULL)
+		return;
+	ldns_rdf_deep_free(z->apex_rdf);
+	ldns_rr_free(z->soa);
+	ldns_rr_free(z->ns);
+	ldns_rr_list_deep_free(z->ns_addrs);
+	ldns_rr_list_deep_free(z->mx_addrs);
+	free(z);
+}
+
+const char *
+dns_answer_zone_apex(const struct dns_answer_zone *z)
+{
+	return z->apex;
+}
+
+/* ---- one query ---------------------------------------------------- */
+
+static void
+rec_error(struct dnsq_rec *rec, const char *why)
+{
+	if (why == rec->error)
+		return;
+	free(rec->error);
+	rec->error = strdup(why);
+}
+
+/*
+ * The offsets of the labels of the wire-format name NAME (SIZE bytes), the
+ * root excluded.  ldns hands us well-formed names; still bounded.
+ */
+static size_t
+name_labels(const uint8_t *name, size_t size, size_t off[DNS_LABELS_MAX])
+{
+	size_t pos = 0, n = 0;
+
+	while (pos < size && name[pos] != 0 && n < DNS_LABELS_MAX &&
+	    pos + 1 + name[pos] < size) {
+		off[n++] = pos;
+		pos += 1 + (size_t)name[pos];
+	}
+	return n;
+}
+
+/* The label at OFF of NAME is the lowercase string S, in any case. */
+static int
+label_is(const uint8_t *name, size_t off, const char *s)
+{
+	size_t i, len = name[off];
+
+	if (strlen(s) != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (lower(name[off + 1 + i]) != s[i])
+			return 0;
+	return 1;
+}
+
+/* The label at OFF of NAME is a test ID: copied in lowercase to ID. */
+static int
+label_testid(const uint8_t *name, size_t off, char id[TESTID_LEN + 1])
+{
+	size_t i, len = name[off];
+
+	/* labels may hold any byte: NUL makes testid_valid() say no */
+	if (len != TESTID_LEN || memchr(name + off + 1, '\0', len) != NULL ||
+	    !testid_valid((const char *)name + off + 1, len))
+		return 0;
+	for (i = 0; i < len; i++)
+		id[i] = (char)lower(name[off + 1 + i]);
+	id[TESTID_LEN] = '\0';
+	return 1;
+}
+
+/*
+ * Where the question's name is in the zone (q->node, q->rel) and the test
+ * ID it names: the label right below the apex (case-insensitive).
+ */
+static void
+classify(struct query *q)
+{
+	const ldns_rdf *qname = ldns_rr_owner(q->qrr);
+	const uint8_t *name = ldns_rdf_data(qname);
+	const uint8_t *apex = ldns_rdf_data(q->zone->apex_rdf);
+	size_t size = ldns_rdf_size(qname);
+	size_t apex_size = ldns_rdf_size(q->zone->apex_rdf);
+	size_t off[DNS_LABELS_MAX], n, i, start;
+
+	q->node = NODE_OUTSIDE;
+	q->test_id[0] = '\0';
+	n = name_labels(name, size, off);
+	if (n < q->zone->apex_labels)
+		return;
+	q->rel = n - q->zone->apex_labels;
+	start = off[q->rel];
+	if (size - start != apex_size)
+		return;
+	for (i = 0; i < apex_size; i++)	/* length bytes are below 'A' */
+		if (lower(name[start + i]) != apex[i])
+			return;
+
+	if (q->rel > 0)
+		(void)label_testid(name, off[q->rel - 1], q->test_id);
+	if (q->rel == 0)
+		q->node = NODE_APEX;
+	else if (q->rel == 1 && label_is(name, off[0], "ns"))
+		q->node = NODE_NS;
+	else if (q->rel == 1 && q->test_id[0] != '\0')
+		q->node = NODE_TEST;
+	else if (q->rel == 2 && q->test_id[0] != '\0' &&
+	    label_is(name, off[0], "mx"))
+		q->node = NODE_TEST_MX;
+	else
+		q->node = NODE_NONE;
+}
+
+/*
+ * The name as sent, for the record: labels joined by dots, every byte
+ * that is not printable ASCII (and a dot or backslash inside a label) as
+ * \xNN (log_escape); the root is ".".
+ */
+static char *
+qname_text(const ldns_rdf *qname)
+{
+	const uint8_t *name = ldns_rdf_data(qname);
+	size_t size = ldns_rdf_size(qname), off[DNS_LABELS_MAX], n, i, j, o;
+	char buf[DNS_ANSWER_QNAME_MAX], one[8];
+
+	n = name_labels(name, size, off);
+	if (n == 0)
+		return strdup(".");
+	o = 0;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && o + 1 < sizeof(buf))
+			buf[o++] = '.';
+		for (j = 0; j < name[off[i]]; j++) {
+			if (name[off[i] + 1 + j] == '.')
+				snprintf(one, sizeof(one), "\\x2e");
+			else
+				log_escape(one, sizeof(one),
+				    (const char *)name + off[i] + 1 + j, 1);
+			if (o + strlen(one) >= sizeof(buf))
+				break;
+			memcpy(buf + o, one, strlen(one));
+			o += strlen(one);
+		}
+	}
+	buf[o] = '\0';
+	return strdup(buf);
+}
+
+/* The question is known: what the record says about it. */
+static void
+note_question(struct query *q)
+{
+	struct dnsq_rec *rec = q->rec;
+
+	rec->qname = qname_text(ldns_rr_owner(q->qrr));
+	rec->qtype = ldns_rr_get_type(q->qrr);
+	rec->qclass = ldns_rr_get_class(q->qrr);
+	classify(q);
+	if (q->test_id[0] != '\0')
+		rec->test_id = strdup(q->test_id);
+	/*
+	 * RFC 9156: a resolver that minimises asks for <id>.dns.<base>
+	 * with QTYPE A (NS with RFC 7816) on its way to mx.<id>: the
+	 * sender never needs that name's A or NS records itself.
+	 */
+	rec->minimised = q->node == NODE_TEST &&
+	    (rec->qtype == LDNS_RR_TYPE_A || rec->qtype == LDNS_RR_TYPE_NS);
+}
+
+static enum dns_answer_result
+query_drop(struct query *q, const char *why)
+{
+	q->rec->rcode = -1;
+	rec_error(q->rec, why);
+	return DNS_ANSWER_DROP;
+}
+
+/*
+ * A reply to Q: ID, opcode, RD and CD copied (RFC 1035 4.1.1, RFC 4035
+ * 3.1.6), the question as it was sent, and an OPT when the query had one
+ * (RFC 6891 6.1.1) with the DO bit copied (RFC 3225 3).
+ */
+static ldns_pkt *
+reply_new(struct query *q, int rcode, int aa)
+{
+	ldns_pkt *r;
+	ldns_rr *qrr = NULL;
+
+	if ((r = ldns_pkt_new()) == NULL)
+		return NULL;
+	ldns_pkt_set_id(r, q->id);
+	ldns_pkt_set_qr(r, 1);
+	ldns_pkt_set_opcode(r, (ldns_pkt_opcode)q->opcode);
+	ldns_pkt_set_aa(r, aa);
+	ldns_pkt_set_rd(r, q->rd);
+	ldns_pkt_set_cd(r, q->cd);
+	ldns_pkt_set_rcode(r, (uint8_t)(rcode & 0x0f));
+	q->rec->truncated = 0;
+	if (q->qrr != NULL) {
+		if ((qrr = ldns_rr_clone(q->qrr)) == NULL ||
+		    !ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION, qrr)) {
+			ldns_rr_free(qrr);
+			ldns_pkt_free(r);
+			return NULL;
+		}
+	}
+	if (q->edns) {
+		ldns_pkt_set_edns_udp_size(r, DNS_EDNS_MAX);
+		ldns_pkt_set_edns_version(r, 0);
+		ldns_pkt_set_edns_extended_rcode(r, (uint8_t)(rcode >> 4));
+		ldns_pkt_set_edns_do(r, q->do_bit);
+	}
+	q->rec->rcode = rcode;
+	return r;
+}
+
+static enum dns_answer_result query_error(struct query *, int);
+
+/*
+ * Writes R (freed) to q->out.  An answer over the limit goes again with
+ * TC=1 and only its question and OPT (RFC 1035 4.2.1, RFC 2181 9).
+ */
+static enum dns_answer_result
+reply_send(struct query *q, ldns_pkt *r)
+{
+	uint8_t *wire = NULL;
+	size_t size = 0;
+	int rcode = q->rec->rcode, aa = ldns_pkt_aa(r);
+	ldns_status st;
+
+	st = ldns_pkt2wire(&wire, r, &size);
+	if (st == LDNS_STATUS_OK && size > q->limit && !ldns_pkt_tc(r)) {
+		free(wire);
+		wire = NULL;
+		size = 0;
+		ldns_pkt_free(r);
+		st = LDNS_STATUS_MEM_ERR;
+		if ((r = reply_new(q, rcode, aa)) != NULL) {
+			ldns_pkt_set_tc(r, 1);
+			st = ldns_pkt2wire(&wire, r, &size);
+		}
+	}
+	q->rec->truncated = r != NULL && ldns_pkt_tc(r);
+	ldns_pkt_free(r);
+	if (st != LDNS_STATUS_OK || size > q->cap) {
+		free(wire);
+		rec_error(q->rec, st != LDNS_STATUS_OK ?
+		    "cannot write the answer" : "no room for the answer");
+		if (rcode != LDNS_RCODE_SERVFAIL)
+			return query_error(q, LDNS_RCODE_SERVFAIL);
+		return query_drop(q, q->rec->error);
+	}
+	memcpy(q->out, wire, size);
+	*q->outlen = size;
+	free(wire);
+	return DNS_ANSWER_SEND;
+}
+
+/*
+ * The one error path (NSD's query_error): every reply that is not an
+ * answer from the zone -- FORMERR, SERVFAIL, NOTIMP, REFUSED, BADVERS --
+ * is a header, the question if it was read, and the OPT.  A SERVFAIL
+ * (our own failure) keeps its reason in the record.
+ */
+static enum dns_answer_result
+query_error(struct query *q, int rcode)
+{
+	ldns_pkt *r;
+
+	if (rcode == LDNS_RCODE_SERVFAIL && q->rec->error == NULL)
+		rec_error(q->rec, "out of memory");
+	if ((r = reply_new(q, rcode, 0)) == NULL)
+		return query_drop(q, "out of memory");
+	return reply_send(q, r);
+}
+
+/* Adds a copy of TEMPLATE, owned by OWNER (copied), to SECTION. */
+static int
+add_rr(ldns_pkt *r, ldns_pkt_section section, const ldns_rr *template,
+    const ldns_rdf *owner)
+{
+	ldns_rr *rr;
+	ldns_rdf *o;
+
+	if ((rr = ldns_rr_clone(template)) == NULL)
+		return -1;
+	if ((o = ldns_rdf_clone(owner)) == NULL) {
+		ldns_rr_free(rr);
+		return -1;
+	}
+	ldns_rdf_deep_free(ldns_rr_owner(rr));
+	ldns_rr_set_owner(rr, o);
+	if (!ldns_pkt_push_rr(r, section, rr)) {
+		ldns_rr_free(rr);
+		return -1;
+	}
+	return 0;
+}
+
+/* The records of LIST whose type is TYPE (or any, for ANY). */
+static int
+add_addrs(ldns_pkt *r, const ldns_rr_list *list, ldns_rr_type type,
+    const ldns_rdf *owner)
+{
+	const ldns_rr *rr;
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(list); i++) {
+		rr = ldns_rr_list_rr(list, i);
+		if (type != LDNS_RR_TYPE_ANY && ldns_rr_get_type(rr) != type)
+			continue;
+		if (add_rr(r, LDNS_SECTION_ANSWER, rr, owner) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+add_mx(const struct query *q, ldns_pkt *r, const ldns_rdf *owner)
+{
+	char text[2 * (DNSNAME_MAX + 1) + 64];
+	ldns_rr *mx = NULL;
+	int rc, n;
+
+	n = snprintf(text, sizeof(text), "%s. %d IN MX 10 mx.%s.%s.",
+	    q->zone->apex, DNS_TTL, q->test_id, q->zone->apex);
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    ldns_rr_new_frm_str(&mx, text, 0, NULL, NULL) != LDNS_STATUS_OK)
+		return -1;
+	rc = add_rr(r, LDNS_SECTION_ANSWER, mx, owner);
+	ldns_rr_free(mx);
+	return rc;
+}
+
+/*
+ * An answer from the zone: the records of the name, NODATA (NOERROR and
+ * the SOA) or NXDOMAIN with the SOA (RFC 2308 2.1, 2.2).  Minimal
+ * responses: no authority or additional records with data.
+ */
+static enum dns_answer_result
+answer_zone(struct query *q)
+{
+	const struct dns_answer_zone *z = q->zone;
+	const ldns_rdf *owner = ldns_rr_owner(q->qrr);
+	ldns_rr_type t = ldns_rr_get_type(q->qrr);
+	ldns_rdf *apex = NULL;
+	ldns_pkt *r;
+	int any = t == LDNS_RR_TYPE_ANY, rcode = LDNS_RCODE_NOERROR, rc = 0;
+
+	if (q->node == NODE_NONE)
+		rcode = LDNS_RCODE_NXDOMAIN;
+	/* [dns] truncate = mx: does the resolver retry over TCP (RFC 7766)? */
+	if (q->node == NODE_TEST_MX && !q->tcp &&
+	    z->truncate == DNS_TRUNCATE_MX &&
+	    (t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA)) {
+		if ((r = reply_new(q, rcode, 1)) == NULL)
+			return query_error(q, LDNS_RCODE_SERVFAIL);
+		ldns_pkt_set_tc(r, 1);
+		return reply_send(q, r);
+	}
+	if ((r = reply_new(q, rcode, 1)) == NULL)
+		return query_error(q, LDNS_RCODE_SERVFAIL);
+	switch (q->node) {
+	case NODE_APEX:
+		if (any || t == LDNS_RR_TYPE_SOA)
+			rc |= add_rr(r, LDNS_SECTION_ANSWER, z->soa, owner);
+		if (any || t == LDNS_RR_TYPE_NS)
+			rc |= add_rr(r, LDNS_SECTION_ANSWER, z->ns, owner);
+		break;
+	case NODE_NS:
+		rc = add_addrs(r, z->ns_addrs, t, owner);
+		break;
+	case NODE_TEST:
+		if (any || t == LDNS_RR_TYPE_MX)
+			rc = add_mx(q, r, owner);
+		break;
+	case NODE_TEST_MX:
+		rc = add_addrs(r, z->mx_addrs, t, owner);
+		break;
+	case NODE_OUTSIDE:
+	case NODE_NONE:
+		break;
+	}
+	if (rc == 0 && ldns_pkt_ancount(r) == 0) {
+		/* the apex as it was written in the question */
+		if ((apex = ldns_dname_clone_from(owner, (uint16_t)q->rel)) ==
+		    NULL)
+			rc = -1;
+		else
+			rc = add_rr(r, LDNS_SECTION_AUTHORITY, z->soa, apex);
+		ldns_rdf_deep_free(apex);
+	}
+	if (rc != 0) {
+		ldns_pkt_free(r);
+		return query_error(q, LDNS_RCODE_SERVFAIL);
+	}
+	return reply_send(q, r);
+}
+
+/*
+ * The first question, read for the record and the echo of the error
+ * reply when the packet as a whole is not given to ldns.
+ */
+static void
+read_question(struct query *q)
+{
+	size_t pos = DNS_HEADER;
+
+	if (LDNS_QDCOUNT(q->wire) == 0 ||
+	    ldns_wire2rr(&q->qrr, q->wire, q->len, &pos,
+	    LDNS_SECTION_QUESTION) != LDNS_STATUS_OK) {
+		q->qrr = NULL;
+		return;
+	}
+	note_question(q);
+}
+
+static enum dns_answer_result
+answer(struct query *q)
+{
+	const ldns_pkt *p;
+	ldns_status st;
+	uint16_t size;
+
+	/* RFC 1035 4.1.1; a response is never answered (no loops) */
+	if (q->len < DNS_HEADER)
+		return query_drop(q, "truncated header");
+	if (LDNS_QR_WIRE(q->wire))
+		return query_drop(q, "not a query (QR set)");
+	q->id = LDNS_ID_WIRE(q->wire);
+	q->opcode = (uint8_t)LDNS_OPCODE_WIRE(q->wire);
+	q->rd = LDNS_RD_WIRE(q->wire) != 0;
+	q->cd = LDNS_CD_WIRE(q->wire) != 0;
+	/*
+	 * At most one additional record, the OPT (RFC 6891 6.1.1), as
+	 * Unbound insists: we do not do TSIG, and ldns stops reading the
+	 * additional section after a TSIG record.
+	 */
+	if (LDNS_ARCOUNT(q->wire) > 1) {
+		read_question(q);
+		return query_error(q, q->opcode == LDNS_PACKET_QUERY ?
+		    LDNS_RCODE_FORMERR : LDNS_RCODE_NOTIMPL);
+	}
+	if ((st = ldns_wire2pkt(&q->pkt, q->wire, q->len)) != LDNS_STATUS_OK) {
+		q->pkt = NULL;
+		return query_drop(q, ldns_get_errorstr_by_id(st));
+	}
+	p = q->pkt;
+	if (ldns_rr_list_rr_count(ldns_pkt_question(p)) > 0) {
+		if ((q->qrr = ldns_rr_clone(ldns_rr_list_rr(
+		    ldns_pkt_question(p), 0))) == NULL)
+			return query_drop(q, "out of memory");
+		note_question(q);
+	}
+
+	/* from here on every reply carries an OPT if the query had one */
+	if (ldns_pkt_edns(p)) {
+		q->edns = q->rec->edns = 1;
+		q->do_bit = q->rec->do_bit = ldns_pkt_edns_do(p);
+		size = ldns_pkt_edns_udp_size(p);
+		q->rec->edns_size = size;
+		/* RFC 6891 6.2.5: below 512 means 512; 6.2.3: our maximum */
+		if (!q->tcp)
+			q->limit = size < DNS_UDP_MIN ? DNS_UDP_MIN :
+			    size > DNS_EDNS_MAX ? DNS_EDNS_MAX : size;
+		if (q->limit > q->cap)
+			q->limit = q->cap;
+		if (ldns_pkt_edns_version(p) > 0)
+			return query_error(q, DNS_RCODE_BADVERS);
+	}
+	if (q->opcode != LDNS_PACKET_QUERY)
+		return query_error(q, LDNS_RCODE_NOTIMPL);
+	/*
+	 * One question, nothing in the answer and authority sections, as
+	 * NSD and Unbound insist.
+	 */
+	if (LDNS_QDCOUNT(q->wire) != 1 || LDNS_ANCOUNT(q->wire) != 0 ||
+	    LDNS_NSCOUNT(q->wire) != 0)
+		return query_error(q, LDNS_RCODE_FORMERR);
+	if (q->rec->qclass != LDNS_RR_CLASS_IN)
+		return query_error(q, LDNS_RCODE_REFUSED);
+	/* no zone transfers; RFC 8906 3.1.2: REFUSED outside our zone */
+	if (q->rec->qtype == LDNS_RR_TYPE_AXFR ||
+	    q->rec->qtype == LDNS_RR_TYPE_IXFR || q->node == NODE_OUTSIDE)
+		return query_error(q, LDNS_RCODE_REFUSED);
+	return answer_zone(q);
+}
+
+enum dns_answer_result
+dns_answer_query(const struct dns_answer_zone *z, const uint8_t *query,
+    size_t len, int tcp, uint8_t *out, size_t *outlen, struct dnsq_rec *rec)
+{
+	struct query q;
+	enum dns_answer_result res;
+
+	memset(&q, 0, sizeof(q));
+	q.zone = z;
+	q.wire = query;
+	q.len = len;
+	q.tcp = tcp != 0;
+	q.out = out;
+	q.outlen = outlen;
+	q.rec = rec;
+	q.cap = *outlen;
+	q.limit = tcp ? DNS_ANSWER_MSG_MAX : DNS_UDP_MIN;
+	if (q.limit > q.cap)
+		q.limit = q.cap;
+
+	rec->qname = rec->test_id = rec->error = NULL;
+	rec->qtype = rec->qclass = 0;
+	rec->edns = rec->edns_size = rec->do_bit = 0;
+	rec->rcode = -1;
+	rec->truncated = rec->minimised = 0;
+
+	if (q.cap < DNS_HEADER)
+		res = query_drop(&q, "no room for an answer");
+	else if (len > DNS_ANSWER_MSG_MAX)
+		res = query_drop(&q, "message longer than 65535 bytes");
+	else
+		res = answer(&q);
+	ldns_rr_free(q.qrr);
+	ldns_pkt_free(q.pkt);
+	if (res == DNS_ANSWER_DROP)
+		*outlen = 0;
+	return res;
+}
+
+const char *
+dns_answer_rcode_name(int rcode)
+{
+	static const char *const names[] = {
+		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",
+		"REFUSED"
+	};
+
+	if (rcode >= 0 && (size_t)rcode < sizeof(names) / sizeof(names[0]))
+		return names[rcode];
+	if (rcode == DNS_RCODE_BADVERS)
+		return "BADVERS";
+	return rcode < 0 ? "dropped" : "other";
+}
+

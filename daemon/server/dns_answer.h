@@ -1,0 +1,53 @@
+/*
+ * The zone dns.<base> of the per-test "dns" challenge and the answer to
+ * one query: a packet in, a packet out.  Pure (any thread, no sockets, no
+ * store): the server in dnsd.c, the unit tests and the fuzzer call it.
+ * RFC 1034, RFC 1035, RFC 2308, RFC 6891, RFC 9156.
+ */
+#ifndef MAILSCOPE_DNS_ANSWER_H
+#define MAILSCOPE_DNS_ANSWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct dns_answer_zone;
+struct dnsq_rec;
+
+/* RFC 1035 4.2.2: a TCP message has a 16-bit length. */
+#define DNS_ANSWER_MSG_MAX	65535
+/* The longest rec->qname: every byte of a 255-byte name as \xNN. */
+#define DNS_ANSWER_QNAME_MAX	(255 * 4 + 2)
+
+/* What dns_answer_query() did with a query. */
+enum dns_answer_result {
+	DNS_ANSWER_SEND,	/* *OUTLEN bytes in OUT to send */
+	DNS_ANSWER_DROP		/* nothing to send; REC->error says why */
+};
+
+/*
+ * The zone dns.<base> as CFG describes it: its name servers are the [dns]
+ * addresses, mx.<id> has the addresses of [host open].  Ports dropped,
+ * unspecified addresses skipped.  NULL with ERR on failure.
+ */
+struct dns_answer_zone *dns_answer_zone_new(const struct config *cfg,
+		    char *err, size_t errlen);
+void		 dns_answer_zone_free(struct dns_answer_zone *);
+/* "dns.<base>" in lowercase. */
+const char	*dns_answer_zone_apex(const struct dns_answer_zone *);
+
+/*
+ * Answers the query QUERY (LEN bytes, as received; for TCP without the
+ * length prefix).  OUT has room for *OUTLEN bytes; on DNS_ANSWER_SEND
+ * *OUTLEN is the answer's length.  Fills the query fields of REC (qname,
+ * qtype, qclass, edns, edns_size, do_bit, rcode, truncated, minimised,
+ * test_id, error), whose strings the caller frees with
+ * records_dnsq_clear(); the address and transport fields are left alone.
+ */
+enum dns_answer_result dns_answer_query(const struct dns_answer_zone *,
+		    const uint8_t *query, size_t len, int tcp, uint8_t *out,
+		    size_t *outlen, struct dnsq_rec *rec);
+/* RCODE of REC for the log: "NOERROR" ... "BADVERS", "dropped" if < 0. */
+const char	*dns_answer_rcode_name(int rcode);
+
+#endif /* MAILSCOPE_DNS_ANSWER_H */
