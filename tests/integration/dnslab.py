@@ -133,39 +133,44 @@ class DnsLab:
                              stdin=subprocess.DEVNULL)
         self.procs.append((p, log))
 
-    def _nsd_conf(self, name, include):
+    def _write_conf(self, name, filename, template, **values):
+        """TEMPLATE formatted with VALUES and d (a new directory NAME under
+        root), written there as FILENAME; returns its path."""
         d = os.path.join(self.root, name)
         os.mkdir(d)
-        conf = os.path.join(d, "nsd.conf")
+        conf = os.path.join(d, filename)
         with open(conf, "w") as f:
-            f.write('server:\n\tusername: ""\n\tchroot: ""\n\tdatabase: ""\n'
-                    '\tzonesdir: "{d}"\n\tzonelistfile: "{d}/zone.list"\n'
-                    '\txfrdfile: "{d}/xfrd.state"\n\txfrdir: "{d}"\n'
-                    '\tpidfile: "{d}/nsd.pid"\n\tlogfile: "{d}/nsd.log"\n'
-                    '\tport: 53\n\tserver-count: 1\n\tverbosity: 1\n'
-                    'remote-control:\n\tcontrol-enable: no\n'
-                    'include: "{inc}"\n'.format(d=d, inc=os.path.join(self.out, include)))
+            f.write(template.format(d=d, **values))
         return conf
 
+    def _nsd_conf(self, name, include):
+        return self._write_conf(
+            name, "nsd.conf",
+            'server:\n\tusername: ""\n\tchroot: ""\n\tdatabase: ""\n'
+            '\tzonesdir: "{d}"\n\tzonelistfile: "{d}/zone.list"\n'
+            '\txfrdfile: "{d}/xfrd.state"\n\txfrdir: "{d}"\n'
+            '\tpidfile: "{d}/nsd.pid"\n\tlogfile: "{d}/nsd.log"\n'
+            '\tport: 53\n\tserver-count: 1\n\tverbosity: 1\n'
+            'remote-control:\n\tcontrol-enable: no\n'
+            'include: "{inc}"\n',
+            inc=os.path.join(self.out, include))
+
     def _unbound_conf(self, port, v6):
-        d = os.path.join(self.root, "unbound%d" % port)
-        os.mkdir(d)
-        conf = os.path.join(d, "unbound.conf")
-        with open(conf, "w") as f:
-            f.write('server:\n\tinterface: 127.0.0.1@{port}\n\tusername: ""\n'
-                    '\tchroot: ""\n\tdirectory: "{d}"\n\tpidfile: "{d}/unbound.pid"\n'
-                    '\tlogfile: "{d}/unbound.log"\n\tuse-syslog: no\n'
-                    '\tdo-daemonize: no\n\tnum-threads: 1\n\tdo-ip4: yes\n'
-                    '\tdo-ip6: {v6}\n\tdo-not-query-localhost: no\n'
-                    '\tmodule-config: "validator iterator"\n'
-                    '\ttrust-anchor-file: "{anchor}"\n'
-                    '\tlocal-zone: "test." nodefault\n'
-                    '\tval-log-level: 2\n\tverbosity: 1\n'
-                    'remote-control:\n\tcontrol-enable: no\n'
-                    'stub-zone:\n\tname: "{base}."\n\tstub-addr: 127.0.0.1\n'
-                    .format(port=port, d=d, v6=v6, base=BASE_DOMAIN,
-                            anchor=os.path.join(self.out, "trust-anchor.ds")))
-        return conf
+        return self._write_conf(
+            "unbound%d" % port, "unbound.conf",
+            'server:\n\tinterface: 127.0.0.1@{port}\n\tusername: ""\n'
+            '\tchroot: ""\n\tdirectory: "{d}"\n\tpidfile: "{d}/unbound.pid"\n'
+            '\tlogfile: "{d}/unbound.log"\n\tuse-syslog: no\n'
+            '\tdo-daemonize: no\n\tnum-threads: 1\n\tdo-ip4: yes\n'
+            '\tdo-ip6: {v6}\n\tdo-not-query-localhost: no\n'
+            '\tmodule-config: "validator iterator"\n'
+            '\ttrust-anchor-file: "{anchor}"\n'
+            '\tlocal-zone: "test." nodefault\n'
+            '\tval-log-level: 2\n\tverbosity: 1\n'
+            'remote-control:\n\tcontrol-enable: no\n'
+            'stub-zone:\n\tname: "{base}."\n\tstub-addr: 127.0.0.1\n',
+            port=port, v6=v6, base=BASE_DOMAIN,
+            anchor=os.path.join(self.out, "trust-anchor.ds"))
 
     def logs(self):
         out = []

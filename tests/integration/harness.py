@@ -520,49 +520,56 @@ class Daemon:
                              if sec in HOSTS))
         end = time.monotonic() + deadline(15)
         while pending:
-            if self.proc.poll() is not None:
-                raise DaemonError("mailscoped exited with %s before listening\n%s"
-                                  % (self.proc.returncode, self.log_tail()))
-            if time.monotonic() > end:
-                raise DaemonError("mailscoped not listening on %s after %.0fs\n%s"
-                                  % (pending, deadline(15), self.log_tail()))
-            addr, port = pending[0]
-            fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-            s = socket.socket(fam, socket.SOCK_STREAM)
-            s.settimeout(1)
+            self._still_starting(end, "listening on %s" % pending)
             try:
-                s.connect((addr, port))
-                self.probe_ports.append((addr, s.getsockname()[1]))
+                self._probe(*pending[0], timeout=1).close()
                 pending.pop(0)
             except OSError:
                 time.sleep(0.02)
-            finally:
-                s.close()
         # Bound is not serving: the event loop may still be opening the
         # database.  Serving means a reply (220, or 421 at a limit).
         addr, port = sorted(set(v for (sec, fam), v in self.listeners().items()
                                 if sec in HOSTS))[0]
         while True:
-            if self.proc.poll() is not None:
-                raise DaemonError("mailscoped exited with %s before serving\n%s"
-                                  % (self.proc.returncode, self.log_tail()))
-            if time.monotonic() > end:
-                raise DaemonError("mailscoped not serving after %.0fs\n%s"
-                                  % (deadline(15), self.log_tail()))
-            fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-            s = socket.socket(fam, socket.SOCK_STREAM)
-            s.settimeout(max(0.1, end - time.monotonic()))
+            self._still_starting(end, "serving")
             try:
-                s.connect((addr, port))
-                self.probe_ports.append((addr, s.getsockname()[1]))
-                line = s.recv(512)
-                if line[:4] in (b"220 ", b"220-", b"421 "):
-                    return
-                time.sleep(0.02)
+                s = self._probe(addr, port, timeout=max(0.1, end - time.monotonic()))
             except OSError:
                 time.sleep(0.02)
+                continue
+            try:
+                line = s.recv(512)
+            except OSError:
+                line = b""
             finally:
                 s.close()
+            if line[:4] in (b"220 ", b"220-", b"421 "):
+                return
+            time.sleep(0.02)
+
+    def _still_starting(self, end, doing):
+        """Fails with the log when the daemon exited, or END passed, before
+        DOING."""
+        if self.proc.poll() is not None:
+            raise DaemonError("mailscoped exited with %s before %s\n%s"
+                              % (self.proc.returncode, doing, self.log_tail()))
+        if time.monotonic() > end:
+            raise DaemonError("mailscoped not %s after %.0fs\n%s"
+                              % (doing, deadline(15), self.log_tail()))
+
+    def _probe(self, addr, port, timeout):
+        """A connection to ADDR:PORT, its client port noted in probe_ports
+        (wait_probes_closed)."""
+        s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET,
+                          socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect((addr, port))
+        except OSError:
+            s.close()
+            raise
+        self.probe_ports.append((addr, s.getsockname()[1]))
+        return s
 
     def wait_probes_closed(self):
         """Wait until the readiness probes' connections are closed in the
@@ -989,6 +996,16 @@ class DaemonTestCase(unittest.TestCase):
     def assertNoTransaction(self, conn_id):
         rows = self.d.query("SELECT * FROM transactions WHERE connection_id = ?", (conn_id,))
         self.assertEqual(rows, [], "no transaction expected")
+
+
+class ConfigCase(unittest.TestCase):
+    """One Daemon per class that is never started: its directory, demo
+    config and tool, for tests of the config and of `mailscope`."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(cls.__name__)
+        cls.addClassCleanup(cls.d.close)
 
 
 def all_daemons(test):

@@ -30,6 +30,17 @@ class Delivery(DaemonTestCase):
         return self.d.query("SELECT address, challenge, test_id FROM recipients "
                             "WHERE transaction_id = ? ORDER BY id", (txn_id,))
 
+    def deliver_plain(self, msg, mail_from="a@example.org"):
+        """MSG from MAIL_FROM to the test's plain address, 250 2.0.0 checked;
+        returns its transaction row."""
+        to = self.d.address(self.t, "plain")
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            self.assertReply(c.send_mail(mail_from, [to], msg), 250, "2.0.0")
+            c.quit()
+        conn = self.d.connection(c.local_port)
+        return self.txn_rows(conn["id"])[0]
+
     def test_plain_delivery_exact_rows(self):
         to = self.d.address(self.t, "plain")
         msg = make_message(to, subject="plain delivery",
@@ -93,12 +104,7 @@ class Delivery(DaemonTestCase):
         msg = make_message(to, subject="dots", body=body)
         wire = dot_stuff(msg)
         self.assertIn(b"\r\n..leading dot\r\n..\r\n...\r\n", wire)
-        with self.d.smtp("plain") as c:
-            c.ehlo()
-            self.assertReply(c.send_mail("a@example.org", [to], msg), 250, "2.0.0")
-            c.quit()
-        conn = self.d.connection(c.local_port)
-        txn = self.txn_rows(conn["id"])[0]
+        txn = self.deliver_plain(msg)
         self.assertEqual(txn["size"], len(msg))
         self.assertEqual(txn["body_sha256"], harness.body_sha256(msg))
 
@@ -106,12 +112,7 @@ class Delivery(DaemonTestCase):
         to = self.d.address(self.t, "plain")
         body = b"bare lf here\nand here\nbare cr here\rend of it\r\n"
         msg = make_message(to, subject="bare", body=body)
-        with self.d.smtp("plain") as c:
-            c.ehlo()
-            self.assertReply(c.send_mail("a@example.org", [to], msg), 250, "2.0.0")
-            c.quit()
-        conn = self.d.connection(c.local_port)
-        txn = self.txn_rows(conn["id"])[0]
+        txn = self.deliver_plain(msg)
         self.assertRow(txn, {"bare_lf": 2, "bare_cr": 1, "size": len(msg),
                              "body_sha256": harness.body_sha256(msg)}, "transaction")
 
@@ -160,12 +161,7 @@ class Delivery(DaemonTestCase):
 
     def test_null_reverse_path(self):
         to = self.d.address(self.t, "plain")
-        with self.d.smtp("plain") as c:
-            c.ehlo()
-            self.assertReply(c.send_mail("", [to], make_message(to)), 250, "2.0.0")
-            c.quit()
-        conn = self.d.connection(c.local_port)
-        self.assertEqual(self.txn_rows(conn["id"])[0]["mail_from"], "")
+        self.assertEqual(self.deliver_plain(make_message(to), mail_from="")["mail_from"], "")
 
     def test_two_transactions_one_connection(self):
         a = self.d.address(self.t, challenge="v4")

@@ -9,6 +9,7 @@ and QNAME minimisation: resolution through it, its minimised query and
 its fallback to TCP.  Every query is checked in dns_queries.
 """
 
+import contextlib
 import os
 import random
 import re
@@ -181,6 +182,24 @@ class DnsCase(DaemonTestCase):
 
     def row_of(self, test_id, n=1):
         return self.rows("test_id = ?", (test_id,), n, "the queries of test %s" % test_id)
+
+    @contextlib.contextmanager
+    def limit_reached(self, n):
+        """N TCP connections to the responder, each served a query; yields
+        one more connection.  All of them are closed at the end."""
+        conns = []
+        try:
+            for k in range(n):
+                s = tcp_connect(*self.dns[4])
+                conns.append(s)
+                s.sendall(framed(query(ZONE, T_SOA, qid=k)))
+                self.assertEqual(parse_header(tcp_read_message(s))["id"], k)
+            s = tcp_connect(*self.dns[4])
+            conns.append(s)
+            yield s
+        finally:
+            for s in conns:
+                s.close()
 
     def assertTcpServedAgain(self):
         """Once the connections at a limit are closed, the slots come back."""
@@ -428,19 +447,8 @@ class DigAtResponder(DnsCase):
         self.assertEqual(re.findall(r" rcode=(\S+)", line[0]), ["NXDOMAIN"])
 
     def test_tcp_connections_over_max_connections_are_closed(self):
-        conns = []
-        try:
-            for k in range(4):
-                s = tcp_connect(*self.dns[4])
-                conns.append(s)
-                s.sendall(framed(query(ZONE, T_SOA, qid=k)))
-                self.assertEqual(parse_header(tcp_read_message(s))["id"], k)
-            s = tcp_connect(*self.dns[4])
-            conns.append(s)
+        with self.limit_reached(4) as s:
             self.assertEqual(s.recv(10), b"", "a fifth connection was served")
-        finally:
-            for s in conns:
-                s.close()
         self.assertTcpServedAgain()
 
 
@@ -450,15 +458,7 @@ class PerIpLimit(DnsCase):
     options = [("global", "max_per_ip", "2")]
 
     def test_third_tcp_connection_from_one_address_is_refused(self):
-        conns = []
-        try:
-            for k in range(2):
-                s = tcp_connect(*self.dns[4])
-                conns.append(s)
-                s.sendall(framed(query(ZONE, T_SOA, qid=k)))
-                self.assertEqual(parse_header(tcp_read_message(s))["id"], k)
-            s = tcp_connect(*self.dns[4])
-            conns.append(s)
+        with self.limit_reached(2) as s:
             port = s.getsockname()[1]
             self.assertEqual(s.recv(10), b"", "a third connection was served")
             self.assertIn("dns: tcp connection from 127.0.0.1 port %d refused: "
@@ -467,9 +467,6 @@ class PerIpLimit(DnsCase):
             with tcp_connect(*self.dns[6]) as s6:
                 s6.sendall(framed(query(ZONE, T_SOA, qid=6)))
                 self.assertEqual(parse_header(tcp_read_message(s6))["id"], 6)
-        finally:
-            for s in conns:
-                s.close()
         self.assertTcpServedAgain()
 
 

@@ -260,18 +260,30 @@ class GreylistExpiry(GreyCase):
     options = [("global", "greylist_expire", "%gs" % EXPIRE),
                ("host grey", "greylist_delay", "%dms" % (SHORT_DELAY * 1000))]
 
-    def test_expired_pending_entry_starts_over(self):
+    def first_try(self, tag):
+        """A new test's grey address and a new sender (TAG); the first
+        try, deferred.  Returns (sender, address, attempt)."""
         t = self.new_test()
         to = self.d.address(t, challenge=GREY_CHALLENGE)
-        frm = sender("expire-pending")
-        first = self.deferred(frm, to, "first try")
+        frm = sender(tag)
+        return frm, to, self.deferred(frm, to, "first try")
+
+    def assertStartedOver(self, frm, to, n):
+        """After N attempts the entry is a first try again: one attempt,
+        first seen at the last attempt, not passed.  Returns the attempt
+        rows and the v_greylist row."""
+        rows = self.attempts(frm, to, n)
+        g, v = self.entry(frm, to, n)
+        self.assertEqual((g["attempts"], g["first_seen"], g["passed"]),
+                         (1, rows[-1]["time"], None))
+        return rows, v
+
+    def test_expired_pending_entry_starts_over(self):
+        frm, to, first = self.first_try("expire-pending")
         # past the delay, but also past the expiry: a first try again
         sleep_until(first.replied + self.EXPIRE + MARGIN)
         again = self.deferred(frm, to, "after expiry: a first try again")
-        rows = self.attempts(frm, to, 2)
-        g, v = self.entry(frm, to, 2)
-        self.assertEqual((g["attempts"], g["first_seen"], g["passed"]),
-                         (1, rows[1]["time"], None))
+        rows, v = self.assertStartedOver(frm, to, 2)
         self.assertEqual((v["attempts"], v["retry_delay"], v["accepted_addr"]), (1, None, None))
         # and the delay counts from the new first try
         sleep_until(again.replied + self.SHORT_DELAY + MARGIN)
@@ -283,27 +295,18 @@ class GreylistExpiry(GreyCase):
                          ["deferred", "deferred", "accepted"])
 
     def test_expired_passed_entry_starts_over(self):
-        t = self.new_test()
-        to = self.d.address(t, challenge=GREY_CHALLENGE)
-        frm = sender("expire-passed")
-        first = self.deferred(frm, to, "first try")
+        frm, to, first = self.first_try("expire-passed")
         sleep_until(first.replied + self.SHORT_DELAY + MARGIN)
         passed = self.accepted(frm, to, "retry after the delay")
         sleep_until(passed.replied + self.EXPIRE + MARGIN)
         self.deferred(frm, to, "passed, then unused past greylist_expire")
-        rows = self.attempts(frm, to, 3)
+        rows, v = self.assertStartedOver(frm, to, 3)
         self.assertEqual([r["result"] for r in rows], ["deferred", "accepted", "deferred"])
-        g, v = self.entry(frm, to, 3)
-        self.assertEqual((g["attempts"], g["first_seen"], g["passed"]),
-                         (1, rows[2]["time"], None))
         self.assertEqual(v["retry_delay"], None)
 
     def test_entry_in_use_does_not_expire(self):
         """Expiry counts from the last use, not from the first try."""
-        t = self.new_test()
-        to = self.d.address(t, challenge=GREY_CHALLENGE)
-        frm = sender("in-use")
-        first = self.deferred(frm, to, "first try")
+        frm, to, first = self.first_try("in-use")
         sleep_until(first.replied + self.SHORT_DELAY + MARGIN)
         prev = self.accepted(frm, to, "retry after the delay")
         step = self.EXPIRE / 2

@@ -53,6 +53,35 @@ class MessageLimits(DaemonTestCase):
         self.assertReply(c.cmd("RCPT TO:<%s>" % self.to), 250, "2.1.5")
         self.assertReply(c.cmd("DATA"), 354)
 
+    def check_latched_line_error(self, data, end):
+        """After DATA, the bytes DATA get no reply (the overlong line is
+        latched); then END: 500 5.5.2 after the final dot, no
+        transaction, and the session goes on."""
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            self.start_data(c)
+            c.send(data)
+            c.settimeout(0.3)
+            with self.assertRaises(AssertionError):
+                c.read_reply()
+            c.settimeout(5)
+            c.send(end)
+            self.assertReply(c.read_reply(), 500, "5.5.2")
+            self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
+            c.quit()
+        _, txns = self.transactions(c)
+        self.assertEqual(txns, [])
+
+    def fill_recipients(self, c):
+        """EHLO, MAIL and MAX_RCPT accepted RCPTs on the open host; returns
+        the test's addresses, one more than the limit."""
+        rcpts = [self.d.address(self.t, challenge=ch) for ch in ("v4", "v6", "uniq", "dns")]
+        c.ehlo()
+        self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
+        for a in rcpts[:MAX_RCPT]:
+            self.assertReply(c.cmd("RCPT TO:<%s>" % a), 250, "2.1.5")
+        return rcpts
+
     def test_ehlo_advertises_size_limit(self):
         with self.d.smtp("plain") as c:
             self.assertEqual(keywords(c.ehlo()).get("SIZE"), [str(MAX_SIZE)])
@@ -139,39 +168,13 @@ class MessageLimits(DaemonTestCase):
         body = b"short\r\n" + b"z" * (LINE_MAX + 50) + b"\r\nafter\r\n"
         msg = make_message(self.to, body=body)
         self.assertLess(len(msg), MAX_SIZE)
-        with self.d.smtp("plain") as c:
-            c.ehlo()
-            self.start_data(c)
-            c.send(dot_stuff(msg)[:-3])
-            # latched: no reply before the final dot
-            c.settimeout(0.3)
-            with self.assertRaises(AssertionError):
-                c.read_reply()
-            c.settimeout(5)
-            c.send(b".\r\n")
-            self.assertReply(c.read_reply(), 500, "5.5.2")
-            self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
-            c.quit()
-        _, txns = self.transactions(c)
-        self.assertEqual(txns, [])
+        self.check_latched_line_error(dot_stuff(msg)[:-3], b".\r\n")
 
     def test_dot_after_an_overlong_line_ended_by_bare_lf_is_content(self):
         """SMTP smuggling through a dropped line: "<long>\n.\r\n" must not
         end DATA (the dot follows a bare LF); only CRLF . CRLF does."""
-        with self.d.smtp("plain") as c:
-            c.ehlo()
-            self.start_data(c)
-            c.send(b"z" * (LINE_MAX + 50) + b"\n.\r\nNOOP\r\n")
-            c.settimeout(0.3)
-            with self.assertRaises(AssertionError):
-                c.read_reply()
-            c.settimeout(5)
-            c.send(b"\r\n.\r\n")
-            self.assertReply(c.read_reply(), 500, "5.5.2")
-            self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
-            c.quit()
-        _, txns = self.transactions(c)
-        self.assertEqual(txns, [])
+        self.check_latched_line_error(b"z" * (LINE_MAX + 50) + b"\n.\r\nNOOP\r\n",
+                                      b"\r\n.\r\n")
 
     def test_data_line_at_limit_accepted(self):
         body = b"w" * (LINE_MAX - 2) + b"\r\n"
@@ -185,12 +188,8 @@ class MessageLimits(DaemonTestCase):
 
     def test_too_many_recipients(self):
         tid = self.t["id"]
-        rcpts = [self.d.address(self.t, challenge=ch) for ch in ("v4", "v6", "uniq", "dns")]
         with self.d.smtp("open") as c:
-            c.ehlo()
-            self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
-            for a in rcpts[:MAX_RCPT]:
-                self.assertReply(c.cmd("RCPT TO:<%s>" % a), 250, "2.1.5")
+            rcpts = self.fill_recipients(c)
             self.assertReply(c.cmd("RCPT TO:<%s>" % rcpts[MAX_RCPT]), 452, "4.5.3")
             self.assertReply(c.cmd("DATA"), 354)
             c.send(dot_stuff(make_message(rcpts[0])))
@@ -223,12 +222,8 @@ class MessageLimits(DaemonTestCase):
     def test_temporary_refusals_count_toward_the_error_limit(self):
         """A client cannot be refused without end: 452s (and 451s) count
         like 5xx, so a pipelined flood of extra RCPTs ends with 421."""
-        rcpts = [self.d.address(self.t, challenge=ch) for ch in ("v4", "v6", "uniq", "dns")]
         with self.d.smtp("open") as c:
-            c.ehlo()
-            self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
-            for a in rcpts[:MAX_RCPT]:
-                self.assertReply(c.cmd("RCPT TO:<%s>" % a), 250, "2.1.5")
+            rcpts = self.fill_recipients(c)
             c.send(b"".join(b"RCPT TO:<%s>\r\n" % rcpts[MAX_RCPT].encode()
                             for _ in range(MAX_ERRORS + 5)))
             codes = []

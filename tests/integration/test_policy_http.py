@@ -487,50 +487,55 @@ class SlowClients(WebClient, DaemonTestCase):
                         row["error"])
 
 
-class ConnectionLimit(WebClient, DaemonTestCase):
+class LimitCase(WebClient, DaemonTestCase):
+    """Two TLS connections hold the limit; a third is closed."""
+
+    def refused_row(self):
+        """A plain connection over the limit: closed without a byte; its
+        policy_fetches row."""
+        addr, port = self.web()
+        with socket.create_connection((addr, port), timeout=deadline(5)) as s:
+            cport = s.getsockname()[1]
+            self.assertEqual(self.read_all(s, timeout=3), b"")
+        return self.port_row(cport)
+
+    def assertPolicyServed(self, conns, challenge):
+        """The connections that held the limit are still served CHALLENGE's
+        policy."""
+        for t in conns:
+            t.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                       % (WEB_PATH, policy_host(challenge))).encode())
+            self.assertEqual(parse_response(self.read_all(t))[2], expected_policy(challenge))
+
+
+class ConnectionLimit(LimitCase):
 
     options = [("global", "max_connections", "2")]
 
     def test_connections_over_the_limit_are_recorded_and_closed(self):
         name = policy_host("sts-n")
         with self.tls(name) as a, self.tls(name) as b:
-            addr, port = self.web()
-            with socket.create_connection((addr, port), timeout=deadline(5)) as s:
-                cport = s.getsockname()[1]
-                self.assertEqual(self.read_all(s, timeout=3), b"")
-            row = self.port_row(cport)
+            row = self.refused_row()
             self.assertTrue(row["error"].startswith("too many connections: "), row["error"])
-            for t in (a, b):        # the first two are still served
-                t.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
-                           % (WEB_PATH, name)).encode())
-                self.assertEqual(parse_response(self.read_all(t))[2],
-                                 expected_policy("sts-n"))
+            self.assertPolicyServed((a, b), "sts-n")
         self.assertServes()
 
 
-class PerIpLimit(WebClient, DaemonTestCase):
+class PerIpLimit(LimitCase):
 
     options = [("global", "max_per_ip", "2")]
 
     def test_third_connection_from_one_address_is_recorded_and_closed(self):
         name = policy_host("sts-n")
-        addr, port = self.web()
         with self.tls(name) as a, self.tls(name) as b:
-            with socket.create_connection((addr, port), timeout=deadline(5)) as s:
-                cport = s.getsockname()[1]
-                self.assertEqual(self.read_all(s, timeout=3), b"")
-            row = self.port_row(cport)
+            row = self.refused_row()
             self.assertTrue(row["error"].startswith(
                 "too many connections from this address: "), row["error"])
             self.assertIn("closing: too many connections from this address",
                           self.d.log())
             # another address is not affected
             self.assertServes(family=6)
-            for t in (a, b):        # the first two are still served
-                t.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
-                           % (WEB_PATH, name)).encode())
-                self.assertEqual(parse_response(self.read_all(t))[2],
-                                 expected_policy("sts-n"))
+            self.assertPolicyServed((a, b), "sts-n")
         self.assertServes()
 
 

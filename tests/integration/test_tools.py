@@ -103,13 +103,8 @@ class DemoConfig(unittest.TestCase):
                 self.assertNotIn("error:", cp.stderr)
 
 
-class BrokenConfig(unittest.TestCase):
+class BrokenConfig(harness.ConfigCase):
     """Every config error is reported as FILE:LINE: error: ..., exit 1."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.d = harness.Daemon("broken-config")
-        cls.addClassCleanup(cls.d.close)
 
     def write_broken(self):
         lines = self.d.config_text().splitlines()
@@ -163,13 +158,8 @@ class BrokenConfig(unittest.TestCase):
         self.assertRegex(cp.stderr, re.escape(path) + r":\d+: error: ")
 
 
-class NewTest(unittest.TestCase):
+class NewTest(harness.ConfigCase):
     """new-test: the ID, the address of every challenge, the tests row."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.d = harness.Daemon("new-test")
-        cls.addClassCleanup(cls.d.close)
 
     def test_json_has_id_and_every_challenge_address(self):
         t0 = time.time()
