@@ -5,7 +5,11 @@
 #include "build.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -26,6 +30,7 @@
 #include "listener.h"
 #include "log.h"
 #include "policy_http.h"
+#include "resolver.h"
 #include "smtp.h"
 #include "store.h"
 
@@ -107,10 +112,100 @@ drop_privileges(const char *user)
 	return 0;
 }
 
+/* Where the analysis resolver takes its nameservers when none is set. */
+#define RESOLV_CONF	"/etc/resolv.conf"
+
+/* 1 when TEXT (an address, an IPv6 zone allowed) is 127.0.0.0/8 or ::1. */
+static int
+loopback_text(const char *text)
+{
+	char		 buf[INET6_ADDRSTRLEN];
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	size_t		 n = strcspn(text, "%");
+
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/*
+ * The nameservers of resolv.conf(5), as ldns reads them, into LIST
+ * (space-separated); the number of those not on loopback.
+ */
+static int
+resolv_conf_servers(char *list, size_t len)
+{
+	FILE	*fp;
+	char	 line[512], *w, *save;
+	size_t	 used = 0;
+	int	 away = 0, n;
+
+	list[0] = '\0';
+	if ((fp = fopen(RESOLV_CONF, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if ((w = strtok_r(line, " \t\r\n", &save)) == NULL ||
+		    strcmp(w, "nameserver") != 0 ||
+		    (w = strtok_r(NULL, " \t\r\n", &save)) == NULL)
+			continue;
+		if (!loopback_text(w))
+			away++;
+		n = snprintf(list + used, len - used, "%s%s",
+		    used > 0 ? " " : "", w);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	fclose(fp);
+	return away;
+}
+
+/*
+ * The analysis sends its DNS lookups (SPF, DKIM, DMARC, the client's
+ * names) to a resolver; the loopback demo promises to stay on loopback,
+ * so say at start when they leave the machine.
+ */
+static void
+log_resolver(const struct config *cfg)
+{
+	char			 list[256];
+	struct listen_addr	 la;
+	const struct sockaddr	*sa = (const struct sockaddr *)&la.ss;
+	int			 away;
+
+	if (resolver_disabled(cfg))
+		return;
+	if (cfg->resolver == NULL) {
+		if (resolv_conf_servers(list, sizeof(list)) > 0)
+			log_info("analysis lookups use %s (from %s), not "
+			    "loopback; set resolver = off to stay on loopback",
+			    list, RESOLV_CONF);
+		return;
+	}
+	if (config_parse_listen(cfg->resolver, &la) == -1)
+		return;
+	if (sa->sa_family == AF_INET)
+		away = (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
+		    >> 24) != 127;
+	else
+		away = !IN6_IS_ADDR_LOOPBACK(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+	if (away)
+		log_info("analysis lookups use %s (from resolver), not "
+		    "loopback; set resolver = off to stay on loopback",
+		    cfg->resolver);
+}
+
 static int
 daemon_run(struct daemon *d, int foreground)
 {
-	char err[512];
+	char	 err[512];
+	int64_t	 last_id;
 
 	if ((d->base = event_base_new()) == NULL ||
 	    (d->srv = smtp_server_new(d->base, d->cfg)) == NULL) {
@@ -159,12 +254,22 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("%s", err);
 		return -1;
 	}
+	log_resolver(d->cfg);
 	if ((d->an = analyze_new(d->cfg, d->store, 2)) == NULL) {
 		log_warn("cannot start the analysis workers");
 		return -1;
 	}
-	if (smtp_server_set_store(d->srv, d->store, d->an,
-	    store_last_connection_id(d->store)) == -1) {
+	/*
+	 * Connection ids continue from the highest one stored; without it,
+	 * new ids could repeat those that rows already name.
+	 */
+	if ((last_id = store_last_connection_id(d->store)) == -1) {
+		log_warn("cannot read the highest connection id from %s: "
+		    "not starting, as new ids could repeat stored ones",
+		    d->cfg->database);
+		return -1;
+	}
+	if (smtp_server_set_store(d->srv, d->store, d->an, last_id) == -1) {
 		log_warn("cannot load the greylist from the store");
 		return -1;
 	}

@@ -12,7 +12,8 @@ SELECT c.id AS connection_id, c.test_id, c.host, c.local_addr,
 	c.tls_error, c.pipelined_discarded, c.improper_pipelining,
 	c.transactions, c.commands, c.end_reason, c.mail_commands,
 	-- evidence: TLS completed, then the sender left without trying MAIL
-	(c.tls_established = 1 AND c.mail_commands = 0) AS tls_then_left
+	(c.tls_established = 1 AND c.mail_commands = 0) AS tls_then_left,
+	c.bare_cr_commands
 FROM connections c;
 
 DROP VIEW IF EXISTS v_deliveries;
@@ -41,7 +42,8 @@ SELECT r.test_id, r.challenge, r.address,
 	    AS dkim,
 	-- pass fail none temperror permerror; NULL: not checked
 	(SELECT d.result FROM dmarc_results d WHERE d.transaction_id = t.id)
-	    AS dmarc
+	    AS dmarc,
+	t.nul_bytes
 FROM recipients r
 JOIN transactions t ON t.id = r.transaction_id
 JOIN connections c ON c.id = t.connection_id
@@ -112,3 +114,16 @@ SELECT f.id AS fetch_id, datetime(f.time, 'unixepoch') AS time,
 		AND n.started BETWEEN f.time - 3600 AND f.time + 3600)
 	    ORDER BY c.id LIMIT 1) AS test_id
 FROM policy_fetches f;
+
+-- Reports sent to us (schema/011_inbound_reports.sql) with the connection
+-- they came over; without the message itself (inbound_reports.message).
+DROP VIEW IF EXISTS v_inbound_reports;
+CREATE VIEW v_inbound_reports AS
+SELECT i.id AS report_id, i.kind,
+	datetime(i.received, 'unixepoch') AS received,
+	i.rcpt, i.mail_from, i.size, i.sha256,
+	i.transaction_id, i.connection_id,
+	c.host, c.client_addr, c.family, c.helo,
+	c.tls_version, c.tls_cipher
+FROM inbound_reports i
+JOIN connections c ON c.id = i.connection_id;

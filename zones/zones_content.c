@@ -36,7 +36,7 @@
 #define SOA_EXPIRE	1209600	/* two weeks */
 #define SOA_MINIMUM	300	/* negative answers cached 5 min (RFC 2308) */
 #define TLSA_LEN	32	/* SHA-256 */
-#define TLSRPT_LOCAL	"tlsrpt"	/* rua=mailto:tlsrpt@<base> */
+#define TLSRPT_LOCAL	CATALOG_TLSRPT_LOCAL	/* rua=mailto:tlsrpt@<base> */
 
 static void	rr(FILE *, const char *, const char *, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));

@@ -46,6 +46,12 @@ struct catalog_host {
 #define CH_STS_MISMATCH		0x0400	/* MTA-STS whose mx list does not match */
 #define CH_TLSRPT_TEST		0x0800	/* per-test TLS-RPT record */
 
+/*
+ * The local part of the TLS-RPT address (RFC 8460 3) every zone publishes,
+ * rua=mailto:tlsrpt@<base>; testid_classify() accepts it on every host.
+ */
+#define CATALOG_TLSRPT_LOCAL	"tlsrpt"
+
 /* A challenge: the recipient domain <name>.<base>. */
 struct catalog_challenge {
 	const char		*name;

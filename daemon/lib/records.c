@@ -55,6 +55,7 @@ static const size_t txn_strs[] = {
 	offsetof(struct txn_rec, message),
 	offsetof(struct txn_rec, client_addr),
 	offsetof(struct txn_rec, helo),
+	offsetof(struct txn_rec, report_rcpt),
 };
 
 static const size_t grey_strs[] = {

@@ -53,6 +53,7 @@ struct conn_rec {
 	int		 starttls;	/* STARTTLS command accepted */
 	int		 pipelined_discarded;	/* bytes dropped at STARTTLS */
 	int		 improper_pipelining;	/* commands after a group end */
+	unsigned	 bare_cr_commands;	/* refused: CR not in CRLF */
 	unsigned	 transactions;	/* committed */
 	unsigned	 mail_commands;	/* MAIL commands sent, any reply */
 	char		*test_id;	/* attributed test, NULL if none */
@@ -87,12 +88,16 @@ struct txn_rec {
 	char		 body_sha256[65];	/* hex */
 	unsigned	 bare_lf;
 	unsigned	 bare_cr;
+	unsigned	 nul_bytes;	/* NUL bytes in the message */
 	unsigned	 long_lines;
 	int		 tls;		/* received over TLS */
 	char		*message;	/* the whole message, for analysis */
 	size_t		 message_len;
 	char		*client_addr;	/* of the connection, for analysis */
 	char		*helo;		/* HELO/EHLO name as sent; NULL if none */
+	/* a report address among the recipients: the message is kept whole */
+	const char	*report_kind;	/* static: "tlsrpt"; NULL: none */
+	char		*report_rcpt;	/* the first report recipient, as given */
 };
 
 /*
@@ -333,8 +338,11 @@ int		 records_grey_attempt_copy(struct grey_attempt *dst,
 void		 records_fetch_clear(struct fetch_rec *);
 int		 records_fetch_copy(struct fetch_rec *dst,
 		    const struct fetch_rec *src);
-/* The copy shares the borrowed addresses of SRC. */
 void		 records_dnsq_clear(struct dnsq_rec *);
+/*
+ * The copy shares the borrowed addresses of SRC: a caller that keeps it
+ * beyond SRC's buffers copies those itself (the store's job does).
+ */
 int		 records_dnsq_copy(struct dnsq_rec *dst,
 		    const struct dnsq_rec *src);
 void		 records_spf_clear(struct spf_rec *);

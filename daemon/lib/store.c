@@ -42,6 +42,7 @@ enum stmt_id {
 	ST_CONN_CLOSE,
 	ST_TXN,
 	ST_RCPT,
+	ST_REPORT,
 	ST_TEST_CREATE,
 	ST_TEST_EXISTS,
 	ST_LAST_CONN,
@@ -86,6 +87,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " helo = :helo, extensions = :extensions, starttls = :starttls,"
 	    " pipelined_discarded = :pipelined_discarded,"
 	    " improper_pipelining = :improper_pipelining,"
+	    " bare_cr_commands = :bare_cr_commands,"
 	    " transactions = :transactions, mail_commands = :mail_commands,"
 	    " test_id = :test_id,"
 	    " commands = :commands, end_reason = :end_reason,"
@@ -102,18 +104,34 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TXN] =
 	    "INSERT INTO transactions (connection_id, received, mail_from,"
 	    " mail_params, size, headers, body_sha256, bare_lf, bare_cr,"
-	    " long_lines, tls)"
+	    " nul_bytes, long_lines, tls)"
 	    " VALUES (:connection_id, :received, :mail_from, :mail_params,"
-	    " :size, :headers, :body_sha256, :bare_lf, :bare_cr, :long_lines,"
-	    " :tls)",
+	    " :size, :headers, :body_sha256, :bare_lf, :bare_cr, :nul_bytes,"
+	    " :long_lines, :tls)",
 	[ST_RCPT] =
 	    "INSERT INTO recipients (transaction_id, address, challenge,"
 	    " test_id)"
 	    " VALUES (:transaction_id, :address, :challenge, :test_id)",
+	/* an empty message has no buffer: still a message, of 0 bytes */
+	[ST_REPORT] =
+	    "INSERT INTO inbound_reports (transaction_id, connection_id,"
+	    " received, kind, rcpt, mail_from, size, sha256, message)"
+	    " VALUES (:transaction_id, :connection_id, :received, :kind,"
+	    " :rcpt, :mail_from, :size, :sha256, coalesce(:message, x''))",
 	[ST_TEST_CREATE] =
 	    "INSERT INTO tests (id, created) VALUES (:id, :created)",
 	[ST_TEST_EXISTS] = "SELECT 1 FROM tests WHERE id = :id",
-	[ST_LAST_CONN] = "SELECT coalesce(max(id), 0) FROM connections",
+	/*
+	 * Every column that holds a connection id: connections rows may be
+	 * pruned (the sqlite3 shell does not enforce foreign keys) or never
+	 * written (a failed insert), while rows naming their id remain.
+	 */
+	[ST_LAST_CONN] =
+	    "SELECT max(coalesce((SELECT max(id) FROM connections), 0),"
+	    " coalesce((SELECT max(connection_id) FROM transactions), 0),"
+	    " coalesce((SELECT max(connection_id) FROM greylist_attempts),"
+	    " 0),"
+	    " coalesce((SELECT max(connection_id) FROM inbound_reports), 0))",
 	[ST_GREY_UPSERT] =
 	    "INSERT INTO greylist (mail_from, rcpt, test_id, first_seen,"
 	    " last_seen, attempts, passed)"
@@ -737,6 +755,7 @@ static const struct col conn_cols[] = {
 	COL(conn_rec, INT, starttls),
 	COL(conn_rec, INT, pipelined_discarded),
 	COL(conn_rec, INT, improper_pipelining),
+	COL(conn_rec, UINT, bare_cr_commands),
 	COL(conn_rec, UINT, transactions),
 	COL(conn_rec, UINT, mail_commands),
 	COL(conn_rec, TEXT, test_id),
@@ -772,8 +791,18 @@ static const struct col txn_cols[] = {
 	COL(txn_rec, CHARS, body_sha256),
 	COL(txn_rec, UINT, bare_lf),
 	COL(txn_rec, UINT, bare_cr),
+	COL(txn_rec, UINT, nul_bytes),
 	COL(txn_rec, UINT, long_lines),
 	COL(txn_rec, INT, tls),
+};
+
+/* A report is its transaction's message, whole; with txn_cols. */
+static const struct col report_cols[] = {
+	COL_AS(txn_rec, TEXT, report_kind, ":kind"),
+	COL_AS(txn_rec, TEXT, report_rcpt, ":rcpt"),
+	COL_AS(txn_rec, CHARS, body_sha256, ":sha256"),
+	{ ":message", COL_BLOB, COL_NEVER, offsetof(struct txn_rec, message),
+	    offsetof(struct txn_rec, message_len) },
 };
 
 static const struct col rcpt_cols[] = {
@@ -1000,6 +1029,8 @@ job_txn(struct store *st, struct job *j)
 	struct txn_rec		*t = j->txn;
 	const struct src	 txn[] = { SRC(txn_cols, t) };
 	struct src		 rcpt[] = { SRC(rcpt_cols, NULL), SRC(txn_cols, t) };
+	const struct src	 report[] = { SRC(report_cols, t),
+				    SRC(txn_cols, t) };
 	size_t			 i;
 
 	if (job_exec(st, j, ST_TXN, txn, NELEM(txn),
@@ -1012,6 +1043,10 @@ job_txn(struct store *st, struct job *j)
 		    "recipient insert") == -1)
 			return -1;
 	}
+	/* in the same job: a report acknowledged is a report stored */
+	if (t->report_kind != NULL && job_exec(st, j, ST_REPORT, report,
+	    NELEM(report), "inbound report insert") == -1)
+		return -1;
 	/* analysed later: "pending" until the analysis job finishes it */
 	return job_exec(st, j, ST_ANALYSIS_QUEUED, txn, NELEM(txn),
 	    "analysis insert");
@@ -1543,7 +1578,11 @@ store_greylist_load(struct store *st,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* The highest connection id stored, 0 for none, -1 on error. */
+/*
+ * The highest connection id stored in any table, 0 for none, -1 (logged)
+ * when it cannot be read: a value that is not an integer counts as
+ * unreadable, as reading it as 0 would let new ids repeat stored ones.
+ */
 int64_t
 store_last_connection_id(struct store *st)
 {
@@ -1551,11 +1590,16 @@ store_last_connection_id(struct store *st)
 	int64_t		 id = -1;
 
 	store_sync_only(st, __func__);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		id = sqlite3_column_int64(s, 0);
-	else
+	if (sqlite3_step(s) != SQLITE_ROW)
 		log_warn("store: last connection id: %s",
 		    sqlite3_errmsg(st->db));
+	else if (sqlite3_column_type(s, 0) != SQLITE_INTEGER)
+		log_warn("store: last connection id: a stored connection id "
+		    "is not an integer (connections.id, "
+		    "transactions.connection_id, "
+		    "greylist_attempts.connection_id)");
+	else
+		id = sqlite3_column_int64(s, 0);
 	(void)sqlite3_reset(s);
 	return id;
 }

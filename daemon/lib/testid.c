@@ -110,9 +110,17 @@ testid_classify(const struct config *cfg, const char *addr,
 	if (dlen > 0 && dom[dlen - 1] == '.')
 		dlen--;
 
-	if (span_eq(dom, dlen, cfg->base_domain))
-		return span_eq(addr, llen, "postmaster") ?
-		    RCPT_POSTMASTER : RCPT_NO_USER;
+	if (span_eq(dom, dlen, cfg->base_domain)) {
+		if (span_eq(addr, llen, "postmaster"))
+			return RCPT_POSTMASTER;
+		/*
+		 * RFC 8460 3: every zone's rua=mailto:tlsrpt@<base>.  No
+		 * dmarc@<base>: no zone publishes it (docs/researcher.md).
+		 */
+		if (span_eq(addr, llen, CATALOG_TLSRPT_LOCAL))
+			return RCPT_REPORT;
+		return RCPT_NO_USER;
+	}
 	if (dlen <= blen + 1 || dom[dlen - blen - 1] != '.' ||
 	    strncasecmp(dom + dlen - blen, cfg->base_domain, blen) != 0)
 		return RCPT_FOREIGN;

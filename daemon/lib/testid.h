@@ -15,6 +15,7 @@ int	testid_valid(const char *s, size_t len);
 enum testid_rcpt {
 	RCPT_TEST,		/* a challenge address with a test ID */
 	RCPT_POSTMASTER,	/* postmaster of the base or a challenge domain */
+	RCPT_REPORT,		/* tlsrpt@<base>: TLS-RPT reports (RFC 8460) */
 	RCPT_NO_USER,		/* catalogue domain, unknown local part */
 	RCPT_FOREIGN		/* not our domain: never relayed */
 };
@@ -22,7 +23,8 @@ enum testid_rcpt {
 /*
  * Classifies the address LOCAL@DOMAIN (no angle brackets) against the
  * catalogue: measure+ID@C.<base> or measure@ID.C.<base> for per-test
- * challenges.  On RCPT_TEST fills ID and *CH.
+ * challenges.  On RCPT_TEST fills ID and *CH.  The report address is
+ * that of the base domain only: the zones publish no other.
  */
 enum testid_rcpt testid_classify(const struct config *, const char *addr,
 	    char id[TESTID_LEN + 1], const struct catalog_challenge **ch);

@@ -12,8 +12,8 @@
 void	 text_set(char **dst, const char *src);
 
 /*
- * A copy of the first MAX of the SRCLEN bytes of SRC, escaped as by
- * log_escape() and lowercased with LOWER.  NULL when out of memory.
+ * A copy of the first MAX of the SRCLEN bytes of SRC (not NULL), escaped
+ * as by log_escape() and lowercased with LOWER.  NULL when out of memory.
  */
 char	*text_escaped(const char *src, size_t srclen, size_t max, int lower);
 

@@ -112,6 +112,7 @@ struct web_conn {
 	int			 started_timer;	/* the start run is done */
 	int			 over_limit;	/* beyond max_connections */
 	int			 addr_counted;	/* client in ph->limit */
+	int			 uncounted;	/* counting it failed: closed */
 	int			 handshake_begun;
 	int			 replying;	/* our reply is being queued */
 	unsigned		 requests;	/* answered and stored by us */
@@ -181,8 +182,10 @@ conn_learn(struct web_conn *c, evutil_socket_t fd)
 		snprintf(c->client, sizeof(c->client), "?");
 	if (connlimit_add_addr(c->ph->limit, c->client) == 0)
 		c->addr_counted = 1;
-	else
+	else {
 		log_warn("w%lld: counting the address: out of memory", c->id);
+		c->uncounted = 1;
+	}
 	log_debug("w%lld: connect from %s port %d to web (%s)", c->id,
 	    c->client, c->client_port, c->local);
 	conn_enter(c, W_HANDSHAKE);
@@ -224,6 +227,11 @@ conn_timer(evutil_socket_t fd, short what, void *arg)
 	c->started_timer = 1;
 	if (c->over_limit) {
 		conn_close(c, "too many connections");
+		return;
+	}
+	/* unchecked against max_per_ip: not served */
+	if (c->uncounted) {
+		conn_close(c, "out of memory");
 		return;
 	}
 	/* RFC 8461 has no say: as SMTP's */

@@ -244,7 +244,7 @@ smtp_reply(struct session *s, int code, const char *status, const char *fmt,
 	const char *p, *nl;
 	va_list ap;
 	size_t n;
-	int len;
+	int len, cut;
 
 	va_start(ap, fmt);
 	len = vsnprintf(text, sizeof(text), fmt, ap);
@@ -268,11 +268,19 @@ smtp_reply(struct session *s, int code, const char *status, const char *fmt,
 	if (s->cur != V_COUNT && code < 300)
 		s->ok[s->cur]++;
 	if (code >= 400) {
-		/* a field: the command cannot forge one after it */
-		log_field(esc, sizeof(esc), s->line, strlen(s->line));
-		log_info("c%lld: reject: %d %s %s; from=%s cmd=\"%s\"",
+		/*
+		 * A field: the command cannot forge one after it.  Of an
+		 * unknown command (AUTH among them: we offer none) only the
+		 * verb and the start: its argument may be a credential.
+		 */
+		n = strlen(s->line);
+		cut = 0;
+		if (s->cur == V_UNKNOWN)
+			n = smtp_parse_loggable(s->line, n, &cut);
+		log_field(esc, sizeof(esc), s->line, n);
+		log_info("c%lld: reject: %d %s %s; from=%s cmd=\"%s%s\"",
 		    (long long)s->rec.id, code, status != NULL ? status : "",
-		    text, s->rec.client_addr, esc);
+		    text, s->rec.client_addr, esc, cut ? "..." : "");
 	}
 }
 
@@ -518,6 +526,12 @@ cmd_rcpt(struct session *s, const char *arg)
 		s->rec.test_id = strdup(id);
 	if (kind == RCPT_TEST && greylisted(s, path, id))
 		return smtp_reply_err(s, SE_GREYLISTED);
+	/* RFC 8460 3: a TLS-RPT report, never greylisted, kept whole */
+	if (kind == RCPT_REPORT && s->txn->report_kind == NULL) {
+		if ((s->txn->report_rcpt = strdup(path)) == NULL)
+			return smtp_reply_err(s, SE_STORE_FAILED);
+		s->txn->report_kind = "tlsrpt";
+	}
 
 	r = realloc(s->txn->rcpts, (s->txn->nrcpts + 1) * sizeof(*r));
 	if (r == NULL)
@@ -624,7 +638,11 @@ drop_long_line(struct session *s, struct evbuffer *in)
 
 enum got { GOT_LINE, GOT_MORE, GOT_TOO_LONG, GOT_SKIPPED };
 
-/* Takes the next line into s->line (NUL-terminated, NULs become '?'). */
+/*
+ * Takes the next line into s->line, NUL-terminated.  A command line's NULs
+ * become '?' (commands are parsed and logged as strings); a data line is
+ * kept as sent, for the hash and the store, and used by its length.
+ */
 static enum got
 next_line(struct session *s, struct evbuffer *in, size_t *len, size_t *eol)
 {
@@ -645,7 +663,7 @@ next_line(struct session *s, struct evbuffer *in, size_t *len, size_t *eol)
 	}
 	evbuffer_remove(in, s->line, *len);
 	evbuffer_drain(in, *eol);
-	for (i = 0; i < *len; i++)
+	for (i = 0; i < *len && s->state != S_DATA; i++)
 		if (s->line[i] == '\0')
 			s->line[i] = '?';
 	s->line[*len] = '\0';
@@ -685,6 +703,11 @@ dispatch(struct session *s, struct evbuffer *in)
 	if (c == NULL || (c->flags & CMD_COUNTS_TOWARD_LIMIT)) {
 		if (++s->junk > cfg->max_commands)
 			return smtp_reply_err(s, SE_TOO_MANY_COMMANDS);
+	}
+	/* RFC 5321 2.3.8: a CR belongs in CRLF; inside, it is no argument */
+	if (smtp_parse_bare_cr(s->line, strlen(s->line))) {
+		s->rec.bare_cr_commands++;
+		return smtp_reply_err(s, SE_BARE_CR);
 	}
 	if (c == NULL)
 		return smtp_reply_err(s, SE_UNKNOWN_COMMAND);
@@ -854,19 +877,18 @@ data_line(struct session *s, struct evbuffer *in)
 	case GOT_LINE:
 		break;
 	}
-	/*
-	 * RFC 5321 4.1.1.4: the end is CRLF "." CRLF.  A dot after a bare LF,
-	 * or followed by one, is content: the SMTP smuggling defence.
-	 */
-	if (smtp_parse_data_end(s->line, len) && eol == 2 && s->prev_eol == 2)
+	/* CRLF "." CRLF only (RFC 5321 4.1.1.4): the SMTP smuggling defence */
+	if (smtp_parse_data_end(s->line, len, (size_t)s->prev_eol, eol))
 		return data_end(s);
+	skip = smtp_parse_unstuff(s->line, len, (size_t)s->prev_eol);
 	s->prev_eol = (int)eol;
 	if (eol == 1)
 		txn->bare_lf++;
 	for (i = 0; i < len; i++)
 		if (s->line[i] == '\r')
 			txn->bare_cr++;
-	skip = smtp_parse_unstuff(s->line, len);
+		else if (s->line[i] == '\0')
+			txn->nul_bytes++;
 	n = len - skip;
 	eolstr = eol == 2 ? "\r\n" : "\n";
 	txn->size += n + eol;
@@ -1144,11 +1166,16 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->line = malloc(cfg->line_max + 1)) == NULL ||
+	    (s->rec.host = strdup(lis->host->name)) == NULL ||
+	    (s->rec.local_addr = strdup(lis->local)) == NULL ||
+	    (s->rec.client_addr = strdup(addr)) == NULL ||
 	    (s->bev = bufferevent_socket_new(srv->base, fd, 0)) == NULL) {
 		log_warn("accept from %s: out of memory", addr);
 		connlimit_remove(srv->limit, addr);
-		if (s != NULL)
+		if (s != NULL) {
 			free(s->line);
+			records_conn_clear(&s->rec);
+		}
 		free(s);
 		close(fd);
 		return;
@@ -1160,9 +1187,6 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	s->line[0] = '\0';
 	s->latched = SE_NONE;
 	s->rec.id = ++srv->last_id;
-	s->rec.host = strdup(lis->host->name);
-	s->rec.local_addr = strdup(lis->local);
-	s->rec.client_addr = strdup(addr);
 	s->rec.client_port = port;
 	s->rec.family = family;
 	s->rec.started = clock_now();

@@ -51,6 +51,9 @@ static const struct smtp_error_row rows[SE_COUNT] = {
 	    0, NULL },
 	[SE_SYNTAX] =		{ 501, "5.5.4",
 	    "Error: syntax error in parameters", 0, NULL },
+	/* RFC 5321 2.3.8: a CR only as part of CRLF, never inside a line */
+	[SE_BARE_CR] =		{ 501, "5.5.2",
+	    "Error: syntax error: bare CR in command", 0, NULL },
 	[SE_BAD_ADDRESS] =	{ 501, "5.5.4", "Error: bad address syntax", 0,
 	    NULL },
 	[SE_NULL_RECIPIENT] =	{ 501, "5.1.3",

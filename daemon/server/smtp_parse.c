@@ -185,14 +185,60 @@ smtp_parse_param(const char *params, const char *keyword, char *val,
 	return 0;
 }
 
+/*
+ * RFC 5321 4.1.1.4: the end is CRLF "." CRLF.  A dot after a bare LF, or
+ * followed by one, is content: the SMTP smuggling defence.
+ */
 int
-smtp_parse_data_end(const char *line, size_t len)
+smtp_parse_data_end(const char *line, size_t len, size_t prev_eol,
+    size_t eol)
 {
-	return len == 1 && line[0] == '.';
+	return prev_eol == 2 && eol == 2 && len == 1 && line[0] == '.';
 }
 
+/*
+ * RFC 5321 4.5.2: a dot is removed only "at the beginning of a line", and
+ * a bare LF ends no line (2.3.8): after one, the dot is the sender's.
+ */
 size_t
-smtp_parse_unstuff(const char *line, size_t len)
+smtp_parse_unstuff(const char *line, size_t len, size_t prev_eol)
 {
-	return len > 0 && line[0] == '.';
+	return prev_eol == 2 && len > 0 && line[0] == '.';
+}
+
+int
+smtp_parse_bare_cr(const char *line, size_t len)
+{
+	return memchr(line, '\r', len) != NULL;
+}
+
+/* The longest SASL mechanism name (RFC 4422 3.1). */
+#define SASL_MECH_MAX	20
+
+size_t
+smtp_parse_loggable(const char *line, size_t len, int *cut)
+{
+	const char *sp;
+	size_t verb, arg, n;
+
+	sp = memchr(line, ' ', len);
+	verb = sp != NULL ? (size_t)(sp - line) : len;
+	if (verb > SMTP_LOG_ARG_MAX)
+		n = SMTP_LOG_ARG_MAX;
+	else if (sp == NULL)
+		n = len;
+	else {
+		/* RFC 4954 4: "AUTH mechanism [initial-response]" */
+		arg = len - verb - 1;
+		if (verb == 4 && strncasecmp(line, "AUTH", 4) == 0) {
+			sp = memchr(line + 5, ' ', arg);
+			arg = sp != NULL ? (size_t)(sp - line) - 5 : arg;
+			if (arg > SASL_MECH_MAX)
+				arg = SASL_MECH_MAX;
+		} else if (arg > SMTP_LOG_ARG_MAX)
+			arg = SMTP_LOG_ARG_MAX;
+		n = verb + 1 + arg;
+	}
+	*cut = n < len;
+	return n;
 }

@@ -47,9 +47,29 @@ int		 smtp_parse_path(const char *arg, char *mailbox, size_t len,
 int		 smtp_parse_param(const char *params, const char *keyword,
 		    char *val, size_t vallen);
 
-/* "[.]..." data line: 1 if LINE is the lone terminating dot. */
-int		 smtp_parse_data_end(const char *line, size_t len);
-/* Bytes of LINE to drop for dot-unstuffing (RFC 5321 4.5.2): 0 or 1. */
-size_t		 smtp_parse_unstuff(const char *line, size_t len);
+/*
+ * A data line of LEN bytes, ended by EOL (1: bare LF, 2: CRLF), after a
+ * line ended by PREV_EOL: 1 if it is the terminating CRLF "." CRLF.
+ */
+int		 smtp_parse_data_end(const char *line, size_t len,
+		    size_t prev_eol, size_t eol);
+/*
+ * Bytes of LINE to drop for dot-unstuffing (RFC 5321 4.5.2): 0 or 1; 0
+ * after a bare LF (PREV_EOL 1), which starts no line.
+ */
+size_t		 smtp_parse_unstuff(const char *line, size_t len,
+		    size_t prev_eol);
+
+/* 1 if the LEN bytes of a command LINE hold a CR (not part of its CRLF). */
+int		 smtp_parse_bare_cr(const char *line, size_t len);
+
+#define SMTP_LOG_ARG_MAX	16	/* of a refused unknown command */
+
+/*
+ * How many of the LEN bytes of an unknown command LINE may be logged: the
+ * verb and at most SMTP_LOG_ARG_MAX bytes of its argument; of AUTH only
+ * the mechanism, never a credential.  *CUT: 1 if bytes were left out.
+ */
+size_t		 smtp_parse_loggable(const char *line, size_t len, int *cut);
 
 #endif /* MAILSCOPE_SMTP_PARSE_H */

@@ -84,6 +84,13 @@ demo_conf(FILE *fp, int port)
 	fputs("database    = mailscope.db\n", fp);
 	fputs("local_part  = measure\n", fp);
 	fputs("wait        = 1h\n", fp);
+	/* the one thing of the demo that may leave loopback: say so */
+	fputs("; The analysis (SPF, DKIM, DMARC, the client's names) asks "
+	    "the nameservers\n"
+	    "; of /etc/resolv.conf, which may not be on loopback "
+	    "(mailscoped says so at\n"
+	    "; start).  To stay on loopback, without those lookups:\n"
+	    ";resolver   = off\n", fp);
 
 	h = catalog_hosts(&nh);
 	for (i = 0; i < nh; i++, port++) {

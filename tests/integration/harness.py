@@ -91,8 +91,9 @@ def deadline(seconds):
 def require_binaries():
     missing = [p for p in (MAILSCOPED, MAILSCOPE) if not os.access(p, os.X_OK)]
     if missing:
-        raise unittest.SkipTest("not built: %s (set top_builddir)"
-                                % ", ".join(missing))
+        # a build that is not there is a failure, not a skip
+        raise DaemonError("not built: %s (set top_builddir)"
+                          % ", ".join(missing))
 
 
 # --- messages ------------------------------------------------------------
@@ -558,26 +559,25 @@ class Daemon:
                               % (doing, deadline(15), self.log_tail()))
 
     def _probe(self, addr, port, timeout):
-        """A connection to ADDR:PORT, its client port noted in probe_ports
+        """A connection to ADDR:PORT, its Endpoint noted in probe_ports
         (wait_probes_closed)."""
         s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET,
                           socket.SOCK_STREAM)
         s.settimeout(timeout)
+        since = time.time()
         try:
             s.connect((addr, port))
         except OSError:
             s.close()
             raise
-        self.probe_ports.append((addr, s.getsockname()[1]))
+        self.probe_ports.append(Endpoint.of(s, since))
         return s
 
     def wait_probes_closed(self):
         """Wait until the readiness probes' connections are closed in the
         database, so that they no longer count toward connection limits."""
-        for addr, port in self.probe_ports:
-            self.wait_for("SELECT id FROM connections WHERE client_addr = ? "
-                          "AND client_port = ? AND ended IS NOT NULL",
-                          (addr, port), what="readiness probe %s:%d closed" % (addr, port))
+        for ep in self.probe_ports:
+            self.connection(ep)
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -708,16 +708,26 @@ class Daemon:
                                      self.log_tail()))
             time.sleep(0.02)
 
-    def connection(self, client_port, family=4, timeout=5):
-        """The finished connection row of our client socket."""
-        addr = "127.0.0.1" if family == 4 else "::1"
-        return self.connection_from(addr, client_port, timeout)
-
-    def connection_from(self, client_addr, client_port, timeout=5):
+    def connection(self, client, timeout=5):
+        """The finished connection row of CLIENT (a RawSMTP or an Endpoint):
+        the one connection it made, even when its client port was used
+        before, by an earlier daemon on this database or toward another
+        listener (Endpoint.where)."""
+        ep = endpoint_of(client)
+        where, params = ep.where("started")
         return self.wait_for(
-            "SELECT * FROM connections WHERE client_addr = ? AND client_port = ? "
-            "AND ended IS NOT NULL", (client_addr, client_port), timeout,
-            what="connection from %s port %d to end" % (client_addr, client_port))[0]
+            "SELECT * FROM connections WHERE id = (SELECT min(id) FROM connections"
+            " WHERE %s) AND ended IS NOT NULL" % where, params, timeout,
+            what="connection %s to end" % ep)[0]
+
+    def connection_id(self, client, timeout=5):
+        """The id of CLIENT's connection, ended or not (its row is written
+        at accept)."""
+        ep = endpoint_of(client)
+        where, params = ep.where("started")
+        return self.wait_for(
+            "SELECT min(id) AS id FROM connections WHERE %s HAVING id IS NOT NULL"
+            % where, params, timeout, what="connection %s" % ep)[0]["id"]
 
     # -- clients
 
@@ -779,6 +789,64 @@ def mx_name(challenge):
     return "mx.%s.%s" % (challenge, BASE_DOMAIN)
 
 
+# --- which rows are ours --------------------------------------------------
+
+class Endpoint:
+    """One connection (or UDP exchange) of a test client to the daemon: the
+    client's address and port, the daemon's, and the wall-clock time just
+    before connect().  A client port alone is ambiguous: it repeats across a
+    restart of the daemon on the same database, and the kernel may give one
+    port to connections toward two listeners at once.  The rows of this
+    connection are the earliest with this client address and port, toward
+    this listener, that started no earlier than SINCE (the daemon stamps
+    them after accept(), on the same clock)."""
+
+    def __init__(self, client_addr, client_port, server_addr, server_port, since):
+        self.client_addr, self.client_port = client_addr, client_port
+        self.server_addr, self.server_port = server_addr, server_port
+        self.since = since
+
+    @classmethod
+    def of(cls, sock, since):
+        """The endpoint of a connected socket; SINCE: time.time() before
+        its connect()."""
+        caddr, cport = sock.getsockname()[:2]
+        saddr, sport = sock.getpeername()[:2]
+        return cls(caddr, cport, saddr, sport, since)
+
+    @property
+    def local_addr(self):
+        """The listener as the daemon stores it ("127.0.0.1:25", "[::1]:25")."""
+        if ":" in self.server_addr:
+            return "[%s]:%d" % (self.server_addr, self.server_port)
+        return "%s:%d" % (self.server_addr, self.server_port)
+
+    def where(self, time_column):
+        """(SQL condition, params) matching the rows of this connection in a
+        table with client_addr, client_port, local_addr and TIME_COLUMN.
+        Our rows come first among those (ORDER BY id): while our socket is
+        open nobody else has its address pair."""
+        return ("client_addr = ? AND client_port = ? AND local_addr = ? AND %s >= ?"
+                % time_column,
+                (self.client_addr, self.client_port, self.local_addr,
+                 self.since - 0.001))
+
+    def __str__(self):
+        return "from %s port %d to %s since %.3f" % (
+            self.client_addr, self.client_port, self.local_addr, self.since)
+
+
+def endpoint_of(client):
+    """CLIENT's Endpoint: CLIENT is one, or has one (RawSMTP.endpoint)."""
+    if isinstance(client, Endpoint):
+        return client
+    ep = getattr(client, "endpoint", None)
+    if not isinstance(ep, Endpoint):
+        raise TypeError("%r: not an Endpoint nor a client with one (a client "
+                        "port alone is ambiguous, see Endpoint)" % (client,))
+    return ep
+
+
 # --- a line client -------------------------------------------------------
 
 class Reply:
@@ -810,11 +878,13 @@ class RawSMTP:
         self.sock.settimeout(deadline(timeout))
         if source:
             self.sock.bind((source, 0))
+        since = time.time()
         try:
             self.sock.connect((addr, port))
         except OSError:
             self.sock.close()
             raise
+        self.endpoint = Endpoint.of(self.sock, since)
         self.local_addr, self.local_port = self.sock.getsockname()[:2]
         self.buf = b""
         self.greeting = None

@@ -187,7 +187,7 @@ class ClientHelloRecorded(DaemonTestCase):
             c.starttls(self.d.tls_context(), mx_name("v4"))
             c.ehlo()
             c.quit()
-        self.assertEqual(self.d.connection(c.local_port)["tls_established"], 1)
+        self.assertEqual(self.d.connection(c)["tls_established"], 1)
 
     def good_extensions(self, groups, shares, versions=(TLS13, TLS12)):
         return (sni_ext(mx_name("v4"))
@@ -211,7 +211,7 @@ class ClientHelloRecorded(DaemonTestCase):
         self.assertEqual(sh["extensions"].get(EXT_KEY_SHARE, b"")[:2], u16(X25519))
         # docs/tls-profiles.md: the client's preference decides
         self.assertEqual(sh["suite"], TLS13_SUITES[0])
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         expected = {
             "host": "open", "starttls": 1,
             "ch_groups": "4588,29,6698",      # decimal, unknown ones kept
@@ -235,7 +235,7 @@ class ClientHelloRecorded(DaemonTestCase):
         hello = client_hello(suites, self.good_extensions(groups, [(X25519, os.urandom(32))]))
         with self.send_hello(hello) as c:
             self.read_server_hello(c)
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual(conn["ch_ciphers"], hex_list(suites[:256]) + ",...")
         self.assertEqual(conn["ch_groups"],
                          ",".join(str(g) for g in groups[:256]) + ",...")
@@ -251,7 +251,7 @@ class ClientHelloRecorded(DaemonTestCase):
             alert = self.read_alert(c)
             c.expect_eof()
         self.assertEqual(alert, "handshake_failure")
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         expected = {
             "ch_groups": "6698", "ch_versions": "0x0304", "ch_alpn": ALPN,
             "ch_ciphers": hex_list(suites), "tls_sni": mx_name("v4"),
@@ -273,7 +273,7 @@ class ClientHelloRecorded(DaemonTestCase):
             alert = self.read_alert(c)
             c.expect_eof()
         self.assertIn(alert, alerts)
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual((conn["starttls"], conn["tls_established"], conn["end_reason"],
                           conn["tls_alert_sent"]), (1, 0, "tls-failed", alert))
         self.assertTrue(conn["tls_error"], "OpenSSL's reason not recorded: %r" % conn)

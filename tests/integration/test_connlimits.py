@@ -28,7 +28,7 @@ class ConnectionLimits(DaemonTestCase):
         for c in self.open:
             c.close()
         for c in self.open:
-            self.d.connection_from(c.local_addr, c.local_port)
+            self.d.connection(c)
 
     def connect(self, host="plain", family=4, source=None, greet=True):
         c = self.d.smtp(host, family=family, source=source, greet=greet)
@@ -39,7 +39,7 @@ class ConnectionLimits(DaemonTestCase):
         r = c.read_reply()
         self.assertReply(r, 421, "4.7.0")
         c.expect_eof()
-        conn = self.d.connection_from(c.local_addr, c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual(conn["end_reason"], "limit")
         self.assertIsNone(conn["helo"])
 
@@ -57,7 +57,7 @@ class ConnectionLimits(DaemonTestCase):
     def test_slot_freed_after_quit(self):
         first = [self.connect() for _ in range(MAX_PER_IP)]
         first[0].quit()
-        self.d.connection(first[0].local_port)
+        self.d.connection(first[0])
         again = self.connect()
         self.assertReply(again.cmd("NOOP"), 250, "2.0.0")
 

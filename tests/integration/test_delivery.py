@@ -38,7 +38,7 @@ class Delivery(DaemonTestCase):
             c.ehlo()
             self.assertReply(c.send_mail(mail_from, [to], msg), 250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         return self.txn_rows(conn["id"])[0]
 
     def test_plain_delivery_exact_rows(self):
@@ -51,14 +51,13 @@ class Delivery(DaemonTestCase):
             c.ehlo("client.example")
             self.assertReply(c.send_mail("sender@example.org", [to], msg), 250, "2.0.0")
             # acknowledged means durable: committed before the 250, no waiting
-            now = self.d.query(
-                "SELECT t.id FROM transactions t JOIN connections c ON c.id = t.connection_id "
-                "WHERE c.client_addr = '127.0.0.1' AND c.client_port = ?", (c.local_port,))
+            now = self.d.query("SELECT id FROM transactions WHERE connection_id = ?",
+                               (self.d.connection_id(c, timeout=0),))
             self.assertEqual(len(now), 1, "transaction not in the database at the 250")
             c.quit()
         t1 = time.time()
 
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertRow(conn, {
             "host": "plain", "local_addr": "127.0.0.1:%d" % port,
             "client_addr": "127.0.0.1", "client_port": c.local_port, "family": 4,
@@ -135,7 +134,7 @@ class Delivery(DaemonTestCase):
                     self.assertReply(c.read_reply(), 250, "2.0.0")
             self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         txns = self.txn_rows(conn["id"])
         self.assertEqual(len(txns), len(seps))
         self.assertEqual({t["mail_from"] for t in txns}, {"a@example.org"})
@@ -153,7 +152,7 @@ class Delivery(DaemonTestCase):
             c.send(dot_stuff(msg))
             self.assertReply(c.read_reply(), 250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         txn = self.txn_rows(conn["id"])[0]
         self.assertEqual(txn["mail_params"], params)
         used = set(w.upper() for w in (conn["extensions"] or "").replace(",", " ").split())
@@ -173,7 +172,7 @@ class Delivery(DaemonTestCase):
             self.assertReply(c.send_mail("two@example.org", [a, b], make_message(a)),
                              250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual(conn["transactions"], 2)
         self.assertCommands(conn, {"ehlo": 1, "mail": 2, "rcpt": 3, "data": 2,
                                    "rset": 1, "quit": 1})
@@ -190,7 +189,7 @@ class Delivery(DaemonTestCase):
             c.ehlo("v6.client.example")
             self.assertReply(c.send_mail("a@example.org", [to], make_message(to)), 250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port, family=6)
+        conn = self.d.connection(c)
         self.assertRow(conn, {"host": "open", "family": 6, "client_addr": "::1",
                               "local_addr": "[::1]:%d" % port, "helo": "v6.client.example",
                               "test_id": self.tid, "transactions": 1,
@@ -223,8 +222,8 @@ class Delivery(DaemonTestCase):
             self.assertReply(c6.send_mail("a@example.org", [v6_to], make_message(v6_to)),
                              250, "2.0.0")
             c6.quit()
-        self.d.connection(c.local_port)
-        self.d.connection(c6.local_port, family=6)
+        self.d.connection(c)
+        self.d.connection(c6)
         rows = self.d.query("SELECT * FROM v_deliveries WHERE test_id = ? ORDER BY challenge",
                             (self.tid,))
         self.assertEqual(len(rows), 2, rows)

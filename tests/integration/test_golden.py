@@ -24,12 +24,12 @@ UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
 CONNECTION_COLUMNS = [
     "host", "family", "helo_verb", "helo", "extensions", "starttls",
     "tls_established", "tls_version", "tls_sni", "pipelined_discarded",
-    "improper_pipelining", "mail_commands", "transactions", "test_id",
-    "commands", "end_reason",
+    "improper_pipelining", "bare_cr_commands", "mail_commands",
+    "transactions", "test_id", "commands", "end_reason",
 ]
 TRANSACTION_COLUMNS = [
     "mail_from", "mail_params", "size", "body_sha256", "bare_lf", "bare_cr",
-    "long_lines", "tls",
+    "nul_bytes", "long_lines", "tls",
 ]
 RECIPIENT_COLUMNS = ["address", "challenge", "test_id"]
 
@@ -214,7 +214,7 @@ class Session:
         self.out = []
         self.data = False           # after a 354, until the final dot
         self.message = []           # the mail data sent so far
-        self.messages = []          # per message sent: {sha256: reading}
+        self.messages = []          # per message sent: its sha256
         self.closed = False
         self.c = d.smtp(script.host, family=script.family, greet=False)
 
@@ -305,14 +305,11 @@ class Session:
         return tls_wait
 
     def end_of_data(self):
-        """The final dot: the hashes of the message as the server must see
-        it (RFC 5321 4.5.2: the leading dot of a line removed; lines end in
-        CRLF, 2.3.8) and as it would with lines ended by a bare LF too."""
+        """The final dot: the hash of the message as the server must see it
+        (RFC 5321 4.5.2: the leading dot of a line removed; only CRLF ends
+        a line, 2.3.8: a dot after a bare LF is the sender's)."""
         data = b"".join(self.message)
-        hashes = {}
-        for eol, how in ((b"\r\n", ""), (b"\n", ", dots unstuffed after a bare LF too")):
-            hashes.setdefault(hashlib.sha256(unstuff(data, eol)).hexdigest(), how)
-        self.messages.append(hashes)
+        self.messages.append(hashlib.sha256(unstuff(data)).hexdigest())
         self.message = []
         self.data = False
 
@@ -339,7 +336,7 @@ class Session:
 
     def rows(self):
         """The connection, transaction and recipient rows, column by column."""
-        conn = self.d.connection(self.c.local_port, self.script.family)
+        conn = self.d.connection(self.c)
         out = ["", "-- connection"]
         out += ["%s: %s" % (k, show(conn[k])) for k in CONNECTION_COLUMNS]
         txns = self.d.query("SELECT * FROM transactions WHERE connection_id = ? "
@@ -360,17 +357,18 @@ class Session:
 
 
     def message_hash(self, v):
-        """A stored body_sha256 as the message sent that it is the hash of
-        (the first reading that matches), or as it is."""
-        for i, hashes in enumerate(self.messages, 1):
-            if v in hashes:
-                return "{sha256 of message %d%s}" % (i, hashes[v])
+        """A stored body_sha256 as the message sent that it is the hash of,
+        or as it is."""
+        for i, h in enumerate(self.messages, 1):
+            if v == h:
+                return "{sha256 of message %d}" % i
         return v
 
 
-def unstuff(data, eol):
-    """DATA without the leading dot of each line, lines ending in EOL."""
-    return eol.join(l[1:] if l.startswith(b".") else l for l in data.split(eol))
+def unstuff(data):
+    """DATA without the leading dot of each line (lines end in CRLF)."""
+    return b"\r\n".join(l[1:] if l.startswith(b".") else l
+                         for l in data.split(b"\r\n"))
 
 
 def show(v):

@@ -39,12 +39,12 @@ class Attempt:
     and when its reply arrived (time.monotonic()), the client's address
     and port."""
 
-    def __init__(self, reply, sent, replied, addr, port):
+    def __init__(self, reply, sent, replied, endpoint):
         self.reply, self.sent, self.replied = reply, sent, replied
-        self.addr, self.port = addr, port
+        self.endpoint = endpoint
 
     def __repr__(self):
-        return "<attempt from %s port %d: %s>" % (self.addr, self.port, self.reply)
+        return "<attempt %s: %s>" % (self.endpoint, self.reply)
 
 
 class GreyCase(DaemonTestCase):
@@ -68,7 +68,7 @@ class GreyCase(DaemonTestCase):
                 c.send(harness.dot_stuff(make_message(to, sender=mail_from)))
                 self.assertReply(c.read_reply(), 250, "2.0.0", "end of DATA")
             c.quit()
-        return Attempt(r, sent, replied, c.local_addr, c.local_port)
+        return Attempt(r, sent, replied, c.endpoint)
 
     def deferred(self, mail_from, to, why, **kw):
         a = self.try_rcpt(mail_from, to, **kw)
@@ -110,7 +110,7 @@ class GreyCase(DaemonTestCase):
                         % (what, recorded, lo + TOLERANCE, hi - TOLERANCE * harness.SLOW))
 
     def conn_ids(self, *attempts):
-        return [self.d.connection_from(a.addr, a.port)["id"] for a in attempts]
+        return [self.d.connection(a)["id"] for a in attempts]
 
 
 class Greylisting(GreyCase):
@@ -173,7 +173,7 @@ class Greylisting(GreyCase):
             self.assertReply(c.cmd("MAIL FROM:<grey@example.org>"), 250, "2.1.0")
             self.assertReply(c.cmd("RCPT TO:<%s>" % to), 250, "2.1.5")
             c.quit()
-        self.d.connection(c.local_port)
+        self.d.connection(c)
         rows = self.d.query("SELECT * FROM v_greylist WHERE test_id = ?", (t["id"],))
         self.assertEqual(len(rows), 1, rows)
         g = rows[0]

@@ -3,6 +3,7 @@ after shutdown_grace, flush, exit 0) and acknowledged-means-durable
 under SIGKILL.  One daemon per test."""
 
 import os
+import re
 import signal
 import socket
 import time
@@ -67,7 +68,7 @@ class Lifecycle(unittest.TestCase):
             c.expect_eof()
         self.assertEqual(d.wait_exit(10), 0, d.log_tail())
         d.check_exit()
-        conn = d.connection(c.local_port, timeout=1)
+        conn = d.connection(c, timeout=1)
         self.assertEqual((conn["end_reason"], conn["transactions"], conn["test_id"]),
                          ("shutdown", 1, self.t["id"]))
         rows = d.query("SELECT r.address FROM recipients r JOIN transactions t "
@@ -93,7 +94,7 @@ class Lifecycle(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, harness.deadline(3),
                         "waited for shutdown_grace although no session was left")
         d.check_exit()
-        conn = d.connection(c.local_port, timeout=1)
+        conn = d.connection(c, timeout=1)
         self.assertEqual((conn["end_reason"], conn["transactions"]), ("quit", 1))
 
     def test_sigterm_idle_daemon_exits_0_promptly(self):
@@ -115,12 +116,12 @@ class Lifecycle(unittest.TestCase):
             c.ehlo()
             for i in range(3):
                 self.assertReply(c.send_mail("k%d@example.org" % i, [to], msg), 250, "2.0.0")
+            cid = d.connection_id(c)
             d.kill()
         rows = d.query(
             "SELECT t.mail_from, t.size, r.address, r.test_id FROM transactions t "
             "JOIN recipients r ON r.transaction_id = t.id "
-            "JOIN connections c ON c.id = t.connection_id "
-            "WHERE c.client_port = ? ORDER BY t.id", (c.local_port,), readonly=False)
+            "WHERE t.connection_id = ? ORDER BY t.id", (cid,), readonly=False)
         self.assertEqual(rows, [{"mail_from": "k%d@example.org" % i, "size": len(msg),
                                  "address": to, "test_id": self.t["id"]} for i in range(3)])
 
@@ -175,6 +176,178 @@ class Lifecycle(unittest.TestCase):
     def kill_if_alive(self, pid):
         if self.alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+# Every column that stores a connection id (store.c, ST_LAST_CONN).
+CONN_ID_COLUMNS = [("connections", "id"), ("transactions", "connection_id"),
+                   ("greylist_attempts", "connection_id")]
+
+
+class ConnectionIds(unittest.TestCase):
+    """Connection ids continue after a restart from the highest id any table
+    stores, so that no id names two connections; one that cannot be read
+    stops the start."""
+
+    def daemon(self):
+        d = Daemon(self._testMethodName)
+        self.addCleanup(d.close)
+        d.start()
+        return d
+
+    def highest(self, d):
+        return max(d.query_one("SELECT coalesce(max(%s), 0) AS n FROM %s" % (c, t))["n"]
+                   for t, c in CONN_ID_COLUMNS)
+
+    def prune(self, d, *tables):
+        """Deletes every row of TABLES as the sqlite3 shell would: without
+        foreign keys (rows naming the deleted connections stay)."""
+        con = d.db(readonly=False)
+        try:
+            con.execute("PRAGMA foreign_keys = OFF")
+            for t in tables:
+                con.execute("DELETE FROM %s" % t)
+            con.commit()
+        finally:
+            con.close()
+
+    def deliver(self, d, t):
+        to = d.address(t, "plain")
+        with d.smtp("plain") as c:
+            c.ehlo()
+            self.assertEqual(c.send_mail("ids@example.org", [to], make_message(to)).code, 250)
+            c.quit()
+        return d.connection(c)["id"]
+
+    def greylisted(self, d, t):
+        with d.smtp("grey") as c:
+            c.ehlo()
+            self.assertEqual(c.cmd("MAIL FROM:<ids@example.org>").code, 250)
+            self.assertEqual(c.cmd("RCPT TO:<%s>" % d.address(t, "grey")).code, 451)
+            c.quit()
+        cid = d.connection(c)["id"]
+        d.wait_for("SELECT 1 FROM greylist_attempts WHERE connection_id = ?", (cid,),
+                   what="the greylist attempt of c%d" % cid)
+        return cid
+
+    def assertIdsContinue(self, d, before):
+        """After a restart, every new connection (the readiness probes
+        first) has an id above BEFORE."""
+        d.stop()
+        restarted = time.time()
+        d.start()
+        with d.smtp("plain") as c:
+            c.quit()
+        new = d.connection(c)["id"]
+        first = d.query_one("SELECT min(id) AS n FROM connections WHERE started >= ?",
+                            (restarted,))["n"]
+        self.assertGreater(first, before, "ids restarted: first new c%d, stored c%d\n%s"
+                           % (first, before, d.log_tail()))
+        self.assertGreater(new, before)
+
+    def test_ids_continue_after_restart(self):
+        d = self.daemon()
+        t = d.new_test()
+        self.deliver(d, t)
+        self.assertIdsContinue(d, self.highest(d))
+
+    def test_ids_continue_past_transactions_of_pruned_connections(self):
+        """The connections table emptied: its transactions still hold ids."""
+        d = self.daemon()
+        t = d.new_test()
+        self.greylisted(d, t)
+        last = self.deliver(d, t)
+        d.stop()
+        self.prune(d, "connections")
+        self.assertEqual(self.highest(d), last)
+        self.assertIdsContinue(d, last)
+
+    def test_ids_continue_past_greylist_attempts_of_pruned_connections(self):
+        """greylist_attempts has no foreign key: its ids outlive the rest."""
+        d = self.daemon()
+        t = d.new_test()
+        self.deliver(d, t)
+        last = self.greylisted(d, t)
+        d.stop()
+        self.prune(d, "recipients", "transactions", "connections")
+        self.assertEqual(self.highest(d), last)
+        self.assertIdsContinue(d, last)
+
+    def test_unreadable_highest_id_stops_the_start(self):
+        """A stored id that is not an integer: no guess, exit 1 with why."""
+        d = self.daemon()
+        d.stop()
+        con = d.db(readonly=False)
+        try:
+            con.execute("INSERT INTO greylist_attempts (connection_id, mail_from, rcpt,"
+                        " client_addr, time, result) VALUES ('c7', 'a', 'b', '127.0.0.1',"
+                        " 0, 'deferred')")
+            con.commit()
+        finally:
+            con.close()
+        with self.assertRaises(harness.DaemonError):
+            d.start(attempts=1)
+        self.assertEqual(d.returncode, 1, d.log_tail())
+        self.assertIn("cannot read the highest connection id from %s: not starting"
+                      % d.db_path, d.log())
+
+    def test_database_that_is_not_one_stops_the_start(self):
+        d = Daemon(self._testMethodName)
+        self.addCleanup(d.close)
+        with open(d.db_path, "wb") as f:
+            f.write(b"not a database\n" * 512)
+        with self.assertRaises(harness.DaemonError):
+            d.start(attempts=1)
+        self.assertEqual(d.returncode, 1, d.log_tail())
+        self.assertRegex(d.log(), r"%s.*(not a database|malformed)" % re.escape(d.db_path))
+
+
+RESOLVER_LINE = "analysis lookups use "
+
+
+class ResolverNotice(unittest.TestCase):
+    """The analysis' DNS lookups leave loopback: the daemon says so at start
+    (the loopback demo keeps the system's resolver)."""
+
+    def started(self, resolver):
+        d = Daemon(self._testMethodName)
+        self.addCleanup(d.close)
+        if resolver is None:
+            d.del_option("global", "resolver")
+        else:
+            d.set_option("global", "resolver", resolver)
+        d.start()
+        d.stop()
+        return d.log()
+
+    def test_resolver_not_on_loopback_is_named_at_start(self):
+        self.assertIn("analysis lookups use 192.0.2.53:53 (from resolver), not loopback;"
+                      " set resolver = off to stay on loopback\n",
+                      self.started("192.0.2.53"))
+
+    def test_system_resolver_is_named_unless_on_loopback(self):
+        servers = []
+        try:
+            with open("/etc/resolv.conf") as f:
+                for line in f:
+                    w = line.split()
+                    if len(w) >= 2 and w[0] == "nameserver":
+                        servers.append(w[1])
+        except OSError:
+            pass
+        away = [a for a in servers
+                if not (a.startswith("127.") or a.split("%")[0] == "::1")]
+        log = self.started(None)
+        if away:
+            self.assertIn("analysis lookups use %s (from /etc/resolv.conf), not loopback;"
+                          " set resolver = off to stay on loopback\n" % " ".join(servers),
+                          log)
+        else:
+            self.assertNotIn(RESOLVER_LINE, log)
+
+    def test_resolver_off_or_on_loopback_is_not_mentioned(self):
+        self.assertNotIn(RESOLVER_LINE, self.started("off"))
+        self.assertNotIn(RESOLVER_LINE, self.started("127.0.0.1:5353"))
+        self.assertNotIn(RESOLVER_LINE, self.started("[::1]"))
 
 
 if __name__ == "__main__":

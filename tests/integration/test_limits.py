@@ -44,7 +44,7 @@ class MessageLimits(DaemonTestCase):
         self.to = self.d.address(self.t, "plain")
 
     def transactions(self, c):
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         return conn, self.d.query("SELECT * FROM transactions WHERE connection_id = ?",
                                   (conn["id"],))
 
@@ -154,7 +154,7 @@ class MessageLimits(DaemonTestCase):
             r = c.read_reply()
             self.assertReply(r, 500, "5.5.2")
             self.assertLess(time.monotonic() - t0, harness.deadline(3))
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertIn(conn["end_reason"], ("line-too-long", "disconnect"))
 
     def test_command_line_one_over_limit_refused(self):
@@ -195,7 +195,7 @@ class MessageLimits(DaemonTestCase):
             c.send(dot_stuff(make_message(rcpts[0])))
             self.assertReply(c.read_reply(), 250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         rows = self.d.query("SELECT r.address, r.test_id FROM recipients r JOIN transactions t "
                             "ON t.id = r.transaction_id WHERE t.connection_id = ? ORDER BY r.id",
                             (conn["id"],))
@@ -216,7 +216,7 @@ class MessageLimits(DaemonTestCase):
             self.assertEqual(codes[-1], (421, "4.7.0"), codes)
             self.assertIn(codes.count((500, "5.5.1")), (MAX_ERRORS - 1, MAX_ERRORS), codes)
             c.expect_eof()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual(conn["end_reason"], "errors")
 
     def test_temporary_refusals_count_toward_the_error_limit(self):
@@ -237,7 +237,7 @@ class MessageLimits(DaemonTestCase):
                     break
             self.assertEqual(codes[-1], (421, "4.7.0"), codes)
             self.assertEqual(codes[:-1], [(452, "4.5.3")] * MAX_ERRORS, codes)
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual(conn["end_reason"], "errors")
 
 

@@ -27,7 +27,7 @@ class Pipelining(DaemonTestCase):
                 c.send(dot_stuff(make_message(to, subject="n%d" % i)))
                 self.assertReply(c.read_reply(), 250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual(conn["transactions"], n)
         rows = self.d.query("SELECT mail_from FROM transactions WHERE connection_id = ? "
                             "ORDER BY id", (conn["id"],))

@@ -37,7 +37,7 @@ class SNICertificates(DaemonTestCase):
             names = peer_names(c.sock)
             c.ehlo()
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual(conn["tls_established"], 1)
         self.assertEqual(conn["tls_sni"], sni)
         return names

@@ -28,7 +28,7 @@ class Timeouts(DaemonTestCase):
         self.assertGreaterEqual(took, TIMEOUT * 0.8, "timed out too early")
         self.assertLess(took, harness.deadline(TIMEOUT + 2.5), "timed out too late")
         c.expect_eof()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual(conn["end_reason"], "timeout")
         return conn
 
@@ -83,7 +83,7 @@ class Timeouts(DaemonTestCase):
             self.assertTrue(data == b"" or data[:1] == b"\x15",
                             "expected the server to close, got %r" % (data,))
             self.assertGreaterEqual(took, TIMEOUT * 0.8)
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual((conn["starttls"], conn["tls_established"]), (1, 0))
         self.assertIn(conn["end_reason"], ("timeout", "tls-failed"))
 

@@ -41,7 +41,7 @@ class StartTLS(DaemonTestCase):
             self.assertReply(c.send_mail("tls@example.org", [to], make_message(to)),
                              250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port, family)
+        conn = self.d.connection(c)
         txn = self.d.query_one("SELECT * FROM transactions WHERE connection_id = ?",
                                (conn["id"],))
         return view, conn, txn
@@ -116,7 +116,7 @@ class StartTLS(DaemonTestCase):
             c.ehlo()
             self.assertReply(c.send_mail("a@example.org", [to], make_message(to)), 250, "2.0.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual((conn["tls_established"], conn["transactions"]), (1, 1))
         cmds = harness.parse_commands(conn["commands"])
         self.assertEqual((cmds.get("mail"), cmds.get("rcpt"), cmds.get("data")),
@@ -128,7 +128,7 @@ class StartTLS(DaemonTestCase):
             c.ehlo("giveup.example")
             self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 530, "5.7.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         self.assertEqual((conn["starttls"], conn["tls_established"], conn["end_reason"],
                           conn["transactions"]), (0, 0, "quit", 0))
 
@@ -139,7 +139,7 @@ class StartTLS(DaemonTestCase):
             c.starttls(self.d.tls_context(verify=False))
             c.ehlo()
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         view = self.d.query_one("SELECT tls_then_left, mail_commands FROM v_connections"
                                 " WHERE connection_id = ?", (conn["id"],))
         self.assertEqual((view["tls_then_left"], view["mail_commands"]), (1, 0))
@@ -149,7 +149,7 @@ class StartTLS(DaemonTestCase):
             c.ehlo()
             self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
             c.quit()
-        conn = self.d.connection(c.local_port)
+        conn = self.d.connection(c)
         view = self.d.query_one("SELECT tls_then_left, mail_commands FROM v_connections"
                                 " WHERE connection_id = ?", (conn["id"],))
         self.assertEqual((view["tls_then_left"], view["mail_commands"]), (0, 1))
@@ -224,7 +224,7 @@ class StartTLS(DaemonTestCase):
                 self.assertEqual(r.lines[0].split()[0], harness.HOSTNAME, r)
                 self.assertReply(c.cmd("NOOP"), 250, "2.0.0")
                 c.quit()
-                conn = self.d.connection(c.local_port)
+                conn = self.d.connection(c)
                 self.assertEqual(conn["pipelined_discarded"], len(b"RSET\r\n"))
                 self.assertEqual((conn["starttls"], conn["tls_established"]), (1, 1))
                 self.assertNotIn("rset", harness.parse_commands(conn["commands"]),
@@ -273,7 +273,7 @@ class TLSHostProfiles(DaemonTestCase):
                     self.assertReply(c.send_mail("a@example.org", [to], make_message(to)),
                                      250, "2.0.0")
                 c.quit()
-        return view, self.d.connection(c.local_port)
+        return view, self.d.connection(c)
 
     def assertFailed(self, view, conn):
         self.assertIsInstance(view, Exception, "handshake succeeded: %r" % (view,))

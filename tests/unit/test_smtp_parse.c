@@ -871,42 +871,127 @@ static void
 data_end_is_only_the_lone_dot(void **state)
 {
 	(void)state;
-	assert_int_equal(smtp_parse_data_end(".", 1), 1);
-	assert_int_equal(smtp_parse_data_end("..", 2), 0);
-	assert_int_equal(smtp_parse_data_end(". ", 2), 0);
-	assert_int_equal(smtp_parse_data_end(".\r", 2), 0);
-	assert_int_equal(smtp_parse_data_end("x", 1), 0);
-	assert_int_equal(smtp_parse_data_end("", 0), 0);
-	assert_int_equal(smtp_parse_data_end(" .", 2), 0);
+	assert_int_equal(smtp_parse_data_end(".", 1, 2, 2), 1);
+	assert_int_equal(smtp_parse_data_end("..", 2, 2, 2), 0);
+	assert_int_equal(smtp_parse_data_end(". ", 2, 2, 2), 0);
+	assert_int_equal(smtp_parse_data_end(".\r", 2, 2, 2), 0);
+	assert_int_equal(smtp_parse_data_end("x", 1, 2, 2), 0);
+	assert_int_equal(smtp_parse_data_end("", 0, 2, 2), 0);
+	assert_int_equal(smtp_parse_data_end(" .", 2, 2, 2), 0);
 }
 
 static void
 data_end_uses_the_length_not_the_nul(void **state)
 {
 	(void)state;
-	assert_int_equal(smtp_parse_data_end(".x", 1), 1);
-	assert_int_equal(smtp_parse_data_end(".", 0), 0);
-	assert_int_equal(smtp_parse_data_end(".\0", 2), 0);
+	assert_int_equal(smtp_parse_data_end(".x", 1, 2, 2), 1);
+	assert_int_equal(smtp_parse_data_end(".", 0, 2, 2), 0);
+	assert_int_equal(smtp_parse_data_end(".\0", 2, 2, 2), 0);
 }
 
 static void
 unstuff_drops_one_leading_dot(void **state)
 {
 	(void)state;
-	assert_int_equal(smtp_parse_unstuff("..", 2), 1);
-	assert_int_equal(smtp_parse_unstuff("...", 3), 1);
-	assert_int_equal(smtp_parse_unstuff(".x", 2), 1);
-	assert_int_equal(smtp_parse_unstuff(".", 1), 1);
+	assert_int_equal(smtp_parse_unstuff("..", 2, 2), 1);
+	assert_int_equal(smtp_parse_unstuff("...", 3, 2), 1);
+	assert_int_equal(smtp_parse_unstuff(".x", 2, 2), 1);
+	assert_int_equal(smtp_parse_unstuff(".", 1, 2), 1);
 }
 
 static void
 unstuff_keeps_lines_without_leading_dot(void **state)
 {
 	(void)state;
-	assert_int_equal(smtp_parse_unstuff("x.", 2), 0);
-	assert_int_equal(smtp_parse_unstuff(" .", 2), 0);
-	assert_int_equal(smtp_parse_unstuff("", 0), 0);
-	assert_int_equal(smtp_parse_unstuff(".", 0), 0);
+	assert_int_equal(smtp_parse_unstuff("x.", 2, 2), 0);
+	assert_int_equal(smtp_parse_unstuff(" .", 2, 2), 0);
+	assert_int_equal(smtp_parse_unstuff("", 0, 2), 0);
+	assert_int_equal(smtp_parse_unstuff(".", 0, 2), 0);
+}
+
+static void
+data_end_only_between_crlfs(void **state)
+{
+	(void)state;
+	/* RFC 5321 4.1.1.4: CRLF "." CRLF; a bare LF either side is content */
+	assert_int_equal(smtp_parse_data_end(".", 1, 2, 2), 1);
+	assert_int_equal(smtp_parse_data_end(".", 1, 1, 2), 0);
+	assert_int_equal(smtp_parse_data_end(".", 1, 2, 1), 0);
+	assert_int_equal(smtp_parse_data_end(".", 1, 1, 1), 0);
+}
+
+static void
+unstuff_only_after_crlf(void **state)
+{
+	(void)state;
+	/* RFC 5321 2.3.8: a bare LF starts no line, its dot is content */
+	assert_int_equal(smtp_parse_unstuff(".", 1, 1), 0);
+	assert_int_equal(smtp_parse_unstuff("..", 2, 1), 0);
+	assert_int_equal(smtp_parse_unstuff(".x", 2, 1), 0);
+	assert_int_equal(smtp_parse_unstuff(".x", 2, 2), 1);
+}
+
+/* ---- smtp_parse_bare_cr ---- */
+
+static void
+bare_cr_found_anywhere_in_the_line(void **state)
+{
+	(void)state;
+	assert_int_equal(smtp_parse_bare_cr("HELO a\rNOOP", 12), 1);
+	assert_int_equal(smtp_parse_bare_cr("NOOP\r", 5), 1);
+	assert_int_equal(smtp_parse_bare_cr("\r", 1), 1);
+	assert_int_equal(smtp_parse_bare_cr("HELO a", 6), 0);
+	assert_int_equal(smtp_parse_bare_cr("", 0), 0);
+	/* the length bounds the search */
+	assert_int_equal(smtp_parse_bare_cr("HELO\r", 4), 0);
+}
+
+/* ---- smtp_parse_loggable ---- */
+
+static size_t
+loggable(const char *line, int *cut)
+{
+	return smtp_parse_loggable(line, strlen(line), cut);
+}
+
+static void
+loggable_auth_keeps_only_the_mechanism(void **state)
+{
+	int cut;
+
+	(void)state;
+	assert_int_equal(loggable("AUTH PLAIN AGFsaWNlAHNlY3JldA==", &cut),
+	    10);
+	assert_int_equal(cut, 1);
+	assert_int_equal(loggable("auth login dXNlcg==", &cut), 10);
+	assert_int_equal(cut, 1);
+	assert_int_equal(loggable("AUTH LOGIN", &cut), 10);
+	assert_int_equal(cut, 0);
+	assert_int_equal(loggable("AUTH", &cut), 4);
+	assert_int_equal(cut, 0);
+	/* a mechanism is at most 20 characters (RFC 4422 3.1) */
+	assert_int_equal(loggable("AUTH AGFsaWNlAHNlY3JldA0123456789", &cut),
+	    25);
+	assert_int_equal(cut, 1);
+}
+
+static void
+loggable_unknown_keeps_the_verb_and_16_bytes(void **state)
+{
+	int cut;
+
+	(void)state;
+	assert_int_equal(loggable("XYZZY", &cut), 5);
+	assert_int_equal(cut, 0);
+	assert_int_equal(loggable("XYZZY 0123456789abcdef", &cut), 22);
+	assert_int_equal(cut, 0);
+	assert_int_equal(loggable("XYZZY 0123456789abcdefg", &cut), 22);
+	assert_int_equal(cut, 1);
+	/* a verb without end is cut as well: it may be anything */
+	assert_int_equal(loggable("0123456789abcdefghij", &cut), 16);
+	assert_int_equal(cut, 1);
+	assert_int_equal(loggable("", &cut), 0);
+	assert_int_equal(cut, 0);
 }
 
 
@@ -1057,6 +1142,11 @@ main(void)
 		cmocka_unit_test(data_end_uses_the_length_not_the_nul),
 		cmocka_unit_test(unstuff_drops_one_leading_dot),
 		cmocka_unit_test(unstuff_keeps_lines_without_leading_dot),
+		cmocka_unit_test(data_end_only_between_crlfs),
+		cmocka_unit_test(unstuff_only_after_crlf),
+		cmocka_unit_test(bare_cr_found_anywhere_in_the_line),
+		cmocka_unit_test(loggable_auth_keeps_only_the_mechanism),
+		cmocka_unit_test(loggable_unknown_keeps_the_verb_and_16_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

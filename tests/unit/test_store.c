@@ -188,6 +188,7 @@ conn_full(int64_t id)
 	c.starttls = 1;
 	c.pipelined_discarded = 17;
 	c.improper_pipelining = 2;
+	c.bare_cr_commands = 4;
 	c.transactions = 1;
 	c.test_id = "abcdefghijklmnopqrstuvwxyz";
 	c.commands = "ehlo=2 starttls=1 mail=1 rcpt=2 data=1 quit=1";
@@ -242,6 +243,7 @@ txn_new(int64_t conn_id, const char *rcpt1, const char *rcpt2)
 	memset(t->body_sha256, 'a', 64);
 	t->bare_lf = 3;
 	t->bare_cr = 1;
+	t->nul_bytes = 6;
 	t->long_lines = 5;
 	t->tls = 1;
 	return t;
@@ -436,7 +438,8 @@ assert_full_rows(const char *path)
 	    " end_reason, tls_established, tls_version, tls_cipher, tls_group,"
 	    " tls_sni, tls_resumed, ch_versions, ch_ciphers, ch_groups,"
 	    " ch_sigalgs, ch_alpn, tls_alert_sent, tls_alert_received,"
-	    " tls_error FROM connections", -1, &s, NULL), SQLITE_OK);
+	    " tls_error, bare_cr_commands FROM connections", -1, &s, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int64(s, 0), 1);
 	assert_col_text(s, 1, c.host);
@@ -471,12 +474,13 @@ assert_full_rows(const char *path)
 	assert_col_text(s, 29, c.tls.alert_sent);
 	assert_col_text(s, 30, c.tls.alert_received);
 	assert_col_text(s, 31, c.tls.error);
+	assert_int_equal(sqlite3_column_int(s, 32), 4);
 	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
 	sqlite3_finalize(s);
 
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT connection_id,"
 	    " received, mail_from, mail_params, size, headers, body_sha256,"
-	    " bare_lf, bare_cr, long_lines, tls, typeof(headers)"
+	    " bare_lf, bare_cr, long_lines, tls, typeof(headers), nul_bytes"
 	    " FROM transactions", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int64(s, 0), 1);
@@ -495,6 +499,7 @@ assert_full_rows(const char *path)
 	assert_int_equal(sqlite3_column_int(s, 9), 5);
 	assert_int_equal(sqlite3_column_int(s, 10), 1);
 	assert_col_text(s, 11, "blob");
+	assert_int_equal(sqlite3_column_int(s, 12), 6);
 	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
 	sqlite3_finalize(s);
 
@@ -516,6 +521,9 @@ assert_full_rows(const char *path)
 
 	assert_int_equal(query_int(db, "SELECT count(*) FROM v_deliveries"),
 	    2);
+	/* not addressed to a report address: no report row */
+	assert_int_equal(query_int(db, "SELECT count(*) FROM inbound_reports"),
+	    0);
 	assert_int_equal(query_int(db, "SELECT count(*) FROM v_deliveries "
 	    "WHERE connection_id = 1 AND tls_version = 'TLSv1.3' AND "
 	    "family = 4"), 2);
@@ -711,6 +719,107 @@ dns_records_beyond_the_queue_bound_are_dropped_mail_is_not(void **state)
 	sqlite3_close(db);
 }
 
+/* A TLS-RPT report: binary (a NUL, 8-bit bytes), ending in CRLF. */
+static const char test_report[] = "From: r@reporter.example\r\n"
+    "Content-Type: multipart/report; report-type=tlsrpt\r\n\r\n"
+    "\x1f\x8b\0\xff.\r\n";
+
+/* Transaction 1 to a test and tlsrpt@, with MESSAGE (LEN bytes, or NULL). */
+static struct txn_rec *
+txn_report(const char *message, size_t len)
+{
+	struct txn_rec	*t;
+
+	t = txn_new(1, "measure+abc@tls.measure.example",
+	    "TLSRPT@measure.example.");
+	t->report_kind = "tlsrpt";
+	t->report_rcpt = xstrdup("TLSRPT@measure.example.");
+	t->size = len;
+	if (message != NULL) {
+		t->message = malloc(len);
+		assert_non_null(t->message);
+		memcpy(t->message, message, len);
+		t->message_len = len;
+	}
+	memset(t->body_sha256, 'b', 64);
+	return t;
+}
+
+static void
+report_is_stored_whole_with_its_transaction(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	struct conn_rec	 c = conn_full(1);
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	char		 sha[65];
+
+	st = open_ok(f->path);
+	store_conn_open(st, &c);
+	store_txn(st, txn_report(test_report, sizeof(test_report) - 1));
+	store_conn_close(st, &c);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT i.transaction_id ="
+	    " t.id, i.connection_id, i.received, kind, rcpt, i.mail_from,"
+	    " i.size, sha256, message, typeof(message)"
+	    " FROM inbound_reports i JOIN transactions t"
+	    " ON t.id = i.transaction_id", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 1);
+	assert_int_equal(sqlite3_column_int64(s, 1), 1);
+	assert_true(sqlite3_column_double(s, 2) == 1700000002.75);
+	assert_col_text(s, 3, "tlsrpt");
+	assert_col_text(s, 4, "TLSRPT@measure.example.");
+	assert_col_text(s, 5, "sender@sender.example");
+	assert_int_equal(sqlite3_column_int(s, 6), sizeof(test_report) - 1);
+	memset(sha, 'b', 64);
+	sha[64] = '\0';
+	assert_col_text(s, 7, sha);
+	assert_int_equal(sqlite3_column_bytes(s, 8), sizeof(test_report) - 1);
+	assert_memory_equal(sqlite3_column_blob(s, 8), test_report,
+	    sizeof(test_report) - 1);
+	assert_col_text(s, 9, "blob");
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+
+	/* the transaction is stored as any other, for both recipients */
+	assert_int_equal(query_int(db, "SELECT count(*) FROM transactions"),
+	    1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM recipients WHERE"
+	    " address = 'measure+abc@tls.measure.example' AND"
+	    " test_id = 'abcdefghijklmnopqrstuvwxyz'"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM recipients WHERE"
+	    " address = 'TLSRPT@measure.example.' AND challenge IS NULL"),
+	    1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM v_inbound_reports"
+	    " WHERE kind = 'tlsrpt' AND host = 'tls' AND size = 87 AND"
+	    " client_addr = '127.0.0.2' AND tls_version = 'TLSv1.3'"), 1);
+	sqlite3_close(db);
+}
+
+static void
+empty_report_is_stored_as_empty_blob(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	struct conn_rec	 c = conn_full(1);
+	sqlite3		*db;
+
+	st = open_ok(f->path);
+	store_conn_open(st, &c);
+	store_txn(st, txn_report(NULL, 0));
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM inbound_reports"
+	    " WHERE size = 0 AND typeof(message) = 'blob' AND"
+	    " length(message) = 0"), 1);
+	sqlite3_close(db);
+}
+
 static void
 close_null_is_noop(void **state)
 {
@@ -735,6 +844,8 @@ main(void)
 		T(close_without_writer_flushes_queue),
 		T(last_connection_id_is_max_or_zero),
 		T(dns_records_beyond_the_queue_bound_are_dropped_mail_is_not),
+		T(report_is_stored_whole_with_its_transaction),
+		T(empty_report_is_stored_as_empty_blob),
 		cmocka_unit_test(close_null_is_noop),
 #undef T
 	};

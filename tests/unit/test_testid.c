@@ -383,13 +383,43 @@ static const struct want classify_postmaster_of_foreign_domain_is_foreign[] = {
 	{ NULL, 0, NULL }
 };
 
+/* ---- testid_classify: the report address ---- */
+
+/* RFC 8460 3: every zone's rua=mailto:tlsrpt@<base>. */
+static const struct want classify_tlsrpt_of_base_is_report_in_any_case[] = {
+	{ "tlsrpt@" BASE, RCPT_REPORT, NULL },
+	{ "TLSRPT@" BASE, RCPT_REPORT, NULL },
+	{ "TlsRpt@Measure.Test", RCPT_REPORT, NULL },
+	{ "tlsrpt@" BASE ".", RCPT_REPORT, NULL },
+	{ "TLSRPT@MEASURE.TEST.", RCPT_REPORT, NULL },
+	{ NULL, 0, NULL }
+};
+
+/* Only the base's address is published; dmarc@ is not (no rua= of ours). */
+static const struct want classify_other_report_addresses_are_refused[] = {
+	{ "tlsrpt@tls." BASE, RCPT_NO_USER, NULL },
+	{ "TLSRPT@v4." BASE ".", RCPT_NO_USER, NULL },
+	{ "tlsrpt@" ID ".uniq." BASE, RCPT_NO_USER, NULL },
+	{ "tlsrpt@" ID ".dns." BASE, RCPT_NO_USER, NULL },
+	{ "dmarc@" BASE, RCPT_NO_USER, NULL },
+	{ "tlsrpt+x@" BASE, RCPT_NO_USER, NULL },
+	{ "tlsrp@" BASE, RCPT_NO_USER, NULL },
+	{ "tlsrptx@" BASE, RCPT_NO_USER, NULL },
+	{ "\"tlsrpt\"@" BASE, RCPT_NO_USER, NULL },
+	{ "tlsrpt@" BASE "..", RCPT_FOREIGN, NULL },
+	{ "tlsrpt@nope." BASE, RCPT_FOREIGN, NULL },
+	{ "tlsrpt@example.com", RCPT_FOREIGN, NULL },
+	{ "tlsrpt", RCPT_FOREIGN, NULL },
+	{ NULL, 0, NULL }
+};
+
 /* ---- testid_classify: catalogue domains, other local parts ---- */
 
 static const struct want classify_other_local_part_of_base_is_no_user[] = {
 	{ "measure@" BASE, RCPT_NO_USER, NULL },
 	{ "measure+" ID "@" BASE, RCPT_NO_USER, NULL },
 	{ "abuse@" BASE, RCPT_NO_USER, NULL },
-	{ "tlsrpt@" BASE, RCPT_NO_USER, NULL },
+	{ "tlsrpt@" BASE, RCPT_REPORT, NULL },
 	{ "@" BASE, RCPT_NO_USER, NULL },
 	{ "\"post master\"@" BASE, RCPT_NO_USER, NULL },
 	{ NULL, 0, NULL }
@@ -666,6 +696,8 @@ main(void)
 		ROWS_TEST(classify_other_local_part_without_domain_is_foreign),
 		ROWS_TEST(classify_postmaster_of_base_and_challenge_domains),
 		ROWS_TEST(classify_postmaster_of_foreign_domain_is_foreign),
+		ROWS_TEST(classify_tlsrpt_of_base_is_report_in_any_case),
+		ROWS_TEST(classify_other_report_addresses_are_refused),
 		ROWS_TEST(classify_other_local_part_of_base_is_no_user),
 		ROWS_TEST(classify_unknown_local_part_of_challenge_is_no_user),
 		ROWS_TEST(classify_bad_id_in_plus_form_is_no_user),

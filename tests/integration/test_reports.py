@@ -1,0 +1,253 @@
+"""Reports sent to us: TLS-RPT (RFC 8460) to tlsrpt@<base>, the address
+every zone publishes, accepted on every host and stored whole in
+inbound_reports; the report address of a challenge domain, and dmarc@,
+still refused."""
+
+import email
+import gzip
+import json
+import os
+import unittest
+from email import policy
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+
+import harness
+from harness import BASE_DOMAIN, DaemonTestCase, sha256_hex
+
+REPORT_RCPT = "tlsrpt@" + BASE_DOMAIN
+REPORTER = "noreply-smtp-tls-reporting@sender.example"
+MAX_SIZE = 40000
+# Hosts that answer 530 before STARTTLS (CHALLENGES.md).
+TLS_REQUIRED = ("tls", "tls-bad", "tls13", "tls12", "strong", "medium")
+
+
+def tlsrpt_json(policy_domain=BASE_DOMAIN):
+    """An aggregate report (RFC 8460 4.4) for POLICY_DOMAIN."""
+    return {
+        "organization-name": "Sender Example",
+        "date-range": {"start-datetime": "2025-11-24T00:00:00Z",
+                       "end-datetime": "2025-11-24T23:59:59Z"},
+        "contact-info": "smtp-tls-reporting@sender.example",
+        "report-id": "2025-11-24T00:00:00Z_" + policy_domain,
+        "policies": [{
+            "policy": {"policy-type": "no-policy-found",
+                       "policy-domain": policy_domain},
+            "summary": {"total-successful-session-count": 3,
+                        "total-failure-session-count": 1},
+            "failure-details": [{
+                "result-type": "certificate-expired",
+                "sending-mta-ip": "192.0.2.1",
+                "receiving-mx-hostname": "mx.tls-bad." + BASE_DOMAIN,
+                "failed-session-count": 1}],
+        }],
+    }
+
+
+def tlsrpt_message(to=REPORT_RCPT, report=None, padding=0):
+    """An RFC 8460 5.3 report mail: multipart/report; report-type=tlsrpt,
+    a human-readable part (with a line that begins with a dot, so the
+    DATA stream is dot-stuffed) and the gzip'd JSON as
+    application/tlsrpt+gzip; PADDING random bytes as one more attachment.
+    Returns (message bytes with CRLF line ends, report)."""
+    report = report or tlsrpt_json()
+    msg = MIMEMultipart("report", report_type="tlsrpt")
+    msg["From"] = "TLS reporting <%s>" % REPORTER
+    msg["To"] = to
+    msg["Subject"] = ("Report Domain: %s Submitter: sender.example "
+                      "Report-ID: <%s>" % (BASE_DOMAIN, report["report-id"]))
+    msg["Date"] = "Tue, 25 Nov 2025 01:00:00 +0000"
+    msg["Message-ID"] = "<%s@sender.example>" % os.urandom(8).hex()
+    msg["TLS-Report-Domain"] = BASE_DOMAIN
+    msg["TLS-Report-Submitter"] = "sender.example"
+    msg.attach(MIMEText("This is an aggregate TLS report from sender.example.\n"
+                        ".A line that begins with a dot.\n"))
+    gz = MIMEApplication(gzip.compress(json.dumps(report).encode(), mtime=0),
+                         "tlsrpt+gzip")
+    gz.add_header("Content-Disposition", "attachment",
+                  filename="sender.example!%s!1763942400!1764028799.json.gz"
+                  % BASE_DOMAIN)
+    msg.attach(gz)
+    if padding:
+        msg.attach(MIMEApplication(os.urandom(padding)))
+    data = msg.as_bytes(policy=policy.SMTP)
+    assert b"\r\n.A line" in data and data.endswith(b"\r\n")
+    return data, report
+
+
+def report_in(blob):
+    """The JSON report of the stored message BLOB, unpacked."""
+    m = email.message_from_bytes(blob, policy=policy.default)
+    assert m.get_content_type() == "multipart/report", m.get_content_type()
+    assert m.get_param("report-type") == "tlsrpt"
+    for part in m.iter_attachments():
+        if part.get_content_type() == "application/tlsrpt+gzip":
+            return json.loads(gzip.decompress(part.get_payload(decode=True)))
+    raise AssertionError("no application/tlsrpt+gzip part")
+
+
+class Reports(DaemonTestCase):
+    options = [("global", "max_message_size", str(MAX_SIZE))]
+
+    def setUp(self):
+        self.t = self.new_test()
+
+    def tls_context(self):
+        """Any suite any host offers (medium: CBC only, TLS 1.2)."""
+        return self.d.tls_context(verify=False, minimum=None,
+                                  ciphers="ALL:@SECLEVEL=0")
+
+    def reports_of(self, conn_id):
+        return self.d.query("SELECT * FROM inbound_reports WHERE connection_id = ?"
+                            " ORDER BY id", (conn_id,))
+
+    def assertStoredWhole(self, row, msg, rcpt=REPORT_RCPT, mail_from=REPORTER):
+        self.assertEqual(row["kind"], "tlsrpt")
+        self.assertEqual(row["rcpt"], rcpt)
+        self.assertEqual(row["mail_from"], mail_from)
+        self.assertEqual(row["size"], len(msg))
+        self.assertEqual(row["sha256"], sha256_hex(msg))
+        self.assertEqual(bytes(row["message"]), msg, "stored message differs")
+
+    def deliver(self, host, rcpts, msg, tls):
+        """MSG to RCPTS on HOST (after STARTTLS if TLS); the final reply
+        and the connection row."""
+        with self.d.smtp(host) as c:
+            c.ehlo()
+            if tls:
+                c.starttls(self.tls_context())
+                c.ehlo()
+            reply = c.send_mail(REPORTER, rcpts, msg)
+            c.quit()
+        return reply, self.d.connection(c)
+
+    def test_report_over_starttls_on_open_host_is_stored_whole(self):
+        msg, report = tlsrpt_message()
+        reply, conn = self.deliver("open", [REPORT_RCPT], msg, tls=True)
+        self.assertReply(reply, 250, "2.0.0")
+        self.assertEqual(conn["tls_established"], 1)
+        self.assertIsNone(conn["test_id"])
+        self.assertEqual(conn["transactions"], 1)
+
+        rows = self.reports_of(conn["id"])
+        self.assertEqual(len(rows), 1)
+        self.assertStoredWhole(rows[0], msg)
+        self.assertEqual(report_in(bytes(rows[0]["message"])), report)
+        # a transaction like any other, its recipient without a test
+        txn = self.d.query_one("SELECT * FROM transactions WHERE id = ?",
+                               (rows[0]["transaction_id"],))
+        self.assertEqual((txn["connection_id"], txn["size"], txn["body_sha256"],
+                          txn["tls"]),
+                         (conn["id"], len(msg), sha256_hex(msg), 1))
+        self.assertEqual(self.d.query("SELECT address, challenge, test_id FROM"
+                                      " recipients WHERE transaction_id = ?",
+                                      (txn["id"],)),
+                         [{"address": REPORT_RCPT, "challenge": None,
+                           "test_id": None}])
+        view = self.d.query("SELECT * FROM v_inbound_reports WHERE"
+                            " connection_id = ?", (conn["id"],))
+        self.assertEqual(len(view), 1)
+        self.assertNotIn("message", view[0])
+        self.assertEqual((view[0]["report_id"], view[0]["kind"], view[0]["host"],
+                          view[0]["size"], view[0]["sha256"],
+                          view[0]["tls_version"]),
+                         (rows[0]["id"], "tlsrpt", "open", len(msg),
+                          sha256_hex(msg), conn["tls_version"]))
+
+    def test_report_in_plaintext_on_plain_host_is_stored_whole(self):
+        msg, report = tlsrpt_message()
+        reply, conn = self.deliver("plain", [REPORT_RCPT], msg, tls=False)
+        self.assertReply(reply, 250, "2.0.0")
+        self.assertEqual(conn["tls_established"], 0)
+        rows = self.reports_of(conn["id"])
+        self.assertEqual(len(rows), 1)
+        self.assertStoredWhole(rows[0], msg)
+        self.assertEqual(report_in(bytes(rows[0]["message"])), report)
+        self.assertEqual(self.d.query_one("SELECT host, tls_version FROM"
+                                          " v_inbound_reports WHERE report_id = ?",
+                                          (rows[0]["id"],)),
+                         {"host": "plain", "tls_version": None})
+
+    def test_report_address_in_any_case_with_final_dot(self):
+        rcpt = "TlsRpt@" + BASE_DOMAIN.upper() + "."
+        msg, _ = tlsrpt_message(to=rcpt)
+        reply, conn = self.deliver("plain", [rcpt], msg, tls=False)
+        self.assertReply(reply, 250, "2.0.0")
+        rows = self.reports_of(conn["id"])
+        self.assertEqual(len(rows), 1)
+        self.assertStoredWhole(rows[0], msg, rcpt=rcpt)
+
+    def test_oversize_report_refused_with_552_and_not_stored(self):
+        msg, _ = tlsrpt_message(padding=MAX_SIZE)
+        self.assertGreater(len(msg), MAX_SIZE)
+        reply, conn = self.deliver("open", [REPORT_RCPT], msg, tls=True)
+        self.assertReply(reply, 552, "5.3.4")
+        self.assertEqual(self.reports_of(conn["id"]), [])
+        self.assertNoTransaction(conn["id"])
+
+    def test_report_and_test_recipient_in_one_transaction(self):
+        """The test recipient is recorded as usual and the report stored:
+        one transaction, its two recipients, one report row."""
+        to = self.d.address(self.t, "plain")
+        msg, _ = tlsrpt_message()
+        reply, conn = self.deliver("plain", [to, REPORT_RCPT], msg, tls=False)
+        self.assertReply(reply, 250, "2.0.0")
+        self.assertEqual(conn["test_id"], self.t["id"])
+        txns = self.d.query("SELECT id FROM transactions WHERE connection_id = ?",
+                            (conn["id"],))
+        self.assertEqual(len(txns), 1)
+        self.assertEqual(self.d.query("SELECT address, challenge, test_id FROM"
+                                      " recipients WHERE transaction_id = ?"
+                                      " ORDER BY id", (txns[0]["id"],)),
+                         [{"address": to, "challenge": "plaintext",
+                           "test_id": self.t["id"]},
+                          {"address": REPORT_RCPT, "challenge": None,
+                           "test_id": None}])
+        rows = self.reports_of(conn["id"])
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["transaction_id"], txns[0]["id"])
+        self.assertStoredWhole(rows[0], msg)
+        self.assertEqual(len(self.d.query("SELECT 1 FROM v_deliveries WHERE"
+                                          " test_id = ?", (self.t["id"],))), 1)
+
+    def test_normal_mail_stores_no_report(self):
+        to = self.d.address(self.t, "plain")
+        msg = harness.make_message(to)
+        reply, conn = self.deliver("plain", [to], msg, tls=False)
+        self.assertReply(reply, 250, "2.0.0")
+        self.assertEqual(len(self.d.query("SELECT id FROM transactions WHERE"
+                                          " connection_id = ?", (conn["id"],))), 1)
+        self.assertEqual(self.reports_of(conn["id"]), [])
+
+    def test_report_address_accepted_on_every_host(self):
+        hosts = sorted({h for h, fam in self.d.listeners() if h in harness.HOST_CHALLENGE})
+        self.assertEqual(set(hosts), set(harness.HOST_CHALLENGE))
+        for host in hosts:
+            with self.subTest(host=host), self.d.smtp(host) as c:
+                c.ehlo()
+                if host in TLS_REQUIRED:
+                    c.starttls(self.tls_context())
+                    c.ehlo()
+                self.assertReply(c.cmd("MAIL FROM:<%s>" % REPORTER), 250, "2.1.0")
+                # never greylisted, on grey either
+                self.assertReply(c.cmd("RCPT TO:<%s>" % REPORT_RCPT), 250, "2.1.5")
+                c.quit()
+
+    def test_other_report_addresses_refused_with_550(self):
+        tid = self.t["id"]
+        refused = ["tlsrpt@tls." + BASE_DOMAIN, "tlsrpt@plaintext." + BASE_DOMAIN,
+                   "TLSRPT@v4.%s." % BASE_DOMAIN,
+                   "tlsrpt@%s.uniq.%s" % (tid, BASE_DOMAIN),
+                   # no zone publishes a DMARC rua= of ours
+                   "dmarc@" + BASE_DOMAIN]
+        with self.d.smtp("open") as c:
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<%s>" % REPORTER), 250, "2.1.0")
+            for a in refused:
+                self.assertReply(c.cmd("RCPT TO:<%s>" % a), 550, "5.1.1", a)
+            c.quit()
+
+
+if __name__ == "__main__":
+    unittest.main()
