@@ -61,6 +61,7 @@ static const struct key_profile {
 /* One run of certs_generate, on its stack.  Owns ca and ca_key. */
 struct certs_run {
 	const char	*base;		/* borrowed */
+	const char	*hostname;	/* borrowed; may be NULL */
 	const char	*dir;		/* borrowed */
 	int		 force;
 	FILE		*errs;		/* borrowed; may be NULL */
@@ -488,8 +489,8 @@ certs_name_of(const struct certs_run *r, const struct catalog_challenge *ch,
 
 /*
  * The names of HOST's certificate (NULL: the web certificate): each name
- * of the catalogue that it serves, in catalogue order, then the loopback
- * names.
+ * of the catalogue that it serves, in catalogue order, the hostname of
+ * the config on a host's, then the loopback names.
  */
 static int
 certs_names_catalog(const struct certs_run *r, const char *host,
@@ -518,6 +519,13 @@ certs_names_catalog(const struct certs_run *r, const char *host,
 				goto fail_ssl;
 		}
 	}
+	/*
+	 * Issue 12: the greeting and the TLS-RPT reports name the config's
+	 * hostname; a sender that checks it must find it on every host.
+	 */
+	if (host != NULL && r->hostname != NULL && *r->hostname != '\0' &&
+	    certs_san_dns(n, r->hostname) == -1)
+		goto fail_ssl;
 	if (certs_san_loopback(n) == -1)
 		goto fail_ssl;
 	return 0;
@@ -648,8 +656,8 @@ certs_pair(const struct certs_run *r, const char *name,
 }
 
 int
-certs_generate(const char *base_domain, const char *dir, int force,
-    FILE *errs)
+certs_generate(const char *base_domain, const char *hostname,
+    const char *dir, int force, FILE *errs)
 {
 	struct certs_run		 r;
 	struct cert_names		 names;
@@ -659,6 +667,7 @@ certs_generate(const char *base_domain, const char *dir, int force,
 
 	memset(&r, 0, sizeof(r));
 	r.base = base_domain;
+	r.hostname = hostname;
 	r.dir = dir;
 	r.force = force;
 	r.errs = errs;

@@ -251,7 +251,7 @@ cmd_certs(const struct config *cfg, const struct cmd_args *a)
 {
 	int rc;
 
-	rc = certs_generate(cfg->base_domain, a->out, a->force, stderr);
+	rc = certs_generate(cfg->base_domain, cfg->hostname, a->out, a->force, stderr);
 	return rc == 0 ? 0 : 1;
 }
 

@@ -74,4 +74,11 @@ const struct catalog_challenge	*catalog_challenge(const char *);
 int	catalog_mx_name(const struct catalog_challenge *ch, int idx,
 	    const char *base, char *buf, size_t len);
 
+/*
+ * The connections one address set can open at once from one sender: one
+ * to every MX of every challenge.  The default of max_per_ip is sized
+ * from it (issue 12: a limit below it refused real senders).
+ */
+unsigned	catalog_set_connections(void);
+
 #endif /* MAILSCOPE_CATALOG_H */

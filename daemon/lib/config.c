@@ -35,7 +35,12 @@
 #define DEF_LOCAL_PART		"measure"
 #define DEF_WAIT_MS		(3600 * 1000ULL)
 #define DEF_MAX_CONNECTIONS	200
-#define DEF_MAX_PER_IP		10
+/*
+ * A sender delivers one address set to all its MX at once: room for that
+ * twice over (a retry, a second test) so that no challenge gets a 421
+ * for a reason of ours (issue 12; 10 was below one set).
+ */
+#define DEF_MAX_PER_IP		(2 * catalog_set_connections())
 #define DEF_MAX_RECIPIENTS	100	/* RFC 5321 4.5.3.1.8 minimum */
 #define DEF_MAX_ERRORS		20
 #define DEF_MAX_COMMANDS	1000

@@ -16,6 +16,7 @@
 
 #include <ldns/ldns.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "dns_answer.h"
 #include "dnsname.h"
@@ -43,6 +44,7 @@ struct dns_answer_zone {
 	size_t			 apex_labels;
 	ldns_rr			*soa;		/* owned */
 	ldns_rr			*ns;		/* owned */
+	ldns_rr			*tlsrpt;	/* owned: _smtp._tls TXT */
 	ldns_rr_list		*ns_addrs;	/* owned: ns.<apex> A, AAAA */
 	ldns_rr_list		*mx_addrs;	/* owned: [host open] A, AAAA */
 	enum dns_truncate	 truncate;
@@ -55,6 +57,8 @@ enum node {
 	NODE_NS,	/* ns.dns.<base>: A, AAAA of [dns] */
 	NODE_TEST,	/* <id>.dns.<base>: MX 10 mx.<id>.dns.<base> */
 	NODE_TEST_MX,	/* mx.<id>.dns.<base>: A, AAAA of [host open] */
+	NODE_TEST_TLS,	/* _tls.<id>.dns.<base>: empty non-terminal */
+	NODE_TEST_TLSRPT, /* _smtp._tls.<id>.dns.<base>: TXT TLS-RPT */
 	NODE_NONE
 };
 
@@ -149,11 +153,11 @@ dns_answer_zone_new(const struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	z->truncate = cfg->dns.truncate;
-	/* the longest name of the zone is mx.<id>.dns.<base> */
+	/* the longest name of the zone is _smtp._tls.<id>.dns.<base> */
 	n = snprintf(z->apex, sizeof(z->apex), "dns.%s", cfg->base_domain);
-	if (n < 0 || (size_t)n + 4 + TESTID_LEN > DNSNAME_MAX) {
+	if (n < 0 || (size_t)n + 12 + TESTID_LEN > DNSNAME_MAX) {
 		snprintf(err, errlen, "dns: base_domain too long for "
-		    "mx.<id>.dns.%s", cfg->base_domain);
+		    "_smtp._tls.<id>.dns.%s", cfg->base_domain);
 		dns_answer_zone_free(z);
 		return NULL;
 	}
@@ -179,6 +183,17 @@ dns_answer_zone_new(const struct config *cfg, char *err, size_t errlen)
 	snprintf(text, sizeof(text), "%s. %d IN NS ns.%s.", z->apex, DNS_TTL,
 	    z->apex);
 	if (zone_rr(&z->ns, text, err, errlen) == -1) {
+		dns_answer_zone_free(z);
+		return NULL;
+	}
+	/*
+	 * RFC 8460 3: every challenge domain publishes TLS-RPT, the static
+	 * zones as zones_content.c writes it; the owner is replaced.
+	 */
+	snprintf(text, sizeof(text), "%s. %d IN TXT \"v=TLSRPTv1; "
+	    "rua=mailto:" CATALOG_TLSRPT_LOCAL "@%s\"", z->apex, DNS_TTL,
+	    cfg->base_domain);
+	if (zone_rr(&z->tlsrpt, text, err, errlen) == -1) {
 		dns_answer_zone_free(z);
 		return NULL;
 	}
@@ -209,6 +224,7 @@ dns_answer_zone_free(struct dns_answer_zone *z)
 	ldns_rdf_deep_free(z->apex_rdf);
 	ldns_rr_free(z->soa);
 	ldns_rr_free(z->ns);
+	ldns_rr_free(z->tlsrpt);
 	ldns_rr_list_deep_free(z->ns_addrs);
 	ldns_rr_list_deep_free(z->mx_addrs);
 	free(z);
@@ -316,6 +332,13 @@ classify(struct query *q)
 	else if (q->rel == 2 && q->test_id[0] != '\0' &&
 	    label_is(name, off[0], "mx"))
 		q->node = NODE_TEST_MX;
+	/* RFC 8020: the name above _smtp._tls exists, NODATA not NXDOMAIN */
+	else if (q->rel == 2 && q->test_id[0] != '\0' &&
+	    label_is(name, off[0], "_tls"))
+		q->node = NODE_TEST_TLS;
+	else if (q->rel == 3 && q->test_id[0] != '\0' &&
+	    label_is(name, off[0], "_smtp") && label_is(name, off[1], "_tls"))
+		q->node = NODE_TEST_TLSRPT;
 	else
 		q->node = NODE_NONE;
 }
@@ -586,6 +609,11 @@ answer_zone(struct query *q)
 	case NODE_TEST_MX:
 		rc = add_addrs(r, z->mx_addrs, t, owner);
 		break;
+	case NODE_TEST_TLSRPT:
+		if (any || t == LDNS_RR_TYPE_TXT)
+			rc = add_rr(r, LDNS_SECTION_ANSWER, z->tlsrpt, owner);
+		break;
+	case NODE_TEST_TLS:
 	case NODE_OUTSIDE:
 	case NODE_NONE:
 		break;

@@ -218,7 +218,8 @@ demo_config_write(const char *dir, int base_port, FILE *errs)
 		demo_error(errs, "%s: path too long", abs);
 		goto out;
 	}
-	if (certs_generate(DEMO_BASE, certs, 0, errs) == -1)
+	if (certs_generate(DEMO_BASE, DEMO_HOSTNAME, certs, 0,
+	    errs) == -1)
 		goto out;
 	if (demo_conf_write(abs, base_port, errs) == -1)
 		goto out;

@@ -288,6 +288,27 @@ class DigAtResponder(DnsCase):
         self.assertEqual([(x["qtype"], x["rcode"], x["minimised"]) for x in rows],
                          [(T_A, 3, 0), (T_TXT, 0, 0)])
 
+    def test_tlsrpt_of_a_test_name_is_published(self):
+        """Issue 12: _smtp._tls.<id>.dns.<base> was NXDOMAIN; every
+        challenge domain publishes TLS-RPT (RFC 8460 3)."""
+        i = new_id()
+        name = "_smtp._tls.%s.%s" % (i, ZONE)
+        for transport in ("+notcp", "+tcp"):
+            r = self.dig(4, transport, "TXT", name)
+            self.assertEqual(r.status, "NOERROR", r)
+            self.assertIn("aa", r.flags, r)
+            self.assertEqual([a[:4] for a in r.answer], [[name + ".", "300", "IN", "TXT"]], r)
+            self.assertEqual(" ".join(r.answer[0][4:]),
+                             '"v=TLSRPTv1; rua=mailto:tlsrpt@%s"' % BASE_DOMAIN, r)
+        # another type: NODATA; the name above it exists too (RFC 8020)
+        for qtype, qname in (("A", name), ("A", "_tls.%s.%s" % (i, ZONE))):
+            r = self.dig(4, qtype, qname)
+            self.assertEqual((r.status, r.answer), ("NOERROR", []), r)
+            self.assertEqual([a[3] for a in r.authority], ["SOA"], r)
+        rows = self.row_of(i, 4)
+        self.assertEqual([(x["qtype"], x["rcode"], x["test_id"]) for x in rows],
+                         [(T_TXT, 0, i), (T_TXT, 0, i), (T_A, 0, i), (T_A, 0, i)])
+
     def test_minimised_is_a_or_ns_of_the_test_name(self):
         i = new_id()
         for qtype in ("A", "NS", "AAAA", "MX"):

@@ -36,6 +36,7 @@
 #include "demo.h"
 
 #define BASE	"measure.test"
+#define HOSTNAME	"mx." BASE
 
 /* Shared by all tests: one generated set (key generation is slow). */
 struct fixture {
@@ -94,7 +95,7 @@ group_setup(void **state)
 	}
 	memcpy(f->top, real, sizeof(real));
 	path_of(f->certs, sizeof(f->certs), f->top, "certs");
-	if (certs_generate(BASE, f->certs, 0, stderr) != 0) {
+	if (certs_generate(BASE, HOSTNAME, f->certs, 0, stderr) != 0) {
 		rm_tree(f->top);
 		free(f);
 		return -1;
@@ -263,6 +264,8 @@ valid_cert_verifies_for_its_mx_names_and_loopback(void **state)
 		/* sts-2mx-tls has tls as its second MX. */
 		assert_int_equal(verify_as(leaf, ca, "mx2.sts-2mx-tls." BASE,
 		    NULL, &err), 1);
+		/* issue 12: the hostname of the greeting and TLS-RPT */
+		assert_int_equal(verify_as(leaf, ca, HOSTNAME, NULL, &err), 1);
 		assert_int_equal(verify_as(leaf, ca, "localhost", NULL, &err),
 		    1);
 		assert_int_equal(verify_as(leaf, ca, NULL, "127.0.0.1", &err),
@@ -309,6 +312,8 @@ bad_cert_is_expired_and_for_an_unrelated_name(void **state)
 		assert_int_not_equal(X509_check_host(leaf,
 		    "mx.tls-badcert." BASE, 0, 0, NULL), 1);
 		assert_int_not_equal(X509_check_host(leaf, "localhost", 0, 0,
+		    NULL), 1);
+		assert_int_not_equal(X509_check_host(leaf, HOSTNAME, 0, 0,
 		    NULL), 1);
 		assert_int_equal(X509_check_host(leaf, "wrong-name.invalid", 0,
 		    0, NULL), 1);
@@ -430,7 +435,8 @@ rerun_keeps_keys_and_reissues_certificates(void **state)
 	ca_len_before = pubkey_der(f->certs, "ca.key", &ca_before);
 	old = load_cert(f->certs, "tls.rsa.pem");
 
-	assert_int_equal(certs_generate(BASE, f->certs, 0, stderr), 0);
+	assert_int_equal(certs_generate(BASE, HOSTNAME, f->certs, 0, stderr),
+	    0);
 
 	len_after = pubkey_der(f->certs, "tls.rsa.key", &after);
 	ca_len_after = pubkey_der(f->certs, "ca.key", &ca_after);
@@ -469,11 +475,11 @@ force_replaces_keys(void **state)
 	int		 err;
 
 	path_of(dir, sizeof(dir), f->top, "forced");
-	assert_int_equal(certs_generate(BASE, dir, 0, stderr), 0);
+	assert_int_equal(certs_generate(BASE, HOSTNAME, dir, 0, stderr), 0);
 	len_before = pubkey_der(dir, "tls.ecdsa.key", &before);
 	ca_len_before = pubkey_der(dir, "ca.key", &ca_before);
 
-	assert_int_equal(certs_generate(BASE, dir, 1, stderr), 0);
+	assert_int_equal(certs_generate(BASE, HOSTNAME, dir, 1, stderr), 0);
 	len_after = pubkey_der(dir, "tls.ecdsa.key", &after);
 	ca_len_after = pubkey_der(dir, "ca.key", &ca_after);
 	assert_true(len_before != len_after ||
@@ -515,7 +521,7 @@ rerun_refuses_a_key_of_the_wrong_type(void **state)
 	EVP_PKEY_free(ec);
 
 	assert_non_null(errs = open_memstream(&msg, &msglen));
-	assert_int_equal(certs_generate(BASE, dir, 0, errs), -1);
+	assert_int_equal(certs_generate(BASE, HOSTNAME, dir, 0, errs), -1);
 	fclose(errs);
 	assert_non_null(strstr(msg, "certs: "));
 	assert_non_null(strstr(msg, "tls.rsa.key: not an RSA-2048 key"));
@@ -532,7 +538,8 @@ unwritable_directory_is_an_error_with_a_message(void **state)
 
 	(void)state;
 	assert_non_null(errs = open_memstream(&msg, &msglen));
-	assert_int_equal(certs_generate(BASE, "/dev/null/certs", 0, errs), -1);
+	assert_int_equal(certs_generate(BASE, HOSTNAME, "/dev/null/certs", 0,
+	    errs), -1);
 	fclose(errs);
 	assert_non_null(strstr(msg, "certs: /dev/null/certs: cannot create"));
 	free(msg);

@@ -546,12 +546,58 @@ full_valid_file_loads_with_its_values(void **state)
 	config_free(cfg);
 }
 
+/*
+ * One connection to every MX of every challenge, the address set a sender
+ * delivers at once, counted here from the catalogue's table itself.
+ */
+static unsigned
+set_connections(void)
+{
+	const struct catalog_challenge *ch;
+	unsigned n = 0;
+	size_t i, nch;
+
+	ch = catalog_challenges(&nch);
+	for (i = 0; i < nch; i++)
+		n += 1 + (ch[i].hosts[1] != NULL);
+	return n;
+}
+
+/* Issue 12: the old default, 10, refused every run of real senders. */
+static void
+max_per_ip_default_holds_one_address_set_twice(void **state)
+{
+	struct config *cfg;
+	size_t nch;
+
+	(void)state;
+	catalog_challenges(&nch);
+	assert_int_equal(catalog_set_connections(), set_connections());
+	assert_true(set_connections() > nch);
+	cfg = assert_loads(GLOBAL
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = off\n", "", 0);
+	assert_int_equal(cfg->max_per_ip, 2 * set_connections());
+	assert_true(cfg->max_per_ip <= cfg->max_connections);
+	config_free(cfg);
+	/* and it stays configurable */
+	cfg = assert_loads(GLOBAL
+	    "max_per_ip = 3\n"
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = off\n", "", 0);
+	assert_int_equal(cfg->max_per_ip, 3);
+	config_free(cfg);
+}
+
 static void
 minimal_file_gets_defaults(void **state)
 {
-	static const struct limits defaults = {
+	const struct limits defaults = {
 		.wait_ms = 3600 * 1000, .max_connections = 200,
-		.max_per_ip = 10, .max_recipients = 100, .max_errors = 20,
+		.max_per_ip = 2 * set_connections(), .max_recipients = 100,
+		.max_errors = 20,
 		.max_commands = 1000, .max_message_size = 10 * 1024 * 1024,
 		.max_header_size = 64 * 1024, .line_max = 1000,
 		.timeout_command_ms = 5 * 60 * 1000,
@@ -1537,6 +1583,7 @@ main(void)
 		cmocka_unit_test(protocols_rejects_unknown_and_reversed_range),
 		cmocka_unit_test(full_valid_file_loads_with_its_values),
 		cmocka_unit_test(minimal_file_gets_defaults),
+		cmocka_unit_test(max_per_ip_default_holds_one_address_set_twice),
 		cmocka_unit_test(catalogue_host_without_section_is_a_warning),
 		cmocka_unit_test(config_host_finds_a_section_or_null),
 		cmocka_unit_test(comments_indentation_and_crlf_are_accepted),

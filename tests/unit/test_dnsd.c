@@ -22,6 +22,7 @@
 
 #include <ldns/ldns.h>
 
+#include "catalog.h"
 #include "config.h"
 #include "dns_answer.h"
 #include "records.h"
@@ -315,6 +316,34 @@ mx_host_has_the_addresses_of_host_open(void **state)
 	reply_free(r);
 }
 
+/*
+ * Issue 12: every challenge domain publishes TLS-RPT (CHALLENGES.md), the
+ * per-test dns.<base> names too, with the record the static zones have.
+ */
+static void
+tlsrpt_of_a_test_name_is_published(void **state)
+{
+	struct fixture *f = *state;
+	struct reply *r;
+
+	r = ask(f->zone, "_smtp._tls." ID "." ZONE, T_TXT, NULL, 0);
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(r->pkt));
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "_smtp._tls." ID "." ZONE
+	    ".\t300\tIN\tTXT\t\"v=TLSRPTv1; rua=mailto:" CATALOG_TLSRPT_LOCAL
+	    "@measure.test\"\n");
+	assert_string_equal(r->rec.test_id, ID);
+	reply_free(r);
+	/* 0x20: the owner as asked */
+	r = ask(f->zone, "_SMTP._Tls." ID_UC "." ZONE, T_ANY, NULL, 0);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "_SMTP._Tls." ID_UC "." ZONE
+	    ".\t300\tIN\tTXT\t\"v=TLSRPTv1; rua=mailto:" CATALOG_TLSRPT_LOCAL
+	    "@measure.test\"\n");
+	reply_free(r);
+}
+
 static void
 apex_has_soa_and_ns_and_ns_has_the_dns_addresses(void **state)
 {
@@ -353,6 +382,10 @@ missing_names_are_nxdomain_with_the_soa(void **state)
 		"abcdefghijklmnopqrstuvwx2." ZONE,	/* 25 symbols */
 		"abcdefghijklmnopqrstuvwx0a." ZONE,	/* not base32 */
 		"mx.foo." ZONE,
+		"_smtp._tls.mx." ID "." ZONE,
+		"_smtp._tls." ZONE,
+		"_smtp." ID "." ZONE,
+		"x._smtp._tls." ID "." ZONE,
 	};
 	struct reply *r;
 	size_t i;
@@ -393,6 +426,11 @@ other_types_of_existing_names_are_nodata(void **state)
 		{ "mx." ID "." ZONE, T_NS, 0 },
 		{ ZONE, T_A, 0 },
 		{ "ns." ZONE, T_MX, 0 },
+		{ "_smtp._tls." ID "." ZONE, T_A, 0 },
+		{ "_smtp._tls." ID "." ZONE, T_MX, 0 },
+		/* RFC 8020: a minimising resolver asks the name above */
+		{ "_tls." ID "." ZONE, T_A, 0 },
+		{ "_tls." ID "." ZONE, T_TXT, 0 },
 	};
 	struct reply *r;
 	size_t i;
@@ -893,6 +931,8 @@ main(void)
 		    mx_of_a_test_name_is_authoritative, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    mx_host_has_the_addresses_of_host_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    tlsrpt_of_a_test_name_is_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    apex_has_soa_and_ns_and_ns_has_the_dns_addresses, setup,
 		    teardown),
