@@ -43,7 +43,10 @@ SELECT r.test_id, r.challenge, r.address,
 	-- pass fail none temperror permerror; NULL: not checked
 	(SELECT d.result FROM dmarc_results d WHERE d.transaction_id = t.id)
 	    AS dmarc,
-	t.nul_bytes
+	t.nul_bytes,
+	-- the extensions used (schema/012_extensions.sql)
+	t.mail_params, r.rcpt_params, t.body_method, t.chunks, t.smtputf8,
+	t.requiretls, t.ret, t.envid, r.notify, r.orcpt
 FROM recipients r
 JOIN transactions t ON t.id = r.transaction_id
 JOIN connections c ON c.id = t.connection_id

@@ -46,6 +46,9 @@ static const size_t rcpt_strs[] = {
 	offsetof(struct rcpt_rec, address),
 	offsetof(struct rcpt_rec, challenge),
 	offsetof(struct rcpt_rec, test_id),
+	offsetof(struct rcpt_rec, params),
+	offsetof(struct rcpt_rec, notify),
+	offsetof(struct rcpt_rec, orcpt),
 };
 
 static const size_t txn_strs[] = {
@@ -56,6 +59,8 @@ static const size_t txn_strs[] = {
 	offsetof(struct txn_rec, client_addr),
 	offsetof(struct txn_rec, helo),
 	offsetof(struct txn_rec, report_rcpt),
+	offsetof(struct txn_rec, ret),
+	offsetof(struct txn_rec, envid),
 };
 
 static const size_t grey_strs[] = {
@@ -210,6 +215,12 @@ records_conn_copy(struct conn_rec *dst, const struct conn_rec *src)
 }
 
 void
+records_rcpt_clear(struct rcpt_rec *r)
+{
+	rec_clear(r, sizeof(*r), STRS(rcpt_strs));
+}
+
+void
 records_txn_free(struct txn_rec *txn)
 {
 	size_t	 i;
@@ -217,8 +228,7 @@ records_txn_free(struct txn_rec *txn)
 	if (txn == NULL)
 		return;
 	for (i = 0; i < txn->nrcpts; i++)
-		rec_clear(&txn->rcpts[i], sizeof(txn->rcpts[i]),
-		    STRS(rcpt_strs));
+		records_rcpt_clear(&txn->rcpts[i]);
 	free(txn->rcpts);
 	rec_clear(txn, sizeof(*txn), STRS(txn_strs));
 	free(txn);

@@ -62,11 +62,17 @@ struct conn_rec {
 	struct tls_rec	 tls;
 };
 
-/* One recipient accepted in a transaction; freed with its txn_rec. */
+/*
+ * One recipient accepted in a transaction; freed with its txn_rec
+ * (records_rcpt_clear() alone).
+ */
 struct rcpt_rec {
 	char		*address;	/* owned, as given (no brackets) */
 	char		*challenge;	/* owned; NULL for postmaster */
 	char		*test_id;	/* owned; NULL if none */
+	char		*params;	/* owned; ESMTP parameters as sent */
+	char		*notify;	/* owned; DSN NOTIFY as sent, or NULL */
+	char		*orcpt;		/* owned; DSN ORCPT as sent, or NULL */
 };
 
 /*
@@ -80,9 +86,15 @@ struct txn_rec {
 	char		*mail_from;	/* reverse path, "" for <> */
 	char		*mail_params;	/* ESMTP parameters as sent */
 	int		 declared_8bit;	/* BODY=8BITMIME or SMTPUTF8 given */
+	int		 smtputf8;	/* SMTPUTF8 given (RFC 6531) */
+	int		 requiretls;	/* REQUIRETLS given (RFC 8689) */
+	char		*ret;		/* DSN RET=, "FULL"/"HDRS"; NULL none */
+	char		*envid;		/* DSN ENVID=, xtext as sent; NULL */
+	const char	*body_method;	/* static: "DATA" or "BDAT" */
+	unsigned	 chunks;	/* BDAT commands of the message */
 	struct rcpt_rec	*rcpts;
 	size_t		 nrcpts;
-	size_t		 size;		/* bytes after dot-unstuffing */
+	size_t		 size;		/* bytes after dot-unstuffing (BDAT: all) */
 	char		*headers;	/* the header section, capped */
 	size_t		 headers_len;
 	char		 body_sha256[65];	/* hex */
@@ -328,6 +340,7 @@ struct analysis_rec {
 void		 records_tls_clear(struct tls_rec *);
 void		 records_conn_clear(struct conn_rec *);
 int		 records_conn_copy(struct conn_rec *dst, const struct conn_rec *src);
+void		 records_rcpt_clear(struct rcpt_rec *);
 void		 records_txn_free(struct txn_rec *);
 void		 records_grey_clear(struct grey_entry *);
 int		 records_grey_copy(struct grey_entry *dst,

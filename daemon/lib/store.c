@@ -104,14 +104,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TXN] =
 	    "INSERT INTO transactions (connection_id, received, mail_from,"
 	    " mail_params, size, headers, body_sha256, bare_lf, bare_cr,"
-	    " nul_bytes, long_lines, tls)"
+	    " nul_bytes, long_lines, tls, body_method, chunks, smtputf8,"
+	    " requiretls, ret, envid)"
 	    " VALUES (:connection_id, :received, :mail_from, :mail_params,"
 	    " :size, :headers, :body_sha256, :bare_lf, :bare_cr, :nul_bytes,"
-	    " :long_lines, :tls)",
+	    " :long_lines, :tls, coalesce(:body_method, 'DATA'), :chunks,"
+	    " :smtputf8, :requiretls, :ret, :envid)",
 	[ST_RCPT] =
 	    "INSERT INTO recipients (transaction_id, address, challenge,"
-	    " test_id)"
-	    " VALUES (:transaction_id, :address, :challenge, :test_id)",
+	    " test_id, rcpt_params, notify, orcpt)"
+	    " VALUES (:transaction_id, :address, :challenge, :test_id,"
+	    " :params, :notify, :orcpt)",
 	/* an empty message has no buffer: still a message, of 0 bytes */
 	[ST_REPORT] =
 	    "INSERT INTO inbound_reports (transaction_id, connection_id,"
@@ -794,6 +797,12 @@ static const struct col txn_cols[] = {
 	COL(txn_rec, UINT, nul_bytes),
 	COL(txn_rec, UINT, long_lines),
 	COL(txn_rec, INT, tls),
+	COL(txn_rec, TEXT, body_method),
+	COL(txn_rec, UINT, chunks),
+	COL(txn_rec, INT, smtputf8),
+	COL(txn_rec, INT, requiretls),
+	COL(txn_rec, TEXT, ret),
+	COL(txn_rec, TEXT, envid),
 };
 
 /* A report is its transaction's message, whole; with txn_cols. */
@@ -809,6 +818,9 @@ static const struct col rcpt_cols[] = {
 	COL(rcpt_rec, TEXT, address),
 	COL(rcpt_rec, TEXT, challenge),
 	COL(rcpt_rec, TEXT, test_id),
+	COL(rcpt_rec, TEXT, params),
+	COL(rcpt_rec, TEXT, notify),
+	COL(rcpt_rec, TEXT, orcpt),
 };
 
 static const struct col grey_cols[] = {

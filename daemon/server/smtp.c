@@ -2,7 +2,8 @@
  * The SMTP server session: an explicit state machine, a command table, one
  * reply writer, limits and timeouts.  Event loop thread only.
  * RFC 5321 (SMTP), RFC 3207 (STARTTLS), RFC 2920 (PIPELINING), RFC 1870
- * (SIZE), RFC 6152 (8BITMIME), RFC 2034 (ENHANCEDSTATUSCODES).
+ * (SIZE), RFC 6152 (8BITMIME), RFC 2034 (ENHANCEDSTATUSCODES), RFC 6531
+ * (SMTPUTF8), RFC 3030 (CHUNKING), RFC 3461 (DSN), RFC 8689 (REQUIRETLS).
  */
 #include "build.h"
 
@@ -48,7 +49,9 @@ enum smtp_state {
 	S_HELO,		/* HELO/EHLO done, no transaction */
 	S_MAIL,		/* MAIL accepted */
 	S_RCPT,		/* at least one RCPT accepted */
+	S_CHUNKED,	/* BDAT chunks accepted, not the LAST one yet */
 	S_DATA,		/* reading the message */
+	S_BDAT,		/* reading the octets of a BDAT chunk */
 	S_COMMIT,	/* final dot seen, the store is committing */
 	S_STARTTLS,	/* 220 to STARTTLS queued, waiting for it to be sent */
 	S_TLS,		/* TLS handshake running */
@@ -57,14 +60,14 @@ enum smtp_state {
 };
 
 static const char *const state_names[S_NSTATES] = {
-	"init", "helo", "mail", "rcpt", "data", "commit", "starttls", "tls",
-	"closing"
+	"init", "helo", "mail", "rcpt", "chunked", "data", "bdat", "commit",
+	"starttls", "tls", "closing"
 };
 
 /* Verbs, also the index of the per-session command counters. */
 enum verb {
-	V_EHLO, V_HELO, V_STARTTLS, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP,
-	V_QUIT, V_VRFY, V_HELP, V_UNKNOWN, V_COUNT
+	V_EHLO, V_HELO, V_STARTTLS, V_MAIL, V_RCPT, V_DATA, V_BDAT, V_RSET,
+	V_NOOP, V_QUIT, V_VRFY, V_HELP, V_UNKNOWN, V_COUNT
 };
 
 /* ESMTP extensions a client used, for the connection record. */
@@ -75,6 +78,7 @@ enum verb {
 #define EXT_STARTTLS	0x10
 #define EXT_DSN		0x20
 #define EXT_REQUIRETLS	0x40
+#define EXT_CHUNKING	0x80
 
 static const struct {
 	unsigned	 bit;
@@ -83,7 +87,7 @@ static const struct {
 	{ EXT_PIPELINING, "PIPELINING" }, { EXT_SIZE, "SIZE" },
 	{ EXT_8BITMIME, "8BITMIME" }, { EXT_SMTPUTF8, "SMTPUTF8" },
 	{ EXT_STARTTLS, "STARTTLS" }, { EXT_DSN, "DSN" },
-	{ EXT_REQUIRETLS, "REQUIRETLS" },
+	{ EXT_REQUIRETLS, "REQUIRETLS" }, { EXT_CHUNKING, "CHUNKING" },
 };
 
 struct session {
@@ -112,6 +116,14 @@ struct session {
 	size_t			 headers_cap;
 	size_t			 message_cap;
 	EVP_MD_CTX		*md;		/* owned, during DATA */
+	enum verb		 commit_verb;	/* DATA or BDAT, for its 250 */
+
+	/* a BDAT chunk being read (RFC 3030) */
+	size_t			 bdat_left;	/* octets still to read */
+	int			 bdat_last;
+	enum smtp_err		 bdat_refused;	/* read, then refuse */
+	enum smtp_state		 bdat_back;	/* the state after a refusal */
+	struct smtp_scan	 scan;		/* of the chunks so far */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -143,7 +155,8 @@ enum next {
 #define CMD_COUNTS_TOWARD_LIMIT	0x04	/* non-mail commands, max_commands */
 
 #define ST(s)	(1u << (s))
-#define IDLE	(ST(S_INIT) | ST(S_HELO) | ST(S_MAIL) | ST(S_RCPT))
+#define IDLE	(ST(S_INIT) | ST(S_HELO) | ST(S_MAIL) | ST(S_RCPT) | \
+		    ST(S_CHUNKED))
 
 struct smtp_cmd {
 	const char	*verb;
@@ -159,6 +172,7 @@ static enum next cmd_starttls(struct session *, const char *);
 static enum next cmd_mail(struct session *, const char *);
 static enum next cmd_rcpt(struct session *, const char *);
 static enum next cmd_data(struct session *, const char *);
+static enum next cmd_bdat(struct session *, const char *);
 static enum next cmd_rset(struct session *, const char *);
 static enum next cmd_noop(struct session *, const char *);
 static enum next cmd_quit(struct session *, const char *);
@@ -175,6 +189,8 @@ static const struct smtp_cmd commands[] = {
 	{ "MAIL FROM:", V_MAIL, cmd_mail, ST(S_HELO), 0 },
 	{ "RCPT TO:", V_RCPT, cmd_rcpt, ST(S_MAIL) | ST(S_RCPT), 0 },
 	{ "DATA", V_DATA, cmd_data, ST(S_RCPT), CMD_LAST_IN_GROUP },
+	/* RFC 3030 4.2: BDAT may be pipelined, LAST included */
+	{ "BDAT", V_BDAT, cmd_bdat, ST(S_RCPT) | ST(S_CHUNKED), 0 },
 	{ "RSET", V_RSET, cmd_rset, IDLE, CMD_COUNTS_TOWARD_LIMIT },
 	{ "NOOP", V_NOOP, cmd_noop, IDLE,
 	    CMD_PRE_TLS | CMD_LAST_IN_GROUP | CMD_COUNTS_TOWARD_LIMIT },
@@ -185,11 +201,12 @@ static const struct smtp_cmd commands[] = {
 };
 
 static const char *const verb_names[V_COUNT] = {
-	"ehlo", "helo", "starttls", "mail", "rcpt", "data", "rset", "noop",
-	"quit", "vrfy", "help", "unknown"
+	"ehlo", "helo", "starttls", "mail", "rcpt", "data", "bdat", "rset",
+	"noop", "quit", "vrfy", "help", "unknown"
 };
 
 static void	session_process(struct session *);
+static enum next bdat_refuse(struct session *, const char *, enum smtp_err);
 static void	session_free(struct session *, const char *reason);
 static void	on_read(struct bufferevent *, void *);
 static void	on_write(struct bufferevent *, void *);
@@ -204,6 +221,7 @@ set_timeouts(struct session *s)
 
 	switch (s->state) {
 	case S_DATA:
+	case S_BDAT:
 		ms = cfg->timeout_data_ms;	/* RFC 5321 4.5.3.2.6 */
 		break;
 	case S_TLS:
@@ -351,9 +369,14 @@ cmd_ehlo(struct session *s, const char *arg)
 	if (*arg == '\0')
 		return smtp_reply_err(s, SE_SYNTAX);
 	helo_common(s, "EHLO", arg);
+	/*
+	 * Everything a sender might use, so that "not used" is the sender's
+	 * choice.  RFC 8689 4.1: REQUIRETLS only once TLS is up.
+	 */
 	smtp_reply(s, 250, NULL,
-	    "%s\nPIPELINING\nSIZE %zu\n8BITMIME\n%sENHANCEDSTATUSCODES",
-	    cfg->hostname, cfg->max_message_size, tls ? "STARTTLS\n" : "");
+	    "%s\nPIPELINING\nSIZE %zu\n8BITMIME\nSMTPUTF8\nCHUNKING\nDSN\n"
+	    "%s%sENHANCEDSTATUSCODES", cfg->hostname, cfg->max_message_size,
+	    tls ? "STARTTLS\n" : "", s->tls_active ? "REQUIRETLS\n" : "");
 	return NEXT_CONTINUE;
 }
 
@@ -398,47 +421,114 @@ cmd_starttls(struct session *s, const char *arg)
 	return NEXT_WAIT;
 }
 
+/* The longest parameter value: ORCPT (RFC 3461 4.2: 500 characters). */
+#define PARAM_VALUE_MAX	500
+#define ENVID_MAX	100	/* RFC 3461 4.4 */
+
+/* The MAIL parameters we offer (EHLO), each allowed once. */
+enum mail_param { MP_SIZE, MP_BODY, MP_SMTPUTF8, MP_REQUIRETLS, MP_RET,
+	MP_ENVID, MP_COUNT };
+
+static const char *const mail_param_names[MP_COUNT] = {
+	"SIZE", "BODY", "SMTPUTF8", "REQUIRETLS", "RET", "ENVID"
+};
+
 /*
- * Records the ESMTP parameters of MAIL; an error, or SE_NONE.  *EIGHTBIT
- * says whether the body was declared 8-bit (BODY=8BITMIME or SMTPUTF8).
+ * Checks the ESMTP parameters of MAIL and records them in TXN: an error,
+ * or SE_NONE.  A keyword we do not offer is 555 (RFC 5321 4.1.1.11), a bad
+ * value of one we offer 501.
  */
 static enum smtp_err
-mail_params(struct session *s, const char *params, int *eightbit)
+mail_params(struct session *s, const char *params, struct txn_rec *txn)
 {
 	const struct config *cfg = s->srv->cfg;
-	char val[64], *end;
+	char key[32], val[PARAM_VALUE_MAX + 1], *end;
 	unsigned long long size;
-	int r;
+	const char *p = params;
+	unsigned seen = 0;
+	int r, i;
 
-	if ((r = smtp_parse_param(params, "SIZE", val, sizeof(val))) == -1)
-		return SE_SYNTAX;
-	if (r == 1) {
-		s->ext |= EXT_SIZE;
-		errno = 0;
-		size = strtoull(val, &end, 10);
-		if (val[0] == '\0' || *end != '\0' || errno != 0 ||
-		    !isdigit((unsigned char)val[0]))
+	while ((r = smtp_parse_param_next(&p, key, sizeof(key), val,
+	    sizeof(val))) == 1) {
+		for (i = 0; i < MP_COUNT; i++)
+			if (strcasecmp(key, mail_param_names[i]) == 0)
+				break;
+		if (i == MP_COUNT)
+			return SE_UNKNOWN_PARAM;
+		if (seen & (1u << i))
 			return SE_SYNTAX;
-		/* RFC 1870 6.1: refuse at once what will not fit */
-		if (size > cfg->max_message_size)
-			return SE_SIZE_EXCEEDED;
+		seen |= 1u << i;
+		switch ((enum mail_param)i) {
+		case MP_SIZE:
+			s->ext |= EXT_SIZE;
+			errno = 0;
+			size = strtoull(val, &end, 10);
+			if (!isdigit((unsigned char)val[0]) || *end != '\0' ||
+			    errno != 0)
+				return SE_SYNTAX;
+			/* RFC 1870 6.1: refuse at once what will not fit */
+			if (size > cfg->max_message_size)
+				return SE_SIZE_EXCEEDED;
+			break;
+		case MP_BODY:
+			/* RFC 6152 2: 7BIT or 8BITMIME (no BINARYMIME here) */
+			if (strcasecmp(val, "8BITMIME") == 0) {
+				s->ext |= EXT_8BITMIME;
+				txn->declared_8bit = 1;
+			} else if (strcasecmp(val, "7BIT") != 0)
+				return SE_SYNTAX;
+			break;
+		case MP_SMTPUTF8:
+			/* RFC 6531 3.4: no value; the message may be 8-bit */
+			s->ext |= EXT_SMTPUTF8;
+			if (val[0] != '\0')
+				return SE_SYNTAX;
+			txn->smtputf8 = 1;
+			txn->declared_8bit = 1;
+			break;
+		case MP_REQUIRETLS:
+			s->ext |= EXT_REQUIRETLS;
+			if (val[0] != '\0')
+				return SE_SYNTAX;
+			if (!s->tls_active)
+				return SE_REQUIRETLS_NO_TLS;
+			txn->requiretls = 1;
+			break;
+		case MP_RET:
+			/* RFC 3461 4.3: RET=FULL or RET=HDRS */
+			s->ext |= EXT_DSN;
+			if (strcasecmp(val, "FULL") != 0 &&
+			    strcasecmp(val, "HDRS") != 0)
+				return SE_SYNTAX;
+			if ((txn->ret = strdup(val)) == NULL)
+				return SE_STORE_FAILED;
+			break;
+		case MP_ENVID:
+			s->ext |= EXT_DSN;
+			if (strlen(val) > ENVID_MAX || smtp_parse_xtext(val) == -1)
+				return SE_SYNTAX;
+			if ((txn->envid = strdup(val)) == NULL)
+				return SE_STORE_FAILED;
+			break;
+		case MP_COUNT:
+			break;
+		}
 	}
-	*eightbit = 0;
-	if (smtp_parse_param(params, "BODY", val, sizeof(val)) == 1 &&
-	    strcasecmp(val, "8BITMIME") == 0) {
-		s->ext |= EXT_8BITMIME;
-		*eightbit = 1;
-	}
-	if (smtp_parse_param(params, "SMTPUTF8", val, sizeof(val)) == 1) {
-		s->ext |= EXT_SMTPUTF8;
-		*eightbit = 1;
-	}
-	if (smtp_parse_param(params, "REQUIRETLS", val, sizeof(val)) == 1)
-		s->ext |= EXT_REQUIRETLS;
-	if (smtp_parse_param(params, "RET", val, sizeof(val)) == 1 ||
-	    smtp_parse_param(params, "ENVID", val, sizeof(val)) == 1)
-		s->ext |= EXT_DSN;
-	return SE_NONE;
+	return r == -1 ? SE_SYNTAX : SE_NONE;
+}
+
+/*
+ * RFC 6531 3.5 (and 3.3): a non-ASCII address only with SMTPUTF8 in MAIL,
+ * and then well-formed UTF-8.
+ */
+static enum smtp_err
+path_utf8(const char *path, int smtputf8)
+{
+	if (!smtp_parse_8bit(path))
+		return SE_NONE;
+	if (!smtputf8)
+		return SE_NEED_SMTPUTF8;
+	return smtp_parse_utf8(path) == 0 ? SE_NONE : SE_BAD_ADDRESS;
 }
 
 static enum next
@@ -446,23 +536,68 @@ cmd_mail(struct session *s, const char *arg)
 {
 	char path[PATH_MAX_LEN + 1];
 	const char *params;
+	struct txn_rec *txn;
 	enum smtp_err e;
-	int eightbit;
 
 	if (smtp_parse_path(arg, path, sizeof(path), &params) == -1)
 		return smtp_reply_err(s, SE_BAD_ADDRESS);
-	if ((e = mail_params(s, params, &eightbit)) != SE_NONE)
-		return smtp_reply_err(s, e);
-	if ((s->txn = calloc(1, sizeof(*s->txn))) == NULL ||
-	    (s->txn->mail_from = strdup(path)) == NULL ||
-	    (s->txn->mail_params = strdup(params)) == NULL) {
-		txn_reset(s);
+	if ((txn = calloc(1, sizeof(*txn))) == NULL)
 		return smtp_reply_err(s, SE_STORE_FAILED);
+	if ((e = mail_params(s, params, txn)) == SE_NONE)
+		e = path_utf8(path, txn->smtputf8);
+	if (e == SE_NONE && ((txn->mail_from = strdup(path)) == NULL ||
+	    (txn->mail_params = strdup(params)) == NULL))
+		e = SE_STORE_FAILED;
+	if (e != SE_NONE) {
+		records_txn_free(txn);
+		return smtp_reply_err(s, e);
 	}
-	s->txn->declared_8bit = eightbit;
+	s->txn = txn;
 	smtp_enter(s, S_MAIL);
 	smtp_reply(s, 250, "2.1.0", "Ok");
 	return NEXT_CONTINUE;
+}
+
+/*
+ * Checks the ESMTP parameters of RCPT (RFC 3461 4.1, 4.2): NOTIFY and
+ * ORCPT, each once; anything else is 555.  Records them in R unless NULL.
+ */
+static enum smtp_err
+rcpt_params(struct session *s, const char *params, struct rcpt_rec *r)
+{
+	char key[32], val[PARAM_VALUE_MAX + 1];
+	const char *p = params;
+	unsigned seen = 0, bit;
+	char **dst;
+	int rc;
+
+	while ((rc = smtp_parse_param_next(&p, key, sizeof(key), val,
+	    sizeof(val))) == 1) {
+		if (strcasecmp(key, "NOTIFY") == 0) {
+			s->ext |= EXT_DSN;
+			if (smtp_parse_notify(val) == -1)
+				return SE_SYNTAX;
+			bit = 1;
+			dst = r != NULL ? &r->notify : NULL;
+		} else if (strcasecmp(key, "ORCPT") == 0) {
+			s->ext |= EXT_DSN;
+			if (smtp_parse_orcpt(val, s->txn->smtputf8) == -1)
+				return SE_SYNTAX;
+			bit = 2;
+			dst = r != NULL ? &r->orcpt : NULL;
+		} else
+			return SE_UNKNOWN_PARAM;
+		if (seen & bit)
+			return SE_SYNTAX;
+		seen |= bit;
+		if (dst != NULL && (*dst = strdup(val)) == NULL)
+			return SE_STORE_FAILED;
+	}
+	if (rc == -1)
+		return SE_SYNTAX;
+	if (r != NULL && (r->params = strdup(params)) == NULL)
+		return SE_STORE_FAILED;
+	return SE_NONE;
 }
 
 /*
@@ -499,20 +634,22 @@ static enum next
 cmd_rcpt(struct session *s, const char *arg)
 {
 	const struct catalog_challenge *ch = NULL;
-	char path[PATH_MAX_LEN + 1], id[TESTID_LEN + 1], val[8];
+	char path[PATH_MAX_LEN + 1], id[TESTID_LEN + 1];
 	struct rcpt_rec *r;
 	const char *params;
 	enum testid_rcpt kind;
+	enum smtp_err e;
 
 	if (smtp_parse_path(arg, path, sizeof(path), &params) == -1)
 		return smtp_reply_err(s, SE_BAD_ADDRESS);
 	if (path[0] == '\0')
 		return smtp_reply_err(s, SE_NULL_RECIPIENT);
+	if ((e = path_utf8(path, s->txn->smtputf8)) != SE_NONE)
+		return smtp_reply_err(s, e);
 	if (s->txn->nrcpts >= s->srv->cfg->max_recipients)
 		return smtp_reply_err(s, SE_TOO_MANY_RECIPIENTS);
-	if (smtp_parse_param(params, "NOTIFY", val, sizeof(val)) != 0 ||
-	    smtp_parse_param(params, "ORCPT", val, sizeof(val)) != 0)
-		s->ext |= EXT_DSN;
+	if ((e = rcpt_params(s, params, NULL)) != SE_NONE)
+		return smtp_reply_err(s, e);
 
 	/* Never a relay: only the catalogue's domains are ours. */
 	kind = testid_classify(s->srv->cfg, path, id, &ch);
@@ -545,9 +682,30 @@ cmd_rcpt(struct session *s, const char *arg)
 		r->test_id = strdup(id);
 	}
 	s->txn->nrcpts++;
+	/* checked above: only memory can fail now */
+	if (rcpt_params(s, params, r) != SE_NONE) {
+		s->txn->nrcpts--;
+		records_rcpt_clear(r);
+		return smtp_reply_err(s, SE_STORE_FAILED);
+	}
 	smtp_enter(s, S_RCPT);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 	return NEXT_CONTINUE;
+}
+
+/* What DATA and the first BDAT chunk start: the hash, the buffers. */
+static int
+message_begin(struct session *s)
+{
+	if ((s->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+		return -1;
+	s->latched = SE_NONE;
+	s->in_headers = 1;
+	s->headers_cap = 0;
+	s->message_cap = 0;
+	memset(&s->scan, 0, sizeof(s->scan));
+	return 0;
 }
 
 static enum next
@@ -555,14 +713,10 @@ cmd_data(struct session *s, const char *arg)
 {
 	if (*arg != '\0')
 		return smtp_reply_err(s, SE_SYNTAX);
-	if ((s->md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+	if (message_begin(s) == -1)
 		return smtp_reply_err(s, SE_STORE_FAILED);
-	s->latched = SE_NONE;
-	s->in_headers = 1;
 	s->prev_eol = 2;	/* the CRLF that ended "DATA" */
-	s->headers_cap = 0;
-	s->message_cap = 0;
+	s->txn->body_method = "DATA";
 	smtp_enter(s, S_DATA);
 	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	return NEXT_CONTINUE;
@@ -673,14 +827,17 @@ next_line(struct session *s, struct evbuffer *in, size_t *len, size_t *eol)
 static enum smtp_err
 wrong_state(const struct smtp_cmd *c, enum smtp_state st)
 {
-	if (st == S_INIT && (c->id == V_MAIL || c->id == V_RCPT ||
-	    c->id == V_DATA))
+	int body = c->id == V_DATA || c->id == V_BDAT;
+
+	if (st == S_INIT && (c->id == V_MAIL || c->id == V_RCPT || body))
 		return SE_NEED_HELO;
 	if (c->id == V_MAIL)
 		return SE_NESTED_MAIL;
-	if (c->id == V_DATA && st == S_MAIL)
+	if (c->id == V_DATA && st == S_CHUNKED)
+		return SE_DATA_AFTER_BDAT;
+	if (body && st == S_MAIL)
 		return SE_NEED_RCPT;
-	if (c->id == V_RCPT || c->id == V_DATA)
+	if ((c->id == V_RCPT && st != S_CHUNKED) || body)
 		return SE_NEED_MAIL;
 	return SE_BAD_SEQUENCE;
 }
@@ -691,6 +848,7 @@ dispatch(struct session *s, struct evbuffer *in)
 	const struct config *cfg = s->srv->cfg;
 	const struct smtp_cmd *c = NULL;
 	const char *arg = NULL;
+	enum smtp_err e = SE_NONE;
 	size_t i;
 
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -713,7 +871,7 @@ dispatch(struct session *s, struct evbuffer *in)
 		return smtp_reply_err(s, SE_UNKNOWN_COMMAND);
 
 	/* RFC 2920 3.1: these end a group; more input now is improper. */
-	if (evbuffer_get_length(in) > 0) {
+	if (c->id != V_BDAT && evbuffer_get_length(in) > 0) {
 		if (c->flags & CMD_LAST_IN_GROUP)
 			s->rec.improper_pipelining++;
 		else
@@ -722,9 +880,12 @@ dispatch(struct session *s, struct evbuffer *in)
 	/* RFC 3207 4: 530 to all but NOOP, EHLO, STARTTLS and QUIT */
 	if (s->lis->host->starttls == STARTTLS_REQUIRED && !s->tls_active &&
 	    !(c->flags & CMD_PRE_TLS))
-		return smtp_reply_err(s, SE_TLS_REQUIRED);
-	if (!(c->states & ST(s->state)))
-		return smtp_reply_err(s, wrong_state(c, s->state));
+		e = SE_TLS_REQUIRED;
+	else if (!(c->states & ST(s->state)))
+		e = wrong_state(c, s->state);
+	if (e != SE_NONE)
+		return c->id == V_BDAT ? bdat_refuse(s, arg, e) :
+		    smtp_reply_err(s, e);
 	return c->handler(s, arg);
 }
 
@@ -762,22 +923,15 @@ hex(char *dst, const unsigned char *p, size_t n)
 	dst[2 * n] = '\0';
 }
 
-/* The final dot: refuse what was latched, else commit, then reply. */
+/* The end of the message: hands it to the store, which answers. */
 static enum next
-data_end(struct session *s)
+txn_commit(struct session *s)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	struct txn_rec *txn = s->txn;
 
-	s->cur = V_DATA;
-	if (s->latched != SE_NONE) {
-		enum smtp_err e = s->latched;
-
-		txn_reset(s);
-		smtp_enter(s, S_HELO);
-		return smtp_reply_err(s, e);
-	}
+	s->commit_verb = s->cur;
 	if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1) {
 		txn_reset(s);
 		smtp_enter(s, S_HELO);
@@ -798,6 +952,21 @@ data_end(struct session *s)
 	smtp_enter(s, S_COMMIT);
 	store_txn(s->srv->store, txn);
 	return NEXT_WAIT;
+}
+
+/* The final dot: refuse what was latched, else commit, then reply. */
+static enum next
+data_end(struct session *s)
+{
+	enum smtp_err e = s->latched;
+
+	s->cur = V_DATA;
+	if (e != SE_NONE) {
+		txn_reset(s);
+		smtp_enter(s, S_HELO);
+		return smtp_reply_err(s, e);
+	}
+	return txn_commit(s);
 }
 
 static void
@@ -913,6 +1082,140 @@ data_line(struct session *s, struct evbuffer *in)
 	return NEXT_CONTINUE;
 }
 
+/*
+ * A BDAT chunk (RFC 3030 2): exactly SIZE octets follow the command line,
+ * read as they come (a chunk may span reads, commands may follow it in the
+ * same one).  They are the message as sent: no dot-unstuffing and no end
+ * of data inside (a CRLF "." CRLF there is content), so a chunk cannot
+ * smuggle a command.  E: refuse once the octets are read (RFC 3030 2: a
+ * BDAT out of sequence is answered 503, its chunk consumed).
+ */
+static enum next
+bdat_begin(struct session *s, size_t size, int last, enum smtp_err e)
+{
+	s->ext |= EXT_CHUNKING;
+	if (e == SE_NONE && s->txn->chunks == 0 && message_begin(s) == -1)
+		e = SE_STORE_FAILED;
+	if (e == SE_NONE) {
+		s->txn->body_method = "BDAT";
+		s->txn->chunks++;
+	}
+	s->bdat_left = size;
+	s->bdat_last = last;
+	s->bdat_refused = e;
+	s->bdat_back = s->state;
+	smtp_enter(s, S_BDAT);
+	return NEXT_CONTINUE;
+}
+
+static enum next
+cmd_bdat(struct session *s, const char *arg)
+{
+	size_t size;
+	int last;
+
+	if (smtp_parse_bdat(arg, &size, &last) == -1)
+		return smtp_reply_err(s, SE_SYNTAX);
+	return bdat_begin(s, size, last, SE_NONE);
+}
+
+/*
+ * A BDAT the dispatcher refuses (wrong state, TLS required): its chunk is
+ * read all the same, else its octets would be taken as commands.
+ */
+static enum next
+bdat_refuse(struct session *s, const char *arg, enum smtp_err e)
+{
+	size_t size;
+	int last;
+
+	if (smtp_parse_bdat(arg, &size, &last) == -1)
+		return smtp_reply_err(s, SE_SYNTAX);
+	return bdat_begin(s, size, last, e);
+}
+
+/* N octets of a chunk of the transaction: counted, hashed, kept. */
+static void
+bdat_add(struct session *s, const char *p, size_t n)
+{
+	struct txn_rec *txn = s->txn;
+	size_t head;
+	int trim;
+
+	head = smtp_parse_scan(&s->scan, p, n, s->srv->cfg->line_max, &trim);
+	txn->size += n;
+	if (txn->size > s->srv->cfg->max_message_size)
+		s->latched = smtp_error_worst(s->latched, SE_MESSAGE_TOO_BIG);
+	if (s->latched != SE_NONE)
+		return;
+	EVP_DigestUpdate(s->md, p, n);
+	message_add(s, p, n);
+	if (trim && txn->headers_len > 0)
+		txn->headers[--txn->headers_len] = '\0';
+	if (s->in_headers)
+		header_add(s, p, head);
+	if (s->scan.body)
+		s->in_headers = 0;
+}
+
+/* The end of a chunk: refused, latched, the next one, or the message. */
+static enum next
+bdat_end(struct session *s)
+{
+	struct txn_rec *txn = s->txn;
+	enum smtp_err e;
+
+	s->cur = V_BDAT;
+	/* RFC 2920: the next command sent before this chunk's reply */
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		s->ext |= EXT_PIPELINING;
+	if ((e = s->bdat_refused) != SE_NONE) {
+		s->bdat_refused = SE_NONE;
+		smtp_enter(s, s->bdat_back);
+		return smtp_reply_err(s, e);
+	}
+	/* RFC 3030 2: after an error the transaction is over */
+	if ((e = s->latched) != SE_NONE) {
+		txn_reset(s);
+		smtp_enter(s, S_HELO);
+		return smtp_reply_err(s, e);
+	}
+	if (!s->bdat_last) {
+		smtp_enter(s, S_CHUNKED);
+		smtp_reply(s, 250, "2.0.0", "Ok: %zu octets", txn->size);
+		return NEXT_CONTINUE;
+	}
+	smtp_parse_scan_end(&s->scan);
+	txn->bare_lf = s->scan.bare_lf;
+	txn->bare_cr = s->scan.bare_cr;
+	txn->nul_bytes = s->scan.nul_bytes;
+	txn->long_lines = s->scan.long_lines;
+	return txn_commit(s);
+}
+
+static enum next
+bdat_read(struct session *s, struct evbuffer *in)
+{
+	char buf[16384];
+	size_t n;
+
+	while (s->bdat_left > 0) {
+		n = evbuffer_get_length(in);
+		if (n == 0)
+			return NEXT_WAIT;
+		if (n > s->bdat_left)
+			n = s->bdat_left;
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		if (evbuffer_remove(in, buf, n) != (int)n)
+			return NEXT_WAIT;
+		s->bdat_left -= n;
+		if (s->bdat_refused == SE_NONE)
+			bdat_add(s, buf, n);
+	}
+	return bdat_end(s);
+}
+
 /* Reads lines while the state lets it; may end the session. */
 static void
 session_process(struct session *s)
@@ -924,7 +1227,9 @@ session_process(struct session *s)
 		in = bufferevent_get_input(s->bev);
 		if (s->state == S_DATA)
 			r = data_line(s, in);
-		else if (s->state <= S_RCPT)
+		else if (s->state == S_BDAT)
+			r = bdat_read(s, in);
+		else if (s->state <= S_CHUNKED)
 			r = command_line(s, in);
 		else
 			break;
@@ -1047,14 +1352,22 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		tls_failed(s, what);
 		return;
 	}
-	if ((what & BEV_EVENT_TIMEOUT) && s->state != S_CLOSING) {
+	/*
+	 * The reason was decided with the last reply (QUIT's 221, a closing
+	 * 4xx): a client that closes or resets before reading it, as Postfix
+	 * does with smtp_skip_quit_response, does not change it (issue 12).
+	 */
+	if (s->state == S_CLOSING) {
+		session_free(s, s->rec.end_reason);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
 		s->line[0] = '\0';
 		s->cur = V_COUNT;
 		smtp_reply_err(s, SE_TIMEOUT);
 		return;
 	}
-	session_free(s, (what & BEV_EVENT_TIMEOUT) ? "timeout" :
-	    (what & BEV_EVENT_ERROR) ? "error" : "disconnect");
+	session_free(s, (what & BEV_EVENT_ERROR) ? "error" : "disconnect");
 }
 
 /* ---- life cycle ---- */
@@ -1232,7 +1545,7 @@ smtp_store_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 		return;
 	}
 	smtp_enter(s, S_HELO);
-	s->cur = V_DATA;
+	s->cur = s->commit_verb;
 	if (ok) {
 		s->rec.transactions++;
 		smtp_reply(s, 250, "2.0.0", "Ok: stored");

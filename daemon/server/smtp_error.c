@@ -32,6 +32,12 @@ static const struct smtp_error_row rows[SE_COUNT] = {
 	    NULL },
 	[SE_TLS_REQUIRED] =	{ 530, "5.7.0",
 	    "Must issue a STARTTLS command first", 0, NULL },
+	/*
+	 * RFC 8689 4.1: REQUIRETLS only in a TLS session (we offer it only
+	 * there); 5.7.10 is its status (RFC 8689 5), 530 RFC 3207's code.
+	 */
+	[SE_REQUIRETLS_NO_TLS] = { 530, "5.7.10",
+	    "REQUIRETLS needs a TLS session", 0, NULL },
 	[SE_TLS_UNAVAILABLE] =	{ 454, "4.7.0",
 	    "TLS not available due to temporary reason", 0, NULL },
 	[SE_RELAY_DENIED] =	{ 550, "5.7.1", "Error: relay access denied",
@@ -47,6 +53,9 @@ static const struct smtp_error_row rows[SE_COUNT] = {
 	    "Error: message size exceeds the limit", 0, NULL },
 	[SE_UNKNOWN_COMMAND] =	{ 500, "5.5.1", "Error: command not recognized",
 	    0, NULL },
+	/* RFC 5321 4.1.1.11 and 4.2.3; RFC 3461 5: not recognized */
+	[SE_UNKNOWN_PARAM] =	{ 555, "5.5.4",
+	    "Error: parameter not recognized", 0, NULL },
 	[SE_NOT_IMPLEMENTED] =	{ 502, "5.5.1", "Error: command not implemented",
 	    0, NULL },
 	[SE_SYNTAX] =		{ 501, "5.5.4",
@@ -55,6 +64,10 @@ static const struct smtp_error_row rows[SE_COUNT] = {
 	[SE_BARE_CR] =		{ 501, "5.5.2",
 	    "Error: syntax error: bare CR in command", 0, NULL },
 	[SE_BAD_ADDRESS] =	{ 501, "5.5.4", "Error: bad address syntax", 0,
+	    NULL },
+	/* RFC 6531 3.5: a non-ASCII address without SMTPUTF8 in MAIL */
+	[SE_NEED_SMTPUTF8] =	{ 553, "5.6.7",
+	    "Error: non-ASCII address needs the SMTPUTF8 parameter", 0,
 	    NULL },
 	[SE_NULL_RECIPIENT] =	{ 501, "5.1.3",
 	    "Error: the null path is no recipient", 0, NULL },
@@ -66,6 +79,9 @@ static const struct smtp_error_row rows[SE_COUNT] = {
 	    NULL },
 	[SE_NEED_RCPT] =	{ 503, "5.5.1", "Error: need RCPT command", 0,
 	    NULL },
+	/* RFC 3030 2: DATA and BDAT not mixed in one transaction */
+	[SE_DATA_AFTER_BDAT] =	{ 503, "5.5.1",
+	    "Error: DATA after BDAT in the same transaction", 0, NULL },
 	[SE_TLS_ACTIVE] =	{ 503, "5.5.1", "Error: TLS already active", 0,
 	    NULL },
 	[SE_BAD_SEQUENCE] =	{ 503, "5.5.1", "Error: bad sequence of commands",

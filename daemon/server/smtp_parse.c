@@ -148,43 +148,6 @@ smtp_parse_path(const char *arg, char *mailbox, size_t len,
 	return 0;
 }
 
-int
-smtp_parse_param(const char *params, const char *keyword, char *val,
-    size_t vallen)
-{
-	const char *p = params, *k, *v;
-	size_t klen, n;
-
-	while (*p != '\0') {
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		k = p;
-		while (*p != '\0' && *p != ' ' && *p != '=')
-			p++;
-		klen = (size_t)(p - k);
-		if (klen == 0)
-			return -1;
-		v = p;
-		if (*p == '=') {
-			v = ++p;
-			while (*p != '\0' && *p != ' ')
-				p++;
-		}
-		if (klen == strlen(keyword) &&
-		    strncasecmp(k, keyword, klen) == 0) {
-			n = (size_t)(p - v);
-			if (n >= vallen)
-				return -1;
-			memcpy(val, v, n);
-			val[n] = '\0';
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /*
  * RFC 5321 4.1.1.4: the end is CRLF "." CRLF.  A dot after a bare LF, or
  * followed by one, is content: the SMTP smuggling defence.
@@ -204,6 +167,264 @@ size_t
 smtp_parse_unstuff(const char *line, size_t len, size_t prev_eol)
 {
 	return prev_eol == 2 && len > 0 && line[0] == '.';
+}
+
+/* RFC 5321 4.1.2: esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-") */
+static int
+keyword_char(unsigned char c, int first)
+{
+	return isalnum(c) || (!first && c == '-');
+}
+
+/*
+ * esmtp-value: %d33-60 / %d62-126, any octet above 0x7f too (RFC 6531
+ * 3.3, UTF-8 in values); whether it is well-formed is for the parameter.
+ */
+static int
+value_char(unsigned char c)
+{
+	return (c >= 33 && c <= 126 && c != '=') || c >= 0x80;
+}
+
+int
+smtp_parse_param_next(const char **pp, char *key, size_t keylen, char *val,
+    size_t vallen)
+{
+	const char *p = *pp, *k, *v;
+	size_t kn, vn;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '\0')
+		return 0;
+	for (k = p; keyword_char((unsigned char)*p, p == k); p++)
+		;
+	kn = (size_t)(p - k);
+	if (kn == 0 || kn >= keylen)
+		return -1;
+	v = p;
+	vn = 0;
+	if (*p == '=') {
+		for (v = ++p; value_char((unsigned char)*p); p++)
+			;
+		vn = (size_t)(p - v);
+		if (vn == 0)
+			return -1;
+	}
+	if ((*p != ' ' && *p != '\0') || vn >= vallen)
+		return -1;
+	memcpy(key, k, kn);
+	key[kn] = '\0';
+	memcpy(val, v, vn);
+	val[vn] = '\0';
+	*pp = p;
+	return 1;
+}
+
+/* Digits enough for any message we accept; more is a syntax error. */
+#define BDAT_DIGITS_MAX	15
+
+int
+smtp_parse_bdat(const char *arg, size_t *size, int *last)
+{
+	const char *p = arg;
+	size_t n = 0, digits = 0;
+
+	for (; isdigit((unsigned char)*p); p++) {
+		if (++digits > BDAT_DIGITS_MAX)
+			return -1;
+		n = n * 10 + (size_t)(*p - '0');
+	}
+	if (digits == 0)
+		return -1;
+	*last = 0;
+	if (*p == ' ') {
+		/* RFC 3030 2: end-marker = "LAST" (commands case-insensitive) */
+		if (strcasecmp(p + 1, "LAST") != 0)
+			return -1;
+		*last = 1;
+	} else if (*p != '\0')
+		return -1;
+	*size = n;
+	return 0;
+}
+
+/* RFC 3461 4: "+" followed by two upper case hexadecimal digits. */
+static int
+hexchar(const char *p)
+{
+	return p[0] == '+' && isxdigit((unsigned char)p[1]) &&
+	    !islower((unsigned char)p[1]) && isxdigit((unsigned char)p[2]) &&
+	    !islower((unsigned char)p[2]);
+}
+
+/* xtext, and with UTF8 also UTF-8 octets (RFC 6533 3, unitext). */
+static int
+xtext(const char *s, int utf8)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		if (*p == '+') {
+			if (!hexchar((const char *)p))
+				return -1;
+			p += 3;
+		} else if ((*p >= 33 && *p <= 126 && *p != '=') ||
+		    (utf8 && *p >= 0x80))
+			p++;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+int
+smtp_parse_xtext(const char *s)
+{
+	return xtext(s, 0);
+}
+
+int
+smtp_parse_notify(const char *s)
+{
+	static const char *const words[] = { "SUCCESS", "FAILURE", "DELAY" };
+	unsigned seen = 0, i;
+	const char *p = s, *e;
+	size_t n;
+
+	if (strcasecmp(s, "NEVER") == 0)
+		return 0;
+	for (;;) {
+		e = strchr(p, ',');
+		n = e != NULL ? (size_t)(e - p) : strlen(p);
+		for (i = 0; i < 3; i++)
+			if (strlen(words[i]) == n &&
+			    strncasecmp(p, words[i], n) == 0)
+				break;
+		/* each at most once; NEVER only alone */
+		if (i == 3 || (seen & (1u << i)))
+			return -1;
+		seen |= 1u << i;
+		if (e == NULL)
+			return 0;
+		p = e + 1;
+	}
+}
+
+/* RFC 3461 4.2: addr-type is an atom (RFC 5322 3.2.3 atext). */
+static int
+atext(unsigned char c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c)
+	    != NULL);
+}
+
+int
+smtp_parse_orcpt(const char *s, int utf8)
+{
+	const char *p = s;
+
+	while (atext((unsigned char)*p))
+		p++;
+	if (p == s || *p != ';' || p[1] == '\0')
+		return -1;
+	utf8 = utf8 && (size_t)(p - s) == 5 && strncasecmp(s, "utf-8", 5) == 0;
+	return xtext(p + 1, utf8);
+}
+
+int
+smtp_parse_8bit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
+
+int
+smtp_parse_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp, min;
+	int n, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			n = 1;
+			cp = *p & 0x1f;
+			min = 0x80;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2;
+			cp = *p & 0x0f;
+			min = 0x800;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3;
+			cp = *p & 0x07;
+			min = 0x10000;
+		} else
+			return -1;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return -1;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* RFC 3629 3: no overlong forms, surrogates or beyond U+10FFFF */
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return -1;
+		p += n + 1;
+	}
+	return 0;
+}
+
+size_t
+smtp_parse_scan(struct smtp_scan *sc, const char *p, size_t n, size_t max,
+    int *trim)
+{
+	size_t i, head = sc->body ? 0 : n;
+	unsigned char c;
+
+	*trim = 0;
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)p[i];
+		/* RFC 5321 2.3.8: a CR not followed by LF is bare */
+		if (sc->cr && c != '\n')
+			sc->bare_cr++;
+		sc->linelen++;
+		if (!sc->counted && (c == '\n' ? sc->linelen > max :
+		    sc->linelen >= max)) {
+			/* as DATA: no end of line within MAX bytes */
+			sc->long_lines++;
+			sc->counted = 1;
+		}
+		if (c == '\n') {
+			if (!sc->cr)
+				sc->bare_lf++;
+			/* the empty line ends the header section */
+			if (!sc->body && sc->linelen == (sc->cr ? 2u : 1u)) {
+				sc->body = 1;
+				if (sc->cr && i == 0)
+					*trim = 1;
+				head = sc->cr && i > 0 ? i - 1 : i;
+			}
+			sc->linelen = 0;
+			sc->counted = 0;
+		} else if (c == '\0')
+			sc->nul_bytes++;
+		sc->cr = c == '\r';
+	}
+	return head;
+}
+
+void
+smtp_parse_scan_end(struct smtp_scan *sc)
+{
+	if (sc->cr)
+		sc->bare_cr++;
+	sc->cr = 0;
 }
 
 int

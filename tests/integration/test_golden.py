@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import socket
+import time
 import unittest
 
 import harness
@@ -29,11 +30,15 @@ CONNECTION_COLUMNS = [
 ]
 TRANSACTION_COLUMNS = [
     "mail_from", "mail_params", "size", "body_sha256", "bare_lf", "bare_cr",
-    "nul_bytes", "long_lines", "tls",
+    "nul_bytes", "long_lines", "tls", "body_method", "chunks", "smtputf8",
+    "requiretls", "ret", "envid",
 ]
-RECIPIENT_COLUMNS = ["address", "challenge", "test_id"]
+RECIPIENT_COLUMNS = ["address", "challenge", "test_id", "rcpt_params", "notify",
+                     "orcpt"]
 
-MARKER_RE = re.compile(r"^<(PIPE|/PIPE|TLS|READ|EOF|CLOSE)(?:\s+(\S+))?>$")
+MARKER_RE = re.compile(r"^<(PIPE|/PIPE|TLS|READ|EOF|CLOSE|PAUSE)(?:\s+(\S+))?>$")
+BDAT_RE = re.compile(rb"^BDAT (\d{1,15})( LAST)?\r\n$", re.IGNORECASE)
+PAUSE_SECONDS = 0.3
 PLACEHOLDER_RE = re.compile(r"\{([a-z]+)(?::([^}]*))?\}")
 
 
@@ -61,8 +66,8 @@ def _continued(text):
 
 class Script:
     """A parsed .in: host, family, options and steps.  A step is
-    ("write", [Line], grouped), ("tls", sni), ("read",), ("eof",) or
-    ("close",)."""
+    ("write", [Line], grouped), ("tls", sni), ("read",), ("eof",),
+    ("pause",) or ("close",)."""
 
     def __init__(self, path):
         self.path = path
@@ -215,6 +220,8 @@ class Session:
         self.data = False           # after a 354, until the final dot
         self.message = []           # the mail data sent so far
         self.messages = []          # per message sent: its sha256
+        self.bdat = None            # a BDAT chunk being sent: [left, last]
+        self.chunks = []            # the BDAT chunks of this message so far
         self.closed = False
         self.c = d.smtp(script.host, family=script.family, greet=False)
 
@@ -257,6 +264,11 @@ class Session:
             elif kind == "read":
                 self.out.append("<READ>")
                 self.reply()
+            elif kind == "pause":
+                # only to split octets across TCP reads, never to wait
+                # for the server
+                self.out.append("<PAUSE>")
+                time.sleep(PAUSE_SECONDS)
             elif kind == "close":
                 self.out.append("C: <CLOSE>")
                 self.c.close()
@@ -287,6 +299,10 @@ class Session:
             raw = expand(l.text, self.ctx, l.where) + (b"\r\n" if l.crlf else b"")
             if tls_wait:
                 continue        # RFC 3207 section 5: discarded, never answered
+            if self.bdat is not None:
+                if not self.chunk(raw, l.where):
+                    return False
+                continue
             if self.data:
                 if l.crlf and raw == b".\r\n":
                     self.end_of_data()
@@ -295,6 +311,13 @@ class Session:
                     continue
             elif not l.crlf:
                 continue        # not a whole command yet
+            m = BDAT_RE.match(raw)
+            if m:
+                # RFC 3030 2: the reply comes once the chunk is read
+                self.bdat = [int(m.group(1)), m.group(2) is not None]
+                if self.bdat[0] == 0 and not self.chunk(b"", l.where):
+                    return False
+                continue
             r = self.reply()
             if r is None:
                 return False
@@ -303,6 +326,29 @@ class Session:
             elif r.code == 220:
                 tls_wait = True
         return tls_wait
+
+    def chunk(self, raw, where):
+        """RAW, octets of the BDAT chunk being sent; at its end, its reply.
+        A chunk ends where a line of the .in ends.  False at EOF."""
+        left, last = self.bdat
+        if len(raw) > left:
+            raise ScriptError("%s: error: the BDAT chunk ends inside this line "
+                              "(end the line there with a final \\)" % where)
+        self.chunks.append(raw)
+        self.bdat[0] -= len(raw)
+        if self.bdat[0] > 0:
+            return True
+        self.bdat = None
+        r = self.reply()
+        if r is None:
+            return False
+        if r.code != 250:
+            self.chunks = []      # RFC 3030 2: the transaction failed
+        elif last:
+            # RFC 3030: the message is the chunks as sent, nothing removed
+            self.messages.append(hashlib.sha256(b"".join(self.chunks)).hexdigest())
+            self.chunks = []
+        return True
 
     def end_of_data(self):
         """The final dot: the hash of the message as the server must see it

@@ -3,6 +3,8 @@ test_golden, have the exact replies of the greeting, simple commands,
 command order, syntax and relay refusal): the EHLO keywords of every
 host, the escaping of refused commands in the log (RFC 5321, 2034)."""
 
+import socket
+import struct
 import unittest
 
 import harness
@@ -54,6 +56,31 @@ class Dialogue(DaemonTestCase):
         self.assertIn(r'cmd="MAIL\x20FROM:<x\x22\x20from=%s\x20cmd=\x22NOOP>"' % tag,
                       line[0])
         self.assertEqual(len(line[0].split(" from=")), 2, line[0])
+
+    def quit_and_close(self, host, tls):
+        """QUIT and close at once without reading the 221, as Postfix does
+        with smtp_skip_quit_response (issue 12); the close is a reset, as
+        when unread bytes are left: the 221 often meets the reset."""
+        with self.d.smtp(host) as c:
+            c.ehlo()
+            if tls:
+                c.starttls(self.d.tls_context(verify=False))
+                c.ehlo()
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                              struct.pack("ii", 1, 0))
+            c.send("QUIT\r\n")
+        return self.d.connection(c)
+
+    def test_quit_then_close_without_reading_the_221_ends_with_quit(self):
+        # a race with the 221: before the fix about half of the tries
+        # ended as 'disconnect' (TLS) or 'error' (cleartext)
+        for host, tls in (("plain", False), ("open", True)):
+            for i in range(10):
+                with self.subTest(host=host, attempt=i):
+                    conn = self.quit_and_close(host, tls)
+                    self.assertEqual(conn["end_reason"], "quit")
+                    self.assertCommands(conn, {"ehlo": 2, "starttls": 1, "quit": 1}
+                                        if tls else {"ehlo": 1, "quit": 1})
 
 
 if __name__ == "__main__":
