@@ -24,6 +24,7 @@
 #include <event2/thread.h>
 
 #include "analyze.h"
+#include "catalog.h"
 #include "config.h"
 #include "dnsd.h"
 #include "fileout.h"
@@ -201,6 +202,29 @@ log_resolver(const struct config *cfg)
 		    cfg->resolver);
 }
 
+/*
+ * The challenges table: the catalogue with this config's addresses, so
+ * that the rows of a database say what each challenge was when written.
+ */
+static int
+write_challenges(struct daemon *d)
+{
+	struct challenge_rec *rows;
+	size_t n;
+	int rc;
+
+	if ((rows = catalog_challenge_rows(d->cfg, &n)) == NULL) {
+		log_warn("challenges: out of memory");
+		return -1;
+	}
+	rc = store_challenges(d->store, rows, n);
+	catalog_challenge_rows_free(rows, n);
+	if (rc == -1)
+		log_warn("cannot write the challenges table to %s",
+		    d->cfg->database);
+	return rc;
+}
+
 static int
 daemon_run(struct daemon *d, int foreground)
 {
@@ -254,7 +278,10 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("%s", err);
 		return -1;
 	}
+	store_set_attribution_window(d->store, d->cfg->attribution_window_ms);
 	log_resolver(d->cfg);
+	if (write_challenges(d) == -1)
+		return -1;
 	if ((d->an = analyze_new(d->cfg, d->store, 2)) == NULL) {
 		log_warn("cannot start the analysis workers");
 		return -1;

@@ -13,7 +13,10 @@ SELECT c.id AS connection_id, c.test_id, c.host, c.local_addr,
 	c.transactions, c.commands, c.end_reason, c.mail_commands,
 	-- evidence: TLS completed, then the sender left without trying MAIL
 	(c.tls_established = 1 AND c.mail_commands = 0) AS tls_then_left,
-	c.bare_cr_commands
+	c.bare_cr_commands,
+	-- the address names the challenge (schema/013): its own address, or
+	-- the set of challenges a shared one may be for
+	c.challenge, c.challenges
 FROM connections c;
 
 DROP VIEW IF EXISTS v_deliveries;
@@ -46,10 +49,20 @@ SELECT r.test_id, r.challenge, r.address,
 	t.nul_bytes,
 	-- the extensions used (schema/012_extensions.sql)
 	t.mail_params, r.rcpt_params, t.body_method, t.chunks, t.smtputf8,
-	t.requiretls, t.ret, t.envid, r.notify, r.orcpt
+	t.requiretls, t.ret, t.envid, r.notify, r.orcpt,
+	-- schema/013: 1 when the address was not one of the challenge's (no
+	-- result of it); which MX of the challenge, 1 or 2 (sts-2mx-*); the
+	-- challenge(s) the connection's address names
+	r.wrong_host,
+	CASE WHEN r.challenge IS NULL THEN NULL
+	    WHEN c.host = ch.host THEN 1 WHEN c.host = ch.host2 THEN 2 END
+	    AS mx,
+	c.challenge AS connection_challenge,
+	c.challenges AS connection_challenges
 FROM recipients r
 JOIN transactions t ON t.id = r.transaction_id
 JOIN connections c ON c.id = t.connection_id
+LEFT JOIN challenges ch ON ch.name = r.challenge
 LEFT JOIN analyses a ON a.transaction_id = t.id
 LEFT JOIN messages m ON m.transaction_id = t.id;
 
@@ -66,8 +79,9 @@ DROP VIEW IF EXISTS v_test_summary;
 CREATE VIEW v_test_summary AS
 SELECT s.id AS test_id, datetime(s.created, 'unixepoch') AS created,
 	(SELECT count(*) FROM connections c WHERE c.test_id = s.id) AS connections,
+	-- a delivery on another challenge's address is no result (wrong_host)
 	(SELECT count(DISTINCT r.challenge) FROM recipients r
-	    WHERE r.test_id = s.id) AS challenges_delivered,
+	    WHERE r.test_id = s.id AND r.wrong_host = 0) AS challenges_delivered,
 	(SELECT datetime(max(t.received), 'unixepoch') FROM recipients r
 	    JOIN transactions t ON t.id = r.transaction_id
 	    WHERE r.test_id = s.id) AS last_delivery
@@ -130,3 +144,40 @@ SELECT i.id AS report_id, i.kind,
 	c.tls_version, c.tls_cipher
 FROM inbound_reports i
 JOIN connections c ON c.id = i.connection_id;
+
+-- Every connection of a test (schema/014_attribution.sql): attributed by
+-- a recipient (rcpt), the SNI (sni), or the client network's evidence for
+-- exactly one test (address); an ambiguous connection is listed under
+-- each of its candidates.  A connection closed before schema 14 has no
+-- attribution row: its recipient's test (rcpt) stands.  challenge: the
+-- one whose own address the connection came to (schema/013).
+DROP VIEW IF EXISTS v_test_connections;
+CREATE VIEW v_test_connections AS
+SELECT coalesce(a.test_id, c.test_id) AS test_id,
+	c.id AS connection_id, c.host, c.challenge, c.client_addr,
+	a.client_net, c.family,
+	datetime(c.started, 'unixepoch') AS started,
+	datetime(c.ended, 'unixepoch') AS ended,
+	coalesce(a.reason, 'rcpt') AS reason, a.candidates,
+	datetime(a.decided_at, 'unixepoch') AS decided_at,
+	c.end_reason, c.tls_established, c.tls_sni, c.tls_error,
+	c.tls_alert_sent, c.tls_alert_received, c.mail_commands,
+	c.transactions, c.commands
+FROM connections c
+LEFT JOIN connection_attribution a ON a.connection_id = c.id
+WHERE coalesce(a.test_id, c.test_id) IS NOT NULL
+UNION ALL
+SELECT s.id AS test_id,
+	c.id AS connection_id, c.host, c.challenge, c.client_addr,
+	a.client_net, c.family,
+	datetime(c.started, 'unixepoch') AS started,
+	datetime(c.ended, 'unixepoch') AS ended,
+	a.reason, a.candidates,
+	datetime(a.decided_at, 'unixepoch') AS decided_at,
+	c.end_reason, c.tls_established, c.tls_sni, c.tls_error,
+	c.tls_alert_sent, c.tls_alert_received, c.mail_commands,
+	c.transactions, c.commands
+FROM connection_attribution a
+JOIN tests s ON instr(' ' || a.candidates || ' ', ' ' || s.id || ' ') > 0
+JOIN connections c ON c.id = a.connection_id
+WHERE a.reason = 'ambiguous';

@@ -275,6 +275,44 @@ ns_pick(struct zrun *r, const struct listen_addr *la, size_t n, int want)
 }
 
 /*
+ * [dns] zones: mailscoped serves the *-bogus zones as ns.dns.<base> (the
+ * glue of dns.<base>: every [dns] address) and the *-dns6 zones on the
+ * IPv6 [dns] addresses, so every address of [zones] ns6 must be one.
+ */
+static int
+ns_responder(struct zrun *r)
+{
+	const struct dns_conf *dc = &r->cfg->dns;
+	char name[ZONES_NAME_MAX], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	size_t i, j, k;
+
+	if (zones_name(r, name, "ns.dns.%s", r->base) == -1)
+		return -1;
+	if (ns_default(&r->defresp, name, dc->listen, dc->nlisten,
+	    AF_UNSPEC) == -1) {
+		zones_error(r, "out of memory");
+		return -1;
+	}
+	r->resp.ns = &r->defresp;
+	r->resp.n = 1;
+	for (i = 0; i < r->ns6.n; i++)
+		for (j = 0; j < r->ns6.ns[i].naddr; j++) {
+			if (zones_addr_text(&r->ns6.ns[i].addr[j], a) == -1)
+				continue;
+			for (k = 0; k < dc->nlisten; k++)
+				if (zones_addr_text(&dc->listen[k], b) == 0 &&
+				    strcmp(a, b) == 0)
+					break;
+			if (k == dc->nlisten)
+				zones_error(r, "name server %s: address %s is "
+				    "not a [dns] listen address: with [dns] "
+				    "zones mailscoped serves the *-dns6 zones",
+				    r->ns6.ns[i].name, a);
+		}
+	return r->nerrors > 0 ? -1 : 0;
+}
+
+/*
  * The name servers: [zones] ns, else ns1.<base> at the IPv4 addresses of
  * [dns] (or of the open host); [zones] ns6, else ns6.<base> at their
  * IPv6 addresses: the loopback demo has one NSD on 127.0.0.1 and one on
@@ -307,7 +345,8 @@ zones_ns(struct zrun *r)
 		n = open->nlisten;
 	}
 	if (ns_pick(r, la, n, AF_INET) == -1 ||
-	    ns_pick(r, la, n, AF_INET6) == -1)
+	    ns_pick(r, la, n, AF_INET6) == -1 ||
+	    (r->on_responder && ns_responder(r) == -1))
 		return -1;
 
 	for (k = 0; k < 2; k++)
@@ -398,6 +437,10 @@ zones_plan(struct zrun *r)
 		z->ch = &chs[i];
 		z->kind = kind;
 		z->ns = (chs[i].flags & CH_DNS6) ? &r->ns6 : &r->ns;
+		/* [dns] zones: the bogus ones to ns.dns.<base> (mailscoped) */
+		if (r->on_responder && (chs[i].flags & CH_ON_RESPONDER) &&
+		    !(chs[i].flags & CH_DNS6))
+			z->ns = &r->resp;
 	}
 	/* a name server inside a delegated zone would need glue there */
 	for (j = 0; j < n; j++) {
@@ -466,6 +509,8 @@ zones_free(struct zrun *r)
 	free(r->defns.addr);
 	free(r->defns6.name);
 	free(r->defns6.addr);
+	free(r->defresp.name);
+	free(r->defresp.addr);
 }
 
 int
@@ -484,6 +529,7 @@ zones_generate(const struct config *cfg, const char *dir, FILE *out,
 	r.ttl = cfg->zones.ttl_ms / 1000 > INT32_MAX ? INT32_MAX :
 	    cfg->zones.ttl_ms / 1000 == 0 ? 1 :
 	    (uint32_t)(cfg->zones.ttl_ms / 1000);
+	r.on_responder = cfg->dns.present && cfg->dns.zones != NULL;
 	r.validity = cfg->zones.validity_ms / 1000 > INT32_MAX ?
 	    INT32_MAX : (uint32_t)(cfg->zones.validity_ms / 1000);
 	if (r.validity <= ZONES_SIG_BACKDATE)

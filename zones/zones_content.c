@@ -219,20 +219,45 @@ emit_tlsa(struct zrun *r, FILE *fp, const char *owner,
 
 /*
  * A and AAAA of MX name MX (the IDX-th host of CH) by the challenge's MX
- * family, from the host's listen addresses.
+ * family: per family, the challenge's own addresses on the host
+ * (challenge_listen), else the host's shared ones (listen), so that the
+ * address a sender connects to names the challenge (issue 12).
  */
 static int
 emit_mx_addrs(struct zrun *r, FILE *fp, const struct catalog_challenge *ch,
     const struct host_conf *h, const char *mx)
 {
+	static const int fams[] = { AF_INET, AF_INET6 };
+	struct listen_addr *own;
 	char what[128];
-	int n4 = 0, n6 = 0, want;
+	size_t i, nown = 0;
+	int n4 = 0, n6 = 0, want, rc = 0;
 
 	want = ch->family == MX_A ? AF_INET : ch->family == MX_AAAA ?
 	    AF_INET6 : AF_UNSPEC;
-	snprintf(what, sizeof(what), "[host %s]", h->name);
-	if (emit_addrs(r, fp, mx, h->listen, h->nlisten, want, what, &n4,
-	    &n6) == -1)
+	if ((own = calloc(h->nchlisten + 1, sizeof(*own))) == NULL) {
+		zones_error(r, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < h->nchlisten; i++)
+		if (strcmp(h->chlisten[i].challenge, ch->name) == 0)
+			own[nown++] = h->chlisten[i].addr;
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]) && rc == 0; i++) {
+		if (want != AF_UNSPEC && fams[i] != want)
+			continue;
+		if (config_challenge_naddr(h, ch->name, fams[i]) > 0) {
+			snprintf(what, sizeof(what), "[host %s] "
+			    "challenge_listen %s", h->name, ch->name);
+			rc = emit_addrs(r, fp, mx, own, nown, fams[i], what,
+			    &n4, &n6);
+		} else {
+			snprintf(what, sizeof(what), "[host %s]", h->name);
+			rc = emit_addrs(r, fp, mx, h->listen, h->nlisten,
+			    fams[i], what, &n4, &n6);
+		}
+	}
+	free(own);
+	if (rc == -1)
 		return -1;
 	if (ch->family == MX_A && n4 == 0)
 		zones_error(r, "challenge %s: [host %s] has no IPv4 listen "

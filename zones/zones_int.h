@@ -68,8 +68,12 @@ struct zrun {
 	uint32_t		 validity;
 	struct ns_set		 ns;		/* the base zone's servers */
 	struct ns_set		 ns6;		/* the IPv6-only servers */
+	struct ns_set		 resp;		/* ns.dns.<base>: mailscoped */
 	struct ns_conf		 defns;		/* owned: ns when not set */
 	struct ns_conf		 defns6;	/* owned: ns6 when not set */
+	struct ns_conf		 defresp;	/* owned: resp's server */
+	int			 on_responder;	/* [dns] zones: mailscoped
+						   serves CH_ON_RESPONDER */
 	char			*skip;		/* per challenge: left out */
 	struct zone		*zones;		/* [0] is the base zone */
 	size_t			 nzones;

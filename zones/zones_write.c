@@ -209,7 +209,9 @@ knot_addr(FILE *fp, const char *addr, int first)
  * zone's servers (SET r->ns) or for the IPv6-only ones (r->ns6).  Each
  * set is a server instance of its own that answers only on its
  * addresses: an instance that also answered for the *-dns6 zones on an
- * IPv4 address would let every resolver through.
+ * IPv4 address would let every resolver through.  With [dns] zones
+ * mailscoped serves the *-bogus and *-dns6 zones: they are in neither
+ * snippet, and the second one is not written (an old one is removed).
  */
 int
 zones_write_conf(struct zrun *r, int knot, const struct ns_set *set)
@@ -227,6 +229,14 @@ zones_write_conf(struct zrun *r, int knot, const struct ns_set *set)
 
 	if (zones_path(r, path, "%s/%s", r->dir, file) == -1)
 		return -1;
+	if (r->on_responder && set == &r->ns6) {
+		if (unlink(path) == -1 && errno != ENOENT) {
+			zones_error(r, "%s: cannot remove: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	if ((fp = open_memstream(&text, &len)) == NULL) {
 		zones_error(r, "out of memory");
 		return -1;
@@ -246,7 +256,8 @@ zones_write_conf(struct zrun *r, int knot, const struct ns_set *set)
 		    "as they are.\nzone:\n", fp);
 	for (i = 0; rc == 0 && i < r->nzones; i++) {
 		z = &r->zones[i];
-		if (z->ns != set)
+		if (z->ns != set || (r->on_responder && z->ch != NULL &&
+		    (z->ch->flags & CH_ON_RESPONDER)))
 			continue;
 		if ((rc = zones_path(r, zfile, "%s/%s.zone%s", r->dir, z->name,
 		    z->kind == ZONE_UNSIGNED ? "" : ".signed")) == -1)

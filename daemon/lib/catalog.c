@@ -6,9 +6,11 @@
 #include "build.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
+#include "records.h"
 
 static const struct catalog_host hosts[] = {
 	{ "plain",   STARTTLS_OFF,      NULL,              NULL,     CERT_NONE,  0 },
@@ -143,4 +145,122 @@ catalog_set_connections(void)
 	for (i = 0; i < sizeof(challenges) / sizeof(challenges[0]); i++)
 		n += challenges[i].hosts[1] != NULL ? 2 : 1;
 	return n;
+}
+
+/* The CH_ flags as the challenges table names them. */
+static const struct {
+	unsigned	 flag;
+	const char	*name;
+} flag_names[] = {
+	{ CH_PER_TEST, "per-test" },
+	{ CH_SIGNED, "signed" },
+	{ CH_UNSIGNED, "unsigned" },
+	{ CH_BOGUS, "bogus" },
+	{ CH_DNS6, "dns6" },
+	{ CH_DELEGATED, "delegated" },
+	{ CH_TLSA_OK, "tlsa-ok" },
+	{ CH_TLSA_BAD, "tlsa-bad" },
+	{ CH_STS_LF, "sts-lf" },
+	{ CH_STS_CRLF, "sts-crlf" },
+	{ CH_STS_MISMATCH, "sts-mismatch" },
+	{ CH_TLSRPT_TEST, "tlsrpt-test" },
+};
+
+/* FLAGS as "signed,tlsa-bad" (owned), or NULL when out of memory. */
+static char *
+flags_text(unsigned flags)
+{
+	char buf[256];
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
+		if (!(flags & flag_names[i].flag))
+			continue;
+		if (buf[0] != '\0')
+			strncat(buf, ",", sizeof(buf) - strlen(buf) - 1);
+		strncat(buf, flag_names[i].name, sizeof(buf) - strlen(buf) - 1);
+	}
+	return strdup(buf);
+}
+
+/*
+ * The addresses of challenge NAME of its own on host HOST of CFG,
+ * space-separated into *OUT (owned; NULL: none).  0, or -1.
+ */
+static int
+own_addresses(const struct config *cfg, const char *host, const char *name,
+    char **out)
+{
+	const struct host_conf *h = NULL;
+	size_t i, len = 0;
+	char *s;
+
+	*out = NULL;
+	for (i = 0; host != NULL && i < cfg->nhosts; i++)
+		if (strcmp(cfg->hosts[i].name, host) == 0)
+			h = &cfg->hosts[i];
+	if (h == NULL)
+		return 0;
+	for (i = 0; i < h->nchlisten; i++)
+		if (strcmp(h->chlisten[i].challenge, name) == 0)
+			len += strlen(h->chlisten[i].addr.text) + 1;
+	if (len == 0)
+		return 0;
+	if ((s = calloc(1, len)) == NULL)
+		return -1;
+	for (i = 0; i < h->nchlisten; i++) {
+		if (strcmp(h->chlisten[i].challenge, name) != 0)
+			continue;
+		if (s[0] != '\0')
+			strcat(s, " ");
+		strcat(s, h->chlisten[i].addr.text);
+	}
+	*out = s;
+	return 0;
+}
+
+struct challenge_rec *
+catalog_challenge_rows(const struct config *cfg, size_t *n)
+{
+	static const char *const families[] = {
+		[MX_A] = "A", [MX_AAAA] = "AAAA", [MX_DUAL] = "dual"
+	};
+	const struct catalog_challenge *ch;
+	struct challenge_rec *rows, *r;
+	size_t i;
+
+	*n = sizeof(challenges) / sizeof(challenges[0]);
+	if ((rows = calloc(*n, sizeof(*rows))) == NULL)
+		return NULL;
+	for (i = 0; i < *n; i++) {
+		ch = &challenges[i];
+		r = &rows[i];
+		r->name = ch->name;
+		r->host = ch->hosts[0];
+		r->host2 = ch->hosts[1];
+		r->mx_family = families[ch->family];
+		r->description = ch->meaning;
+		if ((r->dns = flags_text(ch->flags)) == NULL ||
+		    own_addresses(cfg, ch->hosts[0], ch->name,
+		    &r->addresses) == -1 ||
+		    own_addresses(cfg, ch->hosts[1], ch->name,
+		    &r->addresses2) == -1) {
+			catalog_challenge_rows_free(rows, *n);
+			return NULL;
+		}
+	}
+	return rows;
+}
+
+void
+catalog_challenge_rows_free(struct challenge_rec *rows, size_t n)
+{
+	size_t i;
+
+	if (rows == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		records_challenge_clear(&rows[i]);
+	free(rows);
 }

@@ -45,6 +45,8 @@ struct catalog_host {
 #define CH_STS_CRLF		0x0200	/* MTA-STS enforce, CRLF line ends */
 #define CH_STS_MISMATCH		0x0400	/* MTA-STS whose mx list does not match */
 #define CH_TLSRPT_TEST		0x0800	/* per-test TLS-RPT record */
+/* Zones that mailscoped serves itself with [dns] zones (dnsd.c, zones.c). */
+#define CH_ON_RESPONDER		(CH_BOGUS | CH_DNS6)
 
 /*
  * The local part of the TLS-RPT address (RFC 8460 3) every zone publishes,
@@ -80,5 +82,16 @@ int	catalog_mx_name(const struct catalog_challenge *ch, int idx,
  * from it (issue 12: a limit below it refused real senders).
  */
 unsigned	catalog_set_connections(void);
+
+struct challenge_rec;
+
+/*
+ * The rows of the challenges table: every challenge of the catalogue,
+ * its DNS flags as text and the addresses of its own CFG gives it.  An
+ * array of *N to free with catalog_challenge_rows_free(), or NULL.
+ */
+struct challenge_rec	*catalog_challenge_rows(const struct config *cfg,
+			    size_t *n);
+void		 catalog_challenge_rows_free(struct challenge_rec *, size_t n);
 
 #endif /* MAILSCOPE_CATALOG_H */

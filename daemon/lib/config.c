@@ -57,6 +57,7 @@
 #define DEF_GREYLIST_EXPIRE_MS	(7 * 24 * 3600 * 1000ULL)
 #define DEF_GREYLIST_MAX	100000
 #define DEF_ANALYSIS_QUEUE	1000
+#define DEF_ATTRIBUTION_WINDOW_MS	(24 * 3600 * 1000ULL)
 #define DEF_GREYLIST_DELAY_MS	(5 * 60 * 1000ULL)
 #define DEF_ZONES_TTL_MS	(3600 * 1000ULL)
 #define DEF_ZONES_VALIDITY_MS	(21 * 86400 * 1000ULL)	/* weekly re-signing */
@@ -86,6 +87,7 @@ enum kind {
 	KIND_SIZE,		/* size_t, more than 0 */
 	KIND_LINE_MAX,		/* size_t, LINE_MAX_MIN .. LINE_MAX_MAX */
 	KIND_LISTEN,		/* listen_addr array; off2: its count */
+	KIND_CHALLENGE_LISTEN,	/* "CHALLENGE ADDR:PORT...": appended */
 	KIND_NS,		/* "NAME ADDR... NAME ...": ns_conf array */
 	KIND_NS6,		/* same, IPv6 addresses only */
 	KIND_MAILBOX,		/* LOCAL@DOMAIN, lowercase */
@@ -97,6 +99,7 @@ enum kind {
 };
 
 #define REQUIRED	0x01
+#define REPEATABLE	0x02	/* may be given on several lines */
 
 struct keydef {
 	enum section	 section;
@@ -148,8 +151,13 @@ static const struct keydef keys[] = {
 	    G(greylist_expire_ms), 0, 0 },
 	{ SECT_GLOBAL, "greylist_max", KIND_COUNT, G(greylist_max), 0, 0 },
 	{ SECT_GLOBAL, "analysis_queue", KIND_COUNT, G(analysis_queue), 0, 0 },
+	{ SECT_GLOBAL, "attribution_window", KIND_DURATION_POS,
+	    G(attribution_window_ms), 0, 0 },
 
-	{ SECT_HOST, "listen", KIND_LISTEN, H(listen), H(nlisten), REQUIRED },
+	/* one of listen and challenge_listen is required: check_host() */
+	{ SECT_HOST, "listen", KIND_LISTEN, H(listen), H(nlisten), 0 },
+	{ SECT_HOST, "challenge_listen", KIND_CHALLENGE_LISTEN, H(chlisten),
+	    H(nchlisten), REPEATABLE },
 	{ SECT_HOST, "starttls", KIND_STARTTLS, H(starttls), 0, REQUIRED },
 	{ SECT_HOST, "certificate", KIND_FILES, H(certificate), 0, 0 },
 	{ SECT_HOST, "key", KIND_FILES, H(key), 0, 0 },
@@ -173,6 +181,7 @@ static const struct keydef keys[] = {
 
 	{ SECT_DNS, "listen", KIND_LISTEN, D(listen), D(nlisten), REQUIRED },
 	{ SECT_DNS, "truncate", KIND_DNS_TRUNCATE, D(truncate), 0, 0 },
+	{ SECT_DNS, "zones", KIND_PATH, D(zones), 0, 0 },
 };
 #undef G
 #undef H
@@ -792,6 +801,138 @@ set_listen(struct parser *p, void *base, const struct keydef *kd,
 	return rc;
 }
 
+/* Whether host NAME serves challenge CH, as its first or second MX. */
+static int
+serves(const struct catalog_challenge *ch, const char *name)
+{
+	return strcmp(ch->hosts[0], name) == 0 ||
+	    (ch->hosts[1] != NULL && strcmp(ch->hosts[1], name) == 0);
+}
+
+/* Whether the MX of CH publishes addresses of FAMILY (A, AAAA, both). */
+static int
+mx_has_family(const struct catalog_challenge *ch, int family)
+{
+	return ch->family == MX_DUAL ||
+	    (ch->family == MX_A && family == AF_INET) ||
+	    (ch->family == MX_AAAA && family == AF_INET6);
+}
+
+/*
+ * The challenge named by TOK (LEN bytes) if host H serves it; else NULL,
+ * reported as a bad value of KD.
+ */
+static const struct catalog_challenge *
+own_challenge(struct parser *p, const struct host_conf *h,
+    const struct keydef *kd, const char *tok, size_t len)
+{
+	const struct catalog_challenge *ch = NULL;
+	char name[64], why[256];
+
+	if (len < sizeof(name)) {
+		memcpy(name, tok, len);
+		name[len] = '\0';
+		ch = catalog_challenge(name);
+	}
+	if (ch == NULL) {
+		bad_value(p, kd, tok, len, "unknown challenge");
+		return NULL;
+	}
+	if (!serves(ch, h->name)) {
+		snprintf(why, sizeof(why), "challenge %s is served by "
+		    "[host %s]%s%s%s, not by [host %s]", ch->name, ch->hosts[0],
+		    ch->hosts[1] != NULL ? " and [host " : "",
+		    ch->hosts[1] != NULL ? ch->hosts[1] : "",
+		    ch->hosts[1] != NULL ? "]" : "", h->name);
+		bad_value(p, kd, tok, len, why);
+		return NULL;
+	}
+	return ch;
+}
+
+/*
+ * [host H] challenge_listen: "CHALLENGE ADDR:PORT... CHALLENGE ...", each
+ * challenge that H serves followed by addresses of its own, appended to
+ * those of earlier lines (one line per challenge reads best).  An
+ * address names its challenge: it is never a wildcard, never shared.
+ */
+static int
+set_challenge_listen(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	struct host_conf *h = base;
+	const struct catalog_challenge *ch = NULL;
+	struct challenge_listen *cl;
+	struct listen_addr la;
+	const char *tok, *s = value;
+	char buf[sizeof(la.text)];
+	size_t len, naddr = 0;
+	int rc = 0, skip = 0;
+
+	if ((cl = reallocarray(h->chlisten, h->nchlisten + count_tokens(value),
+	    sizeof(*cl))) == NULL) {
+		p->nomem = 1;
+		return -1;
+	}
+	h->chlisten = cl;
+	while ((tok = next_token(&s, &len)) != NULL) {
+		/* names start with a letter, addresses with '[' or a digit */
+		if (tok[0] != '[' && !is_digit((unsigned char)tok[0])) {
+			if (ch != NULL && naddr == 0) {
+				diag(p, p->line, 1, "challenge_listen: "
+				    "challenge %s without an address",
+				    ch->name);
+				rc = -1;
+			}
+			naddr = 0;
+			ch = own_challenge(p, h, kd, tok, len);
+			skip = ch == NULL;
+			if (skip)
+				rc = -1;
+			continue;
+		}
+		if (skip)
+			continue;
+		if (len >= sizeof(buf) ||
+		    (memcpy(buf, tok, len), buf[len] = '\0',
+		    config_parse_listen(buf, &la) == -1)) {
+			bad_value(p, kd, tok, len, "expected ADDR:PORT or "
+			    "[ADDR]:PORT with a numeric address and a port "
+			    "from 1 to 65535");
+			rc = -1;
+			continue;
+		}
+		if (ch == NULL) {
+			bad_value(p, kd, tok, len, "an address before the "
+			    "first challenge name");
+			rc = -1;
+			continue;
+		}
+		naddr++;
+		if (netaddr_is_unspecified((const struct sockaddr *)&la.ss)) {
+			bad_value(p, kd, tok, len, "a wildcard address is "
+			    "shared: it cannot name a challenge");
+			rc = -1;
+			continue;
+		}
+		if (!mx_has_family(ch, la.ss.ss_family))
+			diag(p, p->line, 0, "challenge %s has an %s-only MX: "
+			    "its address %s is never published", ch->name,
+			    ch->family == MX_A ? "A" : "AAAA", la.text);
+		claim_addr(p, &la);
+		cl[h->nchlisten].challenge = ch->name;
+		cl[h->nchlisten].addr = la;
+		cl[h->nchlisten].line = p->line;
+		h->nchlisten++;
+	}
+	if (ch != NULL && naddr == 0) {
+		diag(p, p->line, 1, "challenge_listen: challenge %s without "
+		    "an address", ch->name);
+		rc = -1;
+	}
+	return rc;
+}
+
 static int
 set_ciphers(struct parser *p, void *base, const struct keydef *kd,
     const char *value)
@@ -989,6 +1130,8 @@ set_value(struct parser *p, void *base, const struct keydef *kd,
 		return 0;
 	case KIND_LISTEN:
 		return set_listen(p, base, kd, value);
+	case KIND_CHALLENGE_LISTEN:
+		return set_challenge_listen(p, base, kd, value);
 	case KIND_NS:
 	case KIND_NS6:
 		return set_ns(p, base, kd, value);
@@ -1065,12 +1208,13 @@ config_key(struct parser *p, const char *name, const char *value)
 		return;
 	}
 	k = (size_t)(kd - keys);
-	if (p->cur->keyline[k] != 0) {
+	if (p->cur->keyline[k] != 0 && !(kd->flags & REPEATABLE)) {
 		diag(p, p->line, 1, "duplicate key '%s' in %s, first at "
 		    "line %d", kd->name, p->label, p->cur->keyline[k]);
 		return;
 	}
-	p->cur->keyline[k] = p->line;
+	if (p->cur->keyline[k] == 0)
+		p->cur->keyline[k] = p->line;
 	if (*value == '\0') {
 		diag(p, p->line, 1, "missing value for %s", kd->name);
 		p->cur->keybad[k] = 1;
@@ -1415,6 +1559,35 @@ check_readable(struct parser *p, int line, const char *name, const char *s,
 	}
 }
 
+/*
+ * [dns] zones: the directory of mailscope zones, made absolute.  Its
+ * files are read when mailscoped starts (dnsd.c), not here: `mailscope
+ * zones` reads this config to write them.  The *-dns6 zones are served on
+ * the IPv6 addresses only, so there must be one.
+ */
+static void
+check_dns_zones(struct parser *p)
+{
+	struct dns_conf *dc = &p->cfg->dns;
+	char *abs;
+	size_t i;
+	int line, bad;
+
+	line = key_line(&p->dns, SECT_DNS, "zones", &bad);
+	if (dc->zones == NULL || bad)
+		return;
+	dc->zones_line = line;
+	if ((abs = resolve_paths(p, line, "zones", dc->zones, 0)) != NULL) {
+		free(dc->zones);
+		dc->zones = abs;
+	}
+	for (i = 0; i < dc->nlisten; i++)
+		if (dc->listen[i].ss.ss_family == AF_INET6)
+			return;
+	diag(p, line, 1, "zones: the *-dns6 zones are served on IPv6 only: "
+	    "[dns] needs an IPv6 listen address");
+}
+
 /* The file list *SP of key NAME at LINE: made absolute, then checked. */
 static void
 check_files(struct parser *p, int line, const char *name, char **sp)
@@ -1457,6 +1630,9 @@ check_host(struct parser *p, struct host_conf *h, struct sect_state *st)
 
 	snprintf(label, sizeof(label), "[host %s]", h->name);
 	check_required(p, st, SECT_HOST, label);
+	if (key_line(st, SECT_HOST, "listen", NULL) == 0 &&
+	    key_line(st, SECT_HOST, "challenge_listen", NULL) == 0)
+		diag(p, st->line, 1, "missing %s listen", label);
 	sline = key_line(st, SECT_HOST, "starttls", &bad);
 	if (sline == 0 || bad)
 		return;		/* reported; the rest would be guesses */
@@ -1505,8 +1681,10 @@ config_check(struct parser *p)
 		check_tls_files(p, &p->web, SECT_WEB, &cfg->web.certificate,
 		    &cfg->web.key);
 	}
-	if (cfg->dns.present)
+	if (cfg->dns.present) {
 		check_required(p, &p->dns, SECT_DNS, "[dns]");
+		check_dns_zones(p);
+	}
 	line = key_line(&p->zones, SECT_ZONES, "keys", &bad);
 	if (cfg->zones.keys != NULL && !bad &&
 	    (abs = resolve_paths(p, line, "keys", cfg->zones.keys, 0)) !=
@@ -1586,6 +1764,7 @@ config_new(struct parser *p, const char *file)
 	cfg->greylist_expire_ms = DEF_GREYLIST_EXPIRE_MS;
 	cfg->greylist_max = DEF_GREYLIST_MAX;
 	cfg->analysis_queue = DEF_ANALYSIS_QUEUE;
+	cfg->attribution_window_ms = DEF_ATTRIBUTION_WINDOW_MS;
 	cfg->zones.ttl_ms = DEF_ZONES_TTL_MS;
 	cfg->zones.validity_ms = DEF_ZONES_VALIDITY_MS;
 	return cfg;
@@ -1651,6 +1830,7 @@ config_free(struct config *cfg)
 			h = &cfg->hosts[i];
 			free(h->name);
 			free(h->listen);
+			free(h->chlisten);
 			free(h->certificate);
 			free(h->key);
 			free(h->ciphers);
@@ -1661,6 +1841,7 @@ config_free(struct config *cfg)
 	free(cfg->web.certificate);
 	free(cfg->web.key);
 	free(cfg->dns.listen);
+	free(cfg->dns.zones);
 	free_ns(cfg->zones.ns, cfg->zones.nns);
 	free_ns(cfg->zones.ns6, cfg->zones.nns6);
 	free(cfg->zones.soa_email);
@@ -1687,4 +1868,66 @@ config_host(const struct config *cfg, const char *name)
 		if (strcmp(cfg->hosts[i].name, name) == 0)
 			return &cfg->hosts[i];
 	return NULL;
+}
+
+size_t
+config_challenge_naddr(const struct host_conf *h, const char *name,
+    int family)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < h->nchlisten; i++)
+		if (strcmp(h->chlisten[i].challenge, name) == 0 &&
+		    (family == AF_UNSPEC ||
+		    h->chlisten[i].addr.ss.ss_family == family))
+			n++;
+	return n;
+}
+
+/* Whether the MX of CH on host H publishes H's shared addresses of FAMILY. */
+static int
+publishes_shared(const struct host_conf *h, const struct catalog_challenge *ch,
+    int family)
+{
+	return serves(ch, h->name) && mx_has_family(ch, family) &&
+	    config_challenge_naddr(h, ch->name, family) == 0;
+}
+
+int
+config_shared_challenges(const struct host_conf *h, int family, char *buf,
+    size_t len)
+{
+	const struct catalog_challenge *ch;
+	size_t i, n, o = 0, published = 0;
+	int w, in;
+
+	ch = catalog_challenges(&n);
+	if (len == 0)
+		return -1;
+	buf[0] = '\0';
+	for (i = 0; i < n; i++)
+		published += publishes_shared(h, &ch[i], family);
+	for (i = 0; i < n; i++) {
+		/*
+		 * No MX publishes it: shared by all of the host's.  Else
+		 * those whose MX does, and a delegated challenge: the
+		 * responder answers its per-test MX (mx.<id>.dns.<base>)
+		 * with the shared addresses (dns_answer.c).
+		 */
+		if (published == 0)
+			in = serves(&ch[i], h->name);
+		else
+			in = publishes_shared(h, &ch[i], family) ||
+			    (serves(&ch[i], h->name) &&
+			    mx_has_family(&ch[i], family) &&
+			    (ch[i].flags & CH_DELEGATED));
+		if (!in)
+			continue;
+		w = snprintf(buf + o, len - o, "%s%s", o > 0 ? "," : "",
+		    ch[i].name);
+		if (w < 0 || (size_t)w >= len - o)
+			return -1;
+		o += (size_t)w;
+	}
+	return 0;
 }

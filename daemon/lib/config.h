@@ -21,6 +21,24 @@ void		 config_free(struct config *);
 /* The host section named NAME, or NULL. */
 const struct host_conf *config_host(const struct config *, const char *name);
 
+/*
+ * The addresses of challenge NAME of its own on host H (challenge_listen)
+ * of FAMILY (AF_INET, AF_INET6, AF_UNSPEC: both): how many.
+ */
+size_t		 config_challenge_naddr(const struct host_conf *h,
+		    const char *name, int family);
+/*
+ * The challenges a connection to a shared (listen) address of host H of
+ * FAMILY may be for, comma-separated in catalogue order into BUF: those
+ * whose MX on H publishes the shared addresses (an MX of that family and
+ * no address of their own of that family, as mailscope zones writes
+ * them) and with them a delegated one (the DNS responder answers its
+ * per-test MX with them); when no MX publishes them, every challenge of
+ * H.  0, or -1 if BUF is too short.
+ */
+int		 config_shared_challenges(const struct host_conf *h,
+		    int family, char *buf, size_t len);
+
 /* "30s", "5m", "1h", "7d", "250ms" (bare numbers are seconds) -> ms. */
 int		 config_parse_duration(const char *, uint64_t *ms);
 /* "10485760", "512k", "10M", "1G" -> bytes. */

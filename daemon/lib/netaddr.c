@@ -59,3 +59,33 @@ netaddr_is_unspecified(const struct sockaddr *sa)
 		return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
 	return 0;
 }
+
+int
+netaddr_client_net(const char *addr, char *net, size_t netlen)
+{
+	static const unsigned char mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return inet_ntop(AF_INET, &a4, net, (socklen_t)netlen) ==
+		    NULL ? -1 : 0;
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return -1;
+	if (memcmp(a6.s6_addr, mapped, sizeof(mapped)) == 0) {
+		memcpy(&a4, a6.s6_addr + 12, sizeof(a4));
+		return inet_ntop(AF_INET, &a4, net, (socklen_t)netlen) ==
+		    NULL ? -1 : 0;
+	}
+	memset(a6.s6_addr + 8, 0, 8);
+	if (inet_ntop(AF_INET6, &a6, net, (socklen_t)netlen) == NULL)
+		return -1;
+	n = strlen(net);
+	if (n + 4 > netlen)
+		return -1;
+	memcpy(net + n, "/64", 4);
+	return 0;
+}

@@ -20,4 +20,13 @@ int	netaddr_text(const struct sockaddr *sa, char *addr, size_t addrlen,
 /* SA is the IPv4 or IPv6 wildcard address (0.0.0.0, ::). */
 int	netaddr_is_unspecified(const struct sockaddr *sa);
 
+/*
+ * The network a client address stands for when tests are attributed by
+ * address: an IPv4 address itself (also when IPv4-mapped), an IPv6
+ * address's /64 as "2001:db8:1:2::/64" (RFC 4291 2.5.4: one link, which
+ * one host usually has alone).  0; -1 when ADDR is no address or NET is
+ * too small (INET6_ADDRSTRLEN + 3 is enough).
+ */
+int	netaddr_client_net(const char *addr, char *net, size_t netlen);
+
 #endif /* MAILSCOPE_NETADDR_H */

@@ -33,11 +33,14 @@ static const size_t tls_strs[] = {
 static const size_t conn_strs[] = {
 	offsetof(struct conn_rec, host),
 	offsetof(struct conn_rec, local_addr),
+	offsetof(struct conn_rec, challenge),
+	offsetof(struct conn_rec, challenges),
 	offsetof(struct conn_rec, client_addr),
 	offsetof(struct conn_rec, helo_verb),
 	offsetof(struct conn_rec, helo),
 	offsetof(struct conn_rec, extensions),
 	offsetof(struct conn_rec, test_id),
+	offsetof(struct conn_rec, sni_test_id),
 	offsetof(struct conn_rec, commands),
 	offsetof(struct conn_rec, end_reason),
 };
@@ -49,6 +52,12 @@ static const size_t rcpt_strs[] = {
 	offsetof(struct rcpt_rec, params),
 	offsetof(struct rcpt_rec, notify),
 	offsetof(struct rcpt_rec, orcpt),
+};
+
+static const size_t challenge_strs[] = {
+	offsetof(struct challenge_rec, dns),
+	offsetof(struct challenge_rec, addresses),
+	offsetof(struct challenge_rec, addresses2),
 };
 
 static const size_t txn_strs[] = {
@@ -91,6 +100,7 @@ static const size_t fetch_strs[] = {
 static const size_t dnsq_strs[] = {
 	offsetof(struct dnsq_rec, qname),
 	offsetof(struct dnsq_rec, test_id),
+	offsetof(struct dnsq_rec, challenge),
 	offsetof(struct dnsq_rec, error),
 };
 
@@ -218,6 +228,12 @@ void
 records_rcpt_clear(struct rcpt_rec *r)
 {
 	rec_clear(r, sizeof(*r), STRS(rcpt_strs));
+}
+
+void
+records_challenge_clear(struct challenge_rec *c)
+{
+	rec_clear(c, sizeof(*c), STRS(challenge_strs));
 }
 
 void

@@ -42,6 +42,8 @@ struct conn_rec {
 	int64_t		 id;
 	char		*host;		/* host profile name */
 	char		*local_addr;	/* "127.0.0.1:2525" */
+	char		*challenge;	/* whose own address local_addr is */
+	char		*challenges;	/* the possible ones, "a,b,c" */
 	char		*client_addr;	/* numeric, no port */
 	int		 client_port;
 	int		 family;	/* 4 or 6 */
@@ -57,6 +59,7 @@ struct conn_rec {
 	unsigned	 transactions;	/* committed */
 	unsigned	 mail_commands;	/* MAIL commands sent, any reply */
 	char		*test_id;	/* attributed test, NULL if none */
+	char		*sni_test_id;	/* a test the SNI names (testid_from_name) */
 	char		*commands;	/* "ehlo=1 mail=1/2 ..." summary */
 	char		*end_reason;	/* "quit", "timeout", "tls-failed", ... */
 	struct tls_rec	 tls;
@@ -73,6 +76,23 @@ struct rcpt_rec {
 	char		*params;	/* owned; ESMTP parameters as sent */
 	char		*notify;	/* owned; DSN NOTIFY as sent, or NULL */
 	char		*orcpt;		/* owned; DSN ORCPT as sent, or NULL */
+	int		 wrong_host;	/* challenge not among the address's */
+};
+
+/*
+ * One row of the challenges table: a catalogue entry with the addresses
+ * of its own the config gives it.  Owns dns, addresses and addresses2;
+ * the rest is static (the catalogue's): records_challenge_clear().
+ */
+struct challenge_rec {
+	const char	*name;
+	const char	*host;		/* of the (first) MX */
+	const char	*host2;		/* of the second MX; NULL: none */
+	const char	*mx_family;	/* "A", "AAAA" or "dual" */
+	char		*dns;		/* its DNS flags, "signed,tlsa-bad" */
+	char		*addresses;	/* its own on host, space-separated */
+	char		*addresses2;	/* its own on host2 */
+	const char	*description;	/* what a delivery means */
 };
 
 /*
@@ -159,7 +179,8 @@ struct fetch_rec {
 };
 
 /*
- * One DNS query to the responder.  Owns qname, test_id and error:
+ * One DNS query to the responder.  Owns qname, test_id, challenge and
+ * error:
  * records_dnsq_clear().  The addresses are borrowed (the listener's text,
  * the caller's buffer) and transport is static.
  */
@@ -180,6 +201,7 @@ struct dnsq_rec {
 	int		 truncated;
 	int		 minimised;
 	char		*test_id;
+	char		*challenge;	/* the zone's; NULL: outside them */
 	char		*error;
 };
 
@@ -342,6 +364,7 @@ void		 records_conn_clear(struct conn_rec *);
 int		 records_conn_copy(struct conn_rec *dst, const struct conn_rec *src);
 void		 records_rcpt_clear(struct rcpt_rec *);
 void		 records_txn_free(struct txn_rec *);
+void		 records_challenge_clear(struct challenge_rec *);
 void		 records_grey_clear(struct grey_entry *);
 int		 records_grey_copy(struct grey_entry *dst,
 		    const struct grey_entry *src);

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
+#include "netaddr.h"
 #include "records.h"
 #include "store.h"
 
@@ -30,6 +32,8 @@ extern const char schema_views[];
 
 #define STORE_BUSY_TIMEOUT_MS	5000
 #define STORE_QUEUE_MAX		100000	/* queued DNS/web records */
+#define STORE_ATTR_WINDOW_S	86400.0	/* attribution_window default */
+#define STORE_NET_MAX		64	/* netaddr_client_net() text */
 
 enum stmt_id {
 	ST_BEGIN,
@@ -49,6 +53,8 @@ enum stmt_id {
 	ST_GREY_UPSERT,
 	ST_GREY_ATTEMPT,
 	ST_GREY_LOAD,
+	ST_CHALLENGES_CLEAR,
+	ST_CHALLENGE,
 	ST_FETCH,
 	ST_DNSQ,
 	ST_ANALYSIS_QUEUED,
@@ -62,6 +68,11 @@ enum stmt_id {
 	ST_DMARC,
 	ST_DMARC_DEST,
 	ST_SENDER_ZONE,
+	ST_ATTR_INSERT,
+	ST_ATTR_CONN_EVIDENCE,
+	ST_ATTR_EVIDENCE,
+	ST_ATTR_EVAL,
+	ST_ATTR_SET,
 	ST_COUNT
 };
 
@@ -79,9 +90,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ROLLBACK_TO] = "ROLLBACK TO job",
 	[ST_CONN_OPEN] =
 	    "INSERT INTO connections (id, host, local_addr, client_addr,"
-	    " client_port, family, started)"
+	    " client_port, family, started, challenge, challenges)"
 	    " VALUES (:id, :host, :local_addr, :client_addr, :client_port,"
-	    " :family, :started)",
+	    " :family, :started, :challenge, :challenges)",
 	[ST_CONN_CLOSE] =
 	    "UPDATE connections SET ended = :ended, helo_verb = :helo_verb,"
 	    " helo = :helo, extensions = :extensions, starttls = :starttls,"
@@ -112,9 +123,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " :smtputf8, :requiretls, :ret, :envid)",
 	[ST_RCPT] =
 	    "INSERT INTO recipients (transaction_id, address, challenge,"
-	    " test_id, rcpt_params, notify, orcpt)"
+	    " test_id, rcpt_params, notify, orcpt, wrong_host)"
 	    " VALUES (:transaction_id, :address, :challenge, :test_id,"
-	    " :params, :notify, :orcpt)",
+	    " :params, :notify, :orcpt, :wrong_host)",
 	/* an empty message has no buffer: still a message, of 0 bytes */
 	[ST_REPORT] =
 	    "INSERT INTO inbound_reports (transaction_id, connection_id,"
@@ -159,10 +170,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DNSQ] =
 	    "INSERT INTO dns_queries (time, local_addr, client_addr,"
 	    " client_port, family, transport, qname, qtype, qclass, edns,"
-	    " edns_size, do_bit, rcode, truncated, minimised, test_id, error)"
+	    " edns_size, do_bit, rcode, truncated, minimised, test_id,"
+	    " challenge, error)"
 	    " VALUES (:time, :local_addr, :client_addr, :client_port, :family,"
 	    " :transport, :qname, :qtype, :qclass, :edns, :edns_size, :do_bit,"
-	    " :rcode, :truncated, :minimised, :test_id, :error)",
+	    " :rcode, :truncated, :minimised, :test_id, :challenge, :error)",
 	[ST_ANALYSIS_QUEUED] =
 	    "INSERT INTO analyses (transaction_id, queued)"
 	    " VALUES (:transaction_id, :queued)",
@@ -220,9 +232,77 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " dnssec, dnssec_error, ipv6_ns)"
 	    " VALUES (:transaction_id, :role, :name, :zone, :dnssec,"
 	    " :dnssec_error, :ipv6_ns)",
+	/*
+	 * Attribution (docs/researcher.md): a closed connection's own
+	 * decision, by recipient or SNI; else 'none' until ST_ATTR_EVAL.
+	 */
+	[ST_ATTR_INSERT] =
+	    "INSERT OR REPLACE INTO connection_attribution (connection_id,"
+	    " client_net, started, test_id, reason, decided_at)"
+	    " VALUES (:id, :client_net, :started,"
+	    " coalesce(:test_id, :sni_test_id),"
+	    " CASE WHEN :test_id IS NOT NULL THEN 'rcpt'"
+	    " WHEN :sni_test_id IS NOT NULL THEN 'sni' ELSE 'none' END,"
+	    " :decided_at)",
+	/* every test a closed connection named: its RCPTs, its SNI */
+	[ST_ATTR_CONN_EVIDENCE] =
+	    "INSERT INTO attribution_evidence (client_net, test_id,"
+	    " first_seen, last_seen)"
+	    " SELECT :client_net, test_id, min(t0), max(t1) FROM ("
+	    " SELECT :test_id AS test_id, :started AS t0, :ended AS t1"
+	    " UNION ALL SELECT :sni_test_id, :started, :ended"
+	    " UNION ALL SELECT r.test_id, t.received, t.received"
+	    " FROM transactions t"
+	    " JOIN recipients r ON r.transaction_id = t.id"
+	    " WHERE t.connection_id = :id"
+	    " UNION ALL SELECT g.test_id, g.time, g.time"
+	    " FROM greylist_attempts g WHERE g.connection_id = :id)"
+	    " WHERE test_id IS NOT NULL GROUP BY test_id"
+	    " ON CONFLICT (client_net, test_id) DO UPDATE SET"
+	    " first_seen = min(first_seen, excluded.first_seen),"
+	    " last_seen = max(last_seen, excluded.last_seen)",
+	[ST_ATTR_EVIDENCE] =
+	    "INSERT INTO attribution_evidence (client_net, test_id,"
+	    " first_seen, last_seen)"
+	    " VALUES (:client_net, :test_id, :time, :time)"
+	    " ON CONFLICT (client_net, test_id) DO UPDATE SET"
+	    " first_seen = min(first_seen, excluded.first_seen),"
+	    " last_seen = max(last_seen, excluded.last_seen)",
+	/*
+	 * The undecided connections of a network whose decision changes:
+	 * the tests with evidence from the network whose window (creation
+	 * to last evidence + :window) holds the connection's start.
+	 */
+	[ST_ATTR_EVAL] =
+	    "SELECT connection_id, test_id, reason, candidates FROM ("
+	    " SELECT a.connection_id,"
+	    " CASE count(w.test_id) WHEN 1 THEN min(w.test_id) END AS test_id,"
+	    " CASE count(w.test_id) WHEN 0 THEN 'none' WHEN 1 THEN 'address'"
+	    " ELSE 'ambiguous' END AS reason,"
+	    " group_concat(w.test_id, ' ') AS candidates,"
+	    " a.reason AS was, a.candidates AS was_candidates"
+	    " FROM connection_attribution a"
+	    " LEFT JOIN (SELECT e.test_id, t.created, e.last_seen"
+	    " FROM attribution_evidence e JOIN tests t ON t.id = e.test_id"
+	    " WHERE e.client_net = :client_net ORDER BY e.test_id) w"
+	    " ON a.started >= w.created AND a.started <= w.last_seen + :window"
+	    " WHERE a.client_net = :client_net"
+	    " AND a.reason IN ('none', 'address', 'ambiguous')"
+	    " GROUP BY a.connection_id)"
+	    " WHERE reason IS NOT was OR candidates IS NOT was_candidates",
+	[ST_ATTR_SET] =
+	    "UPDATE connection_attribution SET test_id = :test_id,"
+	    " reason = :reason, candidates = :candidates,"
+	    " decided_at = :decided_at WHERE connection_id = :connection_id",
 	[ST_GREY_LOAD] =
 	    "SELECT mail_from, rcpt, test_id, first_seen, last_seen, attempts,"
 	    " coalesce(passed, 0) FROM greylist",
+	[ST_CHALLENGES_CLEAR] = "DELETE FROM challenges",
+	[ST_CHALLENGE] =
+	    "INSERT INTO challenges (name, host, host2, mx_family, dns,"
+	    " addresses, addresses2, description)"
+	    " VALUES (:name, :host, :host2, :mx_family, :dns, :addresses,"
+	    " :addresses2, :description)",
 };
 
 enum job_type {
@@ -279,6 +359,7 @@ struct store {
 	pthread_t		 writer;
 	struct event		*done_ev;	/* owned */
 	store_done_cb		 done_cb;
+	double			 attr_window;	/* seconds after the last evidence */
 	void			*done_arg;
 };
 
@@ -675,6 +756,7 @@ store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	STAILQ_INIT(&st->jobs);
+	st->attr_window = STORE_ATTR_WINDOW_S;
 	STAILQ_INIT(&st->done);
 	if ((rc = pthread_mutex_init(&st->mtx, NULL)) != 0) {
 		store_seterr(err, errlen, path, "%s", strerror(rc));
@@ -747,6 +829,8 @@ static const struct col conn_cols[] = {
 	COL(conn_rec, INT64, id),
 	COL(conn_rec, TEXT, host),
 	COL(conn_rec, TEXT, local_addr),
+	COL(conn_rec, TEXT, challenge),
+	COL(conn_rec, TEXT, challenges),
 	COL(conn_rec, TEXT, client_addr),
 	COL(conn_rec, INT, client_port),
 	COL(conn_rec, INT, family),
@@ -762,6 +846,7 @@ static const struct col conn_cols[] = {
 	COL(conn_rec, UINT, transactions),
 	COL(conn_rec, UINT, mail_commands),
 	COL(conn_rec, TEXT, test_id),
+	COL(conn_rec, TEXT, sni_test_id),
 	COL(conn_rec, TEXT, commands),
 	COL(conn_rec, TEXT, end_reason),
 	COL_AS(conn_rec, INT, tls.established, ":tls_established"),
@@ -821,6 +906,18 @@ static const struct col rcpt_cols[] = {
 	COL(rcpt_rec, TEXT, params),
 	COL(rcpt_rec, TEXT, notify),
 	COL(rcpt_rec, TEXT, orcpt),
+	COL(rcpt_rec, INT, wrong_host),
+};
+
+static const struct col challenge_cols[] = {
+	COL(challenge_rec, TEXT, name),
+	COL(challenge_rec, TEXT, host),
+	COL(challenge_rec, TEXT, host2),
+	COL(challenge_rec, TEXT, mx_family),
+	COL(challenge_rec, TEXT, dns),
+	COL(challenge_rec, TEXT, addresses),
+	COL(challenge_rec, TEXT, addresses2),
+	COL(challenge_rec, TEXT, description),
 };
 
 static const struct col grey_cols[] = {
@@ -876,6 +973,7 @@ static const struct col dnsq_cols[] = {
 	COL(dnsq_rec, INT, truncated),
 	COL(dnsq_rec, INT, minimised),
 	COL(dnsq_rec, TEXT, test_id),
+	COL(dnsq_rec, TEXT, challenge),
 	COL(dnsq_rec, TEXT, error),
 };
 
@@ -987,6 +1085,26 @@ static const struct col identity_col[] = { COL_VALUE(":identity", TEXT) };
 static const struct col result_col[] = { COL_VALUE(":result", TEXT) };
 static const struct col id_col[] = { COL_VALUE(":id", TEXT) };
 static const struct col created_col[] = { COL_VALUE(":created", DOUBLE) };
+static const struct col net_col[] = { COL_VALUE(":client_net", CHARS) };
+static const struct col decided_col[] = {
+	COL_VALUE(":decided_at", DOUBLE)
+};
+static const struct col window_col[] = { COL_VALUE(":window", DOUBLE) };
+
+/* One decision of ST_ATTR_EVAL; strings borrowed from its row. */
+struct attr_row {
+	int64_t		 connection_id;
+	const char	*test_id;
+	const char	*reason;
+	const char	*candidates;
+};
+
+static const struct col attr_cols[] = {
+	COL(attr_row, INT64, connection_id),
+	COL(attr_row, TEXT, test_id),
+	COL(attr_row, TEXT, reason),
+	COL(attr_row, TEXT, candidates),
+};
 
 /* Logs a failed statement of a job; the message is read before reset. */
 static void
@@ -1018,6 +1136,113 @@ job_conn_open(struct store *st, struct job *j)
 	    "connection insert");
 }
 
+static char	*job_strdup(const char *);
+
+/* Column I of S's row as an owned copy, NULL for NULL. */
+static char *
+column_dup(sqlite3_stmt *s, int i)
+{
+	return job_strdup((const char *)sqlite3_column_text(s, i));
+}
+
+/*
+ * Decides again the undecided connections of network NET whose decision
+ * changed (ST_ATTR_EVAL), and logs each.  The rows are read whole before
+ * any is updated: a table is not changed under a running SELECT of it.
+ */
+static void
+attr_eval(struct store *st, const struct job *j, const char *net, double now)
+{
+	sqlite3_stmt		*s = st->stmt[ST_ATTR_EVAL];
+	const struct src	 src[] = { SRC(net_col, net),
+				    SRC(window_col, &st->attr_window) };
+	struct attr_row		*rows = NULL, *r;
+	size_t			 n = 0, cap = 0, i;
+	int			 rc;
+
+	for (rc = stmt_run(s, src, NELEM(src)); rc == SQLITE_ROW;
+	    rc = sqlite3_step(s)) {
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((rows = reallocarray(rows, cap,
+			    sizeof(*rows))) == NULL)
+				fatalx("store: attribution: %s",
+				    strerror(errno));
+		}
+		r = &rows[n++];
+		r->connection_id = sqlite3_column_int64(s, 0);
+		r->test_id = column_dup(s, 1);
+		r->reason = column_dup(s, 2);
+		r->candidates = column_dup(s, 3);
+	}
+	if (rc != SQLITE_DONE)
+		job_warn(st, j, "attribution");
+	stmt_reset(s);
+
+	for (i = 0; i < n; i++) {
+		const struct src set[] = { SRC(attr_cols, &rows[i]),
+			SRC(decided_col, &now) };
+
+		r = &rows[i];
+		if (r->reason != NULL && job_exec(st, j, ST_ATTR_SET, set,
+		    NELEM(set), "attribution update") == 0)
+			log_info("c%" PRId64 ": attribution reason=%s "
+			    "test=%s candidates=\"%s\" net=%s",
+			    r->connection_id, r->reason,
+			    r->test_id != NULL ? r->test_id : "-",
+			    r->candidates != NULL ? r->candidates : "", net);
+		free((char *)r->test_id);
+		free((char *)r->reason);
+		free((char *)r->candidates);
+	}
+	free(rows);
+}
+
+/*
+ * A closed connection's attribution (docs/researcher.md): its own row,
+ * the evidence it brings for its client network, and the undecided
+ * connections of that network decided again.  It never fails the job:
+ * the connection row matters more than its attribution.
+ */
+static void
+job_attr_conn(struct store *st, const struct job *j)
+{
+	const struct conn_rec	*c = &j->conn;
+	char			 net[STORE_NET_MAX];
+	double			 now = clock_now();
+	const struct src	 src[] = { SRC(conn_cols, c),
+				    SRC(net_col, net), SRC(decided_col, &now) };
+
+	if (netaddr_client_net(c->client_addr, net, sizeof(net)) == -1) {
+		log_warn("c%" PRId64 ": store: attribution: no address: %s",
+		    j->conn_id, c->client_addr);
+		return;
+	}
+	if (job_exec(st, j, ST_ATTR_INSERT, src, NELEM(src),
+	    "attribution insert") == -1)
+		return;
+	if ((c->test_id != NULL || c->sni_test_id != NULL) &&
+	    job_exec(st, j, ST_ATTR_CONN_EVIDENCE, src, NELEM(src),
+	    "attribution evidence") == -1)
+		return;
+	attr_eval(st, j, net, now);
+}
+
+/* A DNS query naming a test: evidence for its client's network. */
+static void
+job_attr_dnsq(struct store *st, const struct job *j)
+{
+	const struct dnsq_rec	*q = &j->dnsq;
+	char			 net[STORE_NET_MAX];
+	const struct src	 src[] = { SRC(dnsq_cols, q), SRC(net_col, net) };
+
+	if (netaddr_client_net(q->client_addr, net, sizeof(net)) == -1 ||
+	    job_exec(st, j, ST_ATTR_EVIDENCE, src, NELEM(src),
+	    "attribution evidence") == -1)
+		return;
+	attr_eval(st, j, net, clock_now());
+}
+
 static int
 job_conn_close(struct store *st, struct job *j)
 {
@@ -1032,6 +1257,7 @@ job_conn_close(struct store *st, struct job *j)
 		    "no such connection", j->conn_id);
 		return -1;
 	}
+	job_attr_conn(st, j);
 	return 0;
 }
 
@@ -1103,7 +1329,12 @@ job_dnsq(struct store *st, struct job *j)
 		q->qtype = q->qclass = -1;
 	if (!q->edns)
 		q->edns_size = -1;
-	return job_exec(st, j, ST_DNSQ, src, NELEM(src), "DNS query insert");
+	if (job_exec(st, j, ST_DNSQ, src, NELEM(src),
+	    "DNS query insert") == -1)
+		return -1;
+	if (q->test_id != NULL)
+		job_attr_dnsq(st, j);
+	return 0;
 }
 
 /*
@@ -1531,6 +1762,13 @@ store_sync_only(const struct store *st, const char *fn)
 		fatalx("%s: the writer thread owns the database", fn);
 }
 
+void
+store_set_attribution_window(struct store *st, uint64_t ms)
+{
+	store_sync_only(st, __func__);
+	st->attr_window = (double)ms / 1000.0;
+}
+
 int
 store_test_create(struct store *st, const char *id, double now)
 {
@@ -1562,6 +1800,38 @@ store_test_exists(struct store *st, const char *id)
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_challenges(struct store *st, const struct challenge_rec *rows,
+    size_t n)
+{
+	sqlite3_stmt	*s = st->stmt[ST_CHALLENGE];
+	size_t		 i;
+	int		 rc = SQLITE_DONE;
+
+	store_sync_only(st, __func__);
+	if (store_step(st, ST_BEGIN) == -1)
+		goto fail;
+	if (store_step(st, ST_CHALLENGES_CLEAR) == -1)
+		goto rollback;
+	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
+		const struct src src[] = { SRC(challenge_cols, &rows[i]) };
+
+		rc = stmt_run(s, src, NELEM(src));
+		stmt_reset(s);
+	}
+	if (rc != SQLITE_DONE || store_step(st, ST_COMMIT) == -1)
+		goto rollback;
+	return 0;
+
+ rollback:
+	log_warn("store: challenges: %s", sqlite3_errmsg(st->db));
+	(void)store_step(st, ST_ROLLBACK);
+	return -1;
+ fail:
+	log_warn("store: challenges: %s", sqlite3_errmsg(st->db));
+	return -1;
 }
 
 int

@@ -26,6 +26,11 @@ void		 store_close(struct store *);
 int		 store_test_create(struct store *, const char *id, double now);
 int		 store_test_exists(struct store *, const char *id);	/* 1 0 -1 */
 int64_t		 store_last_connection_id(struct store *);	/* -1: error */
+/* Attribution by address: evidence counts this long (default 1 day). */
+void		 store_set_attribution_window(struct store *, uint64_t ms);
+/* The challenges table replaced by ROWS (N of them), in one transaction. */
+int		 store_challenges(struct store *,
+		    const struct challenge_rec *rows, size_t n);
 /* Calls CB for every greylisting entry (borrowed during the call). */
 int		 store_greylist_load(struct store *,
 		    void (*cb)(const struct grey_entry *, void *), void *arg);

@@ -171,3 +171,34 @@ testid_address(const struct config *cfg, const struct catalog_challenge *ch,
 		    ch->name, cfg->base_domain);
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
+
+int
+testid_from_name(const struct config *cfg, const char *name,
+    char id[TESTID_LEN + 1], const struct catalog_challenge **ch)
+{
+	const struct catalog_challenge *c;
+	const char *lab, *dot;
+	size_t len = strlen(name), blen = strlen(cfg->base_domain);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len <= blen + 1 || name[len - blen - 1] != '.' ||
+	    strncasecmp(name + len - blen, cfg->base_domain, blen) != 0)
+		return 0;
+	len -= blen + 1;	/* NAME[0..LEN) precedes .<base> */
+
+	/* the last label is the challenge, the one before it the ID */
+	for (lab = name + len; lab > name && lab[-1] != '.'; lab--)
+		;
+	c = challenge_span(lab, len - (size_t)(lab - name));
+	if (c == NULL || !(c->flags & CH_PER_TEST) || lab - name < 2)
+		return 0;
+	dot = lab - 1;
+	for (lab = dot; lab > name && lab[-1] != '.'; lab--)
+		;
+	if (!testid_valid(lab, (size_t)(dot - lab)))
+		return 0;
+	copy_id(id, lab);
+	*ch = c;
+	return 1;
+}

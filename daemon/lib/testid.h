@@ -29,6 +29,14 @@ enum testid_rcpt {
 enum testid_rcpt testid_classify(const struct config *, const char *addr,
 	    char id[TESTID_LEN + 1], const struct catalog_challenge **ch);
 
+/*
+ * A host name that names a test: <id>.<C>.<base> or a name under it (the
+ * dns challenge's MX mx.<id>.dns.<base>) where C is a per-test challenge;
+ * any case, a final dot allowed.  On 1 fills ID and *CH; 0: no test.
+ */
+int	testid_from_name(const struct config *, const char *name,
+	    char id[TESTID_LEN + 1], const struct catalog_challenge **ch);
+
 /* The address of challenge CH for test ID, into BUF.  0, or -1 if short. */
 int	testid_address(const struct config *, const struct catalog_challenge *,
 	    const char *id, char *buf, size_t len);

@@ -26,12 +26,25 @@ struct listen_addr {
 	char			text[64];	/* as written in the config */
 };
 
+/*
+ * An address of one challenge of its own on a host (challenge_listen):
+ * a connection to it names the challenge, before any command.
+ */
+struct challenge_listen {
+	const char		*challenge;	/* static: the catalogue's name */
+	struct listen_addr	 addr;
+	int			 line;		/* config line of the key */
+};
+
 /* A host (listener profile) of the config.  Owns its strings and arrays. */
 struct host_conf {
 	char			*name;		/* owned; a host of the catalogue */
 	int			 line;		/* config line of the section */
-	struct listen_addr	*listen;	/* owned array */
+	struct listen_addr	*listen;	/* owned array; shared by the
+						   host's challenges */
 	size_t			 nlisten;
+	struct challenge_listen	*chlisten;	/* owned array */
+	size_t			 nchlisten;
 	enum starttls_policy	 starttls;
 	char			*certificate;	/* owned; NULL when starttls=off */
 	char			*key;		/* owned */
@@ -61,6 +74,10 @@ struct dns_conf {
 	struct listen_addr	*listen;	/* owned array */
 	size_t			 nlisten;
 	enum dns_truncate	 truncate;
+	char			*zones;		/* owned, absolute; NULL: the
+						   name servers serve the *-bogus
+						   and *-dns6 zones (dnsd.c) */
+	int			 zones_line;	/* config line of zones */
 };
 
 /* A name server of [zones]: its name and addresses (port 0). */
@@ -114,6 +131,7 @@ struct config {
 	uint64_t	 greylist_expire_ms;	/* unused triplets, default 7 d */
 	unsigned	 greylist_max;		/* entries in memory, 100000 */
 	unsigned	 analysis_queue;	/* messages waiting, 1000 */
+	uint64_t	 attribution_window_ms;	/* after a test's last evidence, 1 d */
 
 	struct host_conf *hosts;		/* owned array */
 	size_t		 nhosts;

@@ -1,8 +1,11 @@
 /*
- * The zone dns.<base> (built once from the config) and the answer to one
- * query: pure, any thread, no sockets and no store (dnsd.c serves it).
+ * The zone dns.<base> (built once from the config), the zones read from
+ * zone files ([dns] zones: the *-bogus and *-dns6 children, pre-signed),
+ * and the answer to one query: pure, any thread, no sockets and no store
+ * (dnsd.c serves it and opens the files).
  * RFC 1034, RFC 1035 4.1, RFC 2181 9 (TC), RFC 2308 (negative answers),
- * RFC 3225 (DO), RFC 6891 (EDNS), RFC 9156 (QNAME minimisation, observed).
+ * RFC 3225 (DO), RFC 4035 3.1 (signed answers, NSEC proofs), RFC 6891
+ * (EDNS), RFC 9156 (QNAME minimisation, observed).
  */
 #include "build.h"
 
@@ -32,6 +35,22 @@
 #define DNS_NEG_TTL		60	/* SOA TTL and minimum: RFC 2308 5 */
 #define DNS_RCODE_BADVERS	16	/* RFC 6891 6.1.3 (extended RCODE) */
 #define DNS_LABELS_MAX		128	/* a 255-byte wire name has fewer */
+#define DNS_FILE_RRS_MAX	10000	/* records of one zone file */
+#define DNS_FILE_ZONES_MAX	16	/* zone files */
+
+/*
+ * A zone read from a zone file, served as it is (signatures included).
+ * Owns everything.  Exact matches only: no wildcards, no delegations
+ * (dns_answer_zone_add() refuses both), so a linear search of at most
+ * DNS_FILE_RRS_MAX records answers every name.
+ */
+struct file_zone {
+	char			 challenge[64];	/* the catalogue's name */
+	ldns_rdf		*apex;		/* owned */
+	int			 ipv6_only;	/* answered on IPv6 only */
+	ldns_rr			*soa;		/* borrowed from rrs */
+	ldns_rr_list		*rrs;		/* owned: every record */
+};
 
 /*
  * The zone dns.<base>.  Immutable once built; owns everything.  The
@@ -48,6 +67,8 @@ struct dns_answer_zone {
 	ldns_rr_list		*ns_addrs;	/* owned: ns.<apex> A, AAAA */
 	ldns_rr_list		*mx_addrs;	/* owned: [host open] A, AAAA */
 	enum dns_truncate	 truncate;
+	struct file_zone	 files[DNS_FILE_ZONES_MAX];	/* owned */
+	size_t			 nfiles;
 };
 
 /* The names of the zone (docs/design-notes.md); NODE_NONE is NXDOMAIN. */
@@ -59,12 +80,14 @@ enum node {
 	NODE_TEST_MX,	/* mx.<id>.dns.<base>: A, AAAA of [host open] */
 	NODE_TEST_TLS,	/* _tls.<id>.dns.<base>: empty non-terminal */
 	NODE_TEST_TLSRPT, /* _smtp._tls.<id>.dns.<base>: TXT TLS-RPT */
-	NODE_NONE
+	NODE_NONE,
+	NODE_FILE	/* in a zone read from a file: q->file */
 };
 
 /* One query being answered (NSD's struct query).  Owns pkt and qrr. */
 struct query {
 	const struct dns_answer_zone *zone;
+	const struct file_zone	*file;		/* NODE_FILE: its zone */
 	const uint8_t		*wire;
 	size_t			 len;
 	int			 tcp;
@@ -219,8 +242,14 @@ dns_answer_zone_new(const struct config *cfg, char *err, size_t errlen)
 void
 dns_answer_zone_free(struct dns_answer_zone *z)
 {
+	size_t i;
+
 	if (z == NULL)
 		return;
+	for (i = 0; i < z->nfiles; i++) {
+		ldns_rdf_deep_free(z->files[i].apex);
+		ldns_rr_list_deep_free(z->files[i].rrs);
+	}
 	ldns_rdf_deep_free(z->apex_rdf);
 	ldns_rr_free(z->soa);
 	ldns_rr_free(z->ns);
@@ -234,6 +263,171 @@ const char *
 dns_answer_zone_apex(const struct dns_answer_zone *z)
 {
 	return z->apex;
+}
+
+/* A file_zone check failed: "FILE: error: WHAT OWNER" into ERR; -1. */
+static int
+file_error(const char *file, const char *what, const ldns_rdf *owner,
+    char *err, size_t errlen)
+{
+	char *s = owner != NULL ? ldns_rdf2str(owner) : NULL;
+
+	snprintf(err, errlen, "%s: error: %s%s%s", file, what,
+	    s != NULL ? " " : "", s != NULL ? s : "");
+	free(s);
+	return -1;
+}
+
+/*
+ * The records of the zone file FP (apex ORIGIN) into RRS, $ORIGIN and
+ * $TTL followed, as ldns_zone_new_frm_fp_l() reads them (which leaks the
+ * SOA on a syntax error after it, ldns 1.8).  0, or -1 with ERR.
+ */
+static int
+file_read(FILE *fp, const ldns_rdf *origin, const char *file,
+    ldns_rr_list *rrs, char *err, size_t errlen)
+{
+	ldns_rdf *orig, *prev = NULL;
+	ldns_rr *rr = NULL;
+	ldns_status st = LDNS_STATUS_OK;
+	uint32_t ttl = DNS_TTL;
+	int line = 0;		/* ldns counts the lines it has ended */
+
+	if ((orig = ldns_rdf_clone(origin)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	while (st == LDNS_STATUS_OK && !feof(fp)) {
+		st = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &orig, &prev, &line);
+		if (st == LDNS_STATUS_SYNTAX_EMPTY ||
+		    st == LDNS_STATUS_SYNTAX_TTL ||
+		    st == LDNS_STATUS_SYNTAX_ORIGIN) {
+			st = LDNS_STATUS_OK;
+			continue;
+		}
+		if (st != LDNS_STATUS_OK)
+			break;
+		if (ldns_rr_list_rr_count(rrs) >= DNS_FILE_RRS_MAX) {
+			ldns_rr_free(rr);
+			st = LDNS_STATUS_ERR;
+			snprintf(err, errlen, "%s:%d: error: more than %d records",
+			    file, line, DNS_FILE_RRS_MAX);
+			break;
+		}
+		if (!ldns_rr_list_push_rr(rrs, rr)) {
+			ldns_rr_free(rr);
+			st = LDNS_STATUS_MEM_ERR;
+		}
+	}
+	ldns_rdf_deep_free(orig);
+	ldns_rdf_deep_free(prev);
+	if (st == LDNS_STATUS_ERR)
+		return -1;
+	if (st != LDNS_STATUS_OK) {
+		/* $INCLUDE too: a file that names others is not ours */
+		snprintf(err, errlen, "%s:%d: error: %s", file, line,
+		    ldns_get_errorstr_by_id(st));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Every record of RRS (apex ORIGIN) may be served, and one is its SOA
+ * (into *SOA): 0, or -1 with ERR.
+ */
+static int
+file_check(const ldns_rr_list *rrs, const ldns_rdf *origin, const char *file,
+    ldns_rr **soa, char *err, size_t errlen)
+{
+	ldns_rr *rr;
+	const ldns_rdf *owner;
+	size_t i;
+
+	*soa = NULL;
+	for (i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		rr = ldns_rr_list_rr(rrs, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
+		    ldns_dname_compare(ldns_rr_owner(rr), origin) == 0 &&
+		    *soa == NULL)
+			*soa = rr;
+	}
+	if (*soa == NULL)
+		return file_error(file, "no SOA record at the apex", origin,
+		    err, errlen);
+	for (i = 0; i < ldns_rr_list_rr_count(rrs); i++) {
+		rr = ldns_rr_list_rr(rrs, i);
+		owner = ldns_rr_owner(rr);
+		if (ldns_dname_compare(owner, origin) != 0 &&
+		    !ldns_dname_is_subdomain(owner, origin))
+			return file_error(file, "outside the zone:", owner, err,
+			    errlen);
+		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+			return file_error(file, "not class IN:", owner, err,
+			    errlen);
+		/* exact matches only: NSD serves zones that need these */
+		if (ldns_dname_is_wildcard(owner))
+			return file_error(file, "wildcards are not served:",
+			    owner, err, errlen);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
+		    ldns_dname_compare(owner, origin) != 0)
+			return file_error(file, "delegations are not served:",
+			    owner, err, errlen);
+	}
+	return 0;
+}
+
+int
+dns_answer_zone_add(struct dns_answer_zone *z, FILE *fp, const char *file,
+    const char *challenge, int ipv6_only, char *err, size_t errlen)
+{
+	struct file_zone *fz;
+	ldns_rr_list *rrs;
+	ldns_rdf *origin;
+	ldns_rr *soa;
+	char name[DNSNAME_MAX + 8];
+	size_t i;
+	int n;
+
+	if (z->nfiles == DNS_FILE_ZONES_MAX) {
+		snprintf(err, errlen, "%s: error: more than %d zone files",
+		    file, DNS_FILE_ZONES_MAX);
+		return -1;
+	}
+	fz = &z->files[z->nfiles];
+	/* z->apex is "dns.<base>" */
+	n = snprintf(name, sizeof(name), "%s.%s", challenge, z->apex + 4);
+	if (n < 0 || n > DNSNAME_MAX ||
+	    strlen(challenge) >= sizeof(fz->challenge) ||
+	    (origin = ldns_dname_new_frm_str(name)) == NULL) {
+		snprintf(err, errlen, "%s: error: cannot make the zone name "
+		    "%s", file, name);
+		return -1;
+	}
+	for (i = 0; i < z->nfiles; i++)
+		if (ldns_dname_compare(z->files[i].apex, origin) == 0) {
+			ldns_rdf_deep_free(origin);
+			return file_error(file, "zone already read:",
+			    z->files[i].apex, err, errlen);
+		}
+	if ((rrs = ldns_rr_list_new()) == NULL) {
+		ldns_rdf_deep_free(origin);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (file_read(fp, origin, file, rrs, err, errlen) == -1 ||
+	    file_check(rrs, origin, file, &soa, err, errlen) == -1) {
+		ldns_rr_list_deep_free(rrs);
+		ldns_rdf_deep_free(origin);
+		return -1;
+	}
+	fz->rrs = rrs;
+	fz->soa = soa;
+	fz->apex = origin;
+	fz->ipv6_only = ipv6_only != 0;
+	snprintf(fz->challenge, sizeof(fz->challenge), "%s", challenge);
+	z->nfiles++;
+	return 0;
 }
 
 /* ---- one query ---------------------------------------------------- */
@@ -311,6 +505,18 @@ classify(struct query *q)
 	q->node = NODE_OUTSIDE;
 	q->test_id[0] = '\0';
 	n = name_labels(name, size, off);
+	for (i = 0; i < q->zone->nfiles; i++) {
+		q->file = &q->zone->files[i];
+		if (ldns_dname_compare(qname, q->file->apex) != 0 &&
+		    !ldns_dname_is_subdomain(qname, q->file->apex))
+			continue;
+		q->node = NODE_FILE;
+		q->rel = n - ldns_dname_label_count(q->file->apex);
+		if (q->rel > 0)
+			(void)label_testid(name, off[q->rel - 1], q->test_id);
+		return;
+	}
+	q->file = NULL;
 	if (n < q->zone->apex_labels)
 		return;
 	q->rel = n - q->zone->apex_labels;
@@ -390,6 +596,10 @@ note_question(struct query *q)
 	classify(q);
 	if (q->test_id[0] != '\0')
 		rec->test_id = strdup(q->test_id);
+	if (q->node == NODE_FILE)
+		rec->challenge = strdup(q->file->challenge);
+	else if (q->node != NODE_OUTSIDE)
+		rec->challenge = strdup("dns");
 	/*
 	 * RFC 9156: a resolver that minimises asks for <id>.dns.<base>
 	 * with QTYPE A (NS with RFC 7816) on its way to mx.<id>: the
@@ -616,6 +826,7 @@ answer_zone(struct query *q)
 	case NODE_TEST_TLS:
 	case NODE_OUTSIDE:
 	case NODE_NONE:
+	case NODE_FILE:
 		break;
 	}
 	if (rc == 0 && ldns_pkt_ancount(r) == 0) {
@@ -626,6 +837,164 @@ answer_zone(struct query *q)
 		else
 			rc = add_rr(r, LDNS_SECTION_AUTHORITY, z->soa, apex);
 		ldns_rdf_deep_free(apex);
+	}
+	if (rc != 0) {
+		ldns_pkt_free(r);
+		return query_error(q, LDNS_RCODE_SERVFAIL);
+	}
+	return reply_send(q, r);
+}
+
+/* ---- a zone read from a file ------------------------------------------ */
+
+/*
+ * The records of Q's zone at OWNER of TYPE (every type for ANY) into
+ * SECTION, then with DO their signatures (RFC 4035 3.1.1), owned by AS
+ * (NULL: as in the zone).  Counted in *N.
+ */
+static int
+add_file_rrs(const struct query *q, ldns_pkt *r, ldns_pkt_section section,
+    const ldns_rdf *owner, ldns_rr_type type, const ldns_rdf *as, size_t *n)
+{
+	const ldns_rr_list *rrs = q->file->rrs;
+	const ldns_rr *rr;
+	ldns_rr_type rt, covered;
+	size_t i, k;
+
+	for (k = 0; k < ldns_rr_list_rr_count(rrs) * 2; k++) {
+		/* the records first, their signatures in a second pass */
+		i = k % ldns_rr_list_rr_count(rrs);
+		rr = ldns_rr_list_rr(rrs, i);
+		rt = ldns_rr_get_type(rr);
+		if ((k < ldns_rr_list_rr_count(rrs)) ==
+		    (rt == LDNS_RR_TYPE_RRSIG && type != LDNS_RR_TYPE_RRSIG))
+			continue;
+		if (ldns_dname_compare(ldns_rr_owner(rr), owner) != 0)
+			continue;
+		if (rt == LDNS_RR_TYPE_RRSIG && type != LDNS_RR_TYPE_RRSIG) {
+			if (!q->do_bit)
+				continue;
+			covered = ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
+			if (type != LDNS_RR_TYPE_ANY && covered != type)
+				continue;
+		} else if (type != LDNS_RR_TYPE_ANY && rt != type)
+			continue;
+		if (add_rr(r, section, rr, as != NULL ? as : ldns_rr_owner(rr))
+		    == -1)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* NAME in FZ: 2 it has records, 1 an empty non-terminal, 0 none. */
+static int
+file_name_state(const struct file_zone *fz, const ldns_rdf *name)
+{
+	const ldns_rdf *owner;
+	size_t i;
+	int below = 0;
+
+	for (i = 0; i < ldns_rr_list_rr_count(fz->rrs); i++) {
+		owner = ldns_rr_owner(ldns_rr_list_rr(fz->rrs, i));
+		if (ldns_dname_compare(owner, name) == 0)
+			return 2;
+		if (ldns_dname_is_subdomain(owner, name))
+			below = 1;
+	}
+	return below;
+}
+
+/* The NSEC of FZ that covers NAME (RFC 4034 4.1.1), or NULL. */
+static const ldns_rr *
+file_nsec_covering(const struct file_zone *fz, const ldns_rdf *name)
+{
+	const ldns_rr *rr;
+	size_t i;
+
+	for (i = 0; i < ldns_rr_list_rr_count(fz->rrs); i++) {
+		rr = ldns_rr_list_rr(fz->rrs, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC &&
+		    ldns_dname_compare(ldns_rr_owner(rr), name) != 0 &&
+		    ldns_nsec_covers_name(rr, name))
+			return rr;
+	}
+	return NULL;
+}
+
+/*
+ * With DO, the NSEC records that prove a negative answer for QNAME
+ * (STATE as file_name_state()): NODATA, the name's own NSEC (RFC 4035
+ * 3.1.3.1); an empty non-terminal, the NSEC covering it; NXDOMAIN, the
+ * NSEC covering it and the one covering the wildcard at its closest
+ * encloser (3.1.3.2).
+ */
+static int
+add_file_denial(const struct query *q, ldns_pkt *r, const ldns_rdf *qname,
+    int state, size_t *n)
+{
+	const ldns_rr *nsec, *wnsec = NULL;
+	ldns_rdf *ce = NULL, *star = NULL, *wild = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (state == 2)
+		return add_file_rrs(q, r, LDNS_SECTION_AUTHORITY, qname,
+		    LDNS_RR_TYPE_NSEC, NULL, n);
+	if ((nsec = file_nsec_covering(q->file, qname)) != NULL)
+		rc = add_file_rrs(q, r, LDNS_SECTION_AUTHORITY,
+		    ldns_rr_owner(nsec), LDNS_RR_TYPE_NSEC, NULL, n);
+	if (rc == -1 || state == 1)
+		return rc;
+	/* the apex (i == rel) exists: the loop always finds an encloser */
+	for (i = 1; i <= q->rel && ce == NULL; i++) {
+		if ((ce = ldns_dname_clone_from(qname, (uint16_t)i)) == NULL)
+			return -1;
+		if (file_name_state(q->file, ce) == 0) {
+			ldns_rdf_deep_free(ce);
+			ce = NULL;
+		}
+	}
+	if (ce == NULL || (star = ldns_dname_new_frm_str("*")) == NULL ||
+	    (wild = ldns_dname_cat_clone(star, ce)) == NULL)
+		rc = -1;
+	else if ((wnsec = file_nsec_covering(q->file, wild)) != NULL &&
+	    wnsec != nsec)
+		rc = add_file_rrs(q, r, LDNS_SECTION_AUTHORITY,
+		    ldns_rr_owner(wnsec), LDNS_RR_TYPE_NSEC, NULL, n);
+	ldns_rdf_deep_free(ce);
+	ldns_rdf_deep_free(star);
+	ldns_rdf_deep_free(wild);
+	return rc;
+}
+
+/*
+ * An answer from a zone read from a file, as NSD would give it: the
+ * records of the name (with DO their RRSIGs), else NODATA or NXDOMAIN
+ * with the SOA (RFC 2308 2.1, 2.2) and, with DO, its RRSIG and the NSEC
+ * proof.  Minimal responses, AA set, no recursion.  The records are sent
+ * as the file has them: a bogus zone stays bogus.
+ */
+static enum dns_answer_result
+answer_file(struct query *q)
+{
+	const ldns_rdf *qname = ldns_rr_owner(q->qrr);
+	ldns_rr_type t = ldns_rr_get_type(q->qrr);
+	ldns_pkt *r;
+	size_t n = 0;
+	int state = file_name_state(q->file, qname), rc = 0;
+
+	if ((r = reply_new(q, state == 0 ? LDNS_RCODE_NXDOMAIN :
+	    LDNS_RCODE_NOERROR, 1)) == NULL)
+		return query_error(q, LDNS_RCODE_SERVFAIL);
+	if (state == 2)
+		rc = add_file_rrs(q, r, LDNS_SECTION_ANSWER, qname, t, qname,
+		    &n);
+	if (rc == 0 && n == 0) {
+		rc = add_file_rrs(q, r, LDNS_SECTION_AUTHORITY,
+		    ldns_rr_owner(q->file->soa), LDNS_RR_TYPE_SOA, NULL, &n);
+		if (rc == 0 && q->do_bit)
+			rc = add_file_denial(q, r, qname, state, &n);
 	}
 	if (rc != 0) {
 		ldns_pkt_free(r);
@@ -720,6 +1089,15 @@ answer(struct query *q)
 	if (q->rec->qtype == LDNS_RR_TYPE_AXFR ||
 	    q->rec->qtype == LDNS_RR_TYPE_IXFR || q->node == NODE_OUTSIDE)
 		return query_error(q, LDNS_RCODE_REFUSED);
+	if (q->node == NODE_FILE) {
+		/*
+		 * The *-dns6 zones on IPv6 only: an IPv4 address that
+		 * answered for them would let an IPv4-only resolver through.
+		 */
+		if (q->file->ipv6_only && q->rec->family != 6)
+			return query_error(q, LDNS_RCODE_REFUSED);
+		return answer_file(q);
+	}
 	return answer_zone(q);
 }
 
@@ -743,7 +1121,7 @@ dns_answer_query(const struct dns_answer_zone *z, const uint8_t *query,
 	if (q.limit > q.cap)
 		q.limit = q.cap;
 
-	rec->qname = rec->test_id = rec->error = NULL;
+	rec->qname = rec->test_id = rec->challenge = rec->error = NULL;
 	rec->qtype = rec->qclass = 0;
 	rec->edns = rec->edns_size = rec->do_bit = 0;
 	rec->rcode = -1;

@@ -1,14 +1,16 @@
 /*
- * The zone dns.<base> of the per-test "dns" challenge and the answer to
- * one query: a packet in, a packet out.  Pure (any thread, no sockets, no
- * store): the server in dnsd.c, the unit tests and the fuzzer call it.
- * RFC 1034, RFC 1035, RFC 2308, RFC 6891, RFC 9156.
+ * The zone dns.<base> of the per-test "dns" challenge, the zones read from
+ * zone files ([dns] zones), and the answer to one query: a packet in, a
+ * packet out.  Pure (any thread, no sockets, no store): the server in
+ * dnsd.c, the unit tests and the fuzzer call it.
+ * RFC 1034, RFC 1035, RFC 2308, RFC 4035, RFC 6891, RFC 9156.
  */
 #ifndef MAILSCOPE_DNS_ANSWER_H
 #define MAILSCOPE_DNS_ANSWER_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct config;
 struct dns_answer_zone;
@@ -35,14 +37,25 @@ struct dns_answer_zone *dns_answer_zone_new(const struct config *cfg,
 void		 dns_answer_zone_free(struct dns_answer_zone *);
 /* "dns.<base>" in lowercase. */
 const char	*dns_answer_zone_apex(const struct dns_answer_zone *);
+/*
+ * Adds the zone CHALLENGE.<base> read from FP (a zone file, FILE in
+ * messages; signed or not, served as it is) to the zones answered.
+ * IPV6_ONLY: queries that came to an IPv4 address are REFUSED.  No
+ * wildcards, no delegations, at most 16 zones of 10000 records.  0, or
+ * -1 with ERR ("FILE:LINE: error: ...").
+ */
+int		 dns_answer_zone_add(struct dns_answer_zone *, FILE *fp,
+		    const char *file, const char *challenge, int ipv6_only,
+		    char *err, size_t errlen);
 
 /*
  * Answers the query QUERY (LEN bytes, as received; for TCP without the
  * length prefix).  OUT has room for *OUTLEN bytes; on DNS_ANSWER_SEND
  * *OUTLEN is the answer's length.  Fills the query fields of REC (qname,
  * qtype, qclass, edns, edns_size, do_bit, rcode, truncated, minimised,
- * test_id, error), whose strings the caller frees with
- * records_dnsq_clear(); the address and transport fields are left alone.
+ * test_id, challenge, error), whose strings the caller frees with
+ * records_dnsq_clear(); the address and transport fields are left alone,
+ * and REC->family (6: the query came to an IPv6 address) is read.
  */
 enum dns_answer_result dns_answer_query(const struct dns_answer_zone *,
 		    const uint8_t *query, size_t len, int tcp, uint8_t *out,

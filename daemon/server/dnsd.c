@@ -1,7 +1,8 @@
 /*
- * The UDP and TCP server of dns.<base> on the event loop thread: sockets,
- * the TCP framing, the limits per connection and per client address, and
- * every query logged and stored; the answers are dns_answer.c's.
+ * The UDP and TCP server of dns.<base> and of the zones of [dns] zones on
+ * the event loop thread: their files read at the start, sockets, the TCP
+ * framing, the limits per connection and per client address, and every
+ * query logged and stored; the answers are dns_answer.c's.
  * RFC 1035 4.2.1 (UDP), 4.2.2 (TCP), RFC 7766 (DNS over TCP).
  */
 #include "build.h"
@@ -23,6 +24,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "catalog.h"
 #include "clock.h"
 #include "config.h"
 #include "connlimit.h"
@@ -438,6 +440,66 @@ on_tcp_accept_error(struct evconnlistener *lev, void *arg)
 	log_warn("dns: tcp accept on %s: %s", l->la->text, strerror(errno));
 }
 
+/*
+ * [dns] zones: the zone file of every challenge that mailscope zones
+ * delegates to us (CH_ON_RESPONDER) and that the config serves (its
+ * hosts are there, as zones.c decides).  Every problem is reported, one
+ * line each, into ERR: "FILE:LINE: error: ...".  0 or -1.
+ */
+static int
+load_zones(struct dnsd *d, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	const struct catalog_challenge *chs;
+	char path[4096], why[2 * 4096 + 512];
+	size_t i, j, n, o = 0;
+	FILE *fp;
+	int w, rc = 0, skip;
+
+	err[0] = '\0';
+	chs = catalog_challenges(&n);
+	for (i = 0; i < n; i++) {
+		if (!(chs[i].flags & CH_ON_RESPONDER))
+			continue;
+		for (j = 0, skip = 0; j < 2; j++)
+			if (chs[i].hosts[j] != NULL &&
+			    config_host(cfg, chs[i].hosts[j]) == NULL)
+				skip = 1;
+		if (skip)
+			continue;
+		/* as zones_write.c names them: .signed when signed */
+		w = snprintf(path, sizeof(path), "%s/%s.%s.zone%s",
+		    cfg->dns.zones, chs[i].name, cfg->base_domain,
+		    (chs[i].flags & (CH_SIGNED | CH_BOGUS)) ? ".signed" : "");
+		if (w < 0 || (size_t)w >= sizeof(path))
+			snprintf(why, sizeof(why), "%s:%d: error: zones: path "
+			    "too long", cfg->file, cfg->dns.zones_line);
+		else if ((fp = fopen(path, "r")) == NULL)
+			snprintf(why, sizeof(why), "%s:%d: error: zones: cannot "
+			    "read %s: %s (mailscope zones --out %s writes it)",
+			    cfg->file, cfg->dns.zones_line, path,
+			    strerror(errno), cfg->dns.zones);
+		else {
+			w = dns_answer_zone_add(d->zone, fp, path, chs[i].name,
+			    (chs[i].flags & CH_DNS6) != 0, why, sizeof(why));
+			fclose(fp);
+			if (w == 0) {
+				log_info("dns: serving %s.%s from %s%s",
+				    chs[i].name, cfg->base_domain, path,
+				    (chs[i].flags & CH_DNS6) ?
+				    " on IPv6 only" : "");
+				continue;
+			}
+		}
+		rc = -1;
+		w = snprintf(err + o, errlen - o, "%s%s", o > 0 ? "\n" : "",
+		    why);
+		if (w > 0 && (size_t)w < errlen - o)
+			o += (size_t)w;
+	}
+	return rc;
+}
+
 static int
 udp_bind(struct dnsd *d, struct dnsd_udp *u, const struct listen_addr *la,
     char *err, size_t errlen)
@@ -508,7 +570,8 @@ dnsd_new(struct event_base *base, const struct config *cfg, char *err,
 	ms = cfg->timeout_command_ms < DNSD_TCP_TIMEOUT_MAX_MS ?
 	    cfg->timeout_command_ms : DNSD_TCP_TIMEOUT_MAX_MS;
 	clock_ms_to_tv(ms, &d->tcp_timeout);
-	if ((d->zone = dns_answer_zone_new(cfg, err, errlen)) == NULL) {
+	if ((d->zone = dns_answer_zone_new(cfg, err, errlen)) == NULL ||
+	    (cfg->dns.zones != NULL && load_zones(d, cfg, err, errlen) == -1)) {
 		dnsd_free(d);
 		return NULL;
 	}

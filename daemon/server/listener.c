@@ -1,9 +1,10 @@
 /*
- * Listeners: binds every address of every host (IPv6 sockets IPV6_V6ONLY,
- * so that 0.0.0.0 and :: can be bound side by side), builds each host's
- * TLS context, and hands accepted sockets to the SMTP server.  The one
- * way a TCP listener is bound: [web] and [dns] use listener_bind() too.
- * Event loop thread.
+ * Listeners: binds every address of every host, the shared ones and
+ * those of its challenges (IPv6 sockets IPV6_V6ONLY, so that 0.0.0.0 and
+ * :: can be bound side by side), builds each host's TLS context, and
+ * hands accepted sockets, with the challenges their address names, to
+ * the SMTP server.  The one way a TCP listener is bound: [web] and [dns]
+ * use listener_bind() too.  Event loop thread.
  */
 #include "build.h"
 
@@ -16,6 +17,7 @@
 
 #include <event2/listener.h>
 
+#include "config.h"
 #include "listener.h"
 #include "log.h"
 #include "smtp.h"
@@ -30,6 +32,7 @@ struct bound {
 };
 
 struct listeners {
+	const struct config	*cfg;		/* borrowed */
 	struct smtp_server	*srv;		/* borrowed */
 	SSL_CTX			**tls;		/* owned, one per host */
 	size_t			 nhosts;
@@ -77,18 +80,65 @@ listener_bind(struct event_base *base, const struct listen_addr *la,
 	return lev;
 }
 
+/*
+ * The J-th address of host I of the config: its shared listen addresses
+ * first, then those of its challenges (challenge_listen).  0, or -1 with
+ * ERR.
+ */
+static int
+bind_one(struct event_base *base, struct listeners *ls, size_t i, size_t j,
+    char *err, size_t errlen)
+{
+	const struct host_conf *h = ls->cfg->hosts + i;
+	const struct listen_addr *la;
+	struct bound *b = &ls->bound[ls->nbound];
+	char why[256];
+
+	b->ls = ls;
+	b->lis.host = h;
+	b->lis.tls = ls->tls[i];
+	if (j < h->nlisten) {
+		la = &h->listen[j];
+		b->lis.challenge = NULL;
+		if (config_shared_challenges(h, la->ss.ss_family,
+		    b->lis.candidates, sizeof(b->lis.candidates)) == -1) {
+			snprintf(err, errlen, "host %s: too many challenges",
+			    h->name);
+			return -1;
+		}
+	} else {
+		la = &h->chlisten[j - h->nlisten].addr;
+		b->lis.challenge = h->chlisten[j - h->nlisten].challenge;
+		snprintf(b->lis.candidates, sizeof(b->lis.candidates), "%s",
+		    b->lis.challenge);
+	}
+	snprintf(b->lis.local, sizeof(b->lis.local), "%s", la->text);
+	if ((b->lev = listener_bind(base, la, on_accept, b, why,
+	    sizeof(why))) == NULL) {
+		snprintf(err, errlen, "host %s: %s", h->name, why);
+		return -1;
+	}
+	evconnlistener_set_error_cb(b->lev, on_accept_error);
+	ls->nbound++;
+	if (b->lis.challenge != NULL)
+		log_info("listening on %s for host %s challenge %s", la->text,
+		    h->name, b->lis.challenge);
+	else
+		log_info("listening on %s for host %s challenges %s",
+		    la->text, h->name, b->lis.candidates);
+	return 0;
+}
+
 struct listeners *
 listener_open(struct event_base *base, const struct config *cfg,
     struct smtp_server *srv, char *err, size_t errlen)
 {
 	const struct host_conf *h;
 	struct listeners *ls;
-	struct bound *b;
-	char why[256];
 	size_t i, j, n = 0;
 
 	for (i = 0; i < cfg->nhosts; i++)
-		n += cfg->hosts[i].nlisten;
+		n += cfg->hosts[i].nlisten + cfg->hosts[i].nchlisten;
 	if ((ls = calloc(1, sizeof(*ls))) == NULL ||
 	    (ls->tls = calloc(cfg->nhosts + 1, sizeof(*ls->tls))) == NULL ||
 	    (ls->bound = calloc(n + 1, sizeof(*ls->bound))) == NULL) {
@@ -96,6 +146,7 @@ listener_open(struct event_base *base, const struct config *cfg,
 		listener_free(ls);
 		return NULL;
 	}
+	ls->cfg = cfg;
 	ls->srv = srv;
 	ls->nhosts = cfg->nhosts;
 	for (i = 0; i < cfg->nhosts; i++) {
@@ -105,26 +156,11 @@ listener_open(struct event_base *base, const struct config *cfg,
 			listener_free(ls);
 			return NULL;
 		}
-		for (j = 0; j < h->nlisten; j++) {
-			b = &ls->bound[ls->nbound];
-			b->ls = ls;
-			b->lis.host = h;
-			b->lis.tls = ls->tls[i];
-			snprintf(b->lis.local, sizeof(b->lis.local), "%s",
-			    h->listen[j].text);
-			b->lev = listener_bind(base, &h->listen[j], on_accept,
-			    b, why, sizeof(why));
-			if (b->lev == NULL) {
-				snprintf(err, errlen, "host %s: %s", h->name,
-				    why);
+		for (j = 0; j < h->nlisten + h->nchlisten; j++)
+			if (bind_one(base, ls, i, j, err, errlen) == -1) {
 				listener_free(ls);
 				return NULL;
 			}
-			evconnlistener_set_error_cb(b->lev, on_accept_error);
-			ls->nbound++;
-			log_info("listening on %s for host %s",
-			    h->listen[j].text, h->name);
-		}
 	}
 	return ls;
 }

@@ -99,6 +99,8 @@ struct session {
 	int			 tls_active;
 	enum smtp_state		 state;
 	struct conn_rec		 rec;		/* owned contents */
+	const char		*rcpt_challenge;	/* static: of rec.test_id */
+	const char		*sni_challenge;	/* static: of rec.sni_test_id */
 	unsigned		 ext;		/* EXT_* used */
 	enum verb		 cur;		/* command being answered */
 	char			*line;		/* owned, line_max + 1 */
@@ -296,9 +298,13 @@ smtp_reply(struct session *s, int code, const char *status, const char *fmt,
 		if (s->cur == V_UNKNOWN)
 			n = smtp_parse_loggable(s->line, n, &cut);
 		log_field(esc, sizeof(esc), s->line, n);
-		log_info("c%lld: reject: %d %s %s; from=%s cmd=\"%s%s\"",
-		    (long long)s->rec.id, code, status != NULL ? status : "",
-		    text, s->rec.client_addr, esc, cut ? "..." : "");
+		log_info("c%lld: reject: %d %s %s; %s%s%sfrom=%s "
+		    "cmd=\"%s%s\"", (long long)s->rec.id, code,
+		    status != NULL ? status : "", text,
+		    s->rec.test_id != NULL ? "test=" : "",
+		    s->rec.test_id != NULL ? s->rec.test_id : "",
+		    s->rec.test_id != NULL ? " " : "",
+		    s->rec.client_addr, esc, cut ? "..." : "");
 	}
 }
 
@@ -630,6 +636,20 @@ greylisted(struct session *s, const char *rcpt, const char *id)
 	return !a.accepted;
 }
 
+/* Whether NAME is an element of LIST, "a,b,c". */
+static int
+in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p;
+
+	for (p = list; (p = strstr(p, name)) != NULL; p += len)
+		if ((p == list || p[-1] == ',') &&
+		    (p[len] == '\0' || p[len] == ','))
+			return 1;
+	return 0;
+}
+
 static enum next
 cmd_rcpt(struct session *s, const char *arg)
 {
@@ -659,8 +679,10 @@ cmd_rcpt(struct session *s, const char *arg)
 		return smtp_reply_err(s, SE_NO_SUCH_USER);
 
 	/* Attribution (DESIGN.md data flow 3): the first test RCPT */
-	if (kind == RCPT_TEST && s->rec.test_id == NULL)
+	if (kind == RCPT_TEST && s->rec.test_id == NULL) {
 		s->rec.test_id = strdup(id);
+		s->rcpt_challenge = ch->name;
+	}
 	if (kind == RCPT_TEST && greylisted(s, path, id))
 		return smtp_reply_err(s, SE_GREYLISTED);
 	/* RFC 8460 3: a TLS-RPT report, never greylisted, kept whole */
@@ -680,6 +702,11 @@ cmd_rcpt(struct session *s, const char *arg)
 	if (kind == RCPT_TEST) {
 		r->challenge = strdup(ch->name);
 		r->test_id = strdup(id);
+		r->wrong_host = !in_list(s->lis->candidates, ch->name);
+		if (r->wrong_host)
+			log_info("c%lld: wrong_host: rcpt for challenge %s on "
+			    "an address of %s", (long long)s->rec.id,
+			    ch->name, s->lis->candidates);
 	}
 	s->txn->nrcpts++;
 	/* checked above: only memory can fail now */
@@ -1273,15 +1300,35 @@ start_tls(struct session *s)
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
+/*
+ * The test the SNI names, if any (testid_from_name): attribution of a
+ * connection that ends before RCPT (docs/researcher.md).
+ */
+static void
+sni_test(struct session *s)
+{
+	const struct catalog_challenge *ch;
+	char id[TESTID_LEN + 1];
+
+	if (s->rec.tls.sni == NULL || s->rec.sni_test_id != NULL ||
+	    !testid_from_name(s->srv->cfg, s->rec.tls.sni, id, &ch))
+		return;
+	if ((s->rec.sni_test_id = strdup(id)) != NULL)
+		s->sni_challenge = ch->name;
+}
+
 static void
 tls_done(struct session *s)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 
 	tls_record_established(ssl, &s->rec.tls);
-	log_info("c%lld: tls version=%s cipher=%s group=%s",
+	sni_test(s);
+	log_info("c%lld: tls version=%s cipher=%s group=%s%s%s",
 	    (long long)s->rec.id, s->rec.tls.version, s->rec.tls.cipher,
-	    s->rec.tls.group != NULL ? s->rec.tls.group : "-");
+	    s->rec.tls.group != NULL ? s->rec.tls.group : "-",
+	    s->rec.sni_test_id != NULL ? " sni_test=" : "",
+	    s->rec.sni_test_id != NULL ? s->rec.sni_test_id : "");
 	/* RFC 3207 4.2: forget what the client said before; EHLO again */
 	txn_reset(s);
 	smtp_enter(s, S_INIT);
@@ -1414,6 +1461,43 @@ summarize(struct session *s)
 	text_set(&s->rec.extensions, buf[0] != '\0' ? buf : NULL);
 }
 
+/*
+ * The disconnect line: the test where known (by recipient, else by SNI,
+ * with the challenge it was named under), why a handshake failed
+ * (OpenSSL's reason, the alerts), then the command summary.
+ */
+static void
+session_log_end(struct session *s, const char *reason)
+{
+	const struct tls_rec *t = &s->rec.tls;
+	char test[TESTID_LEN + 64] = "", why[512] = "", err[256];
+	const char *by = NULL, *ch = NULL, *id = NULL;
+
+	if (s->rec.test_id != NULL) {
+		id = s->rec.test_id;
+		ch = s->rcpt_challenge;
+		by = "rcpt";
+	} else if (s->rec.sni_test_id != NULL) {
+		id = s->rec.sni_test_id;
+		ch = s->sni_challenge;
+		by = "sni";
+	}
+	if (id != NULL)
+		(void)snprintf(test, sizeof(test), " test=%s/%s by=%s", id,
+		    ch != NULL ? ch : "-", by);
+	if (t->attempted && !t->established) {
+		log_field_escaped(err, sizeof(err),
+		    t->error != NULL ? t->error : "-");
+		(void)snprintf(why, sizeof(why), " tls_error=\"%s\" "
+		    "alert_sent=%s alert_received=%s", err,
+		    t->alert_sent != NULL ? t->alert_sent : "-",
+		    t->alert_received != NULL ? t->alert_received : "-");
+	}
+	log_info("c%lld: disconnect from %s host=%s reason=%s%s%s %s",
+	    (long long)s->rec.id, s->rec.client_addr, s->lis->host->name,
+	    reason, test, why, s->rec.commands);
+}
+
 static void
 session_free(struct session *s, const char *reason)
 {
@@ -1424,9 +1508,8 @@ session_free(struct session *s, const char *reason)
 	s->rec.ended = clock_now();
 	s->rec.mail_commands = s->total[V_MAIL];
 	summarize(s);
-	log_info("c%lld: disconnect from %s host=%s reason=%s %s",
-	    (long long)s->rec.id, s->rec.client_addr, s->lis->host->name,
-	    reason, s->rec.commands);
+	sni_test(s);
+	session_log_end(s, reason);
 	store_conn_close(srv->store, &s->rec);
 
 	if (s->bev != NULL) {
@@ -1481,6 +1564,9 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	    (s->line = malloc(cfg->line_max + 1)) == NULL ||
 	    (s->rec.host = strdup(lis->host->name)) == NULL ||
 	    (s->rec.local_addr = strdup(lis->local)) == NULL ||
+	    (lis->challenge != NULL &&
+	    (s->rec.challenge = strdup(lis->challenge)) == NULL) ||
+	    (s->rec.challenges = strdup(lis->candidates)) == NULL ||
 	    (s->rec.client_addr = strdup(addr)) == NULL ||
 	    (s->bev = bufferevent_socket_new(srv->base, fd, 0)) == NULL) {
 		log_warn("accept from %s: out of memory", addr);
@@ -1505,8 +1591,11 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	s->rec.started = clock_now();
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	store_conn_open(srv->store, &s->rec);
-	log_info("c%lld: connect from %s port %d to host=%s (%s)",
-	    (long long)s->rec.id, addr, port, lis->host->name, lis->local);
+	/* the address names the challenge (issue 12), or a set of them */
+	log_info("c%lld: connect from %s port %d to host=%s (%s) %s=%s",
+	    (long long)s->rec.id, addr, port, lis->host->name, lis->local,
+	    lis->challenge != NULL ? "challenge" : "challenges",
+	    lis->candidates);
 
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	smtp_enter(s, S_INIT);

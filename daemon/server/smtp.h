@@ -21,11 +21,17 @@ struct event_base;
 struct smtp_server;
 struct store;
 
+#define SMTP_CANDIDATES_MAX	1024	/* "a,b,c": a host's challenges */
+
 /* What a listener hands to each connection it accepts.  Borrowed. */
 struct smtp_listen {
 	const struct host_conf	*host;
 	SSL_CTX			*tls;		/* NULL when starttls=off */
 	char			 local[64];	/* the listen address text */
+	const char		*challenge;	/* static: whose own address;
+						   NULL: a shared one */
+	char			 candidates[SMTP_CANDIDATES_MAX];
+						/* the possible challenges */
 };
 
 struct smtp_server *smtp_server_new(struct event_base *,

@@ -1,8 +1,8 @@
 /*
  * demo-config: a complete loopback configuration under one folder
- * (127.0.0.1 and ::1, consecutive ports in catalogue order), with its
- * certificates, for the quick start and the integration tests.  Runs in
- * the command-line tool.
+ * (127.0.0.1 and ::1, consecutive ports in catalogue order; addresses of
+ * their own for the challenges), with its certificates, for the quick
+ * start and the integration tests.  Runs in the command-line tool.
  */
 #include "build.h"
 
@@ -25,6 +25,8 @@
 #define DEMO_HOSTNAME		"mx." DEMO_BASE
 #define DEMO_GREYLIST_DELAY	"5s"	/* seconds, so tests can wait */
 #define DEMO_PORT_MAX		65535
+/* 127.0.1.N: a challenge's own IPv4 address (all of 127/8 is loopback) */
+#define DEMO_CHALLENGE_NET	"127.0.1."
 
 static const char *const starttls_names[] = {
 	[STARTTLS_OFF] = "off",
@@ -55,6 +57,63 @@ demo_listen(FILE *fp, int port)
 	fprintf(fp, "listen      = 127.0.0.1:%d [::1]:%d\n", port, port);
 }
 
+/* Whether host NAME serves challenge CH (as its first or second MX). */
+static int
+demo_serves(const struct catalog_challenge *ch, const char *name)
+{
+	return strcmp(ch->hosts[0], name) == 0 ||
+	    (ch->hosts[1] != NULL && strcmp(ch->hosts[1], name) == 0);
+}
+
+/*
+ * The challenge_listen lines of host H on PORT: each challenge it serves
+ * gets 127.0.1.N:PORT (an MX with A records) and [::1]:*PORT6 (with AAAA
+ * records; *PORT6 counts on).  The same address names the challenge on
+ * every host of it (sts-2mx-*): the port tells them apart.
+ */
+static void
+demo_challenges(FILE *fp, const struct catalog_host *h, int port, int *port6)
+{
+	const struct catalog_challenge	*ch;
+	size_t				 n, i;
+
+	ch = catalog_challenges(&n);
+	for (i = 0; i < n; i++) {
+		if (!demo_serves(&ch[i], h->name))
+			continue;
+		fprintf(fp, "challenge_listen = %s", ch[i].name);
+		if (ch[i].family != MX_AAAA)
+			fprintf(fp, " " DEMO_CHALLENGE_NET "%zu:%d", i + 1, port);
+		if (ch[i].family != MX_A)
+			fprintf(fp, " [::1]:%d", (*port6)++);
+		fputc('\n', fp);
+	}
+}
+
+/* The ports of challenge_listen on ::1: one per AAAA MX of a challenge. */
+static int
+demo_port6_count(void)
+{
+	const struct catalog_challenge	*ch;
+	size_t				 n, i;
+	int				 count = 0;
+
+	ch = catalog_challenges(&n);
+	for (i = 0; i < n; i++)
+		if (ch[i].family != MX_A)
+			count += ch[i].hosts[1] != NULL ? 2 : 1;
+	return count;
+}
+
+int
+demo_port_count(void)
+{
+	size_t	nh;
+
+	catalog_hosts(&nh);
+	return (int)nh + 2 + demo_port6_count();
+}
+
 /* The RSA and the ECDSA certificate of NAME, in that order. */
 static void
 demo_certs(FILE *fp, const char *name)
@@ -75,6 +134,7 @@ demo_conf(FILE *fp, int port)
 {
 	const struct catalog_host	*h;
 	size_t				 nh, i;
+	int				 port6;
 
 	fputs("; mailscope demo configuration (loopback), written by "
 	    "mailscope demo-config\n", fp);
@@ -93,9 +153,11 @@ demo_conf(FILE *fp, int port)
 	    ";resolver   = off\n", fp);
 
 	h = catalog_hosts(&nh);
+	port6 = port + (int)nh + 2;	/* after [web] and [dns] */
 	for (i = 0; i < nh; i++, port++) {
 		fprintf(fp, "\n[host %s]\n", h[i].name);
 		demo_listen(fp, port);
+		demo_challenges(fp, &h[i], port, &port6);
 		fprintf(fp, "starttls    = %s\n",
 		    starttls_names[h[i].starttls]);
 		if (h[i].starttls != STARTTLS_OFF) {
@@ -174,16 +236,14 @@ demo_config_write(const char *dir, int base_port, FILE *errs)
 	char		 certs[PATH_MAX];
 	char		*abs = NULL;
 	struct stat	 st;
-	size_t		 nh;
 	int		 n, last, rc = -1;
 
-	/* One port per host, then [web] and [dns]. */
-	catalog_hosts(&nh);
-	last = DEMO_PORT_MAX - (int)nh - 1;
+	/* One port per host, [web], [dns], then the challenges' on ::1. */
+	last = DEMO_PORT_MAX - demo_port_count() + 1;
 	if (base_port < 1 || base_port > last) {
-		demo_error(errs, "base port %d out of range: it needs %zu "
-		    "consecutive ports (every host, web, dns), so 1 to %d",
-		    base_port, nh + 2, last);
+		demo_error(errs, "base port %d out of range: it needs %d "
+		    "consecutive ports (every host, web, dns, the challenges "
+		    "on ::1), so 1 to %d", base_port, demo_port_count(), last);
 		return -1;
 	}
 	if (dir == NULL || *dir == '\0') {

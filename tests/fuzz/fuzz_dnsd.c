@@ -1,7 +1,9 @@
 /*
  * libFuzzer target of dns_answer_query(), the DNS responder's packet
  * handler: every input is answered as a UDP and as a TCP query by the zone
- * with "truncate = off" and with "truncate = mx".  Beyond not crashing, an
+ * with "truncate = off" and with "truncate = mx", the second also serving
+ * a signed zone read from a zone file ([dns] zones), once as a query to an
+ * IPv4 and once to an IPv6 address.  Beyond not crashing, an
  * answer must parse, be a response (QR) with the query's ID, and fit its
  * transport; only a SERVFAIL (our failure) and a dropped packet say why.
  * Built and run by tests/fuzz/run-dnsd (clang -fsanitize=fuzzer,
@@ -24,6 +26,19 @@
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
+/* A zone file as mailscope zones writes a *-bogus one, signatures made up. */
+static const char file_zone[] =
+    "$ORIGIN v4-bogus.measure.test.\n$TTL 3600\n"
+    "@ IN SOA ns.dns.measure.test. hostmaster.measure.test. 1 2 3 4 300\n"
+    "@ IN NS ns.dns.measure.test.\n@ IN MX 10 mx\n"
+    "@ IN DNSKEY 257 3 13 aGVsbG8gd29ybGQ=\n"
+    "@ IN RRSIG MX 13 3 3600 20300101000000 20200101000000 1 "
+    "v4-bogus.measure.test. aGVsbG8gd29ybGQ=\n"
+    "@ IN NSEC mx NS SOA MX RRSIG NSEC DNSKEY\n"
+    "mx IN A 192.0.2.25\nmx IN NSEC @ A RRSIG NSEC\n"
+    "mx IN RRSIG NSEC 13 4 3600 20300101000000 20200101000000 1 "
+    "v4-bogus.measure.test. aGVsbG8gd29ybGQ=\n";
+
 /* libFuzzer calls us without an argument: the zones live here. */
 static struct dns_answer_zone	*zones[2];
 static uint8_t		 out[DNS_ANSWER_MSG_MAX];
@@ -35,6 +50,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	static struct host_conf open;
 	static struct config cfg;
 	char err[256];
+	FILE *fp;
 	int i;
 
 	(void)argc;
@@ -63,6 +79,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			abort();
 		}
 	}
+	if ((fp = fmemopen((void *)(uintptr_t)file_zone, sizeof(file_zone) - 1,
+	    "r")) == NULL || dns_answer_zone_add(zones[1], fp, "file_zone",
+	    "v4-bogus", 1, err, sizeof(err)) == -1) {
+		fprintf(stderr, "fuzz_dnsd: %s\n", err);
+		abort();
+	}
+	fclose(fp);
 	return 0;
 }
 
@@ -74,6 +97,7 @@ check(const struct dns_answer_zone *z, const uint8_t *data, size_t len, int tcp)
 	size_t outlen = sizeof(out);
 
 	memset(&rec, 0, sizeof(rec));
+	rec.family = tcp ? 6 : 4;	/* the IPv6-only zone both ways */
 	if (dns_answer_query(z, data, len, tcp, out, &outlen, &rec) ==
 	    DNS_ANSWER_SEND) {
 		if (outlen < 12 || outlen > (tcp ? DNS_ANSWER_MSG_MAX : 1232) ||

@@ -47,7 +47,6 @@ LOCAL_PART = "measure"
 # Hosts in demo-config's port order: base, base+1, ...; then [web], [dns].
 HOSTS = ["plain", "open", "grey", "tls", "tls-bad", "tls13", "tls12",
          "strong", "medium"]
-NPORTS = len(HOSTS) + 2
 TLS_HOSTS = [h for h in HOSTS if h != "plain"]
 # Every challenge of CHALLENGES.md (the catalogue may add more).
 CHALLENGES = [
@@ -59,6 +58,29 @@ CHALLENGES = [
     "tlsa-bad-insecure", "tlsa-bad-insecure-pkix-ok",
 ]
 PER_TEST_CHALLENGES = {"uniq", "dns"}
+# The hosts of each challenge's MX by preference (CHALLENGES.md), and the
+# MX families (catalog.c): every other challenge has a dual MX.
+CHALLENGE_HOSTS = {
+    "plaintext": ["plain"], "v4": ["open"], "v6": ["open"],
+    "v4-dns6": ["open"], "v6-dns6": ["open"], "v4-bogus": ["open"],
+    "v6-bogus": ["open"], "grey-v4": ["grey"], "grey-v6": ["grey"],
+    "tls": ["tls"], "tls-badcert": ["tls-bad"], "tlsa-bad": ["tls-bad"],
+    "tls13": ["tls13"], "tls12": ["tls12"], "strong": ["strong"],
+    "medium": ["medium"], "uniq": ["open"], "dns": ["open"],
+    "sts-n": ["tls-bad"], "sts-rn": ["tls-bad"], "sts-plain": ["plain"],
+    "sts-2mx-tls": ["tls-bad", "tls"], "sts-2mx-plain": ["tls-bad", "plain"],
+    "tlsa-bad-pkix-ok": ["tls"], "tlsa-ok-pkix-bad": ["tls-bad"],
+    "sts-ok-tlsa-bad": ["tls"], "sts-bad-tlsa-ok-pkix-bad": ["tls-bad"],
+    "sts-bad-tlsa-ok": ["tls"], "tlsa-bad-insecure": ["tls-bad"],
+    "tlsa-bad-insecure-pkix-ok": ["tls"],
+}
+TWO_MX_CHALLENGES = {c: h for c, h in CHALLENGE_HOSTS.items() if len(h) == 2}
+A_ONLY_CHALLENGES = {"v4", "v4-dns6", "v4-bogus", "grey-v4"}
+AAAA_ONLY_CHALLENGES = {"v6", "v6-dns6", "v6-bogus", "grey-v6"}
+# demo-config's ports: one per host, [web], [dns], then one on ::1 per
+# challenge and host of an MX with AAAA records (challenge_listen).
+NPORTS = len(HOSTS) + 2 + sum(len(CHALLENGE_HOSTS[c])
+                              for c in CHALLENGES if c not in A_ONLY_CHALLENGES)
 # A challenge whose (first) MX is the host, to address mail to each host.
 HOST_CHALLENGE = {
     "plain": "plaintext", "open": "v4", "grey": "grey-v4", "tls": "tls",
@@ -190,6 +212,7 @@ def pick_base_port(n=NPORTS):
     lo, hi = 10000, lo_eph - n - 1
     if hi <= lo:
         lo, hi = hi_eph + 1, 65535 - n
+    lo_all, hi_all = lo, hi
     # the runner gives each child process its own part of the range
     part = os.environ.get("MAILSCOPE_PORT_PART", "")
     m = re.match(r"^(\d+)/(\d+)$", part)
@@ -198,13 +221,18 @@ def pick_base_port(n=NPORTS):
         width = (hi - lo) // k
         if width > 4 * n:
             lo, hi = lo + i * width, lo + (i + 1) * width - n
-    for _ in range(500):
-        base = random.randrange(lo, hi)
-        if any(abs(base - b) < n for b in _used_bases):
-            continue
-        if all(_port_free(base + i) for i in range(n)):
-            _used_bases.add(base)
-            return base
+    # Every block of n ports in our part, from a random one on, then in
+    # the whole range: a module that starts many daemons (each one keeps
+    # its block for the run) must not run out of random tries.
+    for a, b in ((lo, hi), (lo_all, hi_all)):
+        slots = list(range(a, b, n))
+        start = random.randrange(len(slots)) if slots else 0
+        for base in slots[start:] + slots[:start]:
+            if any(abs(base - u) < n for u in _used_bases):
+                continue
+            if all(_port_free(base + i) for i in range(n)):
+                _used_bases.add(base)
+                return base
     raise RuntimeError("no %d consecutive free ports found" % n)
 
 
@@ -279,6 +307,28 @@ def config_sections(text):
         k, sep, v = line.partition("=")
         if sep:
             out[-1][1][k.strip()] = _strip_comment(v)
+    return out
+
+
+def config_challenge_listen(text):
+    """{(challenge, host, family): [(address, port), ...]} from the
+    challenge_listen lines of every [host] (a key given on many lines)."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        m = _SECTION_RE.match(line)
+        if m:
+            cur = _section_name(m.group(1))
+            continue
+        k = _KEY_RE.match(line)
+        if not (cur or "").startswith("host ") or not k or k.group(1) != "challenge_listen":
+            continue
+        challenge = None
+        for tok in _strip_comment(line.partition("=")[2]).split():
+            if tok[0] != "[" and not tok[0].isdigit():
+                challenge = tok
+                continue
+            for fam, addr, port in parse_listen(tok):
+                out.setdefault((challenge, cur[5:], fam), []).append((addr, port))
     return out
 
 
@@ -466,6 +516,21 @@ class Daemon:
 
     def port(self, host, family=4):
         return self.addr(host, family)[1]
+
+    def challenge_listeners(self):
+        """{(challenge, host, family): [(address, port), ...]}: the
+        challenges' own addresses (challenge_listen)."""
+        return config_challenge_listen(self.config_text())
+
+    def challenge_addr(self, challenge, family=4, host=None):
+        """(address, port) of CHALLENGE of its own, on HOST (default: the
+        host of its first MX)."""
+        host = host or CHALLENGE_HOSTS[challenge][0]
+        try:
+            return self.challenge_listeners()[(challenge, host, family)][0]
+        except KeyError:
+            raise DaemonError("no challenge_listen for %s on [host %s] family %d in %s"
+                              % (challenge, host, family, self.conf))
 
     # -- the tool
 
@@ -731,9 +796,15 @@ class Daemon:
 
     # -- clients
 
-    def smtp(self, host, family=4, greet=True, source=None, timeout=5):
-        """A RawSMTP connected to HOST; the greeting read (and checked 220)."""
-        addr, port = self.addr(host, family)
+    def smtp(self, host, family=4, greet=True, source=None, timeout=5,
+             challenge=None):
+        """A RawSMTP connected to HOST (its shared address; with
+        CHALLENGE, that challenge's own address on HOST); the greeting
+        read (and checked 220)."""
+        if challenge is not None:
+            addr, port = self.challenge_addr(challenge, family, host)
+        else:
+            addr, port = self.addr(host, family)
         try:
             c = RawSMTP(addr, port, timeout=timeout, source=source)
         except OSError as e:

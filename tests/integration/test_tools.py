@@ -49,6 +49,27 @@ class DemoConfig(unittest.TestCase):
             self.assertEqual(sorted(listen), [(4, "127.0.0.1", p), (6, "::1", p)],
                              "[%s] listen" % sec)
 
+    def test_every_challenge_gets_addresses_of_its_own(self):
+        """127.0.1.N (N: the challenge's place in the catalogue) on its
+        host's port for an MX with A records; a port of its own on ::1 for
+        one with AAAA records, after [dns], in host order, then catalogue
+        order; every port within the NPORTS the harness reserves."""
+        own = harness.config_challenge_listen(self.text)
+        want, port6 = {}, self.base + len(HOSTS) + 2
+        for i, h in enumerate(HOSTS):
+            for n, c in enumerate(CHALLENGES, 1):
+                if h not in harness.CHALLENGE_HOSTS[c]:
+                    continue
+                if c not in harness.AAAA_ONLY_CHALLENGES:
+                    want[(c, h, 4)] = [("127.0.1.%d" % n, self.base + i)]
+                if c not in harness.A_ONLY_CHALLENGES:
+                    want[(c, h, 6)] = [("::1", port6)]
+                    port6 += 1
+        self.assertEqual(own, want, self.text)
+        self.assertEqual(port6, self.base + harness.NPORTS)
+        # every challenge has one; the catalogue hosts them all
+        self.assertEqual(sorted(set(c for c, _, _ in own)), sorted(CHALLENGES))
+
     def test_global_names_and_database(self):
         g = self.section("global")
         self.assertEqual(g.get("base_domain"), BASE_DOMAIN)

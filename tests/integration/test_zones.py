@@ -219,6 +219,9 @@ class ZoneFiles(unittest.TestCase):
         self.assertEqual(rdata(self.base, "ns1." + BASE_DOMAIN, "AAAA"), [])
 
     def test_mx_records_and_addresses_follow_the_catalogue(self):
+        """Each MX has the challenge's own addresses on that host
+        (challenge_listen: 127.0.1.N and ::1 in the demo), by MX family."""
+        own = harness.config_challenge_listen(open(self.conf).read())
         for c in harness.CHALLENGES:
             if c in ("dns",):
                 continue
@@ -231,10 +234,16 @@ class ZoneFiles(unittest.TestCase):
                     want.append("20 mx2.%s." % dom)
                 self.assertEqual(mx, want)
                 fam = FAMILY.get(c, "dual")
-                a = rdata(recs, "mx." + dom, "A")
-                aaaa = rdata(recs, "mx." + dom, "AAAA")
-                self.assertEqual(a, ["127.0.0.1"] if fam in ("A", "dual") else [])
-                self.assertEqual(aaaa, ["::1"] if fam in ("AAAA", "dual") else [])
+                for name, host in zip(("mx.", "mx2."), harness.CHALLENGE_HOSTS[c]):
+                    a = rdata(recs, name + dom, "A")
+                    aaaa = rdata(recs, name + dom, "AAAA")
+                    v4 = sorted(set(ad for ad, _ in own.get((c, host, 4), [])))
+                    v6 = sorted(set(ad for ad, _ in own.get((c, host, 6), [])))
+                    self.assertEqual(a, v4 if fam in ("A", "dual") else [])
+                    self.assertEqual(aaaa, v6 if fam in ("AAAA", "dual") else [])
+                    self.assertTrue(a or aaaa)
+                    if fam in ("A", "dual"):
+                        self.assertRegex(a[0], r"^127\.0\.1\.\d+$")
                 self.assertEqual(rdata(recs, "_smtp._tls." + dom, "TXT"),
                                  ['"v=TLSRPTv1; rua=mailto:tlsrpt@%s"' % BASE_DOMAIN])
 

@@ -614,11 +614,27 @@ minimal_file_gets_defaults(void **state)
 	assert_null(cfg->user);
 	assert_null(cfg->resolver);
 	assert_string_equal(cfg->local_part, "measure");
+	assert_int_equal(cfg->attribution_window_ms, 24 * 3600 * 1000ULL);
 	assert_limits(cfg, &defaults);
 	assert_int_equal(cfg->nhosts, 1);
 	assert_false(cfg->web.present);
 	assert_int_equal(cfg->web.nlisten, 0);
 	assert_false(cfg->dns.present);
+	config_free(cfg);
+}
+
+static void
+attribution_window_is_a_duration(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = assert_loads(GLOBAL
+	    "attribution_window = 2d\n"
+	    "[host plain]\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "starttls = off\n", "", 0);
+	assert_int_equal(cfg->attribution_window_ms, 2 * 24 * 3600 * 1000ULL);
 	config_free(cfg);
 }
 
@@ -827,6 +843,26 @@ dns_truncate_is_off_or_mx(void **state)
 	assert_errors(GLOBAL "[dns]\nlisten = 127.0.0.1:53\ntruncate = MX\n",
 	    "t.conf:7: error: bad value for truncate: 'MX' (expected off or "
 	    "mx)\n");
+}
+
+/* Issue 12: the zone files mailscoped serves, read at its start. */
+static void
+dns_zones_is_a_directory_and_needs_an_ipv6_address(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = assert_loads(GLOBAL "[dns]\nlisten = 127.0.0.1:53\n", "", 0);
+	assert_null(cfg->dns.zones);
+	config_free(cfg);
+	cfg = assert_loads(GLOBAL "[dns]\nlisten = 127.0.0.1:53 [::1]:53\n"
+	    "zones = out/zones\n", "", 0);
+	assert_paths(cfg->dns.zones, NULL, "out/zones");
+	assert_int_equal(cfg->dns.zones_line, 7);
+	config_free(cfg);
+	assert_errors(GLOBAL "[dns]\nlisten = 127.0.0.1:53\nzones = z\n",
+	    "t.conf:7: error: zones: the *-dns6 zones are served on IPv6 "
+	    "only: [dns] needs an IPv6 listen address\n");
 }
 
 static void
@@ -1567,6 +1603,164 @@ group_teardown(void **state)
 	return 0;
 }
 
+static void
+challenge_listen_gives_challenges_addresses_of_their_own(void **state)
+{
+	const struct host_conf *h;
+	struct config *cfg;
+	char buf[256];
+
+	(void)state;
+	cfg = assert_loads(GLOBAL
+	    "[host open]\n"
+	    "listen = 192.0.2.1:25 [2001:db8::1]:25\n"
+	    "challenge_listen = v4 192.0.2.4:25\n"
+	    "challenge_listen = v6 [2001:db8::6]:25 uniq [2001:db8::17]:25\n"
+	    "challenge_listen = uniq 192.0.2.17:25\n"
+	    "challenge_listen = dns 192.0.2.18:25\n"
+	    "starttls = optional\n"
+	    "certificate = /dev/null\n"
+	    "key = /dev/null\n", "", 0);
+	assert_non_null(h = config_host(cfg, "open"));
+	assert_int_equal(h->nlisten, 2);
+	assert_int_equal(h->nchlisten, 5);
+	assert_string_equal(h->chlisten[0].challenge, "v4");
+	assert_string_equal(h->chlisten[0].addr.text, "192.0.2.4:25");
+	assert_int_equal(h->chlisten[0].line, 7);
+	assert_string_equal(h->chlisten[1].challenge, "v6");
+	assert_int_equal(h->chlisten[1].addr.ss.ss_family, AF_INET6);
+	assert_string_equal(h->chlisten[2].challenge, "uniq");
+	assert_string_equal(h->chlisten[2].addr.text, "[2001:db8::17]:25");
+	assert_int_equal(h->chlisten[2].line, 8);
+	assert_string_equal(h->chlisten[3].challenge, "uniq");
+	assert_int_equal(h->chlisten[3].line, 9);
+	/* the catalogue's own string: compared by value by the listener */
+	assert_ptr_equal(h->chlisten[0].challenge,
+	    catalog_challenge("v4")->name);
+
+	assert_int_equal(config_challenge_naddr(h, "uniq", AF_UNSPEC), 2);
+	assert_int_equal(config_challenge_naddr(h, "uniq", AF_INET), 1);
+	assert_int_equal(config_challenge_naddr(h, "v4", AF_INET6), 0);
+	assert_int_equal(config_challenge_naddr(h, "dns", AF_UNSPEC), 1);
+
+	/*
+	 * The shared addresses: the challenges whose MX publishes them, and
+	 * dns, whose per-test MX the responder answers with them.
+	 */
+	assert_int_equal(config_shared_challenges(h, AF_INET, buf,
+	    sizeof(buf)), 0);
+	assert_string_equal(buf, "v4-dns6,v4-bogus,dns");
+	assert_int_equal(config_shared_challenges(h, AF_INET6, buf,
+	    sizeof(buf)), 0);
+	assert_string_equal(buf, "v6-dns6,v6-bogus,dns");
+	assert_int_equal(config_shared_challenges(h, AF_INET, buf, 8), -1);
+	config_free(cfg);
+}
+
+static void
+shared_address_no_mx_publishes_is_for_every_challenge_of_the_host(void **state)
+{
+	const struct host_conf *h;
+	struct config *cfg;
+	char buf[256];
+
+	(void)state;
+	cfg = assert_loads(GLOBAL
+	    "[host plain]\n"
+	    "listen = 192.0.2.1:25\n"
+	    "challenge_listen = plaintext 192.0.2.2:25\n"
+	    "challenge_listen = sts-plain 192.0.2.3:25\n"
+	    "challenge_listen = sts-2mx-plain 192.0.2.4:25\n"
+	    "starttls = off\n", "", 0);
+	assert_non_null(h = config_host(cfg, "plain"));
+	assert_int_equal(config_shared_challenges(h, AF_INET, buf,
+	    sizeof(buf)), 0);
+	assert_string_equal(buf, "plaintext,sts-plain,sts-2mx-plain");
+	/* no IPv6 of their own: every MX publishes the shared ones */
+	assert_int_equal(config_shared_challenges(h, AF_INET6, buf,
+	    sizeof(buf)), 0);
+	assert_string_equal(buf, "plaintext,sts-plain,sts-2mx-plain");
+	config_free(cfg);
+}
+
+static void
+host_with_challenge_addresses_only_needs_no_listen(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = assert_loads(GLOBAL
+	    "[host plain]\n"
+	    "challenge_listen = plaintext [2001:db8::2]:25\n"
+	    "starttls = off\n", "", 0);
+	assert_int_equal(config_host(cfg, "plain")->nlisten, 0);
+	assert_int_equal(config_host(cfg, "plain")->nchlisten, 1);
+	config_free(cfg);
+}
+
+static void
+challenge_listen_errors_reported_with_file_and_line(void **state)
+{
+	(void)state;
+	assert_errors(GLOBAL
+	    "[host plain]\n"
+	    "listen = 192.0.2.1:25 [2001:db8::1]:25\n"
+	    "challenge_listen = nonesuch 192.0.2.9:25 plaintext 192.0.2.2:25\n"
+	    "challenge_listen = tls 192.0.2.3:25\n"
+	    "challenge_listen = sts-2mx-tls 192.0.2.4:25\n"
+	    "challenge_listen = 192.0.2.5:25 sts-plain\n"
+	    "challenge_listen = plaintext 192.0.2.1:25\n"
+	    "challenge_listen = sts-plain 192.0.2.2:25\n"
+	    "challenge_listen = sts-plain 0.0.0.0:25 [::]:25\n"
+	    "challenge_listen = sts-plain 192.0.2.6 [2001:db8::6]\n"
+	    "starttls = off\n",
+	    "t.conf:7: error: bad value for challenge_listen: 'nonesuch' "
+	    "(unknown challenge)\n"
+	    "t.conf:8: error: bad value for challenge_listen: 'tls' "
+	    "(challenge tls is served by [host tls], not by [host plain])\n"
+	    "t.conf:9: error: bad value for challenge_listen: 'sts-2mx-tls' "
+	    "(challenge sts-2mx-tls is served by [host tls-bad] and "
+	    "[host tls], not by [host plain])\n"
+	    "t.conf:10: error: bad value for challenge_listen: "
+	    "'192.0.2.5:25' (an address before the first challenge name)\n"
+	    "t.conf:10: error: challenge_listen: challenge sts-plain without "
+	    "an address\n"
+	    "t.conf:11: error: listen address 192.0.2.1:25 already used at "
+	    "line 6\n"
+	    "t.conf:12: error: listen address 192.0.2.2:25 already used at "
+	    "line 7\n"
+	    "t.conf:13: error: bad value for challenge_listen: '0.0.0.0:25' "
+	    "(a wildcard address is shared: it cannot name a challenge)\n"
+	    "t.conf:13: error: bad value for challenge_listen: '[::]:25' "
+	    "(a wildcard address is shared: it cannot name a challenge)\n"
+	    "t.conf:14: error: bad value for challenge_listen: '192.0.2.6' "
+	    "(expected ADDR:PORT or [ADDR]:PORT with a numeric address and a "
+	    "port from 1 to 65535)\n"
+	    "t.conf:14: error: bad value for challenge_listen: "
+	    "'[2001:db8::6]' (expected ADDR:PORT or [ADDR]:PORT with a "
+	    "numeric address and a port from 1 to 65535)\n"
+	    "t.conf:14: error: challenge_listen: challenge sts-plain without "
+	    "an address\n");
+}
+
+static void
+challenge_address_outside_its_mx_family_is_a_warning(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = assert_loads(GLOBAL
+	    "[host open]\n"
+	    "challenge_listen = v4 192.0.2.4:25 [2001:db8::4]:25\n"
+	    "starttls = optional\n"
+	    "certificate = /dev/null\n"
+	    "key = /dev/null\n",
+	    "t.conf:6: warning: challenge v4 has an A-only MX: its address "
+	    "[2001:db8::4]:25 is never published\n", 0);
+	assert_int_equal(config_host(cfg, "open")->nchlisten, 2);
+	config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1583,9 +1777,19 @@ main(void)
 		cmocka_unit_test(protocols_rejects_unknown_and_reversed_range),
 		cmocka_unit_test(full_valid_file_loads_with_its_values),
 		cmocka_unit_test(minimal_file_gets_defaults),
+		cmocka_unit_test(attribution_window_is_a_duration),
 		cmocka_unit_test(max_per_ip_default_holds_one_address_set_twice),
 		cmocka_unit_test(catalogue_host_without_section_is_a_warning),
 		cmocka_unit_test(config_host_finds_a_section_or_null),
+		cmocka_unit_test(
+		    challenge_listen_gives_challenges_addresses_of_their_own),
+		cmocka_unit_test(
+		    shared_address_no_mx_publishes_is_for_every_challenge_of_the_host),
+		cmocka_unit_test(host_with_challenge_addresses_only_needs_no_listen),
+		cmocka_unit_test(
+		    challenge_listen_errors_reported_with_file_and_line),
+		cmocka_unit_test(
+		    challenge_address_outside_its_mx_family_is_a_warning),
 		cmocka_unit_test(comments_indentation_and_crlf_are_accepted),
 		cmocka_unit_test(long_comment_line_is_accepted),
 		cmocka_unit_test(
@@ -1594,6 +1798,7 @@ main(void)
 		cmocka_unit_test(unknown_key_reported_with_file_and_line),
 		cmocka_unit_test(key_of_another_section_is_unknown),
 		cmocka_unit_test(dns_truncate_is_off_or_mx),
+		cmocka_unit_test(dns_zones_is_a_directory_and_needs_an_ipv6_address),
 		cmocka_unit_test(unknown_section_reported_and_its_keys_skipped),
 		cmocka_unit_test(key_before_first_section_reported),
 		cmocka_unit_test(duplicate_key_reported_with_first_line),

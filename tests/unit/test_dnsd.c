@@ -3,8 +3,9 @@
  * with hand-built packets: answers of the zone dns.<base>, NXDOMAIN and NODATA
  * with the SOA, REFUSED, EDNS and the DO bit, BADVERS, FORMERR, NOTIMP,
  * truncation (by size and by "truncate = mx"), the 0x20 case echo, the
- * query record, and 1000 random and bit-flipped packets that must not
- * crash.  No sockets.
+ * query record, zones read from zone files ([dns] zones: signatures with
+ * DO, NSEC proofs, IPv6-only zones, load errors), and 1000 random and
+ * bit-flipped packets that must not crash.  No sockets.
  */
 #include "build.h"
 
@@ -923,6 +924,254 @@ random_and_bit_flipped_packets_do_not_crash(void **state)
 	assert_true(answered > 300);
 }
 
+/* ---- zones read from files ([dns] zones) --------------------------- */
+
+#define BOGUS	"v4-bogus.measure.test"
+#define SIG	" 13 3 3600 20300101000000 20200101000000 4711 " BOGUS \
+		". aGVsbG8gd29ybGQ=\n"
+
+/* A zone as mailscope zones writes it, signatures made up: served as is. */
+static const char bogus_zone[] =
+    "; written by hand for the tests\n"
+    "$ORIGIN " BOGUS ".\n$TTL 3600\n"
+    "@ IN SOA ns.dns.measure.test. hostmaster.measure.test. "
+    "1 3600 900 1209600 300\n"
+    "@ IN NS ns.dns.measure.test.\n"
+    "@ IN MX 10 mx\n"
+    "@ IN DNSKEY 257 3 13 aGVsbG8gd29ybGQ=\n"
+    "@ IN RRSIG SOA" SIG
+    "@ IN RRSIG NS" SIG
+    "@ IN RRSIG MX" SIG
+    "@ IN RRSIG DNSKEY" SIG
+    "@ 300 IN NSEC _smtp._tls NS SOA MX RRSIG NSEC DNSKEY\n"
+    "@ 300 IN RRSIG NSEC" SIG
+    "_smtp._tls IN TXT \"v=TLSRPTv1; rua=mailto:tlsrpt@measure.test\"\n"
+    "_smtp._tls 300 IN NSEC mx TXT RRSIG NSEC\n"
+    "_smtp._tls 300 IN RRSIG NSEC" SIG
+    "mx IN A 127.0.0.1\n"
+    "mx IN RRSIG A" SIG
+    "mx 300 IN NSEC @ A RRSIG NSEC\n"
+    "mx 300 IN RRSIG NSEC" SIG;
+
+/* F's zone with TEXT as the zone CHALLENGE.measure.test: dns_answer's. */
+static int
+add_text(struct fixture *f, const char *text, const char *challenge,
+    int ipv6_only, char *err, size_t errlen)
+{
+	FILE *fp = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+	int rc;
+
+	assert_non_null(fp);
+	rc = dns_answer_zone_add(f->zone, fp, "z.zone", challenge, ipv6_only,
+	    err, errlen);
+	fclose(fp);
+	return rc;
+}
+
+static int
+setup_files(void **state)
+{
+	struct fixture *f = fixture_new(DNS_TRUNCATE_OFF, 0);
+	char err[256];
+
+	if (add_text(f, bogus_zone, "v4-bogus", 0, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	*state = f;
+	return 0;
+}
+
+/* As ask(), the query come to an address of FAMILY (4 or 6). */
+static struct reply *
+ask_family(const struct dns_answer_zone *z, const char *name, unsigned type,
+    int do_bit, int family)
+{
+	struct q o = { 0x4321, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct reply *r = calloc(1, sizeof(*r));
+	uint8_t msg[1024];
+	size_t len;
+
+	assert_non_null(r);
+	o.edns = 1;
+	o.udp = 1232;
+	o.do_bit = do_bit;
+	len = build(msg, name, type, C_IN, &o);
+	r->len = sizeof(r->wire);
+	r->rec.family = family;
+	r->res = dns_answer_query(z, msg, len, 0, r->wire, &r->len, &r->rec);
+	assert_int_equal(r->res, DNS_ANSWER_SEND);
+	assert_int_equal(ldns_wire2pkt(&r->pkt, r->wire, r->len),
+	    LDNS_STATUS_OK);
+	return r;
+}
+
+/* The types of SECTION in order, as "MX RRSIG". */
+static void
+assert_types(const struct reply *r, ldns_pkt_section section,
+    const char *want)
+{
+	ldns_rr_list *l = ldns_pkt_get_section_clone(r->pkt, section);
+	char got[256], *s;
+	size_t i, o = 0;
+
+	got[0] = '\0';
+	for (i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		s = ldns_rr_type2str(ldns_rr_get_type(ldns_rr_list_rr(l, i)));
+		o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%s",
+		    i > 0 ? " " : "", s);
+		free(s);
+	}
+	ldns_rr_list_deep_free(l);
+	if (strcmp(got, want) != 0)
+		fail_msg("section %d: '%s', want '%s'", section, got, want);
+}
+
+static void
+file_zone_answers_its_records_and_signatures_with_do(void **state)
+{
+	struct fixture *f = *state;
+	struct reply *r;
+
+	r = ask_family(f->zone, BOGUS, T_MX, 0, 4);
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(r->pkt));
+	assert_false(ldns_pkt_ra(r->pkt));
+	assert_types(r, LDNS_SECTION_ANSWER, "MX");
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, BOGUS ".\t3600\tIN\tMX\t10 mx."
+	    BOGUS ".\n");
+	assert_string_equal(r->rec.challenge, "v4-bogus");
+	assert_null(r->rec.test_id);
+	reply_free(r);
+	r = ask_family(f->zone, BOGUS, T_MX, 1, 4);
+	assert_types(r, LDNS_SECTION_ANSWER, "MX RRSIG");
+	assert_true(ldns_pkt_edns_do(r->pkt));
+	reply_free(r);
+	r = ask_family(f->zone, BOGUS, LDNS_RR_TYPE_DNSKEY, 1, 6);
+	assert_types(r, LDNS_SECTION_ANSWER, "DNSKEY RRSIG");
+	reply_free(r);
+	r = ask_family(f->zone, "MX." BOGUS, T_A, 1, 4);
+	assert_types(r, LDNS_SECTION_ANSWER, "A RRSIG");
+	/* the name as asked, for 0x20 resolvers */
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "MX." BOGUS
+	    ".\t3600\tIN\tA\t127.0.0.1\n");
+	reply_free(r);
+	/* the dns.<base> zone is still there */
+	r = ask_family(f->zone, ID "." ZONE, T_MX, 0, 4);
+	assert_types(r, LDNS_SECTION_ANSWER, "MX");
+	assert_string_equal(r->rec.challenge, "dns");
+	reply_free(r);
+}
+
+static void
+file_zone_negative_answers_carry_the_soa_and_nsec_with_do(void **state)
+{
+	struct fixture *f = *state;
+	struct reply *r;
+
+	/* NODATA: the SOA; with DO its RRSIG and the name's NSEC */
+	r = ask_family(f->zone, "mx." BOGUS, T_AAAA, 0, 4);
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_types(r, LDNS_SECTION_ANSWER, "");
+	assert_types(r, LDNS_SECTION_AUTHORITY, "SOA");
+	reply_free(r);
+	r = ask_family(f->zone, "mx." BOGUS, T_AAAA, 1, 4);
+	assert_types(r, LDNS_SECTION_AUTHORITY, "SOA RRSIG NSEC RRSIG");
+	assert_rr(r, LDNS_SECTION_AUTHORITY, 2, "mx." BOGUS ".\t300\tIN\tNSEC\t"
+	    BOGUS ". A RRSIG NSEC \n");
+	reply_free(r);
+	/* an empty non-terminal: NODATA, the NSEC before it */
+	r = ask_family(f->zone, "_tls." BOGUS, T_TXT, 1, 4);
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_types(r, LDNS_SECTION_AUTHORITY, "SOA RRSIG NSEC RRSIG");
+	assert_rr(r, LDNS_SECTION_AUTHORITY, 2, BOGUS ".\t300\tIN\tNSEC\t"
+	    "_smtp._tls." BOGUS ". NS SOA MX RRSIG NSEC DNSKEY \n");
+	reply_free(r);
+	/* NXDOMAIN: the NSEC covering the name, and the wildcard's */
+	r = ask_family(f->zone, ID "." BOGUS, T_MX, 1, 4);
+	assert_int_equal(rcode(r), LDNS_RCODE_NXDOMAIN);
+	assert_types(r, LDNS_SECTION_AUTHORITY, "SOA RRSIG NSEC RRSIG NSEC "
+	    "RRSIG");
+	/* a test ID right below the apex is the test's */
+	assert_string_equal(r->rec.test_id, ID);
+	assert_string_equal(r->rec.challenge, "v4-bogus");
+	reply_free(r);
+	r = ask_family(f->zone, "x.mx." BOGUS, T_A, 0, 4);
+	assert_int_equal(rcode(r), LDNS_RCODE_NXDOMAIN);
+	assert_types(r, LDNS_SECTION_AUTHORITY, "SOA");
+	reply_free(r);
+}
+
+static void
+ipv6_only_file_zone_is_refused_over_ipv4(void **state)
+{
+	struct fixture *f = *state;
+	static const char dns6[] =
+	    "$ORIGIN v4-dns6.measure.test.\n"
+	    "@ 3600 IN SOA ns6.measure.test. h.measure.test. 1 2 3 4 5\n"
+	    "@ 3600 IN MX 10 mx\nmx 3600 IN A 127.0.0.1\n";
+	struct reply *r;
+	char err[256];
+
+	if (add_text(f, dns6, "v4-dns6", 1, err, sizeof(err)) == -1)
+		fail_msg("%s", err);
+	r = ask_family(f->zone, "v4-dns6.measure.test", T_MX, 0, 4);
+	assert_int_equal(rcode(r), LDNS_RCODE_REFUSED);
+	assert_false(ldns_pkt_aa(r->pkt));
+	/* recorded as a query of the zone all the same */
+	assert_string_equal(r->rec.challenge, "v4-dns6");
+	reply_free(r);
+	r = ask_family(f->zone, "v4-dns6.measure.test", T_MX, 0, 6);
+	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_types(r, LDNS_SECTION_ANSWER, "MX");
+	reply_free(r);
+	/* the bogus zone is on every address */
+	r = ask_family(f->zone, BOGUS, T_MX, 0, 6);
+	assert_types(r, LDNS_SECTION_ANSWER, "MX");
+	reply_free(r);
+}
+
+static void
+zone_files_that_cannot_be_served_are_errors_with_file_and_line(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*challenge;
+		const char	*err;
+	} bad[] = {
+		{ "$ORIGIN v6-bogus.measure.test.\n@ 60 IN SOA a. b. 1 2 3 4 "
+		    "5\nx 60 IN A 999.1.1.1\n", "v6-bogus",
+		    "z.zone:3: error: " },
+		{ "$ORIGIN v6-bogus.measure.test.\n@ 60 IN MX 10 mx\n",
+		    "v6-bogus", "z.zone: error: no SOA record at the apex "
+		    "v6-bogus.measure.test." },
+		{ "@ 60 IN SOA a. b. 1 2 3 4 5\nother.test. 60 IN A "
+		    "192.0.2.1\n", "v6-bogus", "z.zone: error: outside the "
+		    "zone: other.test." },
+		{ "@ 60 IN SOA a. b. 1 2 3 4 5\n* 60 IN A 192.0.2.1\n",
+		    "v6-bogus", "z.zone: error: wildcards are not served: "
+		    "*.v6-bogus.measure.test." },
+		{ "@ 60 IN SOA a. b. 1 2 3 4 5\nsub 60 IN NS a.\n",
+		    "v6-bogus", "z.zone: error: delegations are not served: "
+		    "sub.v6-bogus.measure.test." },
+		{ bogus_zone, "v4-bogus", "z.zone: error: zone already read: "
+		    BOGUS "." },
+	};
+	struct fixture *f = *state;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(add_text(f, bad[i].text, bad[i].challenge, 0,
+		    err, sizeof(err)), -1);
+		if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
+			fail_msg("case %zu: '%s', want '%s...'", i, err,
+			    bad[i].err);
+	}
+	/* none of them was added: the name is still refused */
+	dns_answer_zone_free(f->zone);
+	f->zone = NULL;
+}
+
 int
 main(void)
 {
@@ -965,6 +1214,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    random_and_bit_flipped_packets_do_not_crash, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    file_zone_answers_its_records_and_signatures_with_do,
+		    setup_files, teardown),
+		cmocka_unit_test_setup_teardown(
+		    file_zone_negative_answers_carry_the_soa_and_nsec_with_do,
+		    setup_files, teardown),
+		cmocka_unit_test_setup_teardown(
+		    ipv6_only_file_zone_is_refused_over_ipv4, setup_files,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    zone_files_that_cannot_be_served_are_errors_with_file_and_line,
+		    setup_files, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -820,12 +820,161 @@ empty_report_is_stored_as_empty_blob(void **state)
 	sqlite3_close(db);
 }
 
+#define T1	"abcdefghijklmnopqrstuvwxyz"
+#define T2	"bbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* Connection ID from ADDR at START, naming TEST by RCPT or by SNI. */
+static void
+attr_conn(struct store *st, int64_t id, const char *addr, double start,
+    const char *rcpt_test, const char *sni_test)
+{
+	struct conn_rec	 c = conn_full(id);
+
+	c.client_addr = (char *)addr;
+	c.family = strchr(addr, ':') != NULL ? 6 : 4;
+	c.started = start;
+	c.ended = start + 1;
+	c.test_id = (char *)rcpt_test;
+	c.sni_test_id = (char *)sni_test;
+	store_conn_open(st, &c);
+	store_conn_close(st, &c);
+}
+
+/* The attribution of connection ID as "reason test candidates". */
+static void
+assert_attr(sqlite3 *db, int64_t id, const char *want)
+{
+	sqlite3_stmt	*s;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT reason || ' ' ||"
+	    " coalesce(test_id, '-') || ' ' || coalesce(candidates, '-')"
+	    " FROM connection_attribution WHERE connection_id = ?1", -1, &s,
+	    NULL), SQLITE_OK);
+	sqlite3_bind_int64(s, 1, id);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+	sqlite3_finalize(s);
+}
+
+static void
+attribution_by_rcpt_sni_address_and_ambiguous(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	struct dnsq_rec	 q;
+	sqlite3		*db;
+	const double	 t0 = 1700000000;
+
+	st = open_ok(f->path);
+	assert_int_equal(store_test_create(st, T1, t0), 0);
+	assert_int_equal(store_test_create(st, T2, t0), 0);
+	store_set_attribution_window(st, 3600 * 1000);
+	/* queued, run in one batch by store_close(), in this order */
+	attr_conn(st, 1, "127.0.0.2", t0 + 100, T1, NULL);
+	attr_conn(st, 2, "127.0.0.2", t0 + 200, NULL, NULL);
+	attr_conn(st, 3, "127.0.0.3", t0 + 100, NULL, T2);
+	attr_conn(st, 4, "127.0.0.2", t0 + 100 + 3600 + 10, NULL, NULL);
+	/* a refusal first; the network's DNS query for T2 comes after */
+	attr_conn(st, 5, "127.0.0.4", t0 + 50, NULL, NULL);
+	memset(&q, 0, sizeof(q));
+	q.time = t0 + 300;
+	q.local_addr = "127.0.0.1:53";
+	q.client_addr = "127.0.0.4";
+	q.transport = "udp";
+	q.test_id = T2;
+	store_dns_query(st, &q);
+	/* one /64, two tests: the bare connection becomes ambiguous */
+	attr_conn(st, 6, "2001:db8:1:2::5", t0 + 100, T1, NULL);
+	attr_conn(st, 7, "2001:db8:1:2::6", t0 + 110, NULL, NULL);
+	attr_conn(st, 8, "2001:db8:1:3::6", t0 + 110, NULL, NULL);
+	attr_conn(st, 9, "2001:db8:1:2:ffff::7", t0 + 120, T2, NULL);
+	/* before the test existed: not the test's */
+	attr_conn(st, 10, "127.0.0.3", t0 - 10, NULL, NULL);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_attr(db, 1, "rcpt " T1 " -");
+	assert_attr(db, 2, "address " T1 " " T1);
+	assert_attr(db, 3, "sni " T2 " -");
+	assert_attr(db, 4, "none - -");
+	assert_attr(db, 5, "address " T2 " " T2);
+	assert_attr(db, 6, "rcpt " T1 " -");
+	assert_attr(db, 7, "ambiguous - " T1 " " T2);
+	assert_attr(db, 8, "none - -");
+	assert_attr(db, 10, "none - -");
+	assert_int_equal(query_int(db, "SELECT count(*) FROM"
+	    " connection_attribution WHERE client_net = '2001:db8:1:2::/64'"),
+	    3);
+	/* the view: every connection of T1, the ambiguous one included */
+	assert_int_equal(query_int(db, "SELECT count(*) FROM"
+	    " v_test_connections WHERE test_id = '" T1 "'"), 4);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM"
+	    " v_test_connections WHERE test_id = '" T2 "'"), 4);
+	sqlite3_close(db);
+}
+
 static void
 close_null_is_noop(void **state)
 {
 	(void)state;
 	store_close(NULL);
 	records_txn_free(NULL);
+}
+
+/* store_challenges() replaces the whole table: the rows as given. */
+static void
+challenges_table_is_replaced_by_the_rows_given(void **state)
+{
+	struct fixture		*f = *state;
+	struct challenge_rec	 rows[2];
+	struct store		*st;
+	sqlite3_stmt		*s;
+	sqlite3			*db;
+
+	memset(rows, 0, sizeof(rows));
+	rows[0].name = "tls";
+	rows[0].host = "tls";
+	rows[0].mx_family = "dual";
+	rows[0].dns = xstrdup("signed");
+	rows[0].addresses = xstrdup("127.0.1.10:2528 [::1]:2545");
+	rows[0].description = "it can do STARTTLS";
+	rows[1].name = "sts-2mx-tls";
+	rows[1].host = "tls-bad";
+	rows[1].host2 = "tls";
+	rows[1].mx_family = "dual";
+	rows[1].dns = xstrdup("signed,sts-crlf");
+	rows[1].addresses2 = xstrdup("[::1]:2546");
+	rows[1].description = "must arrive through tls";
+
+	st = open_ok(f->path);
+	assert_int_equal(store_challenges(st, rows, 2), 0);
+	assert_int_equal(store_challenges(st, rows, 2), 0);	/* again */
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM challenges"), 2);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name, host, host2,"
+	    " mx_family, dns, addresses, addresses2, description"
+	    " FROM challenges ORDER BY name DESC", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_col_text(s, 0, "tls");
+	assert_col_text(s, 2, NULL);
+	assert_col_text(s, 4, "signed");
+	assert_col_text(s, 5, "127.0.1.10:2528 [::1]:2545");
+	assert_col_text(s, 6, NULL);
+	assert_col_text(s, 7, "it can do STARTTLS");
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_col_text(s, 0, "sts-2mx-tls");
+	assert_col_text(s, 1, "tls-bad");
+	assert_col_text(s, 2, "tls");
+	assert_col_text(s, 3, "dual");
+	assert_col_text(s, 5, NULL);
+	assert_col_text(s, 6, "[::1]:2546");
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	records_challenge_clear(&rows[0]);
+	records_challenge_clear(&rows[1]);
 }
 
 int
@@ -846,6 +995,8 @@ main(void)
 		T(dns_records_beyond_the_queue_bound_are_dropped_mail_is_not),
 		T(report_is_stored_whole_with_its_transaction),
 		T(empty_report_is_stored_as_empty_blob),
+		T(attribution_by_rcpt_sni_address_and_ambiguous),
+		T(challenges_table_is_replaced_by_the_rows_given),
 		cmocka_unit_test(close_null_is_noop),
 #undef T
 	};

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "catalog.h"
+#include "netaddr.h"
 #include "testid.h"
 #include "types.h"
 
@@ -669,10 +670,81 @@ testid_address_fits_exactly_and_fails_one_short(void **state)
 	assert_int_equal(buf[0], 'X');
 }
 
+/* ---- testid_from_name (SNI), netaddr_client_net (attribution) ---- */
+
+/* The ID and challenge NAME names, "-" for none. */
+static void
+assert_name(const struct config *cfg, const char *name, const char *want_id,
+    const char *want_ch)
+{
+	const struct catalog_challenge *ch = NULL;
+	char id[TESTID_LEN + 1] = SENTINEL_ID;
+	int r;
+
+	r = testid_from_name(cfg, name, id, &ch);
+	if (want_id == NULL) {
+		assert_int_equal(r, 0);
+		assert_string_equal(id, SENTINEL_ID);
+		return;
+	}
+	assert_int_equal(r, 1);
+	assert_string_equal(id, want_id);
+	assert_string_equal(ch->name, want_ch);
+}
+
+static void
+testid_from_name_finds_per_test_names_only(void **state)
+{
+	struct config cfg = test_config();
+
+	(void)state;
+	assert_name(&cfg, "mx." ID ".dns.measure.test", ID, "dns");
+	assert_name(&cfg, "MX." ID_UC ".DNS.Measure.Test.", ID, "dns");
+	assert_name(&cfg, ID ".uniq.measure.test", ID, "uniq");
+	assert_name(&cfg, "a.b." ID ".uniq.measure.test", ID, "uniq");
+	/* not per test, not ours, no valid ID, nothing before the ID */
+	assert_name(&cfg, "mx." ID ".tls.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx." ID ".dns.measure.example", NULL, NULL);
+	assert_name(&cfg, "mx." ID_0 ".dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx." ID_27 ".dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx.dns.measure.test", NULL, NULL);
+	assert_name(&cfg, ".dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "measure.test", NULL, NULL);
+	assert_name(&cfg, "", NULL, NULL);
+	assert_name(&cfg, ID "dns.measure.test", NULL, NULL);
+}
+
+static void
+client_net_is_the_ipv4_address_or_the_ipv6_slash_64(void **state)
+{
+	char net[64];
+
+	(void)state;
+	assert_int_equal(netaddr_client_net("192.0.2.7", net, sizeof(net)), 0);
+	assert_string_equal(net, "192.0.2.7");
+	assert_int_equal(netaddr_client_net("::ffff:192.0.2.7", net,
+	    sizeof(net)), 0);
+	assert_string_equal(net, "192.0.2.7");
+	assert_int_equal(netaddr_client_net("2001:db8:1:2:3:4:5:6", net,
+	    sizeof(net)), 0);
+	assert_string_equal(net, "2001:db8:1:2::/64");
+	assert_int_equal(netaddr_client_net("2001:db8::1", net, sizeof(net)),
+	    0);
+	assert_string_equal(net, "2001:db8::/64");
+	assert_int_equal(netaddr_client_net("::1", net, sizeof(net)), 0);
+	assert_string_equal(net, "::/64");
+	assert_int_equal(netaddr_client_net("x", net, sizeof(net)), -1);
+	assert_int_equal(netaddr_client_net("2001:db8::1", net, 10), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(testid_from_name_finds_per_test_names_only),
+		cmocka_unit_test(
+		    client_net_is_the_ipv4_address_or_the_ipv6_slash_64),
 		cmocka_unit_test(testid_new_is_26_base32_chars_and_differs),
 		cmocka_unit_test(
 		    testid_new_last_symbol_carries_three_bits_zero_padded),
