@@ -466,9 +466,11 @@ certs_names_free(struct cert_names *n)
 
 /*
  * The IDX-th name of challenge CH on the certificate of HOST into BUF:
- * its IDX-th MX name if that MX is on HOST; with HOST NULL (the web
- * certificate), mta-sts.<challenge>.<base> (RFC 8461 3.3).  1, 0 for
- * none, or -1 when it does not fit.
+ * its IDX-th MX name if that MX is on HOST, for a delegated challenge
+ * (dns) *.<challenge>.<base>, which covers its per-test MX
+ * mx-<id>.<challenge>.<base> (catalog.h; RFC 6125 6.4.3); with HOST
+ * NULL (the web certificate), mta-sts.<challenge>.<base> (RFC 8461
+ * 3.3).  1, 0 for none, or -1 when it does not fit.
  */
 static int
 certs_name_of(const struct certs_run *r, const struct catalog_challenge *ch,
@@ -484,6 +486,10 @@ certs_name_of(const struct certs_run *r, const struct catalog_challenge *ch,
 	}
 	if (ch->hosts[idx] == NULL || strcmp(ch->hosts[idx], host) != 0)
 		return 0;
+	if (ch->flags & CH_DELEGATED) {
+		n = snprintf(buf, len, "*.%s.%s", ch->name, r->base);
+		return n < 0 || (size_t)n >= len ? -1 : 1;
+	}
 	return catalog_mx_name(ch, idx, r->base, buf, len) == -1 ? -1 : 1;
 }
 

@@ -54,6 +54,14 @@ struct catalog_host {
  */
 #define CATALOG_TLSRPT_LOCAL	"tlsrpt"
 
+/*
+ * The MX of a delegated challenge (CH_DELEGATED: dns) for test ID is
+ * mx-<id>.<C>.<base>, answered by the DNS responder (dns_answer.c): one
+ * label below <C>.<base>, so that *.<C>.<base> on its host's
+ * certificate covers it (RFC 6125 6.4.3: a wildcard is one label).
+ */
+#define CATALOG_TEST_MX_PREFIX	"mx-"
+
 /* A challenge: the recipient domain <name>.<base>. */
 struct catalog_challenge {
 	const char		*name;

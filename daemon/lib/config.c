@@ -1910,17 +1910,14 @@ config_shared_challenges(const struct host_conf *h, int family, char *buf,
 	for (i = 0; i < n; i++) {
 		/*
 		 * No MX publishes it: shared by all of the host's.  Else
-		 * those whose MX does, and a delegated challenge: the
-		 * responder answers its per-test MX (mx.<id>.dns.<base>)
-		 * with the shared addresses (dns_answer.c).
+		 * those whose MX does; a delegated challenge's per-test MX
+		 * (mx-<id>.dns.<base>) is published by the responder, by
+		 * the same rule (dns_answer.c).
 		 */
 		if (published == 0)
 			in = serves(&ch[i], h->name);
 		else
-			in = publishes_shared(h, &ch[i], family) ||
-			    (serves(&ch[i], h->name) &&
-			    mx_has_family(&ch[i], family) &&
-			    (ch[i].flags & CH_DELEGATED));
+			in = publishes_shared(h, &ch[i], family);
 		if (!in)
 			continue;
 		w = snprintf(buf + o, len - o, "%s%s", o > 0 ? "," : "",

@@ -32,9 +32,9 @@ size_t		 config_challenge_naddr(const struct host_conf *h,
  * FAMILY may be for, comma-separated in catalogue order into BUF: those
  * whose MX on H publishes the shared addresses (an MX of that family and
  * no address of their own of that family, as mailscope zones writes
- * them) and with them a delegated one (the DNS responder answers its
- * per-test MX with them); when no MX publishes them, every challenge of
- * H.  0, or -1 if BUF is too short.
+ * them and the DNS responder answers a delegated challenge's per-test
+ * MX); when no MX publishes them, every challenge of H.  0, or -1 if
+ * BUF is too short.
  */
 int		 config_shared_challenges(const struct host_conf *h,
 		    int family, char *buf, size_t len);

@@ -178,7 +178,7 @@ testid_from_name(const struct config *cfg, const char *name,
 {
 	const struct catalog_challenge *c;
 	const char *lab, *dot;
-	size_t len = strlen(name), blen = strlen(cfg->base_domain);
+	size_t len = strlen(name), blen = strlen(cfg->base_domain), plen;
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
@@ -196,7 +196,13 @@ testid_from_name(const struct config *cfg, const char *name,
 	dot = lab - 1;
 	for (lab = dot; lab > name && lab[-1] != '.'; lab--)
 		;
-	if (!testid_valid(lab, (size_t)(dot - lab)))
+	plen = strlen(CATALOG_TEST_MX_PREFIX);
+	/* the MX of a delegated challenge, mx-<id>.<C>.<base> (catalog.h) */
+	if ((c->flags & CH_DELEGATED) && (size_t)(dot - lab) > plen &&
+	    strncasecmp(lab, CATALOG_TEST_MX_PREFIX, plen) == 0 &&
+	    testid_valid(lab + plen, (size_t)(dot - lab) - plen))
+		lab += plen;
+	else if (!testid_valid(lab, (size_t)(dot - lab)))
 		return 0;
 	copy_id(id, lab);
 	*ch = c;

@@ -30,8 +30,9 @@ enum testid_rcpt testid_classify(const struct config *, const char *addr,
 	    char id[TESTID_LEN + 1], const struct catalog_challenge **ch);
 
 /*
- * A host name that names a test: <id>.<C>.<base> or a name under it (the
- * dns challenge's MX mx.<id>.dns.<base>) where C is a per-test challenge;
+ * A host name that names a test: <id>.<C>.<base> or a name under it
+ * where C is a per-test challenge, and the MX of a delegated one, the
+ * dns challenge's mx-<id>.dns.<base> (catalog.h) or a name under it;
  * any case, a final dot allowed.  On 1 fills ID and *CH; 0: no test.
  */
 int	testid_from_name(const struct config *, const char *name,

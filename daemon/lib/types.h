@@ -63,7 +63,7 @@ struct web_conf {
 	char			*key;		/* owned */
 };
 
-/* [dns] truncate: UDP answers for A/AAAA of mx.<id>.dns.<base> (dnsd.c). */
+/* [dns] truncate: UDP answers for A/AAAA of mx-<id>.dns.<base> (dnsd.c). */
 enum dns_truncate {
 	DNS_TRUNCATE_OFF,	/* answer normally */
 	DNS_TRUNCATE_MX		/* TC=1, no answer: a retry over TCP? */

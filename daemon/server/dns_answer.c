@@ -65,7 +65,7 @@ struct dns_answer_zone {
 	ldns_rr			*ns;		/* owned */
 	ldns_rr			*tlsrpt;	/* owned: _smtp._tls TXT */
 	ldns_rr_list		*ns_addrs;	/* owned: ns.<apex> A, AAAA */
-	ldns_rr_list		*mx_addrs;	/* owned: [host open] A, AAAA */
+	ldns_rr_list		*mx_addrs;	/* owned: the MX's A, AAAA */
 	enum dns_truncate	 truncate;
 	struct file_zone	 files[DNS_FILE_ZONES_MAX];	/* owned */
 	size_t			 nfiles;
@@ -76,8 +76,8 @@ enum node {
 	NODE_OUTSIDE,	/* not in dns.<base>: REFUSED */
 	NODE_APEX,	/* dns.<base>: SOA, NS */
 	NODE_NS,	/* ns.dns.<base>: A, AAAA of [dns] */
-	NODE_TEST,	/* <id>.dns.<base>: MX 10 mx.<id>.dns.<base> */
-	NODE_TEST_MX,	/* mx.<id>.dns.<base>: A, AAAA of [host open] */
+	NODE_TEST,	/* <id>.dns.<base>: MX 10 mx-<id>.dns.<base> */
+	NODE_TEST_MX,	/* mx-<id>.dns.<base>: A, AAAA of the dns MX host */
 	NODE_TEST_TLS,	/* _tls.<id>.dns.<base>: empty non-terminal */
 	NODE_TEST_TLSRPT, /* _smtp._tls.<id>.dns.<base>: TXT TLS-RPT */
 	NODE_NONE,
@@ -162,10 +162,49 @@ zone_rr(ldns_rr **rr, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The A and AAAA records of the dns challenge's MX (OWNER) into LIST, as
+ * mailscope zones publishes a challenge's MX (zones_content.c): per
+ * family, the challenge's own addresses on its host (challenge_listen
+ * = dns ...), else the host's shared ones, so that the address a sender
+ * connects to names the challenge when the config gives it one.
+ */
+static int
+zone_add_mx_addrs(ldns_rr_list *list, const struct config *cfg,
+    const char *owner, char *err, size_t errlen)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+	const struct catalog_challenge *ch;
+	const struct host_conf *h;
+	size_t i, k;
+	int own;
+
+	if ((ch = catalog_challenge("dns")) == NULL ||
+	    (h = config_host(cfg, ch->hosts[0])) == NULL)
+		return 0;
+	for (k = 0; k < sizeof(fams) / sizeof(fams[0]); k++) {
+		if ((ch->family == MX_A && fams[k] != AF_INET) ||
+		    (ch->family == MX_AAAA && fams[k] != AF_INET6))
+			continue;
+		own = config_challenge_naddr(h, ch->name, fams[k]) > 0;
+		for (i = 0; own && i < h->nchlisten; i++)
+			if (strcmp(h->chlisten[i].challenge, ch->name) == 0 &&
+			    h->chlisten[i].addr.ss.ss_family == fams[k] &&
+			    zone_add_addr(list, owner, &h->chlisten[i].addr,
+			    err, errlen) == -1)
+				return -1;
+		for (i = 0; !own && i < h->nlisten; i++)
+			if (h->listen[i].ss.ss_family == fams[k] &&
+			    zone_add_addr(list, owner, &h->listen[i], err,
+			    errlen) == -1)
+				return -1;
+	}
+	return 0;
+}
+
 struct dns_answer_zone *
 dns_answer_zone_new(const struct config *cfg, char *err, size_t errlen)
 {
-	const struct host_conf *open;
 	struct dns_answer_zone *z;
 	char text[3 * (DNSNAME_MAX + 1) + 128], owner[DNSNAME_MAX + 8];
 	size_t i;
@@ -227,15 +266,12 @@ dns_answer_zone_new(const struct config *cfg, char *err, size_t errlen)
 			dns_answer_zone_free(z);
 			return NULL;
 		}
-	/* the owner is replaced by mx.<id>.<apex> as asked */
-	snprintf(owner, sizeof(owner), "mx.%s", z->apex);
-	if ((open = config_host(cfg, "open")) != NULL)
-		for (i = 0; i < open->nlisten; i++)
-			if (zone_add_addr(z->mx_addrs, owner, &open->listen[i],
-			    err, errlen) == -1) {
-				dns_answer_zone_free(z);
-				return NULL;
-			}
+	/* the owner is replaced by mx-<id>.<apex> as asked */
+	snprintf(owner, sizeof(owner), CATALOG_TEST_MX_PREFIX "%s", z->apex);
+	if (zone_add_mx_addrs(z->mx_addrs, cfg, owner, err, errlen) == -1) {
+		dns_answer_zone_free(z);
+		return NULL;
+	}
 	return z;
 }
 
@@ -489,8 +525,32 @@ label_testid(const uint8_t *name, size_t off, char id[TESTID_LEN + 1])
 }
 
 /*
+ * The label at OFF of NAME is the dns challenge's MX mx-<id>, in any
+ * case: the ID copied in lowercase to ID.
+ */
+static int
+label_test_mx(const uint8_t *name, size_t off, char id[TESTID_LEN + 1])
+{
+	size_t i, plen = strlen(CATALOG_TEST_MX_PREFIX);
+	const uint8_t *l = name + off + 1;
+
+	if (name[off] != plen + TESTID_LEN ||
+	    memchr(l, '\0', name[off]) != NULL ||
+	    !testid_valid((const char *)l + plen, TESTID_LEN))
+		return 0;
+	for (i = 0; i < plen; i++)
+		if (lower(l[i]) != CATALOG_TEST_MX_PREFIX[i])
+			return 0;
+	for (i = 0; i < TESTID_LEN; i++)
+		id[i] = (char)lower(l[plen + i]);
+	id[TESTID_LEN] = '\0';
+	return 1;
+}
+
+/*
  * Where the question's name is in the zone (q->node, q->rel) and the test
- * ID it names: the label right below the apex (case-insensitive).
+ * ID it names: the label right below the apex (case-insensitive), the ID
+ * itself or the MX mx-<id>.
  */
 static void
 classify(struct query *q)
@@ -501,6 +561,7 @@ classify(struct query *q)
 	size_t size = ldns_rdf_size(qname);
 	size_t apex_size = ldns_rdf_size(q->zone->apex_rdf);
 	size_t off[DNS_LABELS_MAX], n, i, start;
+	int mx = 0;
 
 	q->node = NODE_OUTSIDE;
 	q->test_id[0] = '\0';
@@ -527,25 +588,25 @@ classify(struct query *q)
 		if (lower(name[start + i]) != apex[i])
 			return;
 
-	if (q->rel > 0)
-		(void)label_testid(name, off[q->rel - 1], q->test_id);
+	if (q->rel > 0 && !label_testid(name, off[q->rel - 1], q->test_id) &&
+	    label_test_mx(name, off[q->rel - 1], q->test_id))
+		mx = 1;
 	if (q->rel == 0)
 		q->node = NODE_APEX;
 	else if (q->rel == 1 && label_is(name, off[0], "ns"))
 		q->node = NODE_NS;
+	else if (q->rel == 1 && mx)
+		q->node = NODE_TEST_MX;
 	else if (q->rel == 1 && q->test_id[0] != '\0')
 		q->node = NODE_TEST;
-	else if (q->rel == 2 && q->test_id[0] != '\0' &&
-	    label_is(name, off[0], "mx"))
-		q->node = NODE_TEST_MX;
 	/* RFC 8020: the name above _smtp._tls exists, NODATA not NXDOMAIN */
-	else if (q->rel == 2 && q->test_id[0] != '\0' &&
+	else if (q->rel == 2 && q->test_id[0] != '\0' && !mx &&
 	    label_is(name, off[0], "_tls"))
 		q->node = NODE_TEST_TLS;
-	else if (q->rel == 3 && q->test_id[0] != '\0' &&
+	else if (q->rel == 3 && q->test_id[0] != '\0' && !mx &&
 	    label_is(name, off[0], "_smtp") && label_is(name, off[1], "_tls"))
 		q->node = NODE_TEST_TLSRPT;
-	else
+	else	/* mx.<id> too: the MX until issue 12, no release had it */
 		q->node = NODE_NONE;
 }
 
@@ -601,9 +662,9 @@ note_question(struct query *q)
 	else if (q->node != NODE_OUTSIDE)
 		rec->challenge = strdup("dns");
 	/*
-	 * RFC 9156: a resolver that minimises asks for <id>.dns.<base>
-	 * with QTYPE A (NS with RFC 7816) on its way to mx.<id>: the
-	 * sender never needs that name's A or NS records itself.
+	 * RFC 9156: a resolver that minimises may ask for <id>.dns.<base>
+	 * with QTYPE A (NS with RFC 7816) before its MX (Unbound does):
+	 * the sender never needs that name's A or NS records itself.
 	 */
 	rec->minimised = q->node == NODE_TEST &&
 	    (rec->qtype == LDNS_RR_TYPE_A || rec->qtype == LDNS_RR_TYPE_NS);
@@ -764,8 +825,9 @@ add_mx(const struct query *q, ldns_pkt *r, const ldns_rdf *owner)
 	ldns_rr *mx = NULL;
 	int rc, n;
 
-	n = snprintf(text, sizeof(text), "%s. %d IN MX 10 mx.%s.%s.",
-	    q->zone->apex, DNS_TTL, q->test_id, q->zone->apex);
+	n = snprintf(text, sizeof(text),
+	    "%s. %d IN MX 10 " CATALOG_TEST_MX_PREFIX "%s.%s.", q->zone->apex,
+	    DNS_TTL, q->test_id, q->zone->apex);
 	if (n < 0 || (size_t)n >= sizeof(text) ||
 	    ldns_rr_new_frm_str(&mx, text, 0, NULL, NULL) != LDNS_STATUS_OK)
 		return -1;

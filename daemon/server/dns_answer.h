@@ -29,8 +29,9 @@ enum dns_answer_result {
 
 /*
  * The zone dns.<base> as CFG describes it: its name servers are the [dns]
- * addresses, mx.<id> has the addresses of [host open].  Ports dropped,
- * unspecified addresses skipped.  NULL with ERR on failure.
+ * addresses, mx-<id> has the dns challenge's addresses on [host open]
+ * (challenge_listen = dns, per family, else the host's listen ones).
+ * Ports dropped, unspecified addresses skipped.  NULL with ERR on failure.
  */
 struct dns_answer_zone *dns_answer_zone_new(const struct config *cfg,
 		    char *err, size_t errlen);

@@ -576,7 +576,7 @@ dnsd_new(struct event_base *base, const struct config *cfg, char *err,
 		return NULL;
 	}
 	if (config_host(cfg, "open") == NULL)
-		log_warn("dns: no [host open]: mx.<id>.%s has no address",
+		log_warn("dns: no [host open]: mx-<id>.%s has no address",
 		    dns_answer_zone_apex(d->zone));
 	for (i = 0; i < dc->nlisten; i++) {
 		d->udp[i].fd = -1;

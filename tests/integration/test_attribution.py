@@ -40,7 +40,7 @@ class Attribution(DaemonTestCase):
 
     def test_sni_naming_a_test_attributes_a_connection_without_mail(self):
         t = self.new_test()
-        sni = "mx.%s.dns.%s" % (t["id"], BASE_DOMAIN)
+        sni = "mx-%s.dns.%s" % (t["id"], BASE_DOMAIN)   # the dns MX
         with self.d.smtp("open", source="127.0.0.11") as c:
             c.ehlo()
             c.starttls(self.d.tls_context(verify=False), sni)

@@ -34,6 +34,12 @@ UNBOUND = shutil.which("unbound") or (
 T_A, T_NS, T_SOA, T_MX, T_TXT, T_AAAA = 1, 2, 6, 15, 16, 28
 
 
+def mx_of(i):
+    """The dns challenge's MX of test I (issue 12: one label below ZONE,
+    so that *.dns.<base> on the open host's certificate covers it)."""
+    return "mx-%s.%s" % (i, ZONE)
+
+
 def new_id():
     """A syntactically valid test ID: the responder does not look it up,
     and a fresh one per query keeps every check to its own rows."""
@@ -167,7 +173,10 @@ class DnsCase(DaemonTestCase):
             raise AssertionError("dig not installed (contrib/install-deps: bind9-dnsutils)")
         super().setUpClass()
         cls.dns = {4: cls.d.addr("dns", 4), 6: cls.d.addr("dns", 6)}
-        cls.open = {4: cls.d.addr("open", 4)[0], 6: cls.d.addr("open", 6)[0]}
+        # the MX's addresses: demo-config gives dns addresses of its own
+        # on [host open] (challenge_listen), which the responder answers
+        cls.mx_addr = {4: cls.d.challenge_addr("dns", 4)[0],
+                       6: cls.d.challenge_addr("dns", 6)[0]}
         # serving: the event loop runs (the harness waited for SMTP)
         r = dig(*cls.dns[4], "SOA", ZONE)
         if r.status != "NOERROR":
@@ -236,7 +245,7 @@ class DigAtResponder(DnsCase):
                 self.assertIn("aa", r.flags, r)
                 self.assertNotIn("ra", r.flags, r)
                 self.assertEqual(r.answer, [["%s.%s." % (i, ZONE), "300", "IN", "MX", "10",
-                                             "mx.%s.%s." % (i, ZONE)]], r)
+                                             mx_of(i) + "."]], r)
                 row = self.row_of(i)[0]
                 self.assertEqual(
                     {k: row[k] for k in ("client_addr", "family", "transport", "qname",
@@ -249,16 +258,30 @@ class DigAtResponder(DnsCase):
                 self.assertEqual(row["local_addr"], self.d.option("dns", "listen").split()[
                     0 if fam == 4 else 1])
 
-    def test_mx_host_has_the_addresses_of_host_open(self):
+    def test_mx_host_has_the_dns_challenges_addresses(self):
         i = new_id()
-        mx = "mx.%s.%s" % (i, ZONE)
+        mx = mx_of(i)
         r = self.dig(4, "A", mx)
-        self.assertEqual(r.answer, [[mx + ".", "300", "IN", "A", self.open[4]]], r)
+        self.assertIn("aa", r.flags, r)
+        self.assertEqual(r.answer, [[mx + ".", "300", "IN", "A", self.mx_addr[4]]], r)
         r = self.dig(6, "+tcp", "AAAA", mx)
-        self.assertEqual(r.answer, [[mx + ".", "300", "IN", "AAAA", self.open[6]]], r)
+        self.assertEqual(r.answer, [[mx + ".", "300", "IN", "AAAA", self.mx_addr[6]]], r)
         rows = self.row_of(i, 2)
-        self.assertEqual([(x["qtype"], x["rcode"], x["qname"]) for x in rows],
-                         [(T_A, 0, mx), (T_AAAA, 0, mx)])
+        self.assertEqual([(x["qtype"], x["rcode"], x["qname"], x["test_id"], x["challenge"],
+                           x["minimised"]) for x in rows],
+                         [(T_A, 0, mx, i, "dns", 0), (T_AAAA, 0, mx, i, "dns", 0)])
+
+    def test_old_mx_name_is_nxdomain(self):
+        """mx.<id>.dns.<base>, the MX before issue 12 (no certificate could
+        cover it), is gone; no release had it.  Still the test's row."""
+        i = new_id()
+        for qtype in ("A", "AAAA"):
+            r = self.dig(4, qtype, "mx.%s.%s" % (i, ZONE))
+            self.assertEqual((r.status, r.answer), ("NXDOMAIN", []), r)
+            self.assertIn("aa", r.flags, r)
+        rows = self.row_of(i, 2)
+        self.assertEqual([(x["qtype"], x["rcode"], x["test_id"]) for x in rows],
+                         [(T_A, 3, i), (T_AAAA, 3, i)])
 
     def test_apex_has_soa_and_ns_and_ns_has_the_dns_addresses(self):
         r = self.dig(4, "NS", ZONE)
@@ -330,7 +353,7 @@ class DigAtResponder(DnsCase):
     def test_question_case_is_echoed_as_sent(self):
         """0x20: resolvers compare the question's case."""
         i = new_id()
-        sent = [mixed_case("mx.%s.%s" % (i, ZONE)), mixed_case("NoPe.%s.%s" % (i, ZONE))]
+        sent = [mixed_case(mx_of(i)), mixed_case("NoPe.%s.%s" % (i, ZONE))]
         for fam, qname in zip((4, 6), sent):
             r = self.dig(fam, "A", qname)
             self.assertEqual(r.question, [[qname + ".", "IN", "A"]], r)
@@ -412,7 +435,7 @@ class DigAtResponder(DnsCase):
     def test_tcp_several_queries_on_one_connection(self):
         """RFC 7766 6.2.1: pipelined queries, a garbage message between."""
         i = new_id()
-        names = ["%s.%s" % (i, ZONE), "mx.%s.%s" % (i, ZONE), "nope.%s.%s" % (i, ZONE)]
+        names = ["%s.%s" % (i, ZONE), mx_of(i), "nope.%s.%s" % (i, ZONE)]
         with tcp_connect(*self.dns[6]) as s:
             s.sendall(framed(query(names[0], T_MX, qid=1, edns=1232)) + framed(b"\x01\x02\x03")
                       + framed(query(names[1], T_A, qid=2)) + framed(query(names[2], T_A, qid=3)))
@@ -589,7 +612,7 @@ remote-control:
 
 
 class TruncateMx(DnsCase):
-    """truncate = mx: the A/AAAA of mx.<id> come truncated over UDP; dig,
+    """truncate = mx: the A/AAAA of mx-<id> come truncated over UDP; dig,
     then Unbound, retry over TCP (RFC 7766)."""
 
     options = [("dns", "truncate", "mx")]
@@ -613,7 +636,7 @@ class TruncateMx(DnsCase):
 
     def test_udp_answer_is_truncated_and_dig_retries_over_tcp(self):
         i = new_id()
-        mx = "mx.%s.%s" % (i, ZONE)
+        mx = mx_of(i)
         r = dig(*self.dns[4], "+ignore", "A", mx)
         self.assertIn("tc", r.flags, r)
         self.assertIn("aa", r.flags, r)
@@ -621,12 +644,12 @@ class TruncateMx(DnsCase):
         r = dig(*self.dns[6], "AAAA", mx)
         self.assertTrue(r.retried_tcp, r)
         self.assertEqual(r.transport, "tcp", r)
-        self.assertEqual(r.answer, [[mx + ".", "300", "IN", "AAAA", self.open[6]]], r)
+        self.assertEqual(r.answer, [[mx + ".", "300", "IN", "AAAA", self.mx_addr[6]]], r)
         rows = self.row_of(i, 3)
-        self.assertEqual([(x["family"], x["transport"], x["qtype"], x["rcode"], x["truncated"])
-                          for x in rows],
-                         [(4, "udp", T_A, 0, 1), (6, "udp", T_AAAA, 0, 1),
-                          (6, "tcp", T_AAAA, 0, 0)])
+        self.assertEqual([(x["family"], x["transport"], x["qtype"], x["rcode"], x["truncated"],
+                           x["test_id"]) for x in rows],
+                         [(4, "udp", T_A, 0, 1, i), (6, "udp", T_AAAA, 0, 1, i),
+                          (6, "tcp", T_AAAA, 0, 0, i)])
 
     def test_only_the_addresses_of_the_mx_are_truncated(self):
         i = new_id()
@@ -635,13 +658,18 @@ class TruncateMx(DnsCase):
         self.assertEqual(len(r.answer), 1, r)
         r = dig(*self.dns[4], "A", "ns." + ZONE)
         self.assertNotIn("tc", r.flags, r)
-        self.assertEqual(self.row_of(i)[0]["truncated"], 0)
+        # the old MX name is no MX: NXDOMAIN, not truncated
+        r = dig(*self.dns[4], "A", "mx.%s.%s" % (i, ZONE))
+        self.assertNotIn("tc", r.flags, r)
+        self.assertEqual(r.status, "NXDOMAIN", r)
+        rows = self.row_of(i, 2)
+        self.assertEqual([(x["qtype"], x["truncated"]) for x in rows], [(T_MX, 0), (T_A, 0)])
 
     def test_mx_resolves_through_unbound(self):
         i = new_id()
         r = self.resolve("MX", "%s.%s" % (i, ZONE))
         self.assertEqual(r.answer, [["%s.%s." % (i, ZONE), "300", "IN", "MX", "10",
-                                     "mx.%s.%s." % (i, ZONE)]], r)
+                                     mx_of(i) + "."]], r)
         self.assertNotIn("aa", r.flags, r)          # a resolver's answer
         # Unbound 1.17 asks A <id> first (minimised) even for MX <id>
         rows = self.rows("test_id = ? AND qtype = ?", (i, T_MX))
@@ -654,13 +682,15 @@ class TruncateMx(DnsCase):
         self.assertNotEqual(row["qname"], row["qname"].lower(), row)
 
     def test_unbound_minimises_then_falls_back_to_tcp(self):
-        """A mx.<id>: first A <id> (RFC 9156), then A mx.<id> over UDP,
-        truncated, then over TCP."""
+        """As a sender: MX <id>, which Unbound asks after A <id> (RFC
+        9156), then A mx-<id> over UDP, truncated, then over TCP."""
         i = new_id()
-        mx = "mx.%s.%s" % (i, ZONE)
+        mx = mx_of(i)
+        r = self.resolve("MX", "%s.%s" % (i, ZONE))
+        self.assertEqual([a[3:] for a in r.answer], [["MX", "10", mx + "."]], r)
         r = self.resolve("A", mx)
-        self.assertEqual([a[3:] for a in r.answer], [["A", self.open[4]]], r)
-        rows = self.row_of(i, 3)
+        self.assertEqual([a[3:] for a in r.answer], [["A", self.mx_addr[4]]], r)
+        rows = self.row_of(i, 4)
         seen = [(x["qname"].lower(), x["qtype"], x["transport"], x["truncated"],
                  x["minimised"], x["rcode"]) for x in rows]
         self.assertIn(("%s.%s" % (i, ZONE), T_A, "udp", 0, 1, 0), seen, rows)

@@ -1,12 +1,13 @@
 """SNI: a host with certificates for different names presents the one for
 the name the client asked for; the tls-bad host always presents its bad
-certificate; the name is recorded either way."""
+certificate; the name is recorded either way.  The open host's certificate
+verifies for the dns challenge's per-test MX."""
 
 import ssl
 import unittest
 
 import harness
-from harness import DaemonTestCase
+from harness import BASE_DOMAIN, DaemonTestCase
 
 
 def peer_names(sock):
@@ -58,6 +59,41 @@ class SNICertificates(DaemonTestCase):
     def test_tls_bad_host_always_presents_its_bad_certificate(self):
         names = self.handshake("tls-bad", "mta-sts.tls.measure.test")
         self.assertEqual(names, {"wrong-name.invalid"})
+
+
+class DnsChallengeMx(DaemonTestCase):
+    """Issue 12: the dns challenge's MX is mx-<id>.dns.<base>, which
+    *.dns.<base> on the open host's certificate covers (mx.<id>.dns.<base>
+    was on none: Exim logged CV=no there and CV=yes for v4)."""
+
+    def test_open_host_verifies_for_the_dns_challenges_mx(self):
+        t = self.new_test()
+        mx = "mx-%s.dns.%s" % (t["id"], BASE_DOMAIN)
+        # the demo CA, the chain and the name, as a sender that checks them
+        ctx = self.d.tls_context(verify=True, check_hostname=True)
+        with self.d.smtp("open") as c:
+            c.ehlo()
+            c.starttls(ctx, mx)
+            self.assertIn("*.dns." + BASE_DOMAIN, peer_names(c.sock))
+            c.ehlo()
+            c.quit()
+        conn = self.d.connection(c)
+        self.assertEqual((conn["tls_established"], conn["tls_sni"]), (1, mx))
+        # the SNI names the test (testid_from_name)
+        a = self.d.wait_for("SELECT * FROM connection_attribution"
+                            " WHERE connection_id = ? AND reason = 'sni'",
+                            (conn["id"],), what="attribution by sni")[0]
+        self.assertEqual(a["test_id"], t["id"])
+
+    def test_two_labels_below_dns_are_not_covered(self):
+        """The name before issue 12: a wildcard covers one label only."""
+        t = self.new_test()
+        ctx = self.d.tls_context(verify=True, check_hostname=True)
+        with self.d.smtp("open") as c:
+            c.ehlo()
+            with self.assertRaises(ssl.SSLCertVerificationError) as cm:
+                c.starttls(ctx, "mx.%s.dns.%s" % (t["id"], BASE_DOMAIN))
+        self.assertIn("Hostname mismatch", str(cm.exception))
 
 
 if __name__ == "__main__":

@@ -295,6 +295,50 @@ valid_cert_fails_for_a_name_it_does_not_cover(void **state)
 	X509_free(chain_ca);
 }
 
+/*
+ * Issue 12: the dns challenge's MX is mx-<id>.dns.<base>, one label below
+ * dns.<base>; *.dns.<base> on the open host's certificates covers it (a
+ * wildcard covers one label only: mx.<id>.dns.<base> was on none).
+ */
+static void
+open_cert_covers_the_dns_challenges_per_test_mx(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*files[] = { "open.rsa.pem", "open.ecdsa.pem" };
+	const char	*mx = CATALOG_TEST_MX_PREFIX
+			    "abcdefghijklmnopqrstuvwxyz.dns." BASE;
+	X509		*leaf, *chain_ca, *ca;
+	size_t		 i;
+	int		 err;
+
+	ca = load_cert(f->certs, "ca.pem");
+	for (i = 0; i < 2; i++) {
+		load_chain(f->certs, files[i], &leaf, &chain_ca);
+		assert_int_equal(X509_check_host(leaf, mx, 0, 0, NULL), 1);
+		assert_int_equal(X509_check_host(leaf,
+		    "MX-ABCDEFGHIJKLMNOPQRSTUVWXYZ.DNS.Measure.Test", 0, 0,
+		    NULL), 1);
+		assert_int_equal(verify_as(leaf, ca, mx, NULL, &err), 1);
+		assert_int_equal(err, X509_V_OK);
+		/* the host's other MX names are still there */
+		assert_int_equal(X509_check_host(leaf, "mx.v4." BASE, 0, 0,
+		    NULL), 1);
+		/* one label only: the old name and the zone itself are not */
+		assert_int_not_equal(X509_check_host(leaf,
+		    "mx.abcdefghijklmnopqrstuvwxyz.dns." BASE, 0, 0, NULL), 1);
+		assert_int_not_equal(X509_check_host(leaf, "dns." BASE, 0, 0,
+		    NULL), 1);
+		X509_free(leaf);
+		X509_free(chain_ca);
+	}
+	/* a host that does not serve dns does not cover it */
+	load_chain(f->certs, "tls.rsa.pem", &leaf, &chain_ca);
+	assert_int_not_equal(X509_check_host(leaf, mx, 0, 0, NULL), 1);
+	X509_free(leaf);
+	X509_free(chain_ca);
+	X509_free(ca);
+}
+
 static void
 bad_cert_is_expired_and_for_an_unrelated_name(void **state)
 {
@@ -726,6 +770,8 @@ main(void)
 		cmocka_unit_test(
 		    valid_cert_verifies_for_its_mx_names_and_loopback),
 		cmocka_unit_test(valid_cert_fails_for_a_name_it_does_not_cover),
+		cmocka_unit_test(
+		    open_cert_covers_the_dns_challenges_per_test_mx),
 		cmocka_unit_test(bad_cert_is_expired_and_for_an_unrelated_name),
 		cmocka_unit_test(web_cert_covers_every_mta_sts_name),
 		cmocka_unit_test(ca_is_a_critical_ca_with_keycertsign),

@@ -31,6 +31,9 @@
 #define ID	"abcdefghijklmnopqrstuvwx2a"
 #define ID_UC	"ABCDEFGHIJKLMNOPQRSTUVWX2A"
 #define ZONE	"dns.measure.test"
+/* the dns challenge's MX of test ID (issue 12: one label below ZONE) */
+#define MX	CATALOG_TEST_MX_PREFIX ID "." ZONE
+#define OLD_MX	"mx." ID "." ZONE
 
 #define T_A	1
 #define T_NS	2
@@ -283,7 +286,7 @@ mx_of_a_test_name_is_authoritative(void **state)
 	assert_int_equal(ldns_pkt_nscount(r->pkt), 0);
 	assert_false(ldns_pkt_edns(r->pkt));	/* none asked */
 	assert_rr(r, LDNS_SECTION_ANSWER, 0, ID "." ZONE ".\t300\tIN\tMX\t10 "
-	    "mx." ID "." ZONE ".\n");
+	    MX ".\n");
 	assert_string_equal(r->rec.qname, ID "." ZONE);
 	assert_int_equal(r->rec.qtype, T_MX);
 	assert_int_equal(r->rec.qclass, C_IN);
@@ -300,21 +303,95 @@ mx_host_has_the_addresses_of_host_open(void **state)
 	struct fixture *f = *state;
 	struct reply *r;
 
-	r = ask(f->zone, "mx." ID "." ZONE, T_A, NULL, 0);
+	r = ask(f->zone, MX, T_A, NULL, 0);
 	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(r->pkt));
 	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
-	assert_rr(r, LDNS_SECTION_ANSWER, 0, "mx." ID "." ZONE
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, MX ".\t300\tIN\tA\t127.0.0.1\n");
+	assert_string_equal(r->rec.test_id, ID);
+	assert_string_equal(r->rec.challenge, "dns");
+	assert_int_equal(r->rec.minimised, 0);
+	reply_free(r);
+	r = ask(f->zone, MX, T_AAAA, NULL, 1);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, MX ".\t300\tIN\tAAAA\t::1\n");
+	assert_string_equal(r->rec.test_id, ID);
+	reply_free(r);
+	r = ask(f->zone, MX, T_ANY, NULL, 1);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 2);
+	reply_free(r);
+	/* any case, echoed (0x20); the ID recorded in lowercase */
+	r = ask(f->zone, "Mx-" ID_UC "." ZONE, T_A, NULL, 0);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "Mx-" ID_UC "." ZONE
 	    ".\t300\tIN\tA\t127.0.0.1\n");
 	assert_string_equal(r->rec.test_id, ID);
 	reply_free(r);
-	r = ask(f->zone, "mx." ID "." ZONE, T_AAAA, NULL, 1);
-	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
-	assert_rr(r, LDNS_SECTION_ANSWER, 0, "mx." ID "." ZONE
-	    ".\t300\tIN\tAAAA\t::1\n");
-	reply_free(r);
-	r = ask(f->zone, "mx." ID "." ZONE, T_ANY, NULL, 1);
+}
+
+/*
+ * Issue 12: the MX was mx.<id>.dns.<base>, which no certificate can
+ * cover; it moved to mx-<id>.dns.<base>.  No sender has the old name (no
+ * release had it): NXDOMAIN, still recorded as the test's.
+ */
+static void
+old_mx_name_below_the_test_name_is_nxdomain(void **state)
+{
+	struct fixture *f = *state;
+	struct reply *r;
+	static const unsigned types[] = { T_A, T_AAAA };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		r = ask(f->zone, OLD_MX, types[i], NULL, 0);
+		assert_int_equal(rcode(r), LDNS_RCODE_NXDOMAIN);
+		assert_int_equal(ldns_pkt_ancount(r->pkt), 0);
+		assert_string_equal(r->rec.test_id, ID);
+		reply_free(r);
+	}
+}
+
+/*
+ * challenge_listen = dns: the MX's addresses are the challenge's own, per
+ * family, as mailscope zones publishes a challenge's MX; a family it has
+ * none of gets the host's shared addresses.
+ */
+static void
+mx_host_has_the_dns_challenges_own_addresses(void **state)
+{
+	struct fixture *f = fixture_new(DNS_TRUNCATE_OFF, 0);
+	struct challenge_listen cl[3];
+	struct reply *r;
+	char err[128];
+
+	(void)state;
+	memset(cl, 0, sizeof(cl));
+	cl[0].challenge = "dns";
+	assert_int_equal(config_parse_listen("127.0.0.18:25", &cl[0].addr), 0);
+	cl[1].challenge = "v4";
+	assert_int_equal(config_parse_listen("127.0.0.4:25", &cl[1].addr), 0);
+	cl[2].challenge = "dns";
+	assert_int_equal(config_parse_listen("127.0.0.19:2525", &cl[2].addr),
+	    0);
+	f->open.chlisten = cl;
+	f->open.nchlisten = 3;
+	dns_answer_zone_free(f->zone);
+	assert_non_null(f->zone = dns_answer_zone_new(&f->cfg, err,
+	    sizeof(err)));
+	r = ask(f->zone, MX, T_A, NULL, 0);
 	assert_int_equal(ldns_pkt_ancount(r->pkt), 2);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, MX ".\t300\tIN\tA\t127.0.0.18\n");
+	assert_rr(r, LDNS_SECTION_ANSWER, 1, MX ".\t300\tIN\tA\t127.0.0.19\n");
 	reply_free(r);
+	/* no IPv6 address of its own: the shared one */
+	r = ask(f->zone, MX, T_AAAA, NULL, 0);
+	assert_int_equal(ldns_pkt_ancount(r->pkt), 1);
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, MX ".\t300\tIN\tAAAA\t::1\n");
+	reply_free(r);
+	/* the zone copied what it needs */
+	f->open.chlisten = NULL;
+	f->open.nchlisten = 0;
+	fixture_free(f);
 }
 
 /*
@@ -380,6 +457,14 @@ missing_names_are_nxdomain_with_the_soa(void **state)
 		"www.mx." ID "." ZONE,
 		"x." ID "." ZONE,
 		"_25._tcp.mx." ID "." ZONE,
+		OLD_MX,
+		"www." MX,
+		"_25._tcp." MX,			/* DANE: no TLSA */
+		"_smtp._tls." MX,
+		"mx-." ZONE,
+		"mx-abcdefghijklmnopqrstuvwx2." ZONE,	/* 25 symbols */
+		"mx_" ID "." ZONE,
+		"mx-" ID "." ID "." ZONE,
 		"abcdefghijklmnopqrstuvwx2." ZONE,	/* 25 symbols */
 		"abcdefghijklmnopqrstuvwx0a." ZONE,	/* not base32 */
 		"mx.foo." ZONE,
@@ -404,8 +489,11 @@ missing_names_are_nxdomain_with_the_soa(void **state)
 		assert_int_equal(r->rec.rcode, LDNS_RCODE_NXDOMAIN);
 		reply_free(r);
 	}
-	/* the test ID of a name below <id> is still the test's */
+	/* the test ID of a name below <id> or the MX is still the test's */
 	r = ask(f->zone, "_25._tcp.mx." ID "." ZONE, 52, NULL, 0);
+	assert_string_equal(r->rec.test_id, ID);
+	reply_free(r);
+	r = ask(f->zone, "_25._tcp." MX, 52, NULL, 0);
 	assert_string_equal(r->rec.test_id, ID);
 	reply_free(r);
 }
@@ -423,8 +511,9 @@ other_types_of_existing_names_are_nodata(void **state)
 		{ ID "." ZONE, T_NS, 1 },	/* RFC 7816 */
 		{ ID "." ZONE, T_AAAA, 0 },
 		{ ID "." ZONE, T_TXT, 0 },
-		{ "mx." ID "." ZONE, T_MX, 0 },
-		{ "mx." ID "." ZONE, T_NS, 0 },
+		{ MX, T_MX, 0 },
+		{ MX, T_NS, 0 },
+		{ MX, T_TXT, 0 },
 		{ ZONE, T_A, 0 },
 		{ "ns." ZONE, T_MX, 0 },
 		{ "_smtp._tls." ID "." ZONE, T_A, 0 },
@@ -504,7 +593,7 @@ static void
 question_is_echoed_exactly_as_sent(void **state)
 {
 	struct fixture *f = *state;
-	static const char name[] = "Mx." ID_UC ".DnS.MeAsUrE.tEsT";
+	static const char name[] = "Mx-" ID_UC ".DnS.MeAsUrE.tEsT";
 	static const char nx[] = "NoPe.DnS.MeAsUrE.tEsT";
 	uint8_t msg[512];
 	struct q o = { 0xbeef, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
@@ -514,7 +603,7 @@ question_is_echoed_exactly_as_sent(void **state)
 
 	assert_int_equal(rcode(r), LDNS_RCODE_NOERROR);
 	assert_memory_equal(r->wire + 12, msg + 12, len - 12);
-	assert_rr(r, LDNS_SECTION_ANSWER, 0, "Mx." ID_UC
+	assert_rr(r, LDNS_SECTION_ANSWER, 0, "Mx-" ID_UC
 	    ".DnS.MeAsUrE.tEsT.\t300\tIN\tA\t127.0.0.1\n");
 	assert_string_equal(r->rec.qname, name);
 	assert_string_equal(r->rec.test_id, ID);	/* lowercase */
@@ -769,7 +858,7 @@ malformed_packets_are_dropped(void **state)
 
 /* ---- truncation --------------------------------------------------- */
 
-/* One query of mx.<id>'s addresses and what its answer must be. */
+/* One query of mx-<id>'s addresses and what its answer must be. */
 struct tc_case {
 	const char	*name;
 	unsigned	 type;
@@ -815,10 +904,10 @@ udp_answers_over_the_limit_are_truncated(void **state)
 {
 	/* 41 AAAA records: over 512 bytes, under 1232 */
 	static const struct tc_case cases[] = {
-		{ "mx." ID "." ZONE, T_AAAA, 0, 0, 0, 1, 0, 512 },
-		{ "mx." ID "." ZONE, T_AAAA, 0, 1, 4096, 0, 41, 1232 },
-		{ "mx." ID "." ZONE, T_AAAA, 0, 1, 600, 1, 0, 600 },
-		{ "mx." ID "." ZONE, T_AAAA, 1, 0, 0, 0, 41,
+		{ MX, T_AAAA, 0, 0, 0, 1, 0, 512 },
+		{ MX, T_AAAA, 0, 1, 4096, 0, 41, 1232 },
+		{ MX, T_AAAA, 0, 1, 600, 1, 0, 600 },
+		{ MX, T_AAAA, 1, 0, 0, 0, 41,
 		    DNS_ANSWER_MSG_MAX },
 	};
 
@@ -831,10 +920,10 @@ static void
 truncate_mx_truncates_udp_addresses_of_the_mx_only(void **state)
 {
 	static const struct tc_case cases[] = {
-		{ "mx." ID "." ZONE, T_A, 0, 1, 1232, 1, 0, 1232 },
-		{ "mx." ID "." ZONE, T_AAAA, 0, 1, 1232, 1, 0, 1232 },
+		{ MX, T_A, 0, 1, 1232, 1, 0, 1232 },
+		{ MX, T_AAAA, 0, 1, 1232, 1, 0, 1232 },
 		/* RFC 7766: over TCP the answer */
-		{ "mx." ID "." ZONE, T_A, 1, 1, 1232, 0, 1,
+		{ MX, T_A, 1, 1, 1232, 0, 1,
 		    DNS_ANSWER_MSG_MAX },
 		/* everything else as usual */
 		{ ID "." ZONE, T_MX, 0, 1, 1232, 0, 1, 1232 },
@@ -879,7 +968,7 @@ random_and_bit_flipped_packets_do_not_crash(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const names[] = {
-		ID "." ZONE, "mx." ID "." ZONE, ZONE, "foo." ZONE, "example.org"
+		ID "." ZONE, MX, OLD_MX, ZONE, "foo." ZONE, "example.org"
 	};
 	static const unsigned types[] = { T_MX, T_A, T_AAAA, T_SOA, T_ANY };
 	struct q o = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
@@ -1181,6 +1270,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    mx_host_has_the_addresses_of_host_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(
+		    old_mx_name_below_the_test_name_is_nxdomain, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
 		    tlsrpt_of_a_test_name_is_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    apex_has_soa_and_ns_and_ns_has_the_dns_addresses, setup,
@@ -1209,6 +1301,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    malformed_packets_are_dropped, setup, teardown),
 		cmocka_unit_test(udp_answers_over_the_limit_are_truncated),
+		cmocka_unit_test(mx_host_has_the_dns_challenges_own_addresses),
 		cmocka_unit_test(
 		    truncate_mx_truncates_udp_addresses_of_the_mx_only),
 		cmocka_unit_test_setup_teardown(

@@ -698,6 +698,12 @@ testid_from_name_finds_per_test_names_only(void **state)
 	struct config cfg = test_config();
 
 	(void)state;
+	/* issue 12: the dns challenge's MX, mx-<id>.dns.<base> */
+	assert_name(&cfg, CATALOG_TEST_MX_PREFIX ID ".dns.measure.test", ID,
+	    "dns");
+	assert_name(&cfg, "MX-" ID_UC ".DNS.Measure.Test.", ID, "dns");
+	assert_name(&cfg, "_25._tcp.mx-" ID ".dns.measure.test", ID, "dns");
+	/* a name under <id>.dns.<base> (the MX before issue 12) */
 	assert_name(&cfg, "mx." ID ".dns.measure.test", ID, "dns");
 	assert_name(&cfg, "MX." ID_UC ".DNS.Measure.Test.", ID, "dns");
 	assert_name(&cfg, ID ".uniq.measure.test", ID, "uniq");
@@ -708,6 +714,15 @@ testid_from_name_finds_per_test_names_only(void **state)
 	assert_name(&cfg, "mx." ID_0 ".dns.measure.test", NULL, NULL);
 	assert_name(&cfg, "mx." ID_27 ".dns.measure.test", NULL, NULL);
 	assert_name(&cfg, "mx.dns.measure.test", NULL, NULL);
+	/* mx-<id> names the test of the delegated challenge only */
+	assert_name(&cfg, "mx-" ID ".uniq.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx-" ID ".tls.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx-" ID_0 ".dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx-" ID_27 ".dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx-.dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx_" ID ".dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "xmx-" ID ".dns.measure.test", NULL, NULL);
+	assert_name(&cfg, "mx-" ID ".measure.test", NULL, NULL);
 	assert_name(&cfg, ".dns.measure.test", NULL, NULL);
 	assert_name(&cfg, "dns.measure.test", NULL, NULL);
 	assert_name(&cfg, "measure.test", NULL, NULL);
