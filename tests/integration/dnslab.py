@@ -57,6 +57,14 @@ def make_zones(name):
     return root, conf, out
 
 
+def add_netns(name):
+    """ip netns add NAME; the one allowed skip when that is refused."""
+    cp = run(["ip", "netns", "add", name])
+    if cp.returncode != 0:
+        raise unittest.SkipTest("cannot create a network namespace: %s"
+                                % cp.stderr.strip())
+
+
 class DnsLab:
     """UNBOUNDS: {port: do-ip6 "yes" or "no"}.  After start(): root, conf,
     out (the zone files, trust-anchor.ds among them)."""
@@ -68,13 +76,11 @@ class DnsLab:
         self.procs = []
         self.root = None
         self._home = None       # our own network namespace, when entered
+        self.unbound_extra = ""  # more server: lines for every Unbound
 
     def start(self):
         need("ip", "nsd", "unbound", "dig")
-        cp = run(["ip", "netns", "add", self.ns])
-        if cp.returncode != 0:
-            raise unittest.SkipTest("cannot create a network namespace: %s"
-                                    % cp.stderr.strip())
+        add_netns(self.ns)
         try:
             cp = run(["ip", "-n", self.ns, "link", "set", "lo", "up"])
             assert cp.returncode == 0, describe(cp)
@@ -159,7 +165,7 @@ class DnsLab:
     def _unbound_conf(self, port, v6):
         return self._write_conf(
             "unbound%d" % port, "unbound.conf",
-            'server:\n\tinterface: 127.0.0.1@{port}\n\tusername: ""\n'
+            'server:\n\tinterface: 127.0.0.1@{port}\n{extra}\tusername: ""\n'
             '\tchroot: ""\n\tdirectory: "{d}"\n\tpidfile: "{d}/unbound.pid"\n'
             '\tlogfile: "{d}/unbound.log"\n\tuse-syslog: no\n'
             '\tdo-daemonize: no\n\tnum-threads: 1\n\tdo-ip4: yes\n'
@@ -170,7 +176,7 @@ class DnsLab:
             '\tval-log-level: 2\n\tverbosity: 1\n'
             'remote-control:\n\tcontrol-enable: no\n'
             'stub-zone:\n\tname: "{base}."\n\tstub-addr: 127.0.0.1\n',
-            port=port, v6=v6, base=BASE_DOMAIN,
+            port=port, v6=v6, base=BASE_DOMAIN, extra=self.unbound_extra,
             anchor=os.path.join(self.out, "trust-anchor.ds"))
 
     def logs(self):
