@@ -1,7 +1,7 @@
 /*
  * mailscope: the operator's and researcher's command.  new-test,
- * check-config, certs, zones and demo-config, dispatched from one const
- * table; single-threaded, synchronous store calls.
+ * check-config, certs, zones, demo-config and export, dispatched from one
+ * const table; single-threaded, synchronous store calls.
  */
 #include "build.h"
 
@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "config.h"
 #include "demo.h"
+#include "export.h"
 #include "log.h"
 #include "store.h"
 #include "testid.h"
@@ -56,6 +57,7 @@ static int	cmd_certs(const struct config *, const struct cmd_args *);
 static int	cmd_zones(const struct config *, const struct cmd_args *);
 static int	cmd_demo_config(const struct config *,
 		    const struct cmd_args *);
+static int	cmd_export(const struct config *, const struct cmd_args *);
 
 /* --out is required wherever it is an option. */
 static const struct option certs_opts[] = {
@@ -80,6 +82,9 @@ static const struct command commands[] = {
 	{ "zones", cmd_zones, 1, zones_opts, "--out DIR" },
 	{ "demo-config", cmd_demo_config, 0, demo_opts,
 	    "--out DIR [--base-port N]" },
+	{ "export", cmd_export, 1, NULL, "--format csv|jsonl "
+	    "[--what deliveries|connections] [--since DATE] [--anonymize] "
+	    "[--out FILE]" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -269,6 +274,12 @@ cmd_demo_config(const struct config *cfg, const struct cmd_args *a)
 		return 1;
 	printf("%s/mailscope.conf\n", a->out);
 	return 0;
+}
+
+static int
+cmd_export(const struct config *cfg, const struct cmd_args *a)
+{
+	return export_main(cfg->database, a->argc, a->argv, stderr);
 }
 
 int

@@ -145,6 +145,25 @@ SELECT i.id AS report_id, i.kind,
 FROM inbound_reports i
 JOIN connections c ON c.id = i.connection_id;
 
+-- TLS-RPT reports parsed (schema/016_tlsrpt.sql): one row per policy,
+-- with its report's organization and dates; a malformed report is one row
+-- without a policy.  failure_rows: its tlsrpt_failures rows.
+DROP VIEW IF EXISTS v_tlsrpt;
+CREATE VIEW v_tlsrpt AS
+SELECT r.id AS tlsrpt_report_id, r.inbound_report_id,
+	i.transaction_id, i.connection_id,
+	datetime(i.received, 'unixepoch') AS received,
+	datetime(r.parsed_at, 'unixepoch') AS parsed_at,
+	r.status, r.error, r.organization, r.report_id, r.contact,
+	r.date_start, r.date_end,
+	p.id AS policy_id, p.policy_type, p.policy_domain, p.policy_string,
+	p.mx_host, p.successful, p.failed,
+	(SELECT count(*) FROM tlsrpt_failures f
+	    WHERE f.tlsrpt_policy_id = p.id) AS failure_rows
+FROM tlsrpt_reports r
+JOIN inbound_reports i ON i.id = r.inbound_report_id
+LEFT JOIN tlsrpt_policies p ON p.tlsrpt_report_id = r.id;
+
 -- Every connection of a test (schema/014_attribution.sql): attributed by
 -- a recipient (rcpt), the SNI (sni), or the client network's evidence for
 -- exactly one test (address); an ambiguous connection is listed under

@@ -25,6 +25,7 @@
 #include "senderdns.h"
 #include "spf.h"
 #include "store.h"
+#include "tlsrpt.h"
 
 #define MAX_THREADS	16
 #define ANALYZE_QUEUE_BYTES	(256UL * 1024 * 1024)	/* waiting messages */
@@ -137,6 +138,12 @@ analyze_one(struct analyzer *an, const struct worker_dns *wd,
 	rec->txn_id = txn->id;
 	if (headers_analyze(txn, rec) == -1)
 		log_warn("analyze: transaction %lld: headers: out of memory",
+		    (long long)txn->id);
+	/* RFC 8460: a report to tlsrpt@<base>, kept whole, is parsed */
+	if (txn->report_kind != NULL && strcmp(txn->report_kind, "tlsrpt") ==
+	    0 && tlsrpt_parse_message(txn->message, txn->message_len,
+	    &rec->tlsrpt) == -1)
+		log_warn("analyze: transaction %lld: TLS-RPT: out of memory",
 		    (long long)txn->id);
 	analyze_dns(wd, txn, rec);
 	rec->finished = clock_now();

@@ -160,6 +160,31 @@ static const size_t analysis_strs[] = {
 	offsetof(struct analysis_rec, message_id),
 };
 
+static const size_t tlsrpt_failure_strs[] = {
+	offsetof(struct tlsrpt_failure, result_type),
+	offsetof(struct tlsrpt_failure, sending_mta_ip),
+	offsetof(struct tlsrpt_failure, receiving_mx_hostname),
+	offsetof(struct tlsrpt_failure, receiving_ip),
+	offsetof(struct tlsrpt_failure, additional_information),
+	offsetof(struct tlsrpt_failure, failure_reason_code),
+};
+
+static const size_t tlsrpt_policy_strs[] = {
+	offsetof(struct tlsrpt_policy, policy_type),
+	offsetof(struct tlsrpt_policy, policy_domain),
+	offsetof(struct tlsrpt_policy, policy_string),
+	offsetof(struct tlsrpt_policy, mx_host),
+};
+
+static const size_t tlsrpt_strs[] = {
+	offsetof(struct tlsrpt_rec, error),
+	offsetof(struct tlsrpt_rec, organization),
+	offsetof(struct tlsrpt_rec, report_id),
+	offsetof(struct tlsrpt_rec, contact),
+	offsetof(struct tlsrpt_rec, date_start),
+	offsetof(struct tlsrpt_rec, date_end),
+};
+
 static char **
 str_at(void *rec, size_t off)
 {
@@ -347,6 +372,24 @@ records_senderdns_clear(struct senderdns_rec *r)
 }
 
 void
+records_tlsrpt_clear(struct tlsrpt_rec *r)
+{
+	struct tlsrpt_policy	*p;
+	size_t			 i, k;
+
+	for (i = 0; i < r->npolicies; i++) {
+		p = &r->policies[i];
+		for (k = 0; k < p->nfailures; k++)
+			rec_clear(&p->failures[k], sizeof(p->failures[k]),
+			    STRS(tlsrpt_failure_strs));
+		free(p->failures);
+		rec_clear(p, sizeof(*p), STRS(tlsrpt_policy_strs));
+	}
+	free(r->policies);
+	rec_clear(r, sizeof(*r), STRS(tlsrpt_strs));
+}
+
+void
 records_analysis_free(struct analysis_rec *a)
 {
 	size_t	 i;
@@ -362,6 +405,7 @@ records_analysis_free(struct analysis_rec *a)
 	records_dkim_clear(&a->dkim);
 	records_dmarc_clear(&a->dmarc);
 	records_senderdns_clear(&a->sender_zones);
+	records_tlsrpt_clear(&a->tlsrpt);
 	rec_clear(a, sizeof(*a), STRS(analysis_strs));
 	free(a);
 }

@@ -327,6 +327,46 @@ struct senderdns_rec {
 	size_t		 n;
 };
 
+/* One failure-details entry of a TLS-RPT policy (RFC 8460 4.4). */
+struct tlsrpt_failure {
+	char		*result_type;		/* escaped, as all strings */
+	char		*sending_mta_ip;
+	char		*receiving_mx_hostname;
+	char		*receiving_ip;
+	long long	 failed_sessions;	/* -1: absent */
+	char		*additional_information;
+	char		*failure_reason_code;
+};
+
+/* One policy of a TLS-RPT report (RFC 8460 4.3, 4.4).  Owns failures. */
+struct tlsrpt_policy {
+	char		*policy_type;
+	char		*policy_domain;		/* lowercased */
+	char		*policy_string;		/* JSON array text; NULL */
+	char		*mx_host;		/* JSON array text; NULL */
+	long long	 successful;
+	long long	 failed;
+	struct tlsrpt_failure *failures;	/* owned array */
+	size_t		 nfailures;
+};
+
+/*
+ * A TLS-RPT report (RFC 8460) parsed from a stored report message: with
+ * status "malformed", error says why and policies is empty.  Owns all.
+ */
+struct tlsrpt_rec {
+	int		 checked;	/* 0: not a report, no row */
+	const char	*status;	/* static: "ok" or "malformed" */
+	char		*error;		/* why malformed, or what was capped */
+	char		*organization;
+	char		*report_id;
+	char		*contact;
+	char		*date_start;
+	char		*date_end;
+	struct tlsrpt_policy *policies;	/* owned array */
+	size_t		 npolicies;
+};
+
 /*
  * What the analyzers found about one message.  Owns everything it points
  * to; records_analysis_free() frees it whole.
@@ -352,6 +392,7 @@ struct analysis_rec {
 	struct dkim_rec	 dkim;
 	struct dmarc_rec dmarc;
 	struct senderdns_rec sender_zones;
+	struct tlsrpt_rec tlsrpt;	/* a report message's (report_kind) */
 };
 
 /*
@@ -386,6 +427,7 @@ void		 records_clientdns_clear(struct clientdns_rec *);
 void		 records_dkim_clear(struct dkim_rec *);
 void		 records_dmarc_clear(struct dmarc_rec *);
 void		 records_senderdns_clear(struct senderdns_rec *);
+void		 records_tlsrpt_clear(struct tlsrpt_rec *);
 void		 records_analysis_free(struct analysis_rec *);
 
 #endif /* MAILSCOPE_RECORDS_H */

@@ -68,6 +68,9 @@ enum stmt_id {
 	ST_DMARC,
 	ST_DMARC_DEST,
 	ST_SENDER_ZONE,
+	ST_TLSRPT,
+	ST_TLSRPT_POLICY,
+	ST_TLSRPT_FAILURE,
 	ST_ATTR_INSERT,
 	ST_ATTR_CONN_EVIDENCE,
 	ST_ATTR_EVIDENCE,
@@ -232,6 +235,25 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " dnssec, dnssec_error, ipv6_ns)"
 	    " VALUES (:transaction_id, :role, :name, :zone, :dnssec,"
 	    " :dnssec_error, :ipv6_ns)",
+	/* no row without the inbound_reports row: job_tlsrpt() checks */
+	[ST_TLSRPT] =
+	    "INSERT INTO tlsrpt_reports (inbound_report_id, parsed_at, status,"
+	    " error, organization, report_id, contact, date_start, date_end)"
+	    " SELECT id, :finished, :status, :error, :organization,"
+	    " :report_id, :contact, :date_start, :date_end"
+	    " FROM inbound_reports WHERE transaction_id = :transaction_id",
+	[ST_TLSRPT_POLICY] =
+	    "INSERT INTO tlsrpt_policies (tlsrpt_report_id, policy_type,"
+	    " policy_domain, policy_string, mx_host, successful, failed)"
+	    " VALUES (:row, :policy_type, :policy_domain, :policy_string,"
+	    " :mx_host, :successful, :failed)",
+	[ST_TLSRPT_FAILURE] =
+	    "INSERT INTO tlsrpt_failures (tlsrpt_policy_id, result_type,"
+	    " sending_mta_ip, receiving_mx_hostname, receiving_ip,"
+	    " failed_sessions, additional_information, failure_reason_code)"
+	    " VALUES (:row, :result_type, :sending_mta_ip,"
+	    " :receiving_mx_hostname, :receiving_ip, :failed_sessions,"
+	    " :additional_information, :failure_reason_code)",
 	/*
 	 * Attribution (docs/researcher.md): a closed connection's own
 	 * decision, by recipient or SNI; else 'none' until ST_ATTR_EVAL.
@@ -1081,7 +1103,38 @@ static const struct col sender_zone_cols[] = {
 	COL_NULL(sender_zone, INT, NEG, ipv6_ns),
 };
 
+/* The report row first: its :error is not the analysis' */
+static const struct col tlsrpt_cols[] = {
+	COL(tlsrpt_rec, TEXT, status),
+	COL(tlsrpt_rec, TEXT, error),
+	COL(tlsrpt_rec, TEXT, organization),
+	COL(tlsrpt_rec, TEXT, report_id),
+	COL(tlsrpt_rec, TEXT, contact),
+	COL(tlsrpt_rec, TEXT, date_start),
+	COL(tlsrpt_rec, TEXT, date_end),
+};
+
+static const struct col tlsrpt_policy_cols[] = {
+	COL(tlsrpt_policy, TEXT, policy_type),
+	COL(tlsrpt_policy, TEXT, policy_domain),
+	COL(tlsrpt_policy, TEXT, policy_string),
+	COL(tlsrpt_policy, TEXT, mx_host),
+	COL(tlsrpt_policy, LLONG, successful),
+	COL(tlsrpt_policy, LLONG, failed),
+};
+
+static const struct col tlsrpt_failure_cols[] = {
+	COL(tlsrpt_failure, TEXT, result_type),
+	COL(tlsrpt_failure, TEXT, sending_mta_ip),
+	COL(tlsrpt_failure, TEXT, receiving_mx_hostname),
+	COL(tlsrpt_failure, TEXT, receiving_ip),
+	COL(tlsrpt_failure, LLONG, failed_sessions),
+	COL(tlsrpt_failure, TEXT, additional_information),
+	COL(tlsrpt_failure, TEXT, failure_reason_code),
+};
+
 static const struct col identity_col[] = { COL_VALUE(":identity", TEXT) };
+static const struct col row_col[] = { COL_VALUE(":row", INT64) };
 static const struct col result_col[] = { COL_VALUE(":result", TEXT) };
 static const struct col id_col[] = { COL_VALUE(":id", TEXT) };
 static const struct col created_col[] = { COL_VALUE(":created", DOUBLE) };
@@ -1380,6 +1433,55 @@ job_spf(struct store *st, struct job *j, const char *identity,
 	return job_exec(st, j, ST_SPF, src, NELEM(src), "SPF result insert");
 }
 
+/*
+ * The TLS-RPT rows of a report message: the report, keyed by its
+ * inbound_reports row, its policies, their failure details.
+ */
+static int
+job_tlsrpt(struct store *st, struct job *j)
+{
+	const struct tlsrpt_rec		*r = &j->analysis->tlsrpt;
+	const struct tlsrpt_policy	*p;
+	int64_t				 report_row, policy_row;
+	struct src			 src[] = {
+		SRC(tlsrpt_cols, r),
+		SRC(row_col, &report_row),
+		SRC(analysis_cols, j->analysis),
+	};
+	size_t				 i, k;
+
+	if (!r->checked)
+		return 0;
+	if (job_exec(st, j, ST_TLSRPT, src, NELEM(src),
+	    "TLS-RPT report insert") == -1)
+		return -1;
+	if (sqlite3_changes(st->db) == 0) {
+		log_warn("c%" PRId64 ": store: TLS-RPT report of transaction "
+		    "%" PRId64 " without its inbound_reports row: not stored",
+		    j->conn_id, j->analysis->txn_id);
+		return 0;
+	}
+	report_row = sqlite3_last_insert_rowid(st->db);
+	for (i = 0; i < r->npolicies; i++) {
+		p = &r->policies[i];
+		src[0] = (struct src)SRC(tlsrpt_policy_cols, p);
+		src[1].rec = &report_row;
+		if (job_exec(st, j, ST_TLSRPT_POLICY, src, NELEM(src),
+		    "TLS-RPT policy insert") == -1)
+			return -1;
+		policy_row = sqlite3_last_insert_rowid(st->db);
+		src[1].rec = &policy_row;
+		for (k = 0; k < p->nfailures; k++) {
+			src[0] = (struct src)SRC(tlsrpt_failure_cols,
+			    &p->failures[k]);
+			if (job_exec(st, j, ST_TLSRPT_FAILURE, src,
+			    NELEM(src), "TLS-RPT failure insert") == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* The result rows of an analysis that was not skipped. */
 static int
 job_results(struct store *st, struct job *j)
@@ -1412,7 +1514,7 @@ job_results(struct store *st, struct job *j)
 	if (z->checked && JOB_ROWS(st, j, ST_SENDER_ZONE, sender_zone_cols,
 	    z->zones, z->n, "sender zone insert") == -1)
 		return -1;
-	return 0;
+	return job_tlsrpt(st, j);
 }
 
 static int

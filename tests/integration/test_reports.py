@@ -155,6 +155,54 @@ class Reports(DaemonTestCase):
                          (rows[0]["id"], "tlsrpt", "open", len(msg),
                           sha256_hex(msg), conn["tls_version"]))
 
+    def tlsrpt_rows(self, conn_id):
+        """The v_tlsrpt rows of CONN_ID's report, once analysed."""
+        return self.d.wait_for("SELECT * FROM v_tlsrpt WHERE connection_id = ?"
+                               " ORDER BY policy_id", (conn_id,),
+                               what="the report parsed into v_tlsrpt")
+
+    def test_report_is_parsed_into_v_tlsrpt(self):
+        msg, report = tlsrpt_message()
+        reply, conn = self.deliver("open", [REPORT_RCPT], msg, tls=True)
+        self.assertReply(reply, 250, "2.0.0")
+        rows = self.tlsrpt_rows(conn["id"])
+        self.assertEqual(len(rows), 1)
+        r = rows[0]
+        self.assertEqual((r["status"], r["error"], r["organization"],
+                          r["report_id"], r["contact"], r["date_start"],
+                          r["date_end"]),
+                         ("ok", None, "Sender Example", report["report-id"],
+                          "smtp-tls-reporting@sender.example",
+                          "2025-11-24T00:00:00Z", "2025-11-24T23:59:59Z"))
+        self.assertEqual((r["policy_type"], r["policy_domain"],
+                          r["successful"], r["failed"], r["failure_rows"]),
+                         ("no-policy-found", BASE_DOMAIN.lower(), 3, 1, 1))
+        self.assertEqual(r["inbound_report_id"],
+                         self.reports_of(conn["id"])[0]["id"])
+        f = self.d.query_one("SELECT * FROM tlsrpt_failures WHERE"
+                             " tlsrpt_policy_id = ?", (r["policy_id"],))
+        self.assertEqual((f["result_type"], f["sending_mta_ip"],
+                          f["receiving_mx_hostname"], f["receiving_ip"],
+                          f["failed_sessions"]),
+                         ("certificate-expired", "192.0.2.1",
+                          ("mx.tls-bad." + BASE_DOMAIN).lower(), None, 1))
+
+    def test_report_with_wrong_types_is_stored_malformed(self):
+        report = tlsrpt_json()
+        report["policies"][0]["summary"]["total-failure-session-count"] = "1"
+        msg, _ = tlsrpt_message(report=report)
+        reply, conn = self.deliver("open", [REPORT_RCPT], msg, tls=True)
+        self.assertReply(reply, 250, "2.0.0")
+        rows = self.tlsrpt_rows(conn["id"])
+        self.assertEqual(len(rows), 1)
+        self.assertEqual((rows[0]["status"], rows[0]["error"],
+                          rows[0]["organization"], rows[0]["policy_id"]),
+                         ("malformed",
+                          "total-failure-session-count: not an integer",
+                          "Sender Example", None))
+        # the message is kept whole all the same
+        self.assertStoredWhole(self.reports_of(conn["id"])[0], msg)
+
     def test_report_in_plaintext_on_plain_host_is_stored_whole(self):
         msg, report = tlsrpt_message()
         reply, conn = self.deliver("plain", [REPORT_RCPT], msg, tls=False)

@@ -820,6 +820,76 @@ empty_report_is_stored_as_empty_blob(void **state)
 	sqlite3_close(db);
 }
 
+/* A parsed TLS-RPT report lands in its three tables, keyed as it should. */
+static void
+tlsrpt_report_rows_as_written(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(1);
+	struct analysis_rec	*a;
+	struct tlsrpt_rec	*r;
+	struct tlsrpt_policy	*p;
+	sqlite3			*db;
+
+	assert_non_null(a = calloc(1, sizeof(*a)));
+	a->txn_id = 1;
+	a->finished = 1700000003.5;
+	r = &a->tlsrpt;
+	r->checked = 1;
+	r->status = "ok";
+	r->organization = xstrdup("Company-X");
+	r->report_id = xstrdup("rid");
+	r->contact = xstrdup("c@x.example");
+	r->date_start = xstrdup("2016-04-01T00:00:00Z");
+	r->date_end = xstrdup("2016-04-01T23:59:59Z");
+	assert_non_null(r->policies = calloc(1, sizeof(*r->policies)));
+	r->npolicies = 1;
+	p = r->policies;
+	p->policy_type = xstrdup("sts");
+	p->policy_domain = xstrdup("company-y.example");
+	p->mx_host = xstrdup("[\"*.mail.company-y.example\"]");
+	p->successful = 5326;
+	p->failed = 303;
+	assert_non_null(p->failures = calloc(2, sizeof(*p->failures)));
+	p->nfailures = 2;
+	p->failures[0].result_type = xstrdup("certificate-expired");
+	p->failures[0].failed_sessions = 100;
+	p->failures[1].result_type = xstrdup("validation-failure");
+	p->failures[1].receiving_ip = xstrdup("203.0.113.58");
+	p->failures[1].failed_sessions = 3;
+
+	st = open_ok(f->path);
+	store_conn_open(st, &c);
+	store_txn(st, txn_report(test_report, sizeof(test_report) - 1));
+	store_analysis(st, a);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM tlsrpt_reports r"
+	    " JOIN inbound_reports i ON i.id = r.inbound_report_id"
+	    " WHERE i.transaction_id = 1 AND r.parsed_at = 1700000003.5 AND"
+	    " r.status = 'ok' AND r.error IS NULL AND"
+	    " r.organization = 'Company-X' AND r.report_id = 'rid' AND"
+	    " r.contact = 'c@x.example' AND"
+	    " r.date_start = '2016-04-01T00:00:00Z' AND"
+	    " r.date_end = '2016-04-01T23:59:59Z'"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM v_tlsrpt WHERE"
+	    " policy_type = 'sts' AND policy_domain = 'company-y.example' AND"
+	    " policy_string IS NULL AND"
+	    " mx_host = '[\"*.mail.company-y.example\"]' AND"
+	    " successful = 5326 AND failed = 303 AND failure_rows = 2 AND"
+	    " organization = 'Company-X' AND transaction_id = 1"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM tlsrpt_failures f"
+	    " JOIN tlsrpt_policies p ON p.id = f.tlsrpt_policy_id WHERE"
+	    " (f.result_type = 'certificate-expired' AND f.receiving_ip IS NULL"
+	    " AND f.failed_sessions = 100) OR"
+	    " (f.result_type = 'validation-failure' AND"
+	    " f.receiving_ip = '203.0.113.58' AND f.failed_sessions = 3)"),
+	    2);
+	sqlite3_close(db);
+}
+
 #define T1	"abcdefghijklmnopqrstuvwxyz"
 #define T2	"bbbbbbbbbbbbbbbbbbbbbbbbbb"
 
@@ -995,6 +1065,7 @@ main(void)
 		T(dns_records_beyond_the_queue_bound_are_dropped_mail_is_not),
 		T(report_is_stored_whole_with_its_transaction),
 		T(empty_report_is_stored_as_empty_blob),
+		T(tlsrpt_report_rows_as_written),
 		T(attribution_by_rcpt_sni_address_and_ambiguous),
 		T(challenges_table_is_replaced_by_the_rows_given),
 		cmocka_unit_test(close_null_is_noop),

@@ -1,0 +1,233 @@
+"""mailscope export: CSV (RFC 4180) and JSON Lines of v_deliveries and
+v_connections, --since, --anonymize, usage errors, constant memory."""
+
+import csv
+import datetime
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import unittest
+
+import harness
+from harness import MAILSCOPE, ConfigCase, DaemonTestCase, make_message
+
+HOSTILE_FROM = '"a,b\\"c"@example.org'
+
+
+def view_rows(con, view, order):
+    con.row_factory = sqlite3.Row
+    return [dict(r) for r in con.execute("SELECT * FROM %s ORDER BY %s" % (view, order))]
+
+
+def as_csv(v):
+    return "" if v is None else str(v)
+
+
+def sanitized():
+    """An AddressSanitizer build: some 16 MB more to start with."""
+    with open(MAILSCOPE, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+class Export(DaemonTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = cls.d
+        cls.t1, cls.t2 = d.new_test(), d.new_test()
+        sends = [(cls.t1, 4, "a@example.org"), (cls.t1, 4, HOSTILE_FROM),
+                 (cls.t1, 6, "b@example.net"), (cls.t2, 4, "c@example.org")]
+        for t, fam, frm in sends:
+            to = d.address(t, "plain")
+            with d.smtp("plain", family=fam) as c:
+                c.ehlo("client.example")
+                r = c.send_mail(frm, [to], make_message(to, sender=frm))
+                if r.code != 250:
+                    raise AssertionError("delivery: %s" % r)
+                c.quit()
+            d.connection(c)
+        with d.smtp("plain") as c:      # a connection without mail
+            c.ehlo("nomail.example")
+            c.quit()
+        d.connection(c)
+        d.wait_for("SELECT 1 WHERE (SELECT count(*) FROM v_deliveries) = 4 AND NOT EXISTS "
+                   "(SELECT 1 FROM v_deliveries WHERE analysis = 'pending')",
+                   timeout=20, what="analyses")
+
+    def export(self, *args, rc=0, db=None):
+        path = os.path.join(self.d.dir, "export.out")
+        if os.path.exists(path):
+            os.unlink(path)
+        cp = self.d.tool("export", *args, "--out", path, check=False)
+        if cp.returncode != rc or harness.sanitizer_report(cp.stderr):
+            self.fail("export exit %d, expected %d\n%s" % (cp.returncode, rc, harness.describe(cp)))
+        with open(path, "rb") as f:
+            return f.read()
+
+    def csv_rows(self, data):
+        self.assertTrue(data.endswith(b"\r\n"), data[-20:])
+        rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+        return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
+
+    def jsonl_rows(self, data):
+        if data == b"":
+            return []
+        self.assertTrue(data.endswith(b"\n"))
+        return [json.loads(line) for line in data.decode().split("\n")[:-1]]
+
+    def views(self):
+        con = self.d.db()
+        try:
+            return (view_rows(con, "v_deliveries", "transaction_id, address"),
+                    view_rows(con, "v_connections", "connection_id"))
+        finally:
+            con.close()
+
+    def test_both_formats_both_kinds_equal_the_views(self):
+        dels, conns = self.views()
+        self.assertEqual(len(dels), 4)
+        for what, rows in (("deliveries", dels), ("connections", conns)):
+            header, got = self.csv_rows(self.export("--format", "csv", "--what", what))
+            self.assertEqual(header, list(rows[0].keys()))
+            self.assertEqual(got, [{k: as_csv(v) for k, v in r.items()} for r in rows], what)
+            got = self.jsonl_rows(self.export("--format", "jsonl", "--what", what))
+            self.assertEqual(got, rows, what)
+            self.assertEqual([list(r) for r in got], [list(r) for r in rows])
+        # deliveries is the default
+        self.assertEqual(self.jsonl_rows(self.export("--format", "jsonl")), dels)
+
+    def test_csv_to_stdout_has_crlf_and_hostile_values_round_trip(self):
+        cp = subprocess.run([MAILSCOPE, "-c", self.d.conf, "export", "--format", "csv"],
+                            capture_output=True, timeout=harness.deadline(30))
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertNotIn(b"\n", cp.stdout.replace(b"\r\n", b""))
+        _, rows = self.csv_rows(cp.stdout)
+        froms = [r["mail_from"] for r in rows]
+        self.assertIn(HOSTILE_FROM, froms)
+        self.assertIn(b'"""a,b\\""c""@example.org"', cp.stdout)
+
+    def test_since_filters(self):
+        dels, conns = self.views()
+        day = datetime.datetime.strptime(dels[0]["received"], "%Y-%m-%d %H:%M:%S")
+        tomorrow = (day + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        yesterday = (day - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        self.assertEqual(self.jsonl_rows(self.export("--format", "jsonl", "--since", tomorrow)), [])
+        self.assertEqual(self.jsonl_rows(self.export("--format", "jsonl", "--since", yesterday)), dels)
+        last = max(r["started"] for r in conns)
+        got = self.jsonl_rows(self.export("--format", "jsonl", "--what", "connections",
+                                          "--since", last.replace(" ", "T") + "Z"))
+        self.assertEqual(got, [r for r in conns if r["started"] >= last])
+        self.assertTrue(got)
+        got = self.jsonl_rows(self.export("--format", "jsonl", "--since", dels[-1]["received"]))
+        self.assertEqual(got, [r for r in dels if r["received"] >= dels[-1]["received"]])
+
+    def test_anonymize(self):
+        dels, conns = self.views()
+        a = self.jsonl_rows(self.export("--format", "jsonl", "--anonymize"))
+        b = self.jsonl_rows(self.export("--format", "jsonl", "--anonymize"))
+        self.assertEqual(len(a), len(dels))
+        pseudo = {}
+        for orig, row in zip(dels, a):
+            self.assertEqual(row["client_addr"],
+                             "127.0.0.0" if orig["family"] == 4 else "::")
+            self.assertEqual(row["mail_from"], orig["mail_from"][orig["mail_from"].rindex("@"):])
+            self.assertEqual(row["address"], orig["address"][orig["address"].rindex("@"):])
+            self.assertEqual(row["helo"], orig["helo"])
+            self.assertRegex(row["test_id"], r"^anon-[0-9a-f]{16}$")
+            self.assertNotIn(orig["test_id"], json.dumps(row))
+            pseudo.setdefault(orig["test_id"], set()).add(row["test_id"])
+            for k in ("size", "connection_id", "challenge", "tls_version"):
+                self.assertEqual(row[k], orig[k])
+        self.assertEqual(sorted(len(s) for s in pseudo.values()), [1, 1])
+        self.assertEqual(len(set().union(*pseudo.values())), 2)
+        # a fresh key per export
+        self.assertFalse(set(r["test_id"] for r in a) & set(r["test_id"] for r in b))
+        c = self.jsonl_rows(self.export("--format", "jsonl", "--anonymize", "--what",
+                                        "connections"))
+        self.assertEqual([r["client_addr"] for r in c],
+                         ["127.0.0.0" if r["family"] == 4 else "::" for r in conns])
+        _, rows = self.csv_rows(self.export("--format", "csv", "--anonymize"))
+        self.assertEqual([r["client_addr"] for r in rows], [r["client_addr"] for r in a])
+
+    def test_usage_errors(self):
+        for args in (["--format", "xml"], ["--format", "csv", "--since", "2024-13-01"],
+                     ["--format", "csv", "--since", "yesterday"],
+                     ["--format", "csv", "--since", "2024-02-30"],
+                     ["--format", "csv", "--what", "tests"], [], ["--format", "csv", "extra"],
+                     ["--format", "csv", "--bogus"]):
+            cp = self.d.tool("export", *args, check=False)
+            self.assertEqual(cp.returncode, 2, harness.describe(cp))
+            self.assertIn("mailscope", cp.stderr)
+
+    def test_constant_memory_and_invalid_utf8(self):
+        """20,000 rows of 1.5 kB each: the export's max RSS stays below
+        MAX_RSS, less than its 30 MB of output."""
+        copy = os.path.join(self.d.dir, "big.db")
+        src, dst = self.d.db(), sqlite3.connect(copy)
+        src.backup(dst)
+        src.close()
+        cols = [r[1] for r in dst.execute("PRAGMA table_info(connections)") if r[1] != "id"]
+        sel = ", ".join("'x' || printf('%01500d', n)" if c == "helo" else c for c in cols)
+        dst.execute("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
+                    "WHERE n < 20000) INSERT INTO connections (%s) SELECT %s FROM s, "
+                    "(SELECT * FROM connections ORDER BY id LIMIT 1)" % (", ".join(cols), sel))
+        dst.execute("UPDATE connections SET helo = CAST(X'66ff6fc0af' AS TEXT) WHERE id = "
+                    "(SELECT min(id) FROM connections)")
+        dst.commit()
+        dst.close()
+        conf = os.path.join(self.d.dir, "big.conf")
+        with open(self.d.conf) as f:
+            text = harness.config_set(f.read(), "global", "database", copy)
+        with open(conf, "w") as f:
+            f.write(text)
+
+        # VmHWM of the running process: ru_maxrss of a child would start
+        # at the RSS of this Python process, which it was forked from
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
+        p = subprocess.Popen([MAILSCOPE, "-c", conf, "export", "--format", "jsonl",
+                              "--what", "connections"], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        hwm, size, n, head = 0, 0, 0, b""
+        while True:
+            chunk = p.stdout.read(1 << 16)
+            try:
+                with open("/proc/%d/status" % p.pid) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            hwm = max(hwm, int(line.split()[1]) * 1024)
+            except OSError:
+                pass
+            if not chunk:
+                break
+            if len(head) < 100000:
+                head += chunk
+            size += len(chunk)
+            n += chunk.count(b"\n")
+        err = p.stderr.read().decode()
+        p.stdout.close()
+        p.stderr.close()
+        self.assertEqual(p.wait(), 0, err)
+        self.assertGreater(size, 30e6)
+        # holding the rows would take at least the 30 MB of output
+        self.assertLess(hwm, 50e6 if sanitized() else 30e6, "max RSS %d bytes" % hwm)
+        self.assertGreater(hwm, 0)
+        first = json.loads(head.split(b"\n")[0])
+        self.assertEqual(first["helo"], "f\ufffdo\ufffd\ufffd")
+        self.assertEqual(n, 20000 + len(self.views()[1]))
+
+
+class ExportNoDatabase(ConfigCase):
+
+    def test_unreadable_database_exits_1(self):
+        cp = self.d.tool("export", "--format", "csv", check=False)
+        self.assertEqual(cp.returncode, 1, harness.describe(cp))
+        self.assertFalse(os.path.exists(self.d.db_path))
+
+
+if __name__ == "__main__":
+    unittest.main()
