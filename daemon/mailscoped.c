@@ -5,11 +5,7 @@
 #include "build.h"
 
 #include <sys/types.h>
-#include <sys/socket.h>
 
-#include <netinet/in.h>
-
-#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
@@ -113,59 +109,6 @@ drop_privileges(const char *user)
 	return 0;
 }
 
-/* Where the analysis resolver takes its nameservers when none is set. */
-#define RESOLV_CONF	"/etc/resolv.conf"
-
-/* 1 when TEXT (an address, an IPv6 zone allowed) is 127.0.0.0/8 or ::1. */
-static int
-loopback_text(const char *text)
-{
-	char		 buf[INET6_ADDRSTRLEN];
-	struct in_addr	 a4;
-	struct in6_addr	 a6;
-	size_t		 n = strcspn(text, "%");
-
-	if (n >= sizeof(buf))
-		return 0;
-	memcpy(buf, text, n);
-	buf[n] = '\0';
-	if (inet_pton(AF_INET, buf, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
-/*
- * The nameservers of resolv.conf(5), as ldns reads them, into LIST
- * (space-separated); the number of those not on loopback.
- */
-static int
-resolv_conf_servers(char *list, size_t len)
-{
-	FILE	*fp;
-	char	 line[512], *w, *save;
-	size_t	 used = 0;
-	int	 away = 0, n;
-
-	list[0] = '\0';
-	if ((fp = fopen(RESOLV_CONF, "r")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if ((w = strtok_r(line, " \t\r\n", &save)) == NULL ||
-		    strcmp(w, "nameserver") != 0 ||
-		    (w = strtok_r(NULL, " \t\r\n", &save)) == NULL)
-			continue;
-		if (!loopback_text(w))
-			away++;
-		n = snprintf(list + used, len - used, "%s%s",
-		    used > 0 ? " " : "", w);
-		if (n < 0 || (size_t)n >= len - used)
-			break;
-		used += (size_t)n;
-	}
-	fclose(fp);
-	return away;
-}
-
 /*
  * The analysis sends its DNS lookups (SPF, DKIM, DMARC, the client's
  * names) to a resolver; the loopback demo promises to stay on loopback,
@@ -174,32 +117,14 @@ resolv_conf_servers(char *list, size_t len)
 static void
 log_resolver(const struct config *cfg)
 {
-	char			 list[256];
-	struct listen_addr	 la;
-	const struct sockaddr	*sa = (const struct sockaddr *)&la.ss;
-	int			 away;
+	char list[256];
 
-	if (resolver_disabled(cfg))
+	if (resolver_away(cfg, list, sizeof(list)) == 0)
 		return;
-	if (cfg->resolver == NULL) {
-		if (resolv_conf_servers(list, sizeof(list)) > 0)
-			log_info("analysis lookups use %s (from %s), not "
-			    "loopback; set resolver = off to stay on loopback",
-			    list, RESOLV_CONF);
-		return;
-	}
-	if (config_parse_listen(cfg->resolver, &la) == -1)
-		return;
-	if (sa->sa_family == AF_INET)
-		away = (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
-		    >> 24) != 127;
-	else
-		away = !IN6_IS_ADDR_LOOPBACK(
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
-	if (away)
-		log_info("analysis lookups use %s (from resolver), not "
-		    "loopback; set resolver = off to stay on loopback",
-		    cfg->resolver);
+	log_info("analysis lookups use %s (from %s), not loopback; set "
+	    "resolver = off to stay on loopback",
+	    cfg->resolver != NULL ? cfg->resolver : list,
+	    cfg->resolver != NULL ? "resolver" : "/etc/resolv.conf");
 }
 
 /*

@@ -78,13 +78,12 @@ push_configured(ldns_resolver *r, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
-struct resolver *
-resolver_new(const struct config *cfg, char *err, size_t errlen)
+/* The nameservers of CFG: its resolver, else /etc/resolv.conf's. */
+static ldns_resolver *
+nameservers(const struct config *cfg, char *err, size_t errlen)
 {
-	struct resolver *res;
 	ldns_resolver *r = NULL;
 	ldns_status st;
-	struct timeval tv;
 
 	if (resolver_disabled(cfg)) {
 		(void)snprintf(err, errlen, "resolver = off");
@@ -109,6 +108,59 @@ resolver_new(const struct config *cfg, char *err, size_t errlen)
 		ldns_resolver_deep_free(r);
 		return NULL;
 	}
+	return r;
+}
+
+/* A nameserver address on loopback: 127.0.0.0/8 or ::1. */
+static int
+loopback(const ldns_rdf *a)
+{
+	static const uint8_t one6[16] = { [15] = 1 };
+
+	if (ldns_rdf_get_type(a) == LDNS_RDF_TYPE_A)
+		return ldns_rdf_data(a)[0] == 127;
+	return ldns_rdf_get_type(a) == LDNS_RDF_TYPE_AAAA &&
+	    memcmp(ldns_rdf_data(a), one6, sizeof(one6)) == 0;
+}
+
+int
+resolver_away(const struct config *cfg, char *list, size_t len)
+{
+	ldns_resolver *r;
+	ldns_rdf **ns;
+	char err[128], *a;
+	size_t i, used = 0;
+	int away = 0, n;
+
+	list[0] = '\0';
+	if ((r = nameservers(cfg, err, sizeof(err))) == NULL)
+		return 0;
+	ns = ldns_resolver_nameservers(r);
+	for (i = 0; i < ldns_resolver_nameserver_count(r); i++) {
+		if (loopback(ns[i]))
+			continue;
+		away++;
+		if ((a = ldns_rdf2str(ns[i])) == NULL)
+			continue;
+		n = snprintf(list + used, len - used, "%s%s",
+		    used > 0 ? " " : "", a);
+		free(a);
+		if (n > 0 && (size_t)n < len - used)
+			used += (size_t)n;
+	}
+	ldns_resolver_deep_free(r);
+	return away;
+}
+
+struct resolver *
+resolver_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct resolver *res;
+	ldns_resolver *r;
+	struct timeval tv;
+
+	if ((r = nameservers(cfg, err, errlen)) == NULL)
+		return NULL;
 	if ((res = calloc(1, sizeof(*res))) == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
 		ldns_resolver_deep_free(r);

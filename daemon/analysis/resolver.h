@@ -70,6 +70,12 @@ int		 resolver_disabled(const struct config *cfg);
 struct resolver	*resolver_new(const struct config *cfg, char *err,
 		    size_t errlen);
 void		 resolver_free(struct resolver *);
+/*
+ * How many of the nameservers resolver_new() would use are off loopback,
+ * those listed in LIST (space-separated); 0 when none or disabled.
+ */
+int		 resolver_away(const struct config *cfg, char *list,
+		    size_t len);
 
 /* A resolver_fn: ARG is a struct resolver, or NULL (RESOLVER_ERROR). */
 int		 resolver_lookup(void *arg, const char *name, uint16_t type,
