@@ -1,6 +1,6 @@
 /*
  * mailscope: the operator's and researcher's command.  new-test,
- * check-config, certs, zones, demo-config and export, dispatched from one
+ * check-config, certs, zones, demo-config, report and export, dispatched from one
  * const table; single-threaded, synchronous store calls.
  */
 #include "build.h"
@@ -20,6 +20,7 @@
 #include "demo.h"
 #include "export.h"
 #include "log.h"
+#include "report.h"
 #include "store.h"
 #include "testid.h"
 #include "zones.h"
@@ -58,6 +59,7 @@ static int	cmd_zones(const struct config *, const struct cmd_args *);
 static int	cmd_demo_config(const struct config *,
 		    const struct cmd_args *);
 static int	cmd_export(const struct config *, const struct cmd_args *);
+static int	cmd_report(const struct config *, const struct cmd_args *);
 
 /* --out is required wherever it is an option. */
 static const struct option certs_opts[] = {
@@ -82,6 +84,8 @@ static const struct command commands[] = {
 	{ "zones", cmd_zones, 1, zones_opts, "--out DIR" },
 	{ "demo-config", cmd_demo_config, 0, demo_opts,
 	    "--out DIR [--base-port N]" },
+	{ "report", cmd_report, 1, NULL, "ID [--format text|json|html] "
+	    "[--verbose] [--out FILE]" },
 	{ "export", cmd_export, 1, NULL, "--format csv|jsonl "
 	    "[--what deliveries|connections] [--since DATE] [--anonymize] "
 	    "[--out FILE]" },
@@ -280,6 +284,12 @@ static int
 cmd_export(const struct config *cfg, const struct cmd_args *a)
 {
 	return export_main(cfg->database, a->argc, a->argv, stderr);
+}
+
+static int
+cmd_report(const struct config *cfg, const struct cmd_args *a)
+{
+	return report_main(cfg, a->argc, a->argv, stderr);
 }
 
 int

@@ -19,10 +19,12 @@ LAYERS = {
     "lib": (["daemon/lib"], "libms_lib_a_CPPFLAGS", ["lib"]),
     "analysis": (["daemon/analysis"], "libms_analysis_a_CPPFLAGS",
                  ["lib", "analysis"]),
+    "report": (["daemon/report"], "libms_report_a_CPPFLAGS",
+               ["lib", "report"]),
     "server": (["daemon/server"], "libms_server_a_CPPFLAGS",
-               ["lib", "analysis", "server"]),
+               ["lib", "analysis", "report", "server"]),
     "tool": (["daemon/tool", "zones", "certs"], "libms_tool_a_CPPFLAGS",
-             ["lib", "analysis", "tool"]),
+             ["lib", "analysis", "report", "tool"]),
 }
 # The two mains: the daemon is a server program, the tool is not.
 MAINS = {"daemon/mailscoped.c": "mailscoped_CPPFLAGS",
