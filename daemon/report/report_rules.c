@@ -578,15 +578,23 @@ rule_dane(const struct rp_input *in, struct rp_verdict *v)
 		    "got nothing although tls-badcert was delivered");
 }
 
-/* 1: the sender validates DANE (rule_dane says good), else 0. */
+/*
+ * Whether the sender validates DANE (rule_dane says good); if not, V
+ * says why the rule has no answer and 0 is returned.
+ */
 static int
-dane_sender(const struct rp_input *in)
+dane_sender(const struct rp_input *in, struct rp_verdict *v)
 {
 	struct rp_verdict scratch;
 
 	memset(&scratch, 0, sizeof(scratch));
 	rule_dane(in, &scratch);
 	free(scratch.evidence);
+	if (scratch.state == RP_WAITING)
+		verdict(v, RP_WAITING, "waiting for the dane verdict");
+	else if (scratch.state != RP_GOOD)
+		verdict(v, RP_NOT_MEASURED, "only for senders that validate "
+		    "DANE (see dane)");
 	return scratch.state == RP_GOOD;
 }
 
@@ -623,11 +631,8 @@ rule_dane_pkix(const struct rp_input *in, struct rp_verdict *v)
 {
 	enum rp_outcome o;
 
-	if (!dane_sender(in)) {
-		verdict(v, RP_NOT_MEASURED, "only for senders that validate "
-		    "DANE (see dane)");
+	if (!dane_sender(in, v))
 		return;
-	}
 	o = outcome(in, v, "tlsa-bad-pkix-ok");
 	if (DELIVERED(o))
 		verdict(v, RP_BAD, "delivered to tlsa-bad-pkix-ok: a valid "
@@ -645,11 +650,8 @@ rule_dane_mtasts(const struct rp_input *in, struct rp_verdict *v)
 {
 	enum rp_outcome stsok, bad_pkixbad, bad_pkixok;
 
-	if (!dane_sender(in)) {
-		verdict(v, RP_NOT_MEASURED, "only for senders that validate "
-		    "DANE (see dane)");
+	if (!dane_sender(in, v))
 		return;
-	}
 	stsok = outcome(in, v, "sts-ok-tlsa-bad");
 	bad_pkixbad = outcome(in, v, "sts-bad-tlsa-ok-pkix-bad");
 	bad_pkixok = outcome(in, v, "sts-bad-tlsa-ok");
