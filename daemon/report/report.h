@@ -321,6 +321,14 @@ enum rp_outcome {
 enum rp_outcome	report_outcome(const struct rp_input *in, const char *name,
 		    size_t *row);
 
+/*
+ * Whether C, a connection to challenge NAME's own address, proves the
+ * sender will not deliver there: it ended without a transaction, after
+ * a failed or abandoned handshake, after TLS without trying MAIL, or (on
+ * a host without STARTTLS) after EHLO without trying MAIL.
+ */
+int		report_conn_refuses(const struct rp_conn *c, const char *name);
+
 /* The time after which absence is conclusive: first contact + wait. */
 double		report_deadline(const struct rp_input *in);
 
@@ -348,6 +356,44 @@ void	report_evidence(struct rp_verdict *v, const char *table, int64_t id,
 const char	*report_state_name(enum rp_state);	/* "good" ... */
 const char	*report_group_name(enum rp_group);	/* "delivery" ... */
 const char	*report_group_title(enum rp_group);	/* "Delivery" ... */
+
+/*
+ * One row of the challenge table that closes every format
+ * (report_table.c): what became of the challenge's address.
+ */
+struct rp_row {
+	const struct rp_challenge *ch;		/* borrowed from the input */
+	enum rp_outcome		 outcome;
+	const struct rp_delivery *first;	/* earliest delivery; NULL: none */
+	size_t			 ngrey;		/* greylist attempts to it */
+	double			 grey_first;	/* 0: none */
+	double			 grey_accepted;	/* first accepted; 0: none */
+	size_t			 nrefusals;
+};
+
+/* Row I (< in->nchallenges) of IN's challenge table into ROW. */
+void		report_row(const struct rp_input *in, size_t i,
+		    struct rp_row *row);
+/* Whether a delivery, a greylist attempt, a connection belongs to ROW. */
+int		report_row_delivery(const struct rp_row *,
+		    const struct rp_delivery *);
+int		report_row_grey(const struct rp_row *, const struct rp_grey *);
+int		report_row_refusal(const struct rp_row *, const struct rp_conn *);
+/* What refusal C showed, and how it was tied to the test: raw text. */
+void		report_refusal_text(const struct rp_conn *c, char *buf,
+		    size_t len);
+/* "open IPv6 MX2": the host, family and MX of D (raw text). */
+void		report_via_text(const struct rp_delivery *d, char *buf,
+		    size_t len);
+/* ROW's greylist attempts and the retry delay in words; "" if none. */
+void		report_grey_text(const struct rp_row *row, char *buf,
+		    size_t len);
+const char	*report_outcome_name(enum rp_outcome);	/* "delivered" ... */
+/* Whether R has a verdict in group G: the formats leave out empty groups. */
+int		report_group_used(const struct rp_report *r, enum rp_group g);
+/* T as ISO 8601 UTC, "2026-12-07T10:00:00Z"; "" for 0. */
+void		report_time(double t, char *buf, size_t len);
+#define RP_TIME_MAX	32
 
 /* The formats: 0, or -1 on an output error. */
 struct rp_format_opts {

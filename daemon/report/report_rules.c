@@ -115,14 +115,8 @@ waited(const struct rp_input *in)
 	return d != 0 && in->now >= d;
 }
 
-/*
- * C, a connection to challenge NAME's own address, proves the sender
- * will not deliver there: it ended without a transaction, after a
- * failed or abandoned handshake, or after TLS without trying MAIL, or
- * (on a host without STARTTLS) after EHLO without trying MAIL.
- */
-static int
-conn_refuses(const struct rp_conn *c, const char *name)
+int
+report_conn_refuses(const struct rp_conn *c, const char *name)
 {
 	if (c->challenge == NULL || strcmp(c->challenge, name) != 0)
 		return 0;
@@ -148,7 +142,7 @@ report_outcome(const struct rp_input *in, const char *name, size_t *row)
 			return RPO_DELIVERED;
 		}
 	for (i = 0; i < in->nconns; i++)
-		if (conn_refuses(&in->conns[i], name)) {
+		if (report_conn_refuses(&in->conns[i], name)) {
 			if (row != NULL)
 				*row = i;
 			return RPO_REFUSED;
@@ -182,29 +176,16 @@ ev_conn(struct rp_verdict *v, const struct rp_conn *c, const char *what)
 	    c->client_addr, c->family, c->reason != NULL ? c->reason : "?");
 }
 
-/* What a refusing connection did, in a few words. */
+/* A refusing connection: what it did and how it was tied to the test. */
 static void
 ev_refusal(struct rp_verdict *v, const struct rp_conn *c)
 {
 	char what[RP_SUMMARY_MAX];
 
-	if (c->tls_alert_sent != NULL)
-		snprintf(what, sizeof(what), "the client sent TLS alert %s",
-		    c->tls_alert_sent);
-	else if (c->tls_alert_received != NULL)
-		snprintf(what, sizeof(what), "handshake failed, alert %s",
-		    c->tls_alert_received);
-	else if (c->starttls && !c->tls_established)
-		snprintf(what, sizeof(what), "handshake not completed%s%s",
-		    c->tls_error != NULL ? ": " : "",
-		    c->tls_error != NULL ? c->tls_error : "");
-	else if (c->tls_established)
-		snprintf(what, sizeof(what), "%s completed, then left without "
-		    "MAIL", c->tls_version != NULL ? c->tls_version : "TLS");
-	else
-		snprintf(what, sizeof(what), "no STARTTLS offered: left "
-		    "without MAIL");
-	ev_conn(v, c, what);
+	report_refusal_text(c, what, sizeof(what));
+	report_evidence(v, "connections", c->id, c->started,
+	    "%s: refused from %s over IPv%d: %s", c->challenge,
+	    c->client_addr, c->family, what);
 }
 
 /* The outcome of challenge NAME, its row added to V's evidence. */

@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "export.h"
+#include "text.h"
 
 #define EXPORT_USAGE	"usage: mailscope [-c FILE] export --format csv|jsonl " \
 			"[--what deliveries|connections] [--since DATE] " \
@@ -122,57 +123,6 @@ export_parse_since(const char *s, char *out, size_t outlen)
 	snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi,
 	    sec);
 	return 0;
-}
-
-/*
- * S with invalid UTF-8 replaced, byte by byte, by U+FFFD; overlong forms,
- * surrogates and code points above U+10FFFF are invalid (RFC 3629 3).
- * Malloc'd, length in *OUTLEN; NULL when out of memory.
- */
-static char *
-export_utf8(const unsigned char *s, size_t n, size_t *outlen)
-{
-	char *o;
-	size_t i = 0, j = 0, k, need;
-	unsigned int cp, min;
-
-	if ((o = malloc(n * 3 + 1)) == NULL)
-		return NULL;
-	while (i < n) {
-		unsigned char c = s[i];
-
-		if (c < 0x80) {
-			o[j++] = (char)c;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1; cp = c & 0x1f; min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2; cp = c & 0x0f; min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3; cp = c & 0x07; min = 0x10000;
-		} else
-			goto bad;
-		for (k = 1; k <= need; k++) {
-			if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
-		memcpy(o + j, s + i, need + 1);
-		j += need + 1;
-		i += need + 1;
-		continue;
- bad:
-		memcpy(o + j, "\xef\xbf\xbd", 3);
-		j += 3;
-		i++;
-	}
-	o[j] = '\0';
-	*outlen = j;
-	return o;
 }
 
 /* ADDR truncated to /24 (IPv4, IPv4-mapped IPv6) or /48 (IPv6). */
@@ -399,8 +349,7 @@ export_row(struct export_ctx *x, sqlite3_stmt *st)
 		else if (type == SQLITE_FLOAT)
 			jv = json_real(sqlite3_column_double(st, i));
 		else {
-			if ((clean = export_utf8((const unsigned char *)v, cl,
-			    &cl)) == NULL) {
+			if ((clean = text_utf8(v, cl, &cl)) == NULL) {
 				free(owned);
 				goto out;
 			}

@@ -120,14 +120,14 @@ connect_to(struct rp_input *in, const char *challenge, double started)
 	return c;
 }
 
-/* A refusal: STARTTLS, then the client's alert bad_certificate. */
+/* A refusal: STARTTLS, then the client's alert bad certificate. */
 static void
 refuse(struct rp_input *in, const char *challenge)
 {
 	struct rp_conn *c = connect_to(in, challenge, T0 + 5);
 
 	c->starttls = 1;
-	c->tls_alert_sent = dup("bad certificate");
+	c->tls_alert_received = dup("bad certificate");
 }
 
 /* Any contact at T0 (the wait counts from it). */
