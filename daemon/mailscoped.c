@@ -31,6 +31,9 @@
 #include "smtp.h"
 #include "store.h"
 
+/* Reports stored unparsed that one start queues: their messages' bytes. */
+#define UNPARSED_BYTES	(64UL * 1024 * 1024)
+
 struct daemon {
 	struct config		*cfg;		/* owned */
 	struct event_base	*base;		/* owned */
@@ -127,6 +130,13 @@ log_resolver(const struct config *cfg)
 	    cfg->resolver != NULL ? "resolver" : "/etc/resolv.conf");
 }
 
+/* store_tlsrpt_unparsed() hands a report to the analysis workers. */
+static void
+submit_unparsed(struct txn_rec *txn, void *arg)
+{
+	analyze_submit_tlsrpt(arg, txn);
+}
+
 /*
  * The challenges table: the catalogue with this config's addresses, so
  * that the rows of a database say what each challenge was when written.
@@ -203,7 +213,7 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("%s", err);
 		return -1;
 	}
-	store_set_attribution_window(d->store, d->cfg->attribution_window_ms);
+	store_set_config(d->store, d->cfg);
 	log_resolver(d->cfg);
 	if (write_challenges(d) == -1)
 		return -1;
@@ -211,6 +221,14 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("cannot start the analysis workers");
 		return -1;
 	}
+	/*
+	 * Reports stored before they could be parsed (schema 16) or whose
+	 * analysis was skipped: half the queue at most (one at least), the
+	 * rest at the next start.
+	 */
+	(void)store_tlsrpt_unparsed(d->store,
+	    ((size_t)d->cfg->analysis_queue + 1) / 2,
+	    UNPARSED_BYTES, submit_unparsed, d->an);
 	/*
 	 * Connection ids continue from the highest one stored; without it,
 	 * new ids could repeat those that rows already name.

@@ -147,7 +147,8 @@ JOIN connections c ON c.id = i.connection_id;
 
 -- TLS-RPT reports parsed (schema/016_tlsrpt.sql): one row per policy,
 -- with its report's organization and dates; a malformed report is one row
--- without a policy.  failure_rows: its tlsrpt_failures rows.
+-- without a policy.  failure_rows: its tlsrpt_failures rows.  test_id,
+-- attribution, candidates: the policy's test (schema/017).
 DROP VIEW IF EXISTS v_tlsrpt;
 CREATE VIEW v_tlsrpt AS
 SELECT r.id AS tlsrpt_report_id, r.inbound_report_id,
@@ -159,7 +160,8 @@ SELECT r.id AS tlsrpt_report_id, r.inbound_report_id,
 	p.id AS policy_id, p.policy_type, p.policy_domain, p.policy_string,
 	p.mx_host, p.successful, p.failed,
 	(SELECT count(*) FROM tlsrpt_failures f
-	    WHERE f.tlsrpt_policy_id = p.id) AS failure_rows
+	    WHERE f.tlsrpt_policy_id = p.id) AS failure_rows,
+	p.test_id, p.attribution, p.candidates
 FROM tlsrpt_reports r
 JOIN inbound_reports i ON i.id = r.inbound_report_id
 LEFT JOIN tlsrpt_policies p ON p.tlsrpt_report_id = r.id;

@@ -33,6 +33,7 @@
 struct work {
 	STAILQ_ENTRY(work)	 entry;
 	struct txn_rec		*txn;		/* owned */
+	int			 tlsrpt_only;	/* analyze_submit_tlsrpt() */
 };
 STAILQ_HEAD(workq, work);
 
@@ -126,7 +127,7 @@ analyze_dns(const struct worker_dns *wd, const struct txn_rec *txn,
 
 static void
 analyze_one(struct analyzer *an, const struct worker_dns *wd,
-    struct txn_rec *txn)
+    struct txn_rec *txn, int tlsrpt_only)
 {
 	struct analysis_rec *rec;
 
@@ -136,7 +137,8 @@ analyze_one(struct analyzer *an, const struct worker_dns *wd,
 		return;
 	}
 	rec->txn_id = txn->id;
-	if (headers_analyze(txn, rec) == -1)
+	rec->tlsrpt_only = tlsrpt_only;
+	if (!tlsrpt_only && headers_analyze(txn, rec) == -1)
 		log_warn("analyze: transaction %lld: headers: out of memory",
 		    (long long)txn->id);
 	/* RFC 8460: a report to tlsrpt@<base>, kept whole, is parsed */
@@ -145,7 +147,8 @@ analyze_one(struct analyzer *an, const struct worker_dns *wd,
 	    &rec->tlsrpt) == -1)
 		log_warn("analyze: transaction %lld: TLS-RPT: out of memory",
 		    (long long)txn->id);
-	analyze_dns(wd, txn, rec);
+	if (!tlsrpt_only)
+		analyze_dns(wd, txn, rec);
 	rec->finished = clock_now();
 	store_analysis(an->store, rec);
 }
@@ -176,7 +179,7 @@ worker(void *arg)
 		an->queued--;
 		an->queued_bytes -= w->txn->message_len;
 		pthread_mutex_unlock(&an->mtx);
-		analyze_one(an, &wd, w->txn);
+		analyze_one(an, &wd, w->txn, w->tlsrpt_only);
 		records_txn_free(w->txn);
 		free(w);
 	}
@@ -212,25 +215,29 @@ analyze_new(const struct config *cfg, struct store *store, int nthreads)
 	return an;
 }
 
-/* The analyses row of TXN says why it has no results; TXN is freed. */
+/*
+ * The analyses row of TXN says why it has no results; TXN is freed.  A
+ * report parsed again keeps the row it has: the next start finds it.
+ */
 static void
-skip(struct analyzer *an, struct txn_rec *txn, const char *why)
+skip(struct analyzer *an, struct txn_rec *txn, int tlsrpt_only,
+    const char *why)
 {
 	struct analysis_rec *rec;
 
-	if ((rec = calloc(1, sizeof(*rec))) != NULL) {
+	if (!tlsrpt_only && (rec = calloc(1, sizeof(*rec))) != NULL) {
 		rec->txn_id = txn->id;
 		rec->finished = clock_now();
 		rec->skipped = why;
 		store_analysis(an->store, rec);
 	}
-	log_warn("analyze: transaction %lld not analysed: %s",
-	    (long long)txn->id, why);
+	log_warn("analyze: transaction %lld not %s: %s", (long long)txn->id,
+	    tlsrpt_only ? "parsed again" : "analysed", why);
 	records_txn_free(txn);
 }
 
-void
-analyze_submit(struct analyzer *an, struct txn_rec *txn)
+static void
+submit(struct analyzer *an, struct txn_rec *txn, int tlsrpt_only)
 {
 	struct work *w;
 	int full;
@@ -241,20 +248,33 @@ analyze_submit(struct analyzer *an, struct txn_rec *txn)
 	    an->queued_bytes + txn->message_len > ANALYZE_QUEUE_BYTES;
 	pthread_mutex_unlock(&an->mtx);
 	if (full) {
-		skip(an, txn, "skipped: analysis queue full");
+		skip(an, txn, tlsrpt_only, "skipped: analysis queue full");
 		return;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		skip(an, txn, "skipped: out of memory");
+		skip(an, txn, tlsrpt_only, "skipped: out of memory");
 		return;
 	}
 	w->txn = txn;
+	w->tlsrpt_only = tlsrpt_only;
 	pthread_mutex_lock(&an->mtx);
 	STAILQ_INSERT_TAIL(&an->queue, w, entry);
 	an->queued++;
 	an->queued_bytes += txn->message_len;
 	pthread_cond_signal(&an->cond);
 	pthread_mutex_unlock(&an->mtx);
+}
+
+void
+analyze_submit(struct analyzer *an, struct txn_rec *txn)
+{
+	submit(an, txn, 0);
+}
+
+void
+analyze_submit_tlsrpt(struct analyzer *an, struct txn_rec *txn)
+{
+	submit(an, txn, 1);
 }
 
 void
@@ -279,7 +299,7 @@ analyze_free(struct analyzer *an)
 	pthread_mutex_unlock(&an->mtx);
 	while ((w = STAILQ_FIRST(&left)) != NULL) {
 		STAILQ_REMOVE_HEAD(&left, entry);
-		skip(an, w->txn, "skipped: shutdown");
+		skip(an, w->txn, w->tlsrpt_only, "skipped: shutdown");
 		free(w);
 	}
 	for (i = 0; i < an->nthreads; i++)

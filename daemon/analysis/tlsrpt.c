@@ -1,7 +1,8 @@
 /*
  * TLS-RPT report parsing: RFC 8460 5.3 (the report mail, its
  * application/tlsrpt+gzip or +json part), RFC 2045 6.8 (base64), RFC 1952
- * (gzip), RFC 8460 4.3 and 4.4 (the JSON report).  Pure; worker threads.
+ * (gzip), RFC 8460 4.3 and 4.4 (the JSON report), RFC 3339 5.6 (its
+ * date-range).  Pure; worker threads.
  * Every input is bounded: MIME depth and parts, gunzipped size, strings
  * kept, policies and failure details kept, session counts.
  */
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "text.h"
@@ -561,6 +563,79 @@ policy_parse(const json_t *o, struct tlsrpt_policy *p, size_t *budget,
 	return V_OK;
 }
 
+/* The N decimal digits at S into *V; 0, or -1 at anything else. */
+static int
+digits(const char *s, int n, int *v)
+{
+	int	 i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+/*
+ * RFC 3339 5.6 date-time S in seconds since the epoch (the store matches
+ * the date-range with its evidence), or 0 when S is not one or lies
+ * before 1970.  "T" and "Z" in either case (5.6 NOTE), or a space for
+ * "T" as some reporters write; a leap second counts as the next one.
+ * Each character is read only after the one before it matched.
+ */
+static double
+datetime_seconds(const char *s)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+	    31, 30, 31 };
+	struct tm	 tm;
+	const char	*p;
+	double		 frac = 0, scale = 0.1, t;
+	int		 y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+
+	if (digits(s, 4, &y) == -1 || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
+	    digits(s + 8, 2, &d) == -1 ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    digits(s + 11, 2, &h) == -1 || s[13] != ':' ||
+	    digits(s + 14, 2, &mi) == -1 || s[16] != ':' ||
+	    digits(s + 17, 2, &sec) == -1)
+		return 0;
+	p = s + 19;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)p[1]))
+			return 0;
+		for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-') {
+		sign = *p == '+' ? 1 : -1;
+		if (digits(p + 1, 2, &oh) == -1 || p[3] != ':' ||
+		    digits(p + 4, 2, &om) == -1)
+			return 0;
+		p += 6;
+	} else
+		return 0;
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && (y % 4 != 0 ||
+	    (y % 100 == 0 && y % 400 != 0))) ||
+	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (double)timegm(&tm) - sign * (oh * 3600 + om * 60) + frac;
+	return t > 0 ? t : 0;
+}
+
 static enum verdict
 report_parse(const json_t *root, struct tlsrpt_rec *r, size_t *pdropped,
     size_t *fdropped, struct jerr *je)
@@ -586,6 +661,9 @@ report_parse(const json_t *root, struct tlsrpt_rec *r, size_t *pdropped,
 	    V_OK ||
 	    (v = jstring(dr, "end-datetime", 1, 0, &r->date_end, je)) != V_OK)
 		return v;
+	/* not RFC 3339: kept as sent, and the store says how it matches */
+	r->start = datetime_seconds(r->date_start);
+	r->end = datetime_seconds(r->date_end);
 	if ((pols = json_object_get(root, "policies")) == NULL)
 		return bad(je, "missing", "policies");
 	if (!json_is_array(pols))

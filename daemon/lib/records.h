@@ -363,6 +363,8 @@ struct tlsrpt_rec {
 	char		*contact;
 	char		*date_start;
 	char		*date_end;
+	double		 start;		/* date_start in Unix seconds; 0: not */
+	double		 end;		/* RFC 3339 (5.6), or before 1970 */
 	struct tlsrpt_policy *policies;	/* owned array */
 	size_t		 npolicies;
 };
@@ -393,6 +395,7 @@ struct analysis_rec {
 	struct dmarc_rec dmarc;
 	struct senderdns_rec sender_zones;
 	struct tlsrpt_rec tlsrpt;	/* a report message's (report_kind) */
+	int		 tlsrpt_only;	/* a report parsed again: tlsrpt only */
 };
 
 /*

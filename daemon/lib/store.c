@@ -25,6 +25,7 @@
 #include "netaddr.h"
 #include "records.h"
 #include "store.h"
+#include "testid.h"
 
 /* Generated from schema/ by schema/embed.sh as daemon/schema_sql.c. */
 extern const char *const schema_migrations[];	/* migration 1 first */
@@ -71,6 +72,9 @@ enum stmt_id {
 	ST_TLSRPT,
 	ST_TLSRPT_POLICY,
 	ST_TLSRPT_FAILURE,
+	ST_TLSRPT_SENDER,
+	ST_TLSRPT_ATTR,
+	ST_TLSRPT_UNPARSED,
 	ST_ATTR_INSERT,
 	ST_ATTR_CONN_EVIDENCE,
 	ST_ATTR_EVIDENCE,
@@ -255,6 +259,55 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " :receiving_mx_hostname, :receiving_ip, :failed_sessions,"
 	    " :additional_information, :failure_reason_code)",
 	/*
+	 * The tests of a TLS-RPT policy's reporter (docs/researcher.md):
+	 * evidence, or connections attributed, from the network of the
+	 * connection that brought the report or of a failure detail's
+	 * sending-mta-ip, in the report's date range.  A date that is not
+	 * RFC 3339 (:start or :end NULL) is replaced by the report's
+	 * arrival 2 days before or after: a report covers one UTC day
+	 * (RFC 8460 4.1) and is mailed after it.
+	 */
+	[ST_TLSRPT_SENDER] =
+	    "WITH span (lo, hi) AS ("
+	    " SELECT coalesce(:start, received - 2 * 86400),"
+	    " coalesce(:end, received + 2 * 86400)"
+	    " FROM inbound_reports WHERE transaction_id = :transaction_id),"
+	    " nets (net) AS ("
+	    " SELECT client_net(c.client_addr) FROM inbound_reports i"
+	    " JOIN connections c ON c.id = i.connection_id"
+	    " WHERE i.transaction_id = :transaction_id"
+	    " UNION SELECT client_net(sending_mta_ip) FROM tlsrpt_failures"
+	    " WHERE tlsrpt_policy_id = :row),"
+	    " found (test_id) AS ("
+	    " SELECT e.test_id FROM attribution_evidence e, span"
+	    " WHERE e.client_net IN (SELECT net FROM nets)"
+	    " AND e.first_seen <= span.hi AND e.last_seen >= span.lo"
+	    " UNION SELECT a.test_id FROM connection_attribution a, span"
+	    " WHERE a.client_net IN (SELECT net FROM nets)"
+	    " AND a.started BETWEEN span.lo AND span.hi)"
+	    " SELECT count(*), group_concat(test_id, ' ') FROM ("
+	    " SELECT test_id FROM found WHERE EXISTS"
+	    " (SELECT 1 FROM tests t WHERE t.id = found.test_id)"
+	    " ORDER BY test_id)",
+	[ST_TLSRPT_ATTR] =
+	    "UPDATE tlsrpt_policies SET test_id = :test_id,"
+	    " attribution = :attribution, candidates = :candidates"
+	    " WHERE id = :row",
+	/*
+	 * The reports without a tlsrpt_reports row, oldest first: those that
+	 * start within :max_bytes of messages, at most :max, and how many
+	 * wait in all.  Only those messages are read.
+	 */
+	[ST_TLSRPT_UNPARSED] =
+	    "SELECT w.transaction_id, w.connection_id, i.message, w.waiting"
+	    " FROM (SELECT id, transaction_id, connection_id, size,"
+	    " sum(size) OVER (ORDER BY id) AS bytes,"
+	    " count(*) OVER () AS waiting"
+	    " FROM inbound_reports i WHERE kind = 'tlsrpt' AND NOT EXISTS"
+	    " (SELECT 1 FROM tlsrpt_reports r WHERE r.inbound_report_id = i.id)"
+	    ") w JOIN inbound_reports i ON i.id = w.id"
+	    " WHERE w.bytes - w.size < :max_bytes ORDER BY w.id LIMIT :max",
+	/*
 	 * Attribution (docs/researcher.md): a closed connection's own
 	 * decision, by recipient or SNI; else 'none' until ST_ATTR_EVAL.
 	 */
@@ -382,6 +435,7 @@ struct store {
 	struct event		*done_ev;	/* owned */
 	store_done_cb		 done_cb;
 	double			 attr_window;	/* seconds after the last evidence */
+	const struct config	*cfg;	/* borrowed: base domain, catalogue */
 	void			*done_arg;
 };
 
@@ -767,6 +821,25 @@ store_configure(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * client_net(ADDR) for the writer's statements: netaddr_client_net(), so
+ * that SQL groups addresses as the attribution of connections does; NULL
+ * when ADDR is no address.
+ */
+static void
+sql_client_net(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char	*addr = sqlite3_value_text(argv[0]);
+	char			 net[STORE_NET_MAX];
+
+	(void)argc;
+	if (addr == NULL || netaddr_client_net((const char *)addr, net,
+	    sizeof(net)) == -1)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_text(ctx, net, -1, SQLITE_TRANSIENT);
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -802,6 +875,14 @@ store_open(const char *path, char *err, size_t errlen)
 	if (store_configure(st->db, path, err, errlen) == -1 ||
 	    store_migrate(st->db, path, err, errlen) == -1)
 		goto fail;
+	/* this connection's only: views and triggers cannot call it */
+	if (sqlite3_create_function(st->db, "client_net", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL, sql_client_net,
+	    NULL, NULL) != SQLITE_OK) {
+		store_seterr(err, errlen, path, "client_net(): %s",
+		    sqlite3_errmsg(st->db));
+		goto fail;
+	}
 	for (i = 0; i < ST_COUNT; i++) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
@@ -1112,6 +1193,8 @@ static const struct col tlsrpt_cols[] = {
 	COL(tlsrpt_rec, TEXT, contact),
 	COL(tlsrpt_rec, TEXT, date_start),
 	COL(tlsrpt_rec, TEXT, date_end),
+	COL_NULL(tlsrpt_rec, DOUBLE, NONPOS, start),
+	COL_NULL(tlsrpt_rec, DOUBLE, NONPOS, end),
 };
 
 static const struct col tlsrpt_policy_cols[] = {
@@ -1121,6 +1204,19 @@ static const struct col tlsrpt_policy_cols[] = {
 	COL(tlsrpt_policy, TEXT, mx_host),
 	COL(tlsrpt_policy, LLONG, successful),
 	COL(tlsrpt_policy, LLONG, failed),
+};
+
+/* One TLS-RPT policy's attribution; strings borrowed. */
+struct tlsrpt_attr {
+	const char	*test_id;
+	const char	*attribution;	/* uniq sender ambiguous none */
+	const char	*candidates;
+};
+
+static const struct col tlsrpt_attr_cols[] = {
+	COL(tlsrpt_attr, TEXT, test_id),
+	COL(tlsrpt_attr, TEXT, attribution),
+	COL(tlsrpt_attr, TEXT, candidates),
 };
 
 static const struct col tlsrpt_failure_cols[] = {
@@ -1143,6 +1239,8 @@ static const struct col decided_col[] = {
 	COL_VALUE(":decided_at", DOUBLE)
 };
 static const struct col window_col[] = { COL_VALUE(":window", DOUBLE) };
+static const struct col max_col[] = { COL_VALUE(":max", SIZE) };
+static const struct col max_bytes_col[] = { COL_VALUE(":max_bytes", SIZE) };
 
 /* One decision of ST_ATTR_EVAL; strings borrowed from its row. */
 struct attr_row {
@@ -1434,8 +1532,76 @@ job_spf(struct store *st, struct job *j, const char *identity,
 }
 
 /*
+ * The test of policy P (row ROW) of report R (docs/researcher.md): the
+ * one its policy domain names ('uniq'), else the tests its reporter has
+ * evidence for if the domain is a challenge's ('sender', 'ambiguous'),
+ * else 'none'.  It never fails the job: the report matters more than its
+ * attribution, which stays NULL (logged) when a statement fails.
+ */
+static void
+job_tlsrpt_attr(struct store *st, const struct job *j,
+    const struct tlsrpt_rec *r, const struct tlsrpt_policy *p, int64_t row)
+{
+	sqlite3_stmt			*s;
+	const struct catalog_challenge	*ch;
+	struct tlsrpt_attr		 a = { NULL, "none", NULL };
+	char				 id[TESTID_LEN + 1], *cands = NULL;
+	const char			*idp = id;
+	const struct src		 test[] = { SRC(id_col, &idp) };
+	const struct src		 sender[] = { SRC(tlsrpt_cols, r),
+					    SRC(row_col, &row),
+					    SRC(analysis_cols, j->analysis) };
+	const struct src		 set[] = { SRC(tlsrpt_attr_cols, &a),
+					    SRC(row_col, &row) };
+	int				 rc;
+
+	if (st->cfg == NULL)
+		fatalx("store: TLS-RPT attribution without store_set_config()");
+	if (testid_from_name(st->cfg, p->policy_domain, id, &ch)) {
+		s = st->stmt[ST_TEST_EXISTS];
+		if ((rc = stmt_run(s, test, NELEM(test))) == SQLITE_ROW) {
+			a.test_id = id;
+			a.attribution = "uniq";
+		}
+		stmt_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			job_warn(st, j, "TLS-RPT attribution");
+			return;
+		}
+	}
+	if (a.test_id == NULL &&
+	    testid_challenge_of_name(st->cfg, p->policy_domain) != NULL) {
+		s = st->stmt[ST_TLSRPT_SENDER];
+		if ((rc = stmt_run(s, sender, NELEM(sender))) == SQLITE_ROW) {
+			cands = column_dup(s, 1);
+			if (sqlite3_column_int64(s, 0) == 1) {
+				a.test_id = cands;
+				a.attribution = "sender";
+			} else if (cands != NULL) {
+				a.attribution = "ambiguous";
+				a.candidates = cands;
+			}
+		} else
+			job_warn(st, j, "TLS-RPT attribution");
+		stmt_reset(s);
+		if (rc != SQLITE_ROW) {
+			free(cands);
+			return;
+		}
+	}
+	if (job_exec(st, j, ST_TLSRPT_ATTR, set, NELEM(set),
+	    "TLS-RPT attribution update") == 0)
+		log_debug("c%" PRId64 ": tlsrpt policy=%" PRId64
+		    " attribution=%s test=%s candidates=\"%s\"", j->conn_id,
+		    row, a.attribution, a.test_id != NULL ? a.test_id : "-",
+		    a.candidates != NULL ? a.candidates : "");
+	free(cands);
+}
+
+/*
  * The TLS-RPT rows of a report message: the report, keyed by its
- * inbound_reports row, its policies, their failure details.
+ * inbound_reports row, its policies, their failure details, and the
+ * test of each policy.
  */
 static int
 job_tlsrpt(struct store *st, struct job *j)
@@ -1478,6 +1644,7 @@ job_tlsrpt(struct store *st, struct job *j)
 			    NELEM(src), "TLS-RPT failure insert") == -1)
 				return -1;
 		}
+		job_tlsrpt_attr(st, j, r, p, policy_row);
 	}
 	return 0;
 }
@@ -1522,6 +1689,9 @@ job_analysis(struct store *st, struct job *j)
 {
 	const struct src	 src[] = { SRC(analysis_cols, j->analysis) };
 
+	/* a report parsed again: its analysis row is finished already */
+	if (j->analysis->tlsrpt_only)
+		return job_tlsrpt(st, j);
 	if (j->analysis->skipped == NULL && job_results(st, j) == -1)
 		return -1;
 	return job_exec(st, j, ST_ANALYSIS_DONE, src, NELEM(src),
@@ -1865,10 +2035,11 @@ store_sync_only(const struct store *st, const char *fn)
 }
 
 void
-store_set_attribution_window(struct store *st, uint64_t ms)
+store_set_config(struct store *st, const struct config *cfg)
 {
 	store_sync_only(st, __func__);
-	st->attr_window = (double)ms / 1000.0;
+	st->cfg = cfg;
+	st->attr_window = (double)cfg->attribution_window_ms / 1000.0;
 }
 
 int
@@ -1959,6 +2130,44 @@ store_greylist_load(struct store *st,
 	if (rc != SQLITE_DONE)
 		log_warn("store: greylist load: %s", sqlite3_errmsg(st->db));
 	(void)sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_tlsrpt_unparsed(struct store *st, size_t max, size_t max_bytes,
+    void (*cb)(struct txn_rec *, void *), void *arg)
+{
+	sqlite3_stmt		*s = st->stmt[ST_TLSRPT_UNPARSED];
+	const struct src	 src[] = { SRC(max_col, &max),
+				    SRC(max_bytes_col, &max_bytes) };
+	struct txn_rec		*t;
+	int64_t			 waiting = 0;
+	size_t			 n = 0, len;
+	int			 rc;
+
+	store_sync_only(st, __func__);
+	for (rc = stmt_run(s, src, NELEM(src)); rc == SQLITE_ROW;
+	    rc = sqlite3_step(s)) {
+		len = (size_t)sqlite3_column_bytes(s, 2);
+		if ((t = calloc(1, sizeof(*t))) == NULL ||
+		    (len > 0 && (t->message = malloc(len)) == NULL))
+			fatalx("store: unparsed reports: %s", strerror(errno));
+		if (len > 0)
+			memcpy(t->message, sqlite3_column_blob(s, 2), len);
+		t->message_len = t->size = len;
+		t->id = sqlite3_column_int64(s, 0);
+		t->conn_id = sqlite3_column_int64(s, 1);
+		t->report_kind = "tlsrpt";
+		waiting = sqlite3_column_int64(s, 3);
+		n++;
+		cb(t, arg);
+	}
+	if (rc != SQLITE_DONE)
+		log_warn("store: unparsed reports: %s", sqlite3_errmsg(st->db));
+	stmt_reset(s);
+	if (n > 0)
+		log_info("store: %" PRId64 " TLS-RPT reports stored unparsed: "
+		    "%zu queued for parsing now", waiting, n);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 

@@ -10,6 +10,7 @@
 
 #include "records.h"
 
+struct config;
 struct event_base;
 struct store;
 
@@ -26,11 +27,26 @@ void		 store_close(struct store *);
 int		 store_test_create(struct store *, const char *id, double now);
 int		 store_test_exists(struct store *, const char *id);	/* 1 0 -1 */
 int64_t		 store_last_connection_id(struct store *);	/* -1: error */
-/* Attribution by address: evidence counts this long (default 1 day). */
-void		 store_set_attribution_window(struct store *, uint64_t ms);
+/*
+ * CFG (borrowed: it outlives the store) gives the attribution window
+ * (attribution by address; default 1 day without a config) and the base
+ * domain TLS-RPT policies are attributed by.  Before a TLS-RPT report is
+ * stored.
+ */
+void		 store_set_config(struct store *, const struct config *cfg);
 /* The challenges table replaced by ROWS (N of them), in one transaction. */
 int		 store_challenges(struct store *,
 		    const struct challenge_rec *rows, size_t n);
+/*
+ * The TLS-RPT reports stored but never parsed (before schema 16, or their
+ * analysis skipped), oldest first: each handed to CB as a txn_rec it owns
+ * (id, conn_id, report_kind, message), at most MAX of them, those that
+ * start within MAX_BYTES of messages; the others wait for the next call.
+ * 0, or -1 (logged).
+ */
+int		 store_tlsrpt_unparsed(struct store *, size_t max,
+		    size_t max_bytes, void (*cb)(struct txn_rec *, void *),
+		    void *arg);
 /* Calls CB for every greylisting entry (borrowed during the call). */
 int		 store_greylist_load(struct store *,
 		    void (*cb)(const struct grey_entry *, void *), void *arg);

@@ -172,24 +172,49 @@ testid_address(const struct config *cfg, const struct catalog_challenge *ch,
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
-int
-testid_from_name(const struct config *cfg, const char *name,
-    char id[TESTID_LEN + 1], const struct catalog_challenge **ch)
+/*
+ * For NAME under the base domain (any case, a final dot allowed): the
+ * length of what precedes ".<base>", and in *LAB its last label.  0: not
+ * under it.
+ */
+static size_t
+under_base(const struct config *cfg, const char *name, const char **lab)
 {
-	const struct catalog_challenge *c;
-	const char *lab, *dot;
-	size_t len = strlen(name), blen = strlen(cfg->base_domain), plen;
+	size_t len = strlen(name), blen = strlen(cfg->base_domain);
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
 	if (len <= blen + 1 || name[len - blen - 1] != '.' ||
 	    strncasecmp(name + len - blen, cfg->base_domain, blen) != 0)
 		return 0;
-	len -= blen + 1;	/* NAME[0..LEN) precedes .<base> */
-
-	/* the last label is the challenge, the one before it the ID */
-	for (lab = name + len; lab > name && lab[-1] != '.'; lab--)
+	len -= blen + 1;
+	for (*lab = name + len; *lab > name && (*lab)[-1] != '.'; (*lab)--)
 		;
+	return len;
+}
+
+const struct catalog_challenge *
+testid_challenge_of_name(const struct config *cfg, const char *name)
+{
+	const char *lab;
+	size_t len;
+
+	if ((len = under_base(cfg, name, &lab)) == 0)
+		return NULL;
+	return challenge_span(lab, len - (size_t)(lab - name));
+}
+
+int
+testid_from_name(const struct config *cfg, const char *name,
+    char id[TESTID_LEN + 1], const struct catalog_challenge **ch)
+{
+	const struct catalog_challenge *c;
+	const char *lab, *dot;
+	size_t len, plen;
+
+	/* the last label before .<base> is the challenge, then the ID */
+	if ((len = under_base(cfg, name, &lab)) == 0)
+		return 0;
 	c = challenge_span(lab, len - (size_t)(lab - name));
 	if (c == NULL || !(c->flags & CH_PER_TEST) || lab - name < 2)
 		return 0;

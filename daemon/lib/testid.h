@@ -38,6 +38,14 @@ enum testid_rcpt testid_classify(const struct config *, const char *addr,
 int	testid_from_name(const struct config *, const char *name,
 	    char id[TESTID_LEN + 1], const struct catalog_challenge **ch);
 
+/*
+ * The challenge C whose domain is NAME, <C>.<base>, or that NAME is under
+ * (its MX names, a test's names); any case, a final dot allowed.  NULL:
+ * none.
+ */
+const struct catalog_challenge *testid_challenge_of_name(
+	    const struct config *, const char *name);
+
 /* The address of challenge CH for test ID, into BUF.  0, or -1 if short. */
 int	testid_address(const struct config *, const struct catalog_challenge *,
 	    const char *id, char *buf, size_t len);

@@ -1,12 +1,17 @@
 """Reports sent to us: TLS-RPT (RFC 8460) to tlsrpt@<base>, the address
 every zone publishes, accepted on every host and stored whole in
 inbound_reports; the report address of a challenge domain, and dmarc@,
-still refused."""
+still refused.  Each policy attributed to a test: by its uniq domain, or
+by the reporter's address and the date range (docs/researcher.md).
+
+Tests of attribution by address use client addresses of their own
+(127.0.0.5x): evidence is kept per address for the daemon's database."""
 
 import email
 import gzip
 import json
 import os
+import time
 import unittest
 from email import policy
 from email.mime.application import MIMEApplication
@@ -23,12 +28,14 @@ MAX_SIZE = 40000
 TLS_REQUIRED = ("tls", "tls-bad", "tls13", "tls12", "strong", "medium")
 
 
-def tlsrpt_json(policy_domain=BASE_DOMAIN):
-    """An aggregate report (RFC 8460 4.4) for POLICY_DOMAIN."""
+def tlsrpt_json(policy_domain=BASE_DOMAIN, sending_mta_ip="192.0.2.1",
+                dates=("2025-11-24T00:00:00Z", "2025-11-24T23:59:59Z")):
+    """An aggregate report (RFC 8460 4.4) for POLICY_DOMAIN, its failure
+    sent from SENDING_MTA_IP, over DATES (start, end)."""
     return {
         "organization-name": "Sender Example",
-        "date-range": {"start-datetime": "2025-11-24T00:00:00Z",
-                       "end-datetime": "2025-11-24T23:59:59Z"},
+        "date-range": {"start-datetime": dates[0],
+                       "end-datetime": dates[1]},
         "contact-info": "smtp-tls-reporting@sender.example",
         "report-id": "2025-11-24T00:00:00Z_" + policy_domain,
         "policies": [{
@@ -38,7 +45,7 @@ def tlsrpt_json(policy_domain=BASE_DOMAIN):
                         "total-failure-session-count": 1},
             "failure-details": [{
                 "result-type": "certificate-expired",
-                "sending-mta-ip": "192.0.2.1",
+                "sending-mta-ip": sending_mta_ip,
                 "receiving-mx-hostname": "mx.tls-bad." + BASE_DOMAIN,
                 "failed-session-count": 1}],
         }],
@@ -76,6 +83,14 @@ def tlsrpt_message(to=REPORT_RCPT, report=None, padding=0):
     return data, report
 
 
+def utc_day(t):
+    """The RFC 3339 start and end of the UTC day of T, as reporters send
+    (RFC 8460 4.1)."""
+    day = int(t) // 86400 * 86400
+    return (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(day)),
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(day + 86399)))
+
+
 def report_in(blob):
     """The JSON report of the stored message BLOB, unpacked."""
     m = email.message_from_bytes(blob, policy=policy.default)
@@ -110,10 +125,10 @@ class Reports(DaemonTestCase):
         self.assertEqual(row["sha256"], sha256_hex(msg))
         self.assertEqual(bytes(row["message"]), msg, "stored message differs")
 
-    def deliver(self, host, rcpts, msg, tls):
-        """MSG to RCPTS on HOST (after STARTTLS if TLS); the final reply
-        and the connection row."""
-        with self.d.smtp(host) as c:
+    def deliver(self, host, rcpts, msg, tls, source=None):
+        """MSG to RCPTS on HOST (after STARTTLS if TLS) from SOURCE; the
+        final reply and the connection row."""
+        with self.d.smtp(host, source=source) as c:
             c.ehlo()
             if tls:
                 c.starttls(self.tls_context())
@@ -177,6 +192,9 @@ class Reports(DaemonTestCase):
         self.assertEqual((r["policy_type"], r["policy_domain"],
                           r["successful"], r["failed"], r["failure_rows"]),
                          ("no-policy-found", BASE_DOMAIN.lower(), 3, 1, 1))
+        # the base domain is no challenge's: no test
+        self.assertEqual((r["test_id"], r["attribution"], r["candidates"]),
+                         (None, "none", None))
         self.assertEqual(r["inbound_report_id"],
                          self.reports_of(conn["id"])[0]["id"])
         f = self.d.query_one("SELECT * FROM tlsrpt_failures WHERE"
@@ -202,6 +220,120 @@ class Reports(DaemonTestCase):
                           "Sender Example", None))
         # the message is kept whole all the same
         self.assertStoredWhole(self.reports_of(conn["id"])[0], msg)
+
+    def test_malformed_reports_are_stored_unattributed(self):
+        """From an address with evidence for a test: bad gzip, a message
+        without a report part.  Malformed, no policy, nothing attributed,
+        and the daemon parses the next report."""
+        t = self.new_test()
+        conn = self.sent_by(t, "127.0.0.50")
+        msg, _ = tlsrpt_message(report=tlsrpt_json(
+            "tls." + BASE_DOMAIN, dates=utc_day(conn["started"])))
+        broken = msg.replace(b"H4sI", b"H4sX", 1)    # the gzip magic, base64
+        self.assertNotEqual(broken, msg)
+        plain = harness.make_message(REPORT_RCPT)
+        for m, error in ((broken, "bad gzip"),
+                         (plain, "no application/tlsrpt+gzip or +json part")):
+            reply, conn = self.deliver("open", [REPORT_RCPT], m, tls=False,
+                                       source="127.0.0.50")
+            self.assertReply(reply, 250, "2.0.0")
+            rows = self.tlsrpt_rows(conn["id"])
+            self.assertEqual([(r["status"], r["error"], r["policy_id"],
+                               r["test_id"], r["attribution"]) for r in rows],
+                             [("malformed", error, None, None, None)])
+            self.assertStoredWhole(self.reports_of(conn["id"])[0], m)
+        self.assertTrue(self.d.running)
+        self.assertEqual(self.attributed(msg, "127.0.0.50"),
+                         [("tls." + BASE_DOMAIN, t["id"], "sender", None)])
+
+    # -- attribution (docs/researcher.md, "Reports sent to us")
+
+    def sent_by(self, t, source):
+        """A delivery to T's v4 address from SOURCE, its attribution
+        stored (the evidence the store matches reports with); its
+        connection row."""
+        to = self.d.address(t, "open")
+        reply, conn = self.deliver("open", [to], harness.make_message(to),
+                                   tls=False, source=source)
+        self.assertReply(reply, 250, "2.0.0")
+        self.d.wait_for("SELECT 1 FROM connection_attribution WHERE"
+                        " connection_id = ? AND reason = 'rcpt'", (conn["id"],),
+                        what="connection %d attributed" % conn["id"])
+        return conn
+
+    def attributed(self, msg, source):
+        """MSG sent to the report address from SOURCE: its policies'
+        (policy_domain, test_id, attribution, candidates)."""
+        reply, conn = self.deliver("open", [REPORT_RCPT], msg, tls=False,
+                                   source=source)
+        self.assertReply(reply, 250, "2.0.0")
+        return [(r["policy_domain"], r["test_id"], r["attribution"],
+                 r["candidates"]) for r in self.tlsrpt_rows(conn["id"])]
+
+    def test_uniq_policy_domain_is_attributed_to_its_test(self):
+        t = self.new_test()
+        domain = "%s.uniq.%s" % (t["id"], BASE_DOMAIN)
+        # from an address without evidence, in another year
+        msg, _ = tlsrpt_message(report=tlsrpt_json(domain.upper()))
+        self.assertEqual(self.attributed(msg, "127.0.0.51"),
+                         [(domain.lower(), t["id"], "uniq", None)])
+        # an ID that no test has: no test, whatever the domain says
+        other = "%s.uniq.%s" % ("a" * 26, BASE_DOMAIN)
+        msg, _ = tlsrpt_message(report=tlsrpt_json(other))
+        self.assertEqual(self.attributed(msg, "127.0.0.51"),
+                         [(other, None, "none", None)])
+
+    def test_challenge_domain_is_attributed_by_the_reporters_address(self):
+        """A report for tls.<base> from the address a test's delivery
+        came from, its date range the delivery's day: that test."""
+        t = self.new_test()
+        conn = self.sent_by(t, "127.0.0.52")
+        domain = "tls." + BASE_DOMAIN
+        day = utc_day(conn["started"])
+        msg, _ = tlsrpt_message(report=tlsrpt_json(domain, dates=day))
+        self.assertEqual(self.attributed(msg, "127.0.0.52"),
+                         [(domain, t["id"], "sender", None)])
+        # from elsewhere, the failure detail's sending-mta-ip: the same
+        msg, _ = tlsrpt_message(report=tlsrpt_json(
+            "mx.tls." + BASE_DOMAIN, sending_mta_ip="127.0.0.52", dates=day))
+        self.assertEqual(self.attributed(msg, "127.0.0.53"),
+                         [("mx.tls." + BASE_DOMAIN, t["id"], "sender", None)])
+        # dates not RFC 3339: the report's arrival +- 2 days
+        msg, _ = tlsrpt_message(report=tlsrpt_json(
+            domain, dates=("yesterday", "today")))
+        self.assertEqual(self.attributed(msg, "127.0.0.52"),
+                         [(domain, t["id"], "sender", None)])
+
+    def test_two_tests_from_one_address_are_ambiguous(self):
+        t1, t2 = self.new_test(), self.new_test()
+        conn = self.sent_by(t1, "127.0.0.54")
+        self.sent_by(t2, "127.0.0.54")
+        msg, _ = tlsrpt_message(report=tlsrpt_json(
+            "tls." + BASE_DOMAIN, dates=utc_day(conn["started"])))
+        self.assertEqual(self.attributed(msg, "127.0.0.54"),
+                         [("tls." + BASE_DOMAIN, None, "ambiguous",
+                           " ".join(sorted((t1["id"], t2["id"]))))])
+
+    def test_unrelated_reports_are_attributed_to_no_test(self):
+        t = self.new_test()
+        conn = self.sent_by(t, "127.0.0.55")
+        day = utc_day(conn["started"])
+        cases = [
+            # not one of our challenge domains, from the test's address
+            ("127.0.0.55", tlsrpt_json("mail.example.org", dates=day)),
+            ("127.0.0.55", tlsrpt_json(BASE_DOMAIN, dates=day)),
+            # a challenge domain, from an address without evidence
+            ("127.0.0.56", tlsrpt_json("tls." + BASE_DOMAIN, dates=day)),
+            # the test's address, another day
+            ("127.0.0.55", tlsrpt_json("tls." + BASE_DOMAIN,
+                                       dates=utc_day(conn["started"] - 86400))),
+        ]
+        for source, report in cases:
+            with self.subTest(source=source, domain=report["policies"][0]
+                              ["policy"]["policy-domain"]):
+                msg, _ = tlsrpt_message(report=report)
+                got = self.attributed(msg, source)
+                self.assertEqual([g[1:] for g in got], [(None, "none", None)])
 
     def test_report_in_plaintext_on_plain_host_is_stored_whole(self):
         msg, report = tlsrpt_message()
@@ -295,6 +427,45 @@ class Reports(DaemonTestCase):
             for a in refused:
                 self.assertReply(c.cmd("RCPT TO:<%s>" % a), 550, "5.1.1", a)
             c.quit()
+
+
+class UnparsedReports(DaemonTestCase):
+    """Reports stored but never parsed (before schema 16, or their
+    analysis skipped) are parsed at the next start, and attributed."""
+
+    def test_report_without_its_rows_is_parsed_at_the_next_start(self):
+        d = self.d
+        t = d.new_test()
+        domain = "%s.uniq.%s" % (t["id"], BASE_DOMAIN)
+        msg, _ = tlsrpt_message(report=tlsrpt_json(domain))
+        with d.smtp("plain") as c:
+            c.ehlo()
+            self.assertEqual(c.send_mail(REPORTER, [REPORT_RCPT], msg).code, 250)
+            c.quit()
+        conn = d.connection(c)
+        view = "SELECT * FROM v_tlsrpt WHERE connection_id = ?"
+        d.wait_for(view, (conn["id"],), what="the report parsed")
+        d.stop()
+        # as a database of schema 15 has it: the report, nothing parsed
+        con = d.db(readonly=False)
+        with con:
+            for table in ("tlsrpt_failures", "tlsrpt_policies", "tlsrpt_reports"):
+                con.execute("DELETE FROM %s" % table)
+        con.close()
+        analyses = d.query("SELECT * FROM analyses ORDER BY transaction_id")
+        d.start()
+        rows = d.wait_for(view, (conn["id"],), what="the report parsed again")
+        self.assertEqual([(r["status"], r["policy_domain"], r["test_id"],
+                           r["attribution"], r["failure_rows"]) for r in rows],
+                         [("ok", domain, t["id"], "uniq", 1)])
+        self.assertRegex(d.log(), r"store: 1 TLS-RPT reports stored unparsed: "
+                         r"1 queued for parsing now")
+        # only the report is parsed: the analysis stays as it was
+        self.assertEqual(d.query("SELECT * FROM analyses ORDER BY transaction_id"),
+                         analyses)
+        self.assertEqual(len(d.query("SELECT 1 FROM messages m JOIN"
+                                     " inbound_reports i USING (transaction_id)"
+                                     " WHERE i.connection_id = ?", (conn["id"],))), 1)
 
 
 if __name__ == "__main__":

@@ -25,11 +25,14 @@
 
 #include "store.h"
 #include "records.h"
+#include "types.h"
 
 extern const char *const schema_migrations[];
 extern const char schema_views[];
 
 #define DEADLINE_SEC	10
+#define BASE		"measure.example"
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Per test: its own directory and database; owns nothing else. */
 struct fixture {
@@ -153,6 +156,16 @@ open_ok(const char *path)
 	if (st == NULL)
 		fail_msg("store_open: %s", err);
 	return st;
+}
+
+/* CFG for ST to borrow: the base domain, WINDOW_MS of attribution. */
+static void
+set_config(struct store *st, struct config *cfg, uint64_t window_ms)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->base_domain = BASE;
+	cfg->attribution_window_ms = window_ms;
+	store_set_config(st, cfg);
 }
 
 static char *
@@ -830,6 +843,7 @@ tlsrpt_report_rows_as_written(void **state)
 	struct analysis_rec	*a;
 	struct tlsrpt_rec	*r;
 	struct tlsrpt_policy	*p;
+	struct config		 cfg;
 	sqlite3			*db;
 
 	assert_non_null(a = calloc(1, sizeof(*a)));
@@ -860,6 +874,7 @@ tlsrpt_report_rows_as_written(void **state)
 	p->failures[1].failed_sessions = 3;
 
 	st = open_ok(f->path);
+	set_config(st, &cfg, 3600 * 1000);
 	store_conn_open(st, &c);
 	store_txn(st, txn_report(test_report, sizeof(test_report) - 1));
 	store_analysis(st, a);
@@ -879,7 +894,9 @@ tlsrpt_report_rows_as_written(void **state)
 	    " policy_string IS NULL AND"
 	    " mx_host = '[\"*.mail.company-y.example\"]' AND"
 	    " successful = 5326 AND failed = 303 AND failure_rows = 2 AND"
-	    " organization = 'Company-X' AND transaction_id = 1"), 1);
+	    " organization = 'Company-X' AND transaction_id = 1 AND"
+	    " attribution = 'none' AND test_id IS NULL AND"
+	    " candidates IS NULL"), 1);
 	assert_int_equal(query_int(db, "SELECT count(*) FROM tlsrpt_failures f"
 	    " JOIN tlsrpt_policies p ON p.id = f.tlsrpt_policy_id WHERE"
 	    " (f.result_type = 'certificate-expired' AND f.receiving_ip IS NULL"
@@ -932,13 +949,14 @@ attribution_by_rcpt_sni_address_and_ambiguous(void **state)
 	struct fixture	*f = *state;
 	struct store	*st;
 	struct dnsq_rec	 q;
+	struct config	 cfg;
 	sqlite3		*db;
 	const double	 t0 = 1700000000;
 
 	st = open_ok(f->path);
 	assert_int_equal(store_test_create(st, T1, t0), 0);
 	assert_int_equal(store_test_create(st, T2, t0), 0);
-	store_set_attribution_window(st, 3600 * 1000);
+	set_config(st, &cfg, 3600 * 1000);
 	/* queued, run in one batch by store_close(), in this order */
 	attr_conn(st, 1, "127.0.0.2", t0 + 100, T1, NULL);
 	attr_conn(st, 2, "127.0.0.2", t0 + 200, NULL, NULL);
@@ -981,6 +999,228 @@ attribution_by_rcpt_sni_address_and_ambiguous(void **state)
 	assert_int_equal(query_int(db, "SELECT count(*) FROM"
 	    " v_test_connections WHERE test_id = '" T2 "'"), 4);
 	sqlite3_close(db);
+}
+
+#define T3	"cccccccccccccccccccccccccc"
+
+/*
+ * The analysis of report transaction TXN: date range START..END (0: not
+ * RFC 3339), one policy per DOMAINS entry (N of them), the policy's
+ * failure detail sent from SENDING[i] when not NULL.
+ */
+static struct analysis_rec *
+report_analysis(int64_t txn, double start, double end,
+    const char *const *domains, const char *const *sending, size_t n)
+{
+	struct analysis_rec	*a;
+	struct tlsrpt_rec	*r;
+	struct tlsrpt_policy	*p;
+	size_t			 i;
+
+	assert_non_null(a = calloc(1, sizeof(*a)));
+	a->txn_id = txn;
+	a->finished = 1700000010;
+	r = &a->tlsrpt;
+	r->checked = 1;
+	r->status = "ok";
+	r->start = start;
+	r->end = end;
+	assert_non_null(r->policies = calloc(n, sizeof(*r->policies)));
+	r->npolicies = n;
+	for (i = 0; i < n; i++) {
+		p = &r->policies[i];
+		p->policy_type = xstrdup("sts");
+		p->policy_domain = xstrdup(domains[i]);
+		if (sending[i] == NULL)
+			continue;
+		assert_non_null(p->failures = calloc(1, sizeof(*p->failures)));
+		p->nfailures = 1;
+		p->failures[0].result_type = xstrdup("validation-failure");
+		p->failures[0].sending_mta_ip = xstrdup(sending[i]);
+		p->failures[0].failed_sessions = 1;
+	}
+	return a;
+}
+
+/* The attribution of the policies of TXN as "attribution test candidates". */
+static void
+assert_tlsrpt_attr(sqlite3 *db, int64_t txn, const char *const *want,
+    size_t n)
+{
+	sqlite3_stmt	*s;
+	size_t		 i;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT attribution || ' ' ||"
+	    " coalesce(test_id, '-') || ' ' || coalesce(candidates, '-')"
+	    " FROM v_tlsrpt WHERE transaction_id = ?1 ORDER BY policy_id", -1,
+	    &s, NULL), SQLITE_OK);
+	sqlite3_bind_int64(s, 1, txn);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(s, 0),
+		    want[i]);
+	}
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+}
+
+static void
+tlsrpt_policies_attributed_by_domain_and_sender(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(4);
+	struct txn_rec		*t;
+	struct config		 cfg;
+	sqlite3			*db;
+	const double		 t0 = 1700000000;
+	static const char *const domains[] = {
+		T3 ".uniq." BASE, "TLS." BASE ".", "mx.tls." BASE,
+		"company-y.example", "mx-" T3 ".dns." BASE,
+		"zzzzzzzzzzzzzzzzzzzzzzzzzz.uniq." BASE,
+	};
+	static const char *const sending[] = {
+		"127.0.0.3", NULL, "127.0.0.3", "127.0.0.2", NULL, NULL,
+	};
+	static const char *const want1[] = {
+		"uniq " T3 " -", "sender " T1 " -",
+		"ambiguous - " T1 " " T2, "none - -", "uniq " T3 " -",
+		"sender " T1 " -",
+	};
+	static const char *const domain2[] = { "tls." BASE };
+	static const char *const sending2[] = { NULL };
+	static const char *const want2[] = { "sender " T1 " -" };
+	static const char *const want3[] = { "none - -" };
+	int			 i;
+
+	st = open_ok(f->path);
+	assert_int_equal(store_test_create(st, T1, t0 - 1000), 0);
+	assert_int_equal(store_test_create(st, T2, t0 - 1000), 0);
+	assert_int_equal(store_test_create(st, T3, t0 - 1000), 0);
+	set_config(st, &cfg, 3600 * 1000);
+	/* 127.0.0.2 sent to T1; 127.0.0.3 to T1 and T2 */
+	attr_conn(st, 1, "127.0.0.2", t0, T1, NULL);
+	attr_conn(st, 2, "127.0.0.3", t0, T1, NULL);
+	attr_conn(st, 3, "127.0.0.3", t0, T2, NULL);
+	/* the reports come from 127.0.0.2, on a connection still open */
+	c.client_addr = "127.0.0.2";
+	store_conn_open(st, &c);
+	for (i = 0; i < 3; i++) {
+		t = txn_report(test_report, sizeof(test_report) - 1);
+		t->conn_id = 4;
+		store_txn(st, t);
+	}
+	/* a day's report; dates not RFC 3339 (arrival +- 2 days); a later day */
+	store_analysis(st, report_analysis(1, t0 - 3600, t0 + 3600, domains,
+	    sending, NELEM(domains)));
+	store_analysis(st, report_analysis(2, 0, 0, domain2, sending2, 1));
+	store_analysis(st, report_analysis(3, t0 + 3 * 86400,
+	    t0 + 4 * 86400, domain2, sending2, 1));
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_tlsrpt_attr(db, 1, want1, NELEM(want1));
+	assert_tlsrpt_attr(db, 2, want2, NELEM(want2));
+	assert_tlsrpt_attr(db, 3, want3, NELEM(want3));
+	sqlite3_close(db);
+}
+
+/* What store_tlsrpt_unparsed() handed over; the test owns the txns. */
+struct unparsed {
+	struct txn_rec	*txn[4];
+	size_t		 n;
+};
+
+static void
+on_unparsed(struct txn_rec *t, void *arg)
+{
+	struct unparsed	*u = arg;
+
+	assert_true(u->n < NELEM(u->txn));
+	u->txn[u->n++] = t;
+}
+
+static void
+unparsed_free(struct unparsed *u)
+{
+	while (u->n > 0)
+		records_txn_free(u->txn[--u->n]);
+}
+
+/*
+ * Reports without a tlsrpt_reports row are handed back, oldest first and
+ * bounded; parsed again, only their TLS-RPT rows are written.
+ */
+static void
+unparsed_reports_are_handed_back_and_parsed_alone(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(1);
+	struct unparsed		 u = { { NULL }, 0 };
+	struct analysis_rec	*a;
+	struct config		 cfg;
+	sqlite3			*db;
+	static const char *const domains[] = { "tls." BASE };
+	static const char *const sending[] = { NULL };
+	int			 i;
+
+	st = open_ok(f->path);
+	set_config(st, &cfg, 3600 * 1000);
+	store_conn_open(st, &c);
+	for (i = 0; i < 3; i++)
+		store_txn(st, txn_report(test_report, sizeof(test_report) - 1));
+	/* the first is parsed as it arrives; the others are not */
+	store_analysis(st, report_analysis(1, 0, 0, domains, sending, 1));
+	store_close(st);
+
+	st = open_ok(f->path);
+	set_config(st, &cfg, 3600 * 1000);
+	/* a bound of bytes: the first that starts within it */
+	assert_int_equal(store_tlsrpt_unparsed(st, 10, 1, on_unparsed, &u), 0);
+	assert_int_equal(u.n, 1);
+	assert_int_equal(u.txn[0]->id, 2);
+	unparsed_free(&u);
+	/* a bound of reports */
+	assert_int_equal(store_tlsrpt_unparsed(st, 1, 1 << 20, on_unparsed,
+	    &u), 0);
+	assert_int_equal(u.n, 1);
+	unparsed_free(&u);
+	assert_int_equal(store_tlsrpt_unparsed(st, 10, 1 << 20, on_unparsed,
+	    &u), 0);
+	assert_int_equal(u.n, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(u.txn[i]->id, 2 + i);
+		assert_int_equal(u.txn[i]->conn_id, 1);
+		assert_string_equal(u.txn[i]->report_kind, "tlsrpt");
+		assert_int_equal(u.txn[i]->message_len,
+		    sizeof(test_report) - 1);
+		assert_memory_equal(u.txn[i]->message, test_report,
+		    sizeof(test_report) - 1);
+	}
+	unparsed_free(&u);
+	a = report_analysis(2, 0, 0, domains, sending, 1);
+	a->tlsrpt_only = 1;
+	store_analysis(st, a);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM v_tlsrpt WHERE"
+	    " transaction_id = 2 AND policy_domain = 'tls." BASE "'"), 1);
+	/* its analysis row and results are left as they were */
+	assert_int_equal(query_int(db, "SELECT count(*) FROM analyses WHERE"
+	    " transaction_id = 2 AND finished IS NULL"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM messages WHERE"
+	    " transaction_id = 2"), 0);
+	sqlite3_close(db);
+
+	st = open_ok(f->path);
+	assert_int_equal(store_tlsrpt_unparsed(st, 10, 1 << 20, on_unparsed,
+	    &u), 0);
+	assert_int_equal(u.n, 1);
+	assert_int_equal(u.txn[0]->id, 3);
+	unparsed_free(&u);
+	store_close(st);
 }
 
 static void
@@ -1067,6 +1307,8 @@ main(void)
 		T(empty_report_is_stored_as_empty_blob),
 		T(tlsrpt_report_rows_as_written),
 		T(attribution_by_rcpt_sni_address_and_ambiguous),
+		T(tlsrpt_policies_attributed_by_domain_and_sender),
+		T(unparsed_reports_are_handed_back_and_parsed_alone),
 		T(challenges_table_is_replaced_by_the_rows_given),
 		cmocka_unit_test(close_null_is_noop),
 #undef T

@@ -730,6 +730,38 @@ testid_from_name_finds_per_test_names_only(void **state)
 	assert_name(&cfg, ID "dns.measure.test", NULL, NULL);
 }
 
+/* The challenge NAME is the domain of or is under, "-" for none. */
+static void
+assert_domain(const struct config *cfg, const char *name, const char *want)
+{
+	const struct catalog_challenge *ch;
+
+	ch = testid_challenge_of_name(cfg, name);
+	assert_string_equal(ch != NULL ? ch->name : "-", want);
+}
+
+static void
+testid_challenge_of_name_is_the_last_label_before_the_base(void **state)
+{
+	struct config cfg = test_config();
+
+	(void)state;
+	assert_domain(&cfg, "tls.measure.test", "tls");
+	assert_domain(&cfg, "TLS.Measure.Test.", "tls");
+	assert_domain(&cfg, "mx.sts-2mx-tls.measure.test", "sts-2mx-tls");
+	assert_domain(&cfg, "mx2.sts-2mx-tls.measure.test", "sts-2mx-tls");
+	assert_domain(&cfg, ID ".uniq.measure.test", "uniq");
+	assert_domain(&cfg, "mx-" ID ".dns.measure.test", "dns");
+	/* not a challenge, not under the base, the base itself */
+	assert_domain(&cfg, "tls.example.test", "-");
+	assert_domain(&cfg, "nosuch.measure.test", "-");
+	assert_domain(&cfg, "tls.nosuch.measure.test", "-");
+	assert_domain(&cfg, "tlsmeasure.test", "-");
+	assert_domain(&cfg, "measure.test", "-");
+	assert_domain(&cfg, ".measure.test", "-");
+	assert_domain(&cfg, "", "-");
+}
+
 static void
 client_net_is_the_ipv4_address_or_the_ipv6_slash_64(void **state)
 {
@@ -758,6 +790,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(testid_from_name_finds_per_test_names_only),
+		cmocka_unit_test(
+		    testid_challenge_of_name_is_the_last_label_before_the_base),
 		cmocka_unit_test(
 		    client_net_is_the_ipv4_address_or_the_ipv6_slash_64),
 		cmocka_unit_test(testid_new_is_26_base32_chars_and_differs),

@@ -3,7 +3,9 @@
  * JSON of RFC 8460's example gzip'd with zlib and wrapped as a 5.3 report
  * mail, and malformed ones: bad base64, bad or truncated gzip, a gzip
  * bomb over the limit, bad JSON, wrong types, out-of-range counts,
- * missing members, more failure details than are kept.
+ * missing members, more failure details than are kept; the date range
+ * (RFC 3339) in seconds; 1000 random and bit-flipped inputs that must
+ * not crash nor break the record's bounds.
  */
 #include "build.h"
 
@@ -219,6 +221,8 @@ rfc_example_gzip_base64(void **state)
 	assert_string_equal(r.contact, "sts-reporting@company-x.example");
 	assert_string_equal(r.date_start, "2016-04-01T00:00:00Z");
 	assert_string_equal(r.date_end, "2016-04-01T23:59:59Z");
+	assert_true(r.start == 1459468800.0);
+	assert_true(r.end == 1459468800.0 + 86399);
 	assert_int_equal(r.npolicies, 2);
 	p = &r.policies[0];
 	assert_string_equal(p->policy_type, "sts");
@@ -540,6 +544,179 @@ capped(void **state)
 	json_decref(root);
 }
 
+/* ---- the date range in seconds ---- */
+
+/* The example's start-datetime replaced by START, in seconds (0: none). */
+static double
+start_of(const char *start)
+{
+	struct tlsrpt_rec	 r;
+	const char		*from = "2016-04-01T00:00:00Z";
+	const char		*at = strstr(example_json, from);
+	char			 buf[8192];
+	double			 t;
+
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - example_json),
+	    example_json, start, at + strlen(from));
+	assert_int_equal(tlsrpt_parse_json(buf, strlen(buf), &r), 0);
+	assert_string_equal(r.status, "ok");
+	t = r.start;
+	records_tlsrpt_clear(&r);
+	return t;
+}
+
+static void
+date_range_in_seconds(void **state)
+{
+	const double	 day = 1459468800.0;	/* 2016-04-01T00:00:00Z */
+
+	(void)state;
+	assert_true(start_of("2016-04-01T02:30:00+02:30") == day);
+	assert_true(start_of("2016-03-31T22:00:00-02:00") == day);
+	assert_true(start_of("2016-04-01t00:00:00z") == day);
+	assert_true(start_of("2016-04-01 00:00:00Z") == day);
+	assert_true(start_of("2016-04-01T00:00:00.25Z") == day + 0.25);
+	assert_true(start_of("2016-04-01T00:00:00.000000Z") == day);
+	/* RFC 3339 5.7: a leap second; February 29 of leap years only */
+	assert_true(start_of("2016-12-31T23:59:60Z") == 1483228800.0);
+	assert_true(start_of("2016-02-29T00:00:00Z") == day - 32 * 86400);
+	assert_true(start_of("2000-02-29T00:00:00Z") == 951782400.0);
+	/* not RFC 3339 5.6, or before 1970: 0, the report still ok */
+	assert_true(start_of("2015-02-29T00:00:00Z") == 0);
+	assert_true(start_of("2100-02-29T00:00:00Z") == 0);
+	assert_true(start_of("2016-04-31T00:00:00Z") == 0);
+	assert_true(start_of("2016-13-01T00:00:00Z") == 0);
+	assert_true(start_of("2016-04-01T24:00:00Z") == 0);
+	assert_true(start_of("2016-04-01T00:60:00Z") == 0);
+	assert_true(start_of("2016-04-01T00:00:61Z") == 0);
+	assert_true(start_of("2016-04-01T00:00:00") == 0);
+	assert_true(start_of("2016-04-01T00:00:00.Z") == 0);
+	assert_true(start_of("2016-04-01T00:00:00+2:00") == 0);
+	assert_true(start_of("2016-04-01T00:00:00+02:60") == 0);
+	assert_true(start_of("2016-04-01T00:00:00Zjunk") == 0);
+	assert_true(start_of("2016-04-01") == 0);
+	assert_true(start_of("2016-4-01T00:00:00Z") == 0);
+	assert_true(start_of("") == 0);
+	assert_true(start_of("1969-12-31T23:59:59Z") == 0);
+	assert_true(start_of("1970-01-01T00:00:01+00:02") == 0);
+}
+
+/* ---- random and bit-flipped inputs ---- */
+
+/* xorshift64*: the same inputs on every run. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+/* R keeps its own bounds, whatever the input; 1 if it is "ok". */
+static int
+assert_sane(const struct tlsrpt_rec *r)
+{
+	const struct tlsrpt_policy	*p;
+	size_t				 i, k, nf = 0;
+
+	assert_true(r->checked);
+	assert_true(r->start >= 0 && r->end >= 0);
+	if (strcmp(r->status, "malformed") == 0) {
+		assert_non_null(r->error);
+		assert_int_equal(r->npolicies, 0);
+		assert_null(r->policies);
+		return 0;
+	}
+	assert_string_equal(r->status, "ok");
+	assert_true(r->npolicies <= TLSRPT_MAX_POLICIES);
+	assert_true(strlen(r->organization) <= 1024);
+	for (i = 0; i < r->npolicies; i++) {
+		p = &r->policies[i];
+		assert_non_null(p->policy_type);
+		assert_non_null(p->policy_domain);
+		assert_true(p->successful >= 0 &&
+		    p->successful <= TLSRPT_MAX_COUNT);
+		assert_true(p->failed >= 0 && p->failed <= TLSRPT_MAX_COUNT);
+		nf += p->nfailures;
+		for (k = 0; k < p->nfailures; k++) {
+			assert_non_null(p->failures[k].result_type);
+			assert_true(p->failures[k].failed_sessions >= 0 &&
+			    p->failures[k].failed_sessions <=
+			    TLSRPT_MAX_COUNT);
+		}
+	}
+	assert_true(nf <= TLSRPT_MAX_FAILURES);
+	return 1;
+}
+
+/* BUF (LEN bytes) with 1 to 8 bits flipped, or cut short. */
+static void
+mutate(char *buf, size_t *len, uint64_t *s, unsigned n)
+{
+	unsigned	 flips, k;
+
+	flips = 1 + (unsigned)(rnd(s) % 8);
+	for (k = 0; k < flips; k++)
+		buf[rnd(s) % *len] ^= (char)(1u << (rnd(s) % 8));
+	if (n % 7 == 0)
+		*len = rnd(s) % *len;
+}
+
+static void
+random_and_bit_flipped_inputs_do_not_crash(void **state)
+{
+	struct tlsrpt_rec	 r;
+	unsigned char		*z;
+	char			*seeds[4], *body, buf[16384];
+	size_t			 lens[4], len, zlen, i;
+	uint64_t		 s = 0x746c737270742121ULL;
+	unsigned		 n, ok = 0;
+
+	(void)state;
+	/* the JSON, as a +json part, gzip'd in base64, gzip'd in binary */
+	seeds[0] = strdup(example_json);
+	seeds[1] = mail("json", NULL, example_json);
+	z = gz(example_json, strlen(example_json), &zlen);
+	body = b64(z, zlen);
+	seeds[2] = mail("gzip", "base64", body);
+	free(body);
+	assert_non_null(seeds[3] = malloc(zlen + 64));
+	len = (size_t)sprintf(seeds[3], "Content-Type: application/"
+	    "tlsrpt+gzip\r\n\r\n");
+	memcpy(seeds[3] + len, z, zlen);
+	lens[3] = len + zlen;
+	free(z);
+	for (i = 0; i < 3; i++)
+		lens[i] = strlen(seeds[i]);
+
+	for (n = 0; n < 1000; n++) {
+		if (n % 5 == 0) {
+			len = rnd(&s) % 2048;
+			for (i = 0; i < len; i++)
+				buf[i] = (char)rnd(&s);
+		} else {
+			i = n % 4;
+			assert_true(lens[i] <= sizeof(buf));
+			len = lens[i];
+			memcpy(buf, seeds[i], len);
+			mutate(buf, &len, &s, n);
+		}
+		/* the JSON parser on its own, and the whole message */
+		assert_int_equal(tlsrpt_parse_json(buf, len, &r), 0);
+		ok += (unsigned)assert_sane(&r);
+		records_tlsrpt_clear(&r);
+		assert_int_equal(tlsrpt_parse_message(len > 0 ? buf : NULL,
+		    len, &r), 0);
+		ok += (unsigned)assert_sane(&r);
+		records_tlsrpt_clear(&r);
+	}
+	/* flips inside strings leave some reports well-formed */
+	assert_true(ok > 20);
+	for (i = 0; i < 4; i++)
+		free(seeds[i]);
+}
+
 int
 main(void)
 {
@@ -555,6 +732,8 @@ main(void)
 		cmocka_unit_test(counts_out_of_range),
 		cmocka_unit_test(missing_members),
 		cmocka_unit_test(capped),
+		cmocka_unit_test(date_range_in_seconds),
+		cmocka_unit_test(random_and_bit_flipped_inputs_do_not_crash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
