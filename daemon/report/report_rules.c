@@ -1471,14 +1471,15 @@ rule_reverse_dns(const struct rp_input *in, struct rp_verdict *v)
  * Ullrich, Lindorfer, Fiebig, "Not that Simple: Email Delivery in the
  * 21st Century", USENIX ATC 2022.
  */
-#define STUDY	" of the mail providers studied (USENIX ATC 2022)"
+#define STUDY(share, what)	share " % of the mail providers studied " what \
+	" (USENIX ATC 2022)"
 
 static const struct rp_rule rules[] = {
 	{ "ipv4", RPG_DELIVERY, "Delivers over IPv4", "deliveries",
 	    10, NULL, rule_ipv4 },
 	{ "ipv6", RPG_DELIVERY, "Delivers over IPv6",
 	    "deliveries; v6 (IPv6-only MX)", 6,
-	    "44.3 % deliver over IPv6" STUDY, rule_ipv6 },
+	    STUDY("44.3", "deliver over IPv6"), rule_ipv6 },
 	{ "greylisting", RPG_DELIVERY, "Retries after greylisting",
 	    "greylist_attempts of grey-v4, grey-v6", 8, NULL,
 	    rule_greylisting },
@@ -1495,11 +1496,11 @@ static const struct rp_rule rules[] = {
 	{ "medium_ciphers", RPG_TRANSPORT, "Medium suites accepted",
 	    "tls, medium", 1, NULL, rule_medium },
 	{ "cert_validation", RPG_TRANSPORT, "Certificate validation",
-	    "tls, tls-badcert", 2, "89.7 % accept invalid certificates" STUDY,
+	    "tls, tls-badcert", 2, STUDY("89.7", "accept invalid certificates"),
 	    rule_cert },
 	{ "dane", RPG_TRANSPORT, "DANE validation",
 	    "tls, tlsa-bad, tlsa-ok-pkix-bad, tls-badcert", 6,
-	    "31.7 % use TLSA" STUDY, rule_dane },
+	    STUDY("31.7", "use TLSA (DANE)"), rule_dane },
 	{ "dane_requires_dnssec", RPG_TRANSPORT, "DANE ignores unsigned TLSA",
 	    "tls, tlsa-bad-insecure-pkix-ok, tlsa-bad-insecure, tls-badcert",
 	    4, NULL, rule_dane_dnssec },
@@ -1515,10 +1516,10 @@ static const struct rp_rule rules[] = {
 	    "tlsrpt_policies attributed to the test", 2, NULL, rule_tlsrpt },
 	{ "resolver_ipv6", RPG_DNS, "Resolver uses IPv6",
 	    "dns_queries; v4-dns6, v6-dns6 with v4, v6", 4,
-	    "65.4 % resolve over IPv6" STUDY, rule_resolver_ipv6 },
+	    STUDY("65.4", "resolve over IPv6"), rule_resolver_ipv6 },
 	{ "resolver_dnssec", RPG_DNS, "Resolver validates DNSSEC",
 	    "v4-bogus, v6-bogus with v4, v6", 8,
-	    "41.5 % use DNSSEC-validating resolvers" STUDY,
+	    STUDY("41.5", "use DNSSEC-validating resolvers"),
 	    rule_resolver_dnssec },
 	{ "resolver_details", RPG_DNS, "Resolver details", "dns_queries", 0,
 	    NULL, rule_resolver },
