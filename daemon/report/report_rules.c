@@ -188,18 +188,23 @@ ev_refusal(struct rp_verdict *v, const struct rp_conn *c)
 	    c->client_addr, c->family, what);
 }
 
-/* The outcome of challenge NAME, its row added to V's evidence. */
+/*
+ * The outcome of challenge NAME, its delivery, or every connection that
+ * refused it, added to V's evidence.
+ */
 static enum rp_outcome
 outcome(const struct rp_input *in, struct rp_verdict *v, const char *name)
 {
 	enum rp_outcome o;
-	size_t row;
+	size_t row, i;
 
 	o = report_outcome(in, name, &row);
 	if (o == RPO_DELIVERED)
 		ev_delivery(v, &in->deliveries[row]);
 	else if (o == RPO_REFUSED)
-		ev_refusal(v, &in->conns[row]);
+		for (i = row; i < in->nconns; i++)
+			if (report_conn_refuses(&in->conns[i], name))
+				ev_refusal(v, &in->conns[i]);
 	return o;
 }
 

@@ -20,6 +20,7 @@ checks why in Postfix's maillog, then has the same Postfix deliver to v4
 and v6: the refusals become `address` attributions of the test.
 """
 
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ import signal
 import tempfile
 import time
 import unittest
+
+import jsonschema
 
 import harness
 from dnslab import DnsLab, add_netns, need
@@ -467,6 +470,43 @@ class RefusalsOfARealSender(unittest.TestCase):
                               r["tls_sni"]),
                              (0, "tls-failed", "protocol_version", "mx.tls12." + BASE_DOMAIN), r)
         self.assertAttributed("tls12", rows)
+
+
+    def test_the_report_of_this_sender(self):
+        """`mailscope report` on what this real Postfix did: the two
+        families delivered under TLS, the refusals as evidence of their
+        challenges (attributed by address), and DANE still waiting for
+        its controls (tls, tlsa-ok-pkix-bad were not sent to)."""
+        for c in ("plaintext", "tlsa-bad", "tls12"):
+            self.attributed(c)
+        rep = json.loads(self.d.tool("report", self.t["id"], "--format", "json").stdout)
+        with open(os.path.join(harness.SRCDIR, "docs", "report.schema.json")) as f:
+            jsonschema.validate(rep, json.load(f))
+        v = {x["key"]: x for x in rep["verdicts"]}
+        state = {k: x["state"] for k, x in v.items()}
+        for key, want in (("ipv4", "good"), ("ipv6", "good"), ("starttls", "good"),
+                          ("plaintext", "good"), ("dane", "waiting"),
+                          ("requires_tls13", "waiting"), ("bare_lf", "good")):
+            self.assertEqual(state[key], want, (key, v[key], self.why()))
+        # the plaintext verdict rests on the refusals, not on absence
+        ev = v["plaintext"]["evidence"]
+        self.assertEqual(sorted(e["id"] for e in ev),
+                         sorted(r["id"] for r in self._rows("plaintext")), ev)
+        self.assertTrue(all(e["table"] == "connections" for e in ev), ev)
+        ch = {c["name"]: c for c in rep["challenges"]}
+        for c in ("v4", "v6"):
+            self.assertEqual((ch[c]["delivered"], ch[c]["outcome"]), (True, "delivered"), ch[c])
+            self.assertEqual(ch[c]["deliveries"][0]["client_addr"],
+                             SEND4 if c == "v4" else SEND6, ch[c])
+        for c in ("plaintext", "tlsa-bad", "tls12"):
+            self.assertEqual((ch[c]["delivered"], ch[c]["outcome"]), (False, "refused"), ch[c])
+            self.assertEqual(sorted(r["connection"] for r in ch[c]["refusals"]),
+                             sorted(r["id"] for r in self._rows(c)), ch[c])
+            self.assertEqual({r["reason"] for r in ch[c]["refusals"]}, {"address"}, ch[c])
+        self.assertEqual(ch["tls"]["outcome"], "pending", ch["tls"])
+        for fmt in ("text", "html"):
+            self.assertIn(self.t["id"], self.d.tool("report", self.t["id"], "--format",
+                                                    fmt).stdout)
 
 
 if __name__ == "__main__":
