@@ -283,6 +283,29 @@ class Reports(DaemonTestCase):
         self.assertEqual(self.attributed(msg, "127.0.0.51"),
                          [(other, None, "none", None)])
 
+    def test_a_report_mailed_for_uniq_appears_in_the_test_report(self):
+        """The whole path: a report for <id>.uniq.<base> mailed to
+        tlsrpt@<base> is the evidence of the test's tlsrpt verdict and
+        carries its organization and counts."""
+        t = self.new_test()
+        self.sent_by(t, "127.0.0.71")
+        domain = "%s.uniq.%s" % (t["id"], BASE_DOMAIN)
+        msg, _ = tlsrpt_message(report=tlsrpt_json(domain))
+        self.assertEqual(self.attributed(msg, "127.0.0.72"),
+                         [(domain, t["id"], "uniq", None)])
+        cp = self.d.tool("report", t["id"], "--format", "json")
+        v = {x["key"]: x for x in json.loads(cp.stdout)["verdicts"]}["tlsrpt"]
+        self.assertEqual(v["state"], "good", v)
+        report = self.d.query("SELECT r.id, r.organization FROM tlsrpt_reports r"
+                              " JOIN tlsrpt_policies p ON p.tlsrpt_report_id = r.id"
+                              " WHERE p.test_id = ?", (t["id"],))
+        self.assertEqual([(e["table"], e["id"]) for e in v["evidence"]],
+                         [("tlsrpt_reports", report[0]["id"])], v)
+        self.assertIn(report[0]["organization"], v["evidence"][0]["summary"])
+        self.assertIn("attributed by uniq", v["evidence"][0]["summary"])
+        text = self.d.tool("report", t["id"], "--verbose").stdout
+        self.assertIn(report[0]["organization"], text)
+
     def test_challenge_domain_is_attributed_by_the_reporters_address(self):
         """A report for tls.<base> from the address a test's delivery
         came from, its date range the delivery's day: that test."""
