@@ -87,8 +87,8 @@ static const struct command commands[] = {
 	{ "report", cmd_report, 1, NULL, "ID [--format text|json|html] "
 	    "[--verbose] [--out FILE]" },
 	{ "export", cmd_export, 1, NULL, "--format csv|jsonl "
-	    "[--what deliveries|connections] [--since DATE] [--anonymize] "
-	    "[--out FILE]" },
+	    "[--what deliveries|connections|verdicts] [--since DATE] "
+	    "[--anonymize] [--out FILE]" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -283,7 +283,7 @@ cmd_demo_config(const struct config *cfg, const struct cmd_args *a)
 static int
 cmd_export(const struct config *cfg, const struct cmd_args *a)
 {
-	return export_main(cfg->database, a->argc, a->argv, stderr);
+	return export_main(cfg, a->argc, a->argv, stderr);
 }
 
 static int

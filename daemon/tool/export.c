@@ -1,8 +1,10 @@
 /*
  * mailscope export: streams v_deliveries or v_connections, one row
- * stepped and written at a time, as CSV (RFC 4180) or JSON Lines.  Runs
- * in the tool, single-threaded; its own read-only connection and two
- * prepared SELECTs on the views (docs/design-notes.md, "export").
+ * stepped and written at a time, or the verdicts of every test, one test
+ * loaded and judged at a time (report_load(), report_build()), as CSV
+ * (RFC 4180) or JSON Lines.  Runs in the tool, single-threaded; its own
+ * read-only connection and one prepared SELECT per kind
+ * (docs/design-notes.md, "export").
  */
 #include "build.h"
 
@@ -13,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,38 +26,90 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "export.h"
+#include "report.h"
 #include "text.h"
 
 #define EXPORT_USAGE	"usage: mailscope [-c FILE] export --format csv|jsonl " \
-			"[--what deliveries|connections] [--since DATE] " \
-			"[--anonymize] [--out FILE]\n"
+			"[--what deliveries|connections|verdicts] " \
+			"[--since DATE] [--anonymize] [--out FILE]\n"
 #define EXPORT_KEYLEN	32	/* the per-export pseudonym key */
 #define EXPORT_PSEUDO	16	/* hex digits of a pseudonym */
 #define EXPORT_BUSY_MS	5000	/* the daemon's writer may hold the lock */
+#define EXPORT_ERRLEN	1024
+#define EXPORT_NUMLEN	24	/* INT64_MIN in decimal and its NUL */
 
 enum export_format { EXPORT_CSV, EXPORT_JSONL };
 
-/* What --what names: the view's SELECT, --since bound as ?1. */
-struct export_kind {
-	const char	*name;
-	const char	*sql;
-};
-
-/* The views' times are datetime() text, so ?1 compares as text. */
-static const struct export_kind export_kinds[] = {
-	{ "deliveries", "SELECT * FROM v_deliveries WHERE ?1 IS NULL OR "
-	    "received >= ?1 ORDER BY transaction_id, address" },
-	{ "connections", "SELECT * FROM v_connections WHERE ?1 IS NULL OR "
-	    "started >= ?1 ORDER BY connection_id" },
-};
-#define EXPORT_NKINDS	(sizeof(export_kinds) / sizeof(export_kinds[0]))
-
 struct export_ctx {
+	const struct config	*cfg;		/* borrowed */
 	enum export_format	 format;
 	int			 anonymize;
 	unsigned char		 key[EXPORT_KEYLEN];
+	double			 now;		/* the verdict rules' "now" */
 	FILE			*out;
+	const char		*outpath;	/* NULL: standard output */
+	FILE			*err;
+};
+
+enum export_type { EXPORT_NULL, EXPORT_INTEGER, EXPORT_FLOAT, EXPORT_TEXT };
+
+/*
+ * One value of a row, filled from a statement's column or from a
+ * verdict.  TEXT (LEN bytes, NULs possible) is the value as text in every
+ * type but EXPORT_NULL, and what CSV writes; JSON writes I or R for a
+ * number.  NAME and TEXT are borrowed (TEXT may point to NUM).
+ */
+struct export_value {
+	const char		*name;
+	enum export_type	 type;
+	const char		*text;
+	size_t			 len;
+	int64_t			 i;
+	double			 r;
+	char			 num[EXPORT_NUMLEN];
+};
+
+/*
+ * What --what names: its SELECT, --since bound as ?1, and the function
+ * that steps it and writes the rows: 0, or -1 said in x->err.
+ */
+struct export_kind {
+	const char	*name;
+	const char	*sql;
+	int		(*rows)(struct export_ctx *, sqlite3_stmt *);
+};
+
+static int	export_view(struct export_ctx *, sqlite3_stmt *);
+static int	export_verdicts(struct export_ctx *, sqlite3_stmt *);
+
+/*
+ * The views' times are datetime() text, so ?1 compares as text; the
+ * tests' creation is compared the same way (to the second).  A NULL id
+ * (an old SQLite quirk of TEXT primary keys) names no test.
+ */
+static const struct export_kind export_kinds[] = {
+	{ "deliveries", "SELECT * FROM v_deliveries WHERE ?1 IS NULL OR "
+	    "received >= ?1 ORDER BY transaction_id, address", export_view },
+	{ "connections", "SELECT * FROM v_connections WHERE ?1 IS NULL OR "
+	    "started >= ?1 ORDER BY connection_id", export_view },
+	{ "verdicts", "SELECT id, datetime(created, 'unixepoch') FROM tests "
+	    "WHERE id IS NOT NULL AND (?1 IS NULL OR "
+	    "datetime(created, 'unixepoch') >= ?1) ORDER BY created, id",
+	    export_verdicts },
+};
+#define EXPORT_NKINDS	(sizeof(export_kinds) / sizeof(export_kinds[0]))
+
+/* The columns of --what verdicts, fixed (docs/researcher.md). */
+enum export_vcol {
+	VC_TEST_ID, VC_CREATED, VC_KEY, VC_GROUP, VC_STATE, VC_WEIGHT,
+	VC_SCORE, VC_SUMMARY, VC_EVIDENCE
+};
+#define VC_N	9
+static const char *const export_vcols[VC_N] = {
+	"test_id", "created", "key", "group", "state", "weight", "score",
+	"summary", "evidence"
 };
 
 static const struct option export_opts[] = {
@@ -280,6 +335,8 @@ export_anon(const struct export_ctx *x, const char *name, const char *v,
 		*out = buf;
 	} else if (strcmp(name, "envid") == 0) {
 		*out = "";
+	} else if (strcmp(name, "summary") == 0) {
+		*out = NULL;	/* a verdict's reason names addresses */
 	} else if (strcmp(name, "mail_params") == 0 ||
 	    strcmp(name, "rcpt_params") == 0) {
 		if ((*owned = export_params(v)) == NULL)
@@ -308,32 +365,48 @@ export_csv_field(FILE *out, const char *v, size_t n)
 	putc('"', out);
 }
 
+/* V as text S; NULL: SQL NULL. */
+static void
+export_set_text(struct export_value *v, const char *s)
+{
+	v->type = s != NULL ? EXPORT_TEXT : EXPORT_NULL;
+	v->text = s;
+	v->len = s != NULL ? strlen(s) : 0;
+}
+
+/* V as the integer N, its text in v->num. */
+static void
+export_set_int(struct export_value *v, int64_t n)
+{
+	int len = snprintf(v->num, sizeof(v->num), "%" PRId64, n);
+
+	v->type = EXPORT_INTEGER;
+	v->i = n;
+	v->text = v->num;
+	v->len = (size_t)len;
+}
+
+/* The N values of VALS as one row, anonymized as x->anonymize says. */
 static int
-export_row(struct export_ctx *x, sqlite3_stmt *st)
+export_row(struct export_ctx *x, const struct export_value *vals, size_t n)
 {
 	char buf[1024], *owned;
-	const char *v, *raw, *name;
+	const char *v;
 	json_t *obj = NULL, *jv;
 	char *clean;
-	size_t cl;
-	int i, n = sqlite3_column_count(st), type, rc = -1;
+	size_t i, cl;
+	enum export_type type;
+	int rc = -1;
 
 	if (x->format == EXPORT_JSONL && (obj = json_object()) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		name = sqlite3_column_name(st, i);
-		type = sqlite3_column_type(st, i);
-		raw = type == SQLITE_NULL ? NULL :
-		    (const char *)sqlite3_column_text(st, i);
-		if (export_anon(x, name, raw, &v, buf, sizeof(buf), &owned) ==
-		    -1)
+		if (export_anon(x, vals[i].name, vals[i].text, &v, buf,
+		    sizeof(buf), &owned) == -1)
 			goto out;
 		/* a rewritten value is text; bytes: with any NUL kept */
-		if (v != raw)
-			type = SQLITE_TEXT;
-		cl = v == raw && v != NULL ?
-		    (size_t)sqlite3_column_bytes(st, i) :
-		    v != NULL ? strlen(v) : 0;
+		type = v == vals[i].text ? vals[i].type : EXPORT_TEXT;
+		cl = v == vals[i].text ? vals[i].len : v != NULL ? strlen(v) : 0;
 		if (x->format == EXPORT_CSV) {
 			if (i > 0)
 				putc(',', x->out);
@@ -344,10 +417,10 @@ export_row(struct export_ctx *x, sqlite3_stmt *st)
 		}
 		if (v == NULL)
 			jv = json_null();
-		else if (type == SQLITE_INTEGER)
-			jv = json_integer(sqlite3_column_int64(st, i));
-		else if (type == SQLITE_FLOAT)
-			jv = json_real(sqlite3_column_double(st, i));
+		else if (type == EXPORT_INTEGER)
+			jv = json_integer(vals[i].i);
+		else if (type == EXPORT_FLOAT)
+			jv = json_real(vals[i].r);
 		else {
 			if ((clean = text_utf8(v, cl, &cl)) == NULL) {
 				free(owned);
@@ -357,7 +430,8 @@ export_row(struct export_ctx *x, sqlite3_stmt *st)
 			free(clean);
 		}
 		free(owned);
-		if (jv == NULL || json_object_set_new(obj, name, jv) == -1)
+		if (jv == NULL || json_object_set_new(obj, vals[i].name, jv) ==
+		    -1)
 			goto out;
 	}
 	if (x->format == EXPORT_CSV)
@@ -371,19 +445,170 @@ export_row(struct export_ctx *x, sqlite3_stmt *st)
 	return rc;
 }
 
+/* CSV's header line (RFC 4180 2.3): the N column names of NAMES. */
 static void
-export_header(struct export_ctx *x, sqlite3_stmt *st)
+export_header(struct export_ctx *x, const char *const *names, size_t n)
 {
-	const char *name;
-	int i, n = sqlite3_column_count(st);
+	size_t i;
 
+	if (x->format != EXPORT_CSV)
+		return;
 	for (i = 0; i < n; i++) {
-		name = sqlite3_column_name(st, i);
 		if (i > 0)
 			putc(',', x->out);
-		export_csv_field(x->out, name, strlen(name));
+		export_csv_field(x->out, names[i], strlen(names[i]));
 	}
 	fputs("\r\n", x->out);
+}
+
+static int
+export_write_error(struct export_ctx *x)
+{
+	fprintf(x->err, "mailscope: export: cannot write%s%s\n",
+	    x->outpath ? " " : "", x->outpath ? x->outpath : "");
+	return -1;
+}
+
+static int
+export_db_error(struct export_ctx *x, sqlite3_stmt *st)
+{
+	fprintf(x->err, "mailscope: %s: %s\n", x->cfg->database,
+	    sqlite3_errmsg(sqlite3_db_handle(st)));
+	return -1;
+}
+
+/* A view: each row of ST as it is stepped, its columns as they are. */
+static int
+export_view(struct export_ctx *x, sqlite3_stmt *st)
+{
+	struct export_value *vals;
+	const char **names;
+	size_t i, n = (size_t)sqlite3_column_count(st);
+	int src, rc = -1;
+
+	vals = calloc(n, sizeof(*vals));
+	names = calloc(n, sizeof(*names));
+	if (vals == NULL || names == NULL) {
+		fprintf(x->err, "mailscope: export: out of memory\n");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		names[i] = sqlite3_column_name(st, i);
+	export_header(x, names, n);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		/* names again: a step may have re-prepared the statement */
+		for (i = 0; i < n; i++) {
+			vals[i].name = sqlite3_column_name(st, i);
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_NULL:
+				vals[i].type = EXPORT_NULL;
+				break;
+			case SQLITE_INTEGER:
+				vals[i].type = EXPORT_INTEGER;
+				vals[i].i = sqlite3_column_int64(st, i);
+				break;
+			case SQLITE_FLOAT:
+				vals[i].type = EXPORT_FLOAT;
+				vals[i].r = sqlite3_column_double(st, i);
+				break;
+			default:	/* text, and a blob as its bytes */
+				vals[i].type = EXPORT_TEXT;
+				break;
+			}
+			/* SQLite's text of a number is what CSV writes */
+			vals[i].text = vals[i].type == EXPORT_NULL ? NULL :
+			    (const char *)sqlite3_column_text(st, i);
+			vals[i].len = (size_t)sqlite3_column_bytes(st, i);
+		}
+		if (export_row(x, vals, n) == -1) {
+			export_write_error(x);
+			goto out;
+		}
+	}
+	rc = src == SQLITE_DONE ? 0 : export_db_error(x, st);
+ out:
+	free(names);
+	free(vals);
+	return rc;
+}
+
+/*
+ * The verdicts of IN, one row each, into VALS (named): CREATED is the
+ * test's creation as the views write it.
+ */
+static int
+export_test(struct export_ctx *x, const struct rp_input *in,
+    const char *created, struct export_value *vals)
+{
+	struct rp_report rep;
+	const struct rp_verdict *v;
+	size_t i;
+	int rc = 0;
+
+	if (report_build(in, &rep) == -1) {
+		fprintf(x->err, "mailscope: export: out of memory\n");
+		report_free(&rep);
+		return -1;
+	}
+	export_set_text(&vals[VC_TEST_ID], in->test_id);
+	export_set_text(&vals[VC_CREATED], created);
+	if (rep.score >= 0)
+		export_set_int(&vals[VC_SCORE], rep.score);
+	else
+		export_set_text(&vals[VC_SCORE], NULL);
+	for (i = 0; i < rep.nverdicts && rc == 0; i++) {
+		v = &rep.verdicts[i];
+		export_set_text(&vals[VC_KEY], v->rule->key);
+		export_set_text(&vals[VC_GROUP],
+		    report_group_name(v->rule->group));
+		export_set_text(&vals[VC_STATE], report_state_name(v->state));
+		export_set_int(&vals[VC_WEIGHT], v->rule->weight);
+		export_set_text(&vals[VC_SUMMARY], v->reason);
+		export_set_int(&vals[VC_EVIDENCE], (int64_t)v->nevidence);
+		if (export_row(x, vals, VC_N) == -1)
+			rc = export_write_error(x);
+	}
+	report_free(&rep);
+	return rc;
+}
+
+/*
+ * The tests ST lists, one at a time: loaded, judged, written and freed
+ * before the next, so memory holds one test and never the store.
+ */
+static int
+export_verdicts(struct export_ctx *x, sqlite3_stmt *st)
+{
+	struct export_value vals[VC_N];
+	struct rp_input in;
+	char msg[EXPORT_ERRLEN];
+	const char *id;
+	size_t i;
+	int src, rc;
+
+	memset(vals, 0, sizeof(vals));
+	for (i = 0; i < VC_N; i++)
+		vals[i].name = export_vcols[i];
+	export_header(x, export_vcols, VC_N);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL) {
+			fprintf(x->err, "mailscope: export: out of memory\n");
+			return -1;
+		}
+		rc = report_load(x->cfg, id, x->now, &in, msg, sizeof(msg));
+		if (rc == 1)
+			continue;	/* deleted since it was listed */
+		if (rc == -1) {
+			fprintf(x->err, "mailscope: export: %s\n", msg);
+			return -1;
+		}
+		rc = export_test(x, &in, (const char *)sqlite3_column_text(st,
+		    1), vals);
+		report_input_free(&in);
+		if (rc == -1)
+			return -1;
+	}
+	return src == SQLITE_DONE ? 0 : export_db_error(x, st);
 }
 
 static int
@@ -394,18 +619,20 @@ export_usage(FILE *err)
 }
 
 int
-export_main(const char *dbpath, int argc, char *argv[], FILE *err)
+export_main(const struct config *cfg, int argc, char *argv[], FILE *err)
 {
 	struct export_ctx x;
 	const struct export_kind *kind = &export_kinds[0];
-	const char *format = NULL, *since = NULL, *outpath = NULL;
+	const char *format = NULL, *since = NULL;
 	char sincebuf[80];
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	size_t i;
-	int ch, rc = 1, src;
+	int ch, rc = 1;
 
 	memset(&x, 0, sizeof(x));
+	x.cfg = cfg;
+	x.err = err;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", export_opts, NULL)) != -1) {
 		switch (ch) {
@@ -418,7 +645,8 @@ export_main(const char *dbpath, int argc, char *argv[], FILE *err)
 					break;
 			if (i == EXPORT_NKINDS) {
 				fprintf(err, "mailscope: bad --what '%s' "
-				    "(deliveries or connections)\n", optarg);
+				    "(deliveries, connections or verdicts)\n",
+				    optarg);
 				return 2;
 			}
 			kind = &export_kinds[i];
@@ -436,7 +664,7 @@ export_main(const char *dbpath, int argc, char *argv[], FILE *err)
 			x.anonymize = 1;
 			break;
 		case 'o':
-			outpath = optarg;
+			x.outpath = optarg;
 			break;
 		default:
 			return export_usage(err);
@@ -457,45 +685,36 @@ export_main(const char *dbpath, int argc, char *argv[], FILE *err)
 		fprintf(err, "mailscope: export: no random key\n");
 		return 1;
 	}
+	x.now = clock_now();	/* one "now" for every test of the export */
 
 	/* read-only: never creates or migrates (docs/design-notes.md) */
-	if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) !=
+	if (sqlite3_open_v2(cfg->database, &db, SQLITE_OPEN_READONLY, NULL) !=
 	    SQLITE_OK ||
 	    sqlite3_busy_timeout(db, EXPORT_BUSY_MS) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, kind->sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC) != SQLITE_OK) {
-		fprintf(err, "mailscope: %s: %s\n", dbpath, db != NULL ?
+		fprintf(err, "mailscope: %s: %s\n", cfg->database, db != NULL ?
 		    sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
-	if (outpath == NULL)
+	if (x.outpath == NULL)
 		x.out = stdout;
-	else if ((x.out = fopen(outpath, "w")) == NULL) {
-		fprintf(err, "mailscope: %s: %s\n", outpath, strerror(errno));
+	else if ((x.out = fopen(x.outpath, "w")) == NULL) {
+		fprintf(err, "mailscope: %s: %s\n", x.outpath, strerror(errno));
 		goto out;
 	}
-	if (x.format == EXPORT_CSV)
-		export_header(&x, st);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		if (export_row(&x, st) == -1) {
-			fprintf(err, "mailscope: export: cannot write%s%s\n",
-			    outpath ? " " : "", outpath ? outpath : "");
-			goto out;
-		}
-	if (src != SQLITE_DONE) {
-		fprintf(err, "mailscope: %s: %s\n", dbpath, sqlite3_errmsg(db));
+	if (kind->rows(&x, st) == -1)
 		goto out;
-	}
 	if (fflush(x.out) == EOF || ferror(x.out)) {
 		fprintf(err, "mailscope: export: %s: %s\n",
-		    outpath ? outpath : "stdout", strerror(errno));
+		    x.outpath ? x.outpath : "stdout", strerror(errno));
 		goto out;
 	}
 	rc = 0;
  out:
 	if (x.out != NULL && x.out != stdout && fclose(x.out) == EOF &&
 	    rc == 0) {
-		fprintf(err, "mailscope: %s: %s\n", outpath, strerror(errno));
+		fprintf(err, "mailscope: %s: %s\n", x.outpath, strerror(errno));
 		rc = 1;
 	}
 	sqlite3_finalize(st);

@@ -1,5 +1,7 @@
 """mailscope export: CSV (RFC 4180) and JSON Lines of v_deliveries and
-v_connections, --since, --anonymize, usage errors, constant memory."""
+v_connections, and of the verdicts of every test (equal to what
+`mailscope report` says), --since, --anonymize, usage errors, constant
+memory."""
 
 import csv
 import datetime
@@ -9,12 +11,16 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 import unittest
 
 import harness
 from harness import MAILSCOPE, ConfigCase, DaemonTestCase, make_message
 
 HOSTILE_FROM = '"a,b\\"c"@example.org'
+VERDICT_COLUMNS = ["test_id", "created", "key", "group", "state", "weight", "score",
+                   "summary", "evidence"]
+B32 = "abcdefghijklmnopqrstuvwxyz234567"
 
 
 def view_rows(con, view, order):
@@ -32,7 +38,90 @@ def sanitized():
         return b"__asan_init" in f.read()
 
 
-class Export(DaemonTestCase):
+def max_rss():
+    """The bound on an export's max RSS (an ASan build starts higher)."""
+    return 50e6 if sanitized() else 30e6
+
+
+def copy_store(d, fill):
+    """A copy of D's database, FILL(connection) run on it, and a config
+    naming the copy: its path."""
+    copy = os.path.join(d.dir, "big.db")
+    if os.path.exists(copy):
+        os.unlink(copy)
+    src, dst = d.db(), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    fill(dst)
+    dst.commit()
+    dst.close()
+    conf = os.path.join(d.dir, "big.conf")
+    with open(d.conf) as f:
+        text = harness.config_set(f.read(), "global", "database", copy)
+    with open(conf, "w") as f:
+        f.write(text)
+    return conf
+
+
+def stream_export(conf, *args):
+    """mailscope export ARGS on CONF read as it streams: (the peak RSS
+    of the process, bytes, lines, the first 100 kB of the output)."""
+    # VmHWM of the running process: ru_maxrss of a child would start
+    # at the RSS of this Python process, which it was forked from
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
+    p = subprocess.Popen([MAILSCOPE, "-c", conf, "export"] + list(args), env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    hwm, size, n, head = 0, 0, 0, b""
+    while True:
+        chunk = p.stdout.read(1 << 16)
+        try:
+            with open("/proc/%d/status" % p.pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        hwm = max(hwm, int(line.split()[1]) * 1024)
+        except OSError:
+            pass
+        if not chunk:
+            break
+        if len(head) < 100000:
+            head += chunk
+        size += len(chunk)
+        n += chunk.count(b"\n")
+    err = p.stderr.read().decode()
+    p.stdout.close()
+    p.stderr.close()
+    if p.wait() != 0 or harness.sanitizer_report(err):
+        raise AssertionError("export exit %d\n%s" % (p.returncode, err))
+    return hwm, size, n, head
+
+
+class ExportCase(DaemonTestCase):
+    """The export into a file, read back as CSV or JSON Lines."""
+
+    def export(self, *args, rc=0):
+        path = os.path.join(self.d.dir, "export.out")
+        if os.path.exists(path):
+            os.unlink(path)
+        cp = self.d.tool("export", *args, "--out", path, check=False)
+        if cp.returncode != rc or harness.sanitizer_report(cp.stderr):
+            self.fail("export exit %d, expected %d\n%s" % (cp.returncode, rc, harness.describe(cp)))
+        with open(path, "rb") as f:
+            return f.read()
+
+    def csv_rows(self, data):
+        self.assertTrue(data.endswith(b"\r\n"), data[-20:])
+        rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+        return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
+
+    def jsonl_rows(self, data):
+        if data == b"":
+            return []
+        self.assertTrue(data.endswith(b"\n"))
+        return [json.loads(line) for line in data.decode().split("\n")[:-1]]
+
+
+class Export(ExportCase):
 
     @classmethod
     def setUpClass(cls):
@@ -57,27 +146,6 @@ class Export(DaemonTestCase):
         d.wait_for("SELECT 1 WHERE (SELECT count(*) FROM v_deliveries) = 4 AND NOT EXISTS "
                    "(SELECT 1 FROM v_deliveries WHERE analysis = 'pending')",
                    timeout=20, what="analyses")
-
-    def export(self, *args, rc=0, db=None):
-        path = os.path.join(self.d.dir, "export.out")
-        if os.path.exists(path):
-            os.unlink(path)
-        cp = self.d.tool("export", *args, "--out", path, check=False)
-        if cp.returncode != rc or harness.sanitizer_report(cp.stderr):
-            self.fail("export exit %d, expected %d\n%s" % (cp.returncode, rc, harness.describe(cp)))
-        with open(path, "rb") as f:
-            return f.read()
-
-    def csv_rows(self, data):
-        self.assertTrue(data.endswith(b"\r\n"), data[-20:])
-        rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
-        return rows[0], [dict(zip(rows[0], r)) for r in rows[1:]]
-
-    def jsonl_rows(self, data):
-        if data == b"":
-            return []
-        self.assertTrue(data.endswith(b"\n"))
-        return [json.loads(line) for line in data.decode().split("\n")[:-1]]
 
     def views(self):
         con = self.d.db()
@@ -157,7 +225,8 @@ class Export(DaemonTestCase):
         for args in (["--format", "xml"], ["--format", "csv", "--since", "2024-13-01"],
                      ["--format", "csv", "--since", "yesterday"],
                      ["--format", "csv", "--since", "2024-02-30"],
-                     ["--format", "csv", "--what", "tests"], [], ["--format", "csv", "extra"],
+                     ["--format", "csv", "--what", "tests"],
+                     ["--format", "csv", "--what", "verdict"], [], ["--format", "csv", "extra"],
                      ["--format", "csv", "--bogus"]):
             cp = self.d.tool("export", *args, check=False)
             self.assertEqual(cp.returncode, 2, harness.describe(cp))
@@ -165,60 +234,176 @@ class Export(DaemonTestCase):
 
     def test_constant_memory_and_invalid_utf8(self):
         """20,000 rows of 1.5 kB each: the export's max RSS stays below
-        MAX_RSS, less than its 30 MB of output."""
-        copy = os.path.join(self.d.dir, "big.db")
-        src, dst = self.d.db(), sqlite3.connect(copy)
-        src.backup(dst)
-        src.close()
-        cols = [r[1] for r in dst.execute("PRAGMA table_info(connections)") if r[1] != "id"]
-        sel = ", ".join("'x' || printf('%01500d', n)" if c == "helo" else c for c in cols)
-        dst.execute("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
-                    "WHERE n < 20000) INSERT INTO connections (%s) SELECT %s FROM s, "
-                    "(SELECT * FROM connections ORDER BY id LIMIT 1)" % (", ".join(cols), sel))
-        dst.execute("UPDATE connections SET helo = CAST(X'66ff6fc0af' AS TEXT) WHERE id = "
-                    "(SELECT min(id) FROM connections)")
-        dst.commit()
-        dst.close()
-        conf = os.path.join(self.d.dir, "big.conf")
-        with open(self.d.conf) as f:
-            text = harness.config_set(f.read(), "global", "database", copy)
-        with open(conf, "w") as f:
-            f.write(text)
-
-        # VmHWM of the running process: ru_maxrss of a child would start
-        # at the RSS of this Python process, which it was forked from
-        env = dict(os.environ)
-        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
-        p = subprocess.Popen([MAILSCOPE, "-c", conf, "export", "--format", "jsonl",
-                              "--what", "connections"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        hwm, size, n, head = 0, 0, 0, b""
-        while True:
-            chunk = p.stdout.read(1 << 16)
-            try:
-                with open("/proc/%d/status" % p.pid) as f:
-                    for line in f:
-                        if line.startswith("VmHWM:"):
-                            hwm = max(hwm, int(line.split()[1]) * 1024)
-            except OSError:
-                pass
-            if not chunk:
-                break
-            if len(head) < 100000:
-                head += chunk
-            size += len(chunk)
-            n += chunk.count(b"\n")
-        err = p.stderr.read().decode()
-        p.stdout.close()
-        p.stderr.close()
-        self.assertEqual(p.wait(), 0, err)
+        max_rss(), less than its 30 MB of output."""
+        def fill(dst):
+            cols = [r[1] for r in dst.execute("PRAGMA table_info(connections)")
+                    if r[1] != "id"]
+            sel = ", ".join("'x' || printf('%01500d', n)" if c == "helo" else c for c in cols)
+            dst.execute("WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
+                        "WHERE n < 20000) INSERT INTO connections (%s) SELECT %s FROM s, "
+                        "(SELECT * FROM connections ORDER BY id LIMIT 1)"
+                        % (", ".join(cols), sel))
+            dst.execute("UPDATE connections SET helo = CAST(X'66ff6fc0af' AS TEXT) WHERE id = "
+                        "(SELECT min(id) FROM connections)")
+        conf = copy_store(self.d, fill)
+        hwm, size, n, head = stream_export(conf, "--format", "jsonl", "--what", "connections")
         self.assertGreater(size, 30e6)
         # holding the rows would take at least the 30 MB of output
-        self.assertLess(hwm, 50e6 if sanitized() else 30e6, "max RSS %d bytes" % hwm)
+        self.assertLess(hwm, max_rss(), "max RSS %d bytes" % hwm)
         self.assertGreater(hwm, 0)
         first = json.loads(head.split(b"\n")[0])
         self.assertEqual(first["helo"], "f\ufffdo\ufffd\ufffd")
         self.assertEqual(n, 20000 + len(self.views()[1]))
+
+
+class ExportVerdicts(ExportCase):
+    """--what verdicts: one row per test and verdict, for three tests (two
+    with mail through real SMTP, one without), against the reports."""
+
+    # absence stays "waiting" while the test runs: the export and the
+    # reports it is compared with judge alike though their "now" differ
+    options = [("global", "wait", "3600s")]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = cls.d
+        cls.t1 = d.new_test()
+        created = d.query_one("SELECT created FROM tests WHERE id = ?",
+                              (cls.t1["id"],))["created"]
+        # --since compares to the second: the later tests in a later one
+        end = time.monotonic() + harness.deadline(5)
+        while time.time() < int(created) + 1 and time.monotonic() < end:
+            time.sleep(0.05)
+        cls.t2, cls.t3 = d.new_test(), d.new_test()
+        for t, challenge, host in ((cls.t1, "v4", "open"), (cls.t1, "plaintext", "plain"),
+                                   (cls.t2, "v4", "open")):
+            to = t["addresses"][challenge]
+            with d.smtp(host, challenge=challenge) as c:
+                c.ehlo("client.example")
+                r = c.send_mail("sender@example.org", [to],
+                                make_message(to, subject="verdicts " + challenge))
+                if r.code != 250:
+                    raise AssertionError("%s: %s" % (challenge, r))
+                c.quit()
+            d.connection(c)
+        d.wait_for("SELECT 1 WHERE (SELECT count(*) FROM v_deliveries) = 3 AND NOT EXISTS "
+                   "(SELECT 1 FROM v_deliveries WHERE analysis = 'pending')",
+                   timeout=20, what="analyses")
+
+    def expected(self, tests=None):
+        """The rows `mailscope report ID --format json` gives for TESTS
+        (default: all three), in the export's order, and the rule count."""
+        rows, nrules = [], set()
+        order = [(r["id"], r["c"]) for r in self.d.query(
+            "SELECT id, datetime(created, 'unixepoch') AS c FROM tests ORDER BY created, id")]
+        self.assertEqual([r[0] for r in order], [t["id"] for t in (self.t1, self.t2, self.t3)])
+        for test_id, created in order:
+            if tests is not None and test_id not in [t["id"] for t in tests]:
+                continue
+            rep = json.loads(self.d.tool("report", test_id, "--format", "json").stdout)
+            self.assertEqual(rep["created"].replace("T", " ").rstrip("Z"), created)
+            nrules.add(len(rep["verdicts"]))
+            for v in rep["verdicts"]:
+                rows.append({"test_id": test_id, "created": created, "key": v["key"],
+                             "group": v["group"], "state": v["state"],
+                             "weight": v["weight"], "score": rep["score"],
+                             "summary": v["summary"], "evidence": len(v["evidence"])})
+        self.assertEqual(len(nrules), 1, nrules)
+        return rows, nrules.pop()
+
+    def test_verdicts_equal_the_reports_in_both_formats(self):
+        want, nrules = self.expected()
+        self.assertGreater(nrules, 10)
+        got = self.jsonl_rows(self.export("--format", "jsonl", "--what", "verdicts"))
+        self.assertEqual(len(got), 3 * nrules)
+        self.assertEqual(got, want)
+        self.assertEqual([list(r) for r in got], [VERDICT_COLUMNS] * len(got))
+        # a delivered test is scored; the one without mail is not yet
+        scores = {r["test_id"]: r["score"] for r in got}
+        self.assertIsInstance(scores[self.t1["id"]], int)
+        self.assertIsNone(scores[self.t3["id"]])
+        self.assertIn("waiting", {r["state"] for r in got})
+        header, rows = self.csv_rows(self.export("--format", "csv", "--what", "verdicts"))
+        self.assertEqual(header, VERDICT_COLUMNS)
+        self.assertEqual(rows, [{k: as_csv(v) for k, v in r.items()} for r in want])
+
+    def test_verdicts_since_filters_tests(self):
+        created = {r["id"]: r["c"] for r in self.d.query(
+            "SELECT id, datetime(created, 'unixepoch') AS c FROM tests")}
+        later = created[self.t2["id"]]
+        self.assertLess(created[self.t1["id"]], later)
+        want, _ = self.expected([self.t2, self.t3])
+        got = self.jsonl_rows(self.export("--format", "jsonl", "--what", "verdicts",
+                                          "--since", later.replace(" ", "T") + "Z"))
+        self.assertEqual(got, want)
+        day = datetime.datetime.strptime(later, "%Y-%m-%d %H:%M:%S")
+        tomorrow = (day + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        yesterday = (day - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        header, rows = self.csv_rows(self.export("--format", "csv", "--what", "verdicts",
+                                                 "--since", tomorrow))
+        self.assertEqual((header, rows), (VERDICT_COLUMNS, []))
+        got = self.jsonl_rows(self.export("--format", "jsonl", "--what", "verdicts",
+                                          "--since", yesterday))
+        self.assertEqual(got, self.expected()[0])
+
+    def test_verdicts_anonymize(self):
+        plain = self.jsonl_rows(self.export("--format", "jsonl", "--what", "verdicts"))
+        data = self.export("--format", "jsonl", "--what", "verdicts", "--anonymize")
+        got = self.jsonl_rows(data)
+        self.assertEqual(len(got), len(plain))
+        for t in (self.t1, self.t2, self.t3):
+            self.assertNotIn(t["id"].encode(), data)
+        pseudo = {}
+        for orig, row in zip(plain, got):
+            self.assertRegex(row["test_id"], r"^anon-[0-9a-f]{16}$")
+            pseudo.setdefault(orig["test_id"], set()).add(row["test_id"])
+            self.assertIsNone(row["summary"])
+            self.assertEqual({k: v for k, v in row.items() if k not in ("test_id", "summary")},
+                             {k: v for k, v in orig.items() if k not in ("test_id", "summary")})
+            self.assertEqual(list(row), VERDICT_COLUMNS)
+        # one pseudonym per test, three tests, three pseudonyms
+        self.assertEqual(sorted(len(s) for s in pseudo.values()), [1, 1, 1])
+        self.assertEqual(len(set().union(*pseudo.values())), 3)
+        header, rows = self.csv_rows(self.export("--format", "csv", "--what", "verdicts",
+                                                 "--anonymize"))
+        self.assertEqual(header, VERDICT_COLUMNS)
+        self.assertEqual({r["summary"] for r in rows}, {""})
+        self.assertEqual(len({r["test_id"] for r in rows}), 3)
+
+    def test_verdicts_of_an_old_store_exit_1(self):
+        """A table the loader reads is missing: report_load() fails, and
+        the export with it."""
+        conf = copy_store(self.d, lambda dst: dst.execute("DROP TABLE dns_queries"))
+        cp = harness.run([MAILSCOPE, "-c", conf, "export", "--format", "csv", "--what",
+                          "verdicts"], timeout=30)
+        self.assertEqual(cp.returncode, 1, harness.describe(cp))
+        self.assertIn("predates this mailscope", cp.stderr)
+        self.assertFalse(harness.sanitizer_report(cp.stderr), cp.stderr)
+
+    def test_verdicts_in_constant_memory(self):
+        """Many tests, one loaded at a time: the export's max RSS stays
+        below max_rss() though its output is larger.  The tests are
+        inserted into a copy of the store with sqlite3 directly: a test
+        without connections or deliveries still has every verdict (waiting
+        or not measured), and what the exporter holds per test does not
+        depend on the rows it reads."""
+        ntests = 8000 if sanitized() else 5000     # some 7 kB of output each
+        base = self.d.query_one("SELECT max(created) AS m FROM tests")["m"] + 1
+
+        def fill(dst):
+            dst.executemany("INSERT INTO tests (id, created) VALUES (?, ?)",
+                            (("".join(B32[(n >> (5 * i)) & 31] for i in range(26)),
+                              base + n / 1000) for n in range(ntests)))
+        conf = copy_store(self.d, fill)
+        _, nrules = self.expected([self.t1])
+        hwm, size, n, head = stream_export(conf, "--format", "jsonl", "--what", "verdicts")
+        self.assertEqual(n, (ntests + 3) * nrules)
+        # holding the rows (or the tests' reports) would take at least the output
+        self.assertGreater(size, max_rss())
+        self.assertLess(hwm, max_rss(), "max RSS %d bytes" % hwm)
+        self.assertGreater(hwm, 0)
+        self.assertEqual(json.loads(head.split(b"\n")[0])["test_id"], self.t1["id"])
 
 
 class ExportNoDatabase(ConfigCase):
