@@ -564,20 +564,6 @@ policy_parse(const json_t *o, struct tlsrpt_policy *p, size_t *budget,
 }
 
 /* The N decimal digits at S into *V; 0, or -1 at anything else. */
-static int
-digits(const char *s, int n, int *v)
-{
-	int	 i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return 0;
-}
-
 /*
  * RFC 3339 5.6 date-time S in seconds since the epoch (the store matches
  * the date-range with its evidence), or 0 when S is not one or lies
@@ -595,13 +581,13 @@ datetime_seconds(const char *s)
 	double		 frac = 0, scale = 0.1, t;
 	int		 y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
 
-	if (digits(s, 4, &y) == -1 || s[4] != '-' ||
-	    digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
-	    digits(s + 8, 2, &d) == -1 ||
+	if (text_digits(s, 4, &y) == -1 || s[4] != '-' ||
+	    text_digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
+	    text_digits(s + 8, 2, &d) == -1 ||
 	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    digits(s + 11, 2, &h) == -1 || s[13] != ':' ||
-	    digits(s + 14, 2, &mi) == -1 || s[16] != ':' ||
-	    digits(s + 17, 2, &sec) == -1)
+	    text_digits(s + 11, 2, &h) == -1 || s[13] != ':' ||
+	    text_digits(s + 14, 2, &mi) == -1 || s[16] != ':' ||
+	    text_digits(s + 17, 2, &sec) == -1)
 		return 0;
 	p = s + 19;
 	if (*p == '.') {
@@ -614,8 +600,8 @@ datetime_seconds(const char *s)
 		p++;
 	else if (*p == '+' || *p == '-') {
 		sign = *p == '+' ? 1 : -1;
-		if (digits(p + 1, 2, &oh) == -1 || p[3] != ':' ||
-		    digits(p + 4, 2, &om) == -1)
+		if (text_digits(p + 1, 2, &oh) == -1 || p[3] != ':' ||
+		    text_digits(p + 4, 2, &om) == -1)
 			return 0;
 		p += 6;
 	} else

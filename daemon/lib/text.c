@@ -92,3 +92,17 @@ text_utf8(const char *s, size_t n, size_t *outlen)
 	*outlen = j;
 	return o;
 }
+
+int
+text_digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}

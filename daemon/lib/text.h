@@ -32,4 +32,7 @@ size_t	 text_utf8_char(const char *s, size_t n, unsigned int *cp);
  */
 char	*text_utf8(const char *s, size_t n, size_t *outlen);
 
+/* The N decimal digits at S into *V: 0, or -1 at anything else (dates). */
+int	 text_digits(const char *s, int n, int *v);
+
 #endif /* MAILSCOPE_TEXT_H */

@@ -132,20 +132,6 @@ export_days(int y, int m)
 	return days[m - 1];
 }
 
-static int
-export_digits(const char *s, int n, int *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return 0;
-}
-
 /*
  * YYYY-MM-DD, optionally followed by T or a space and HH:MM[:SS], and
  * optionally Z: UTC.  Written to OUT as the views' "YYYY-MM-DD HH:MM:SS".
@@ -158,17 +144,17 @@ export_parse_since(const char *s, char *out, size_t outlen)
 
 	if (len > 0 && s[len - 1] == 'Z')
 		len--;
-	if (len < 10 || export_digits(s, 4, &y) == -1 || s[4] != '-' ||
-	    export_digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
-	    export_digits(s + 8, 2, &d) == -1)
+	if (len < 10 || text_digits(s, 4, &y) == -1 || s[4] != '-' ||
+	    text_digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
+	    text_digits(s + 8, 2, &d) == -1)
 		return -1;
 	if (len > 10) {
 		if ((s[10] != 'T' && s[10] != ' ') || (len != 16 && len != 19) ||
-		    export_digits(s + 11, 2, &h) == -1 || s[13] != ':' ||
-		    export_digits(s + 14, 2, &mi) == -1)
+		    text_digits(s + 11, 2, &h) == -1 || s[13] != ':' ||
+		    text_digits(s + 14, 2, &mi) == -1)
 			return -1;
 		if (len == 19 && (s[16] != ':' ||
-		    export_digits(s + 17, 2, &sec) == -1))
+		    text_digits(s + 17, 2, &sec) == -1))
 			return -1;
 	} else if (len != 10 || s[len] == 'Z')
 		return -1;	/* a bare date takes no Z */
