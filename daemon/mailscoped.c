@@ -1,6 +1,7 @@
 /*
  * mailscoped: options, config, binding, privilege drop, signals and the
- * event loop.  Main thread; the store's writer is the only other thread.
+ * event loop.  Main thread; the other threads are the store's writer, the
+ * analysis workers and the web's worker.
  */
 #include "build.h"
 
@@ -30,6 +31,7 @@
 #include "resolver.h"
 #include "smtp.h"
 #include "store.h"
+#include "web.h"
 
 /* Reports stored unparsed that one start queues: their messages' bytes. */
 #define UNPARSED_BYTES	(64UL * 1024 * 1024)
@@ -41,6 +43,7 @@ struct daemon {
 	struct listeners	*ls;		/* owned */
 	struct dnsd		*dns;		/* owned; NULL without [dns] */
 	struct policy_http	*web;		/* owned; NULL without [web] */
+	struct web		*app;		/* owned; NULL without [web] */
 	struct store		*store;		/* owned */
 	struct analyzer		*an;		/* owned */
 	struct event		*sigterm;	/* owned */
@@ -80,6 +83,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	listener_stop(d->ls);
 	dnsd_stop(d->dns);
 	policy_http_stop(d->web);
+	web_stop(d->app);
 	smtp_server_shutdown(d->srv, all_sessions_done, d);
 }
 
@@ -186,6 +190,11 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("%s", err);
 		return -1;
 	}
+	if (d->cfg->web.present && (d->app = web_new(d->base, d->cfg, err,
+	    sizeof(err))) == NULL) {
+		log_warn("%s", err);
+		return -1;
+	}
 	if (drop_privileges(d->cfg->user) == -1)
 		return -1;
 	/*
@@ -246,6 +255,12 @@ daemon_run(struct daemon *d, int foreground)
 	if (d->dns != NULL)
 		dnsd_set_store(d->dns, d->store);
 	policy_http_set_store(d->web, d->store);
+	/* the web's worker: its own database connection, after daemon(3) */
+	if (d->app != NULL && web_start(d->app, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		return -1;
+	}
+	policy_http_set_web(d->web, d->app);
 	if (store_writer_start(d->store, d->base, smtp_store_done, d->srv) ==
 	    -1) {
 		log_warn("cannot start the store writer");
@@ -276,6 +291,8 @@ daemon_free(struct daemon *d)
 	dnsd_free(d->dns);
 	/* records the connections still open: before the store closes */
 	policy_http_free(d->web);
+	/* after the listener: its connections' requests are marked gone */
+	web_free(d->app);
 	store_close(d->store);
 	if (d->sigterm != NULL)
 		event_free(d->sigterm);

@@ -58,6 +58,9 @@
 #define DEF_GREYLIST_MAX	100000
 #define DEF_ANALYSIS_QUEUE	1000
 #define DEF_ATTRIBUTION_WINDOW_MS	(24 * 3600 * 1000ULL)
+#define DEF_TESTS_PER_CLIENT	10	/* new tests per period, one client */
+#define DEF_TESTS_TOTAL		600	/* and from everyone */
+#define DEF_TESTS_PERIOD_MS	(3600 * 1000ULL)
 #define DEF_GREYLIST_DELAY_MS	(5 * 60 * 1000ULL)
 #define DEF_ZONES_TTL_MS	(3600 * 1000ULL)
 #define DEF_ZONES_VALIDITY_MS	(21 * 86400 * 1000ULL)	/* weekly re-signing */
@@ -170,6 +173,12 @@ static const struct keydef keys[] = {
 	{ SECT_WEB, "listen", KIND_LISTEN, W(listen), W(nlisten), REQUIRED },
 	{ SECT_WEB, "certificate", KIND_FILES, W(certificate), 0, REQUIRED },
 	{ SECT_WEB, "key", KIND_FILES, W(key), 0, REQUIRED },
+	{ SECT_WEB, "http_listen", KIND_LISTEN, W(http_listen),
+	    W(nhttp_listen), 0 },
+	{ SECT_WEB, "tests_per_client", KIND_COUNT, W(tests_per_client), 0, 0 },
+	{ SECT_WEB, "tests_total", KIND_COUNT, W(tests_total), 0, 0 },
+	{ SECT_WEB, "tests_period", KIND_DURATION_POS, W(tests_period_ms), 0,
+	    0 },
 
 	{ SECT_ZONES, "ns", KIND_NS, Z(ns), Z(nns), 0 },
 	{ SECT_ZONES, "ns6", KIND_NS6, Z(ns6), Z(nns6), 0 },
@@ -1765,6 +1774,9 @@ config_new(struct parser *p, const char *file)
 	cfg->greylist_max = DEF_GREYLIST_MAX;
 	cfg->analysis_queue = DEF_ANALYSIS_QUEUE;
 	cfg->attribution_window_ms = DEF_ATTRIBUTION_WINDOW_MS;
+	cfg->web.tests_per_client = DEF_TESTS_PER_CLIENT;
+	cfg->web.tests_total = DEF_TESTS_TOTAL;
+	cfg->web.tests_period_ms = DEF_TESTS_PERIOD_MS;
 	cfg->zones.ttl_ms = DEF_ZONES_TTL_MS;
 	cfg->zones.validity_ms = DEF_ZONES_VALIDITY_MS;
 	return cfg;
@@ -1838,6 +1850,7 @@ config_free(struct config *cfg)
 		free(cfg->hosts);
 	}
 	free(cfg->web.listen);
+	free(cfg->web.http_listen);
 	free(cfg->web.certificate);
 	free(cfg->web.key);
 	free(cfg->dns.listen);

@@ -54,13 +54,19 @@ struct host_conf {
 	uint64_t		 greylist_delay_ms;
 };
 
-/* [web] and [dns]: parsed and validated now, served by later modules. */
+/* [web]: HTTPS (policies, pages, API), plain HTTP for a proxy, limits. */
 struct web_conf {
 	int			 present;
 	struct listen_addr	*listen;	/* owned array */
 	size_t			 nlisten;
+	struct listen_addr	*http_listen;	/* owned array; may be empty */
+	size_t			 nhttp_listen;
 	char			*certificate;	/* owned */
 	char			*key;		/* owned */
+	unsigned		 tests_per_client; /* new tests per period and
+						   client net, default 10 */
+	unsigned		 tests_total;	/* from everyone, default 600 */
+	uint64_t		 tests_period_ms;	/* default 1 h */
 };
 
 /* [dns] truncate: UDP answers for A/AAAA of mx-<id>.dns.<base> (dnsd.c). */

@@ -403,7 +403,32 @@ struct rp_format_opts {
 int	report_text(const struct rp_report *, const struct rp_format_opts *,
 	    FILE *);
 int	report_json(const struct rp_report *, FILE *);
-int	report_html(const struct rp_report *, FILE *);
+
+/*
+ * What the web server adds to the HTML report; report_html() with NULL
+ * is the static file of `mailscope report` (its own CSP in a <meta>).
+ * With options the page carries no CSP of its own: the server sends
+ * one, with style-src 'sha256-' of report_html_style().
+ */
+struct rp_html_opts {
+	int		 live;		/* refresh while a verdict waits */
+	const char	*json_href;	/* a "Download JSON" link; NULL: none */
+	const char	*script_src;	/* <script src defer>; NULL: none */
+	int		 addresses;	/* the address set, mailto:, /t/ID */
+};
+int	report_html(const struct rp_report *, const struct rp_html_opts *,
+	    FILE *);
+/*
+ * The exact text of the one <style> element of every page (the report
+ * and the web's pages): no page has a style attribute or inline script.
+ */
+const char	*report_html_style(void);
+/*
+ * S (NULL: nothing) as HTML text or attribute value: markup as
+ * references, invalid UTF-8 as U+FFFD, control characters as \xNN.  The
+ * one HTML escaper of the report and the web's pages.
+ */
+void		 report_html_esc(FILE *fp, const char *s);
 
 /*
  * Fills IN with what the store at CFG's database holds for test ID, at

@@ -57,7 +57,7 @@ report_write(FILE *fp, const void *arg)
 	case FMT_JSON:
 		return report_json(o->report, fp);
 	case FMT_HTML:
-		return report_html(o->report, fp);
+		return report_html(o->report, NULL, fp);
 	case FMT_TEXT:
 		break;
 	}

@@ -2,7 +2,9 @@
  * The HTTPS listener of [web] (evhttp, a TLS bufferevent per connection):
  * MTA-STS policies by Host or SNI (RFC 8461 3.3, RFC 9112 3.2, RFC 9110
  * 9.3), every request and every connection without one stored as a
- * policy fetch.  Event loop thread only.
+ * policy fetch.  Requests for any other host and path go to the web
+ * application (web.c) and are not stored: they are no MTA-STS evidence.
+ * Event loop thread only.
  */
 #include "build.h"
 
@@ -12,7 +14,6 @@
 
 #include <netinet/in.h>
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,14 +25,13 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "catalog.h"
 #include "clock.h"
 #include "connlimit.h"
-#include "listener.h"
+#include "httpd.h"
 #include "log.h"
 #include "mtasts.h"
 #include "netaddr.h"
@@ -39,15 +39,15 @@
 #include "records.h"
 #include "store.h"
 #include "tls.h"
+#include "web.h"
 
 #define WEB_PATH	"/.well-known/mta-sts.txt"	/* RFC 8461 3.3 */
-#define WEB_MAX_HEADERS	8192	/* request line and header section */
-#define WEB_MAX_BODY	1024	/* a request body is read and dropped */
-#define WEB_TIMEOUT_MS	10000	/* idle limit: timeout_command, at most */
 #define WEB_LIFETIMES	3	/* a connection lives 3 idle limits at most */
 #define WEB_FIELD_MAX	512	/* escaped Host, path, User-Agent, error */
 #define WEB_NAME_MAX	256	/* a host name (RFC 1035 2.3.4) and NUL */
 #define WEB_POLICY_MAX	1024
+#define POLICY_PREFIX	"mta-sts."	/* RFC 8461 3.3: the policy host */
+#define WELL_KNOWN	"/.well-known/"
 
 #define STR_(x)		#x
 #define STR(x)		STR_(x)
@@ -115,6 +115,7 @@ struct web_conn {
 	int			 uncounted;	/* counting it failed: closed */
 	int			 handshake_begun;
 	int			 replying;	/* our reply is being queued */
+	int			 web;		/* a request went to web.c */
 	unsigned		 requests;	/* answered and stored by us */
 	unsigned		 lib_replies;	/* error replies evhttp made */
 	int			 lib_status;	/* the first of them */
@@ -134,6 +135,7 @@ struct policy_http {
 	struct event_base	*base;		/* borrowed */
 	const struct config	*cfg;		/* borrowed */
 	struct store		*store;		/* borrowed; NULL until set */
+	struct web		*web;		/* borrowed; NULL: policies only */
 	struct evhttp		*http;		/* owned */
 	SSL_CTX			*tls;		/* owned */
 	struct evhttp_bound_socket **bound;	/* owned array; each http's */
@@ -142,7 +144,6 @@ struct policy_http {
 	struct connlimit	*limit;		/* owned: the connections */
 	long long		 last_id;
 	int			 ex_index;	/* SSL slot: frees a web_conn */
-	struct timeval		 timeout;	/* idle: handshake, request */
 	struct timeval		 lifetime;
 };
 
@@ -286,9 +287,9 @@ conn_end_reason(const struct web_conn *c, char *buf, size_t len)
 		    "%s", why, sep, c->lib_replies,
 		    c->lib_replies == 1 ? "reply" : "replies",
 		    c->lib_status == 501 ? "unknown method" :
-		    c->lib_status == 413 ? "body over " STR(WEB_MAX_BODY)
+		    c->lib_status == 413 ? "body over " STR(HTTPD_MAX_BODY)
 		    " bytes" : "malformed, or header section over "
-		    STR(WEB_MAX_HEADERS) " bytes");
+		    STR(HTTPD_MAX_HEADERS) " bytes");
 	else if (c->state == W_HTTP || (c->state == W_CLOSING &&
 	    c->tls.established))
 		n = snprintf(buf, len, "%s%sno request (%zu bytes received), "
@@ -324,6 +325,29 @@ sni_field(const struct web_conn *c, char *buf, size_t len)
 		log_field_escaped(buf, len, c->tls.sni);
 }
 
+/* Whether NAME (LEN bytes) is a policy host's: "mta-sts." first. */
+static int
+policy_name(const char *name, size_t len)
+{
+	return len > strlen(POLICY_PREFIX) && evutil_ascii_strncasecmp(name,
+	    POLICY_PREFIX, strlen(POLICY_PREFIX)) == 0;
+}
+
+/*
+ * Whether C served the web application rather than policies: a request
+ * of it went there, or it named another host than a policy host in SNI
+ * (a browser's connection that ended without a request, or with one
+ * evhttp refused).  Those are not recorded: no MTA-STS evidence.
+ */
+static int
+web_connection(const struct web_conn *c)
+{
+	if (c->ph == NULL || c->ph->web == NULL)
+		return 0;
+	return c->web || (c->tls.sni != NULL &&
+	    !policy_name(c->tls.sni, strlen(c->tls.sni)));
+}
+
 /* The row of a connection that ended without (all) its requests stored. */
 static void
 conn_store_end(struct web_conn *c)
@@ -334,6 +358,11 @@ conn_store_end(struct web_conn *c)
 		return;		/* never saw its socket: nothing to tell */
 	if (c->requests > 0 && c->lib_replies == 0)
 		return;
+	if (web_connection(c)) {
+		log_debug("w%lld: from %s port %d: a web connection, not "
+		    "recorded", c->id, c->client, c->client_port);
+		return;
+	}
 	conn_end_reason(c, error, sizeof(error));
 	sni_field(c, sni, sizeof(sni));
 	if (c->lib_replies == 0 && !c->tls.established)
@@ -457,7 +486,8 @@ conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	ev_ssize_t n;
 	int code;
 
-	if (info->n_added == 0 || info->orig_size != 0 || c->replying)
+	if (info->n_added == 0 || info->orig_size != 0 || c->replying ||
+	    c->web)
 		return;
 	if ((n = evbuffer_copyout(buf, line, sizeof(line) - 1)) <= 0)
 		return;
@@ -664,6 +694,19 @@ on_request(struct evhttp_request *req, void *arg)
 		snprintf(chname, sizeof(chname), "%s", ch->name);
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 
+	/*
+	 * A policy fetch names a policy host or asks for a well-known path;
+	 * anything else is the web application's (not stored).
+	 */
+	if (ph->web != NULL && path != NULL &&
+	    strncmp(path, WELL_KNOWN, strlen(WELL_KNOWN)) != 0 &&
+	    (name_from == NULL || !policy_name(name_from, strlen(name_from)))) {
+		c->web = 1;
+		web_request(ph->web, req, 1);
+		c->last_active = clock_now();
+		return;
+	}
+
 	if (type != EVHTTP_REQ_GET && type != EVHTTP_REQ_HEAD)
 		rep = WR_METHOD;
 	else if (header_count(in, "Host") > 1) {
@@ -705,41 +748,6 @@ on_request(struct evhttp_request *req, void *arg)
 	    error[0] != '\0' ? error : NULL);
 }
 
-static void
-on_accept_error(struct evconnlistener *lev, void *arg)
-{
-	(void)arg;
-	/* EMFILE and friends: logged; libevent keeps the listener going */
-	log_warn("web: accept on fd %d: %s", (int)evconnlistener_get_fd(lev),
-	    strerror(errno));
-}
-
-/* Binds ADDR as the SMTP listeners are (listener_bind).  0 or -1. */
-static int
-bind_one(struct policy_http *ph, const struct listen_addr *la, char *err,
-    size_t errlen)
-{
-	struct evconnlistener *lev;
-	char why[256];
-
-	if ((lev = listener_bind(ph->base, la, NULL, NULL, why,
-	    sizeof(why))) == NULL) {
-		snprintf(err, errlen, "[web]: %s", why);
-		return -1;
-	}
-	/* evhttp takes the listener (and frees it) and sets its callback */
-	if ((ph->bound[ph->nbound] = evhttp_bind_listener(ph->http, lev)) ==
-	    NULL) {
-		evconnlistener_free(lev);
-		snprintf(err, errlen, "[web]: %s: out of memory", la->text);
-		return -1;
-	}
-	evconnlistener_set_error_cb(lev, on_accept_error);
-	ph->nbound++;
-	log_info("listening on %s for web", la->text);
-	return 0;
-}
-
 struct policy_http *
 policy_http_new(struct event_base *base, const struct config *cfg,
     struct store *store, char *err, size_t errlen)
@@ -748,14 +756,13 @@ policy_http_new(struct event_base *base, const struct config *cfg,
 	struct policy_http *ph;
 	struct host_conf host;
 	char name[] = "web", ciphers[] = "all";
-	uint64_t ms;
 	size_t i;
 
 	if ((ph = calloc(1, sizeof(*ph))) == NULL ||
 	    (ph->bound = calloc(w->nlisten + 1, sizeof(*ph->bound))) == NULL ||
 	    (ph->limit = connlimit_new(cfg->max_connections,
 	    cfg->max_per_ip)) == NULL ||
-	    (ph->http = evhttp_new(base)) == NULL) {
+	    (ph->http = httpd_new(base, cfg)) == NULL) {
 		snprintf(err, errlen, "[web]: out of memory");
 		policy_http_free(ph);
 		return NULL;
@@ -790,29 +797,18 @@ policy_http_new(struct event_base *base, const struct config *cfg,
 		return NULL;
 	}
 
-	ms = cfg->timeout_command_ms < WEB_TIMEOUT_MS ?
-	    cfg->timeout_command_ms : WEB_TIMEOUT_MS;
-	clock_ms_to_tv(ms, &ph->timeout);
-	clock_ms_to_tv(ms * WEB_LIFETIMES, &ph->lifetime);
-	evhttp_set_timeout_tv(ph->http, &ph->timeout);
-	evhttp_set_max_headers_size(ph->http, WEB_MAX_HEADERS);
-	evhttp_set_max_body_size(ph->http, WEB_MAX_BODY);
-	/*
-	 * Every method evhttp knows reaches on_request, which answers 405
-	 * with Allow (RFC 9110 15.5.6) where evhttp itself would send 501.
-	 */
-	evhttp_set_allowed_methods(ph->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
-	    EVHTTP_REQ_PATCH);
+	clock_ms_to_tv(httpd_timeout_ms(cfg) * WEB_LIFETIMES, &ph->lifetime);
 	evhttp_set_bevcb(ph->http, on_connection, ph);
 	evhttp_set_gencb(ph->http, on_request, ph);
 
-	for (i = 0; i < w->nlisten; i++)
-		if (bind_one(ph, &w->listen[i], err, errlen) == -1) {
+	for (i = 0; i < w->nlisten; i++) {
+		if (httpd_bind(ph->http, base, &w->listen[i], "web",
+		    &ph->bound[i], err, errlen) == -1) {
 			policy_http_free(ph);
 			return NULL;
 		}
+		ph->nbound++;
+	}
 	return ph;
 }
 
@@ -821,6 +817,13 @@ policy_http_set_store(struct policy_http *ph, struct store *store)
 {
 	if (ph != NULL)
 		ph->store = store;
+}
+
+void
+policy_http_set_web(struct policy_http *ph, struct web *web)
+{
+	if (ph != NULL)
+		ph->web = web;
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * The HTTPS listener of [web]: MTA-STS policies (RFC 8461 3.3) served by
  * Host at /.well-known/mta-sts.txt, every request and every failed
- * connection recorded as evidence.  Event loop thread only.
+ * connection recorded as evidence; other requests handed to the web
+ * application (web.h), not recorded.  Event loop thread only.
  */
 #ifndef MAILSCOPE_POLICY_HTTP_H
 #define MAILSCOPE_POLICY_HTTP_H
@@ -13,6 +14,7 @@
 struct event_base;
 struct policy_http;
 struct store;
+struct web;
 
 /*
  * Binds every [web] listen address of CFG (before the privilege drop)
@@ -23,6 +25,8 @@ struct policy_http *policy_http_new(struct event_base *,
 		    const struct config *, struct store *, char *err,
 		    size_t errlen);
 void		 policy_http_set_store(struct policy_http *, struct store *);
+/* The web application for requests that are no policy fetch. */
+void		 policy_http_set_web(struct policy_http *, struct web *);
 /* Stops accepting (SIGTERM); connections already open may finish. */
 void		 policy_http_stop(struct policy_http *);
 /*

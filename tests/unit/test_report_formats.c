@@ -4,7 +4,9 @@
  * sender may send: markup, quotes, ANSI and C1 escapes, invalid UTF-8,
  * 2000-byte names.  Every format must stay inert: text shows no control
  * byte and keeps 100 columns, HTML has no markup of the sender's, JSON
- * parses as strict UTF-8 and round-trips.
+ * parses as strict UTF-8 and round-trips.  The HTML the web serves
+ * (struct rp_html_opts) keeps to its CSP: one <style>, no style
+ * attribute, no inline script, no event handler.
  */
 #include "build.h"
 
@@ -218,7 +220,7 @@ render(const struct rp_report *r, enum fmt fmt, int color, int verbose,
 	else if (fmt == F_JSON)
 		rc = report_json(r, fp);
 	else
-		rc = report_html(r, fp);
+		rc = report_html(r, NULL, fp);
 	assert_int_equal(rc, 0);
 	assert_int_equal(fclose(fp), 0);
 	return buf;
@@ -379,6 +381,273 @@ html_escapes_everything_the_sender_sent(void **state)
 	assert_non_null(strstr(out, "no: refused"));
 	assert_non_null(strstr(out, "2 attempts, accepted 300 s after"));
 	assert_non_null(strstr(out, "</html>\n"));
+	free(out);
+}
+
+#define SCRIPT_SRC	"/static/mailscope.js"
+#define JSON_HREF	"/t/x.json?a=1&b=2"
+#define ADDR_HOSTILE	"a\"b<c>,d?e %f&@x.test"
+#define ADDR_PCT	"a%22b%3Cc%3E%2Cd%3Fe%20%25f%26@x.test"
+#define ID_PCT		"t%3Cb%3E%1B%5B1m%FF%FE"
+#define REFRESH		"<meta http-equiv=\"refresh\" content=\"15\">"
+
+/* The report as the web serves it, with O; malloc'd, length in *LEN. */
+static char *
+render_web(const struct rp_report *r, const struct rp_html_opts *o,
+    size_t *len)
+{
+	char *buf = NULL;
+	FILE *fp;
+
+	assert_non_null(fp = open_memstream(&buf, len));
+	assert_int_equal(report_html(r, o, fp), 0);
+	assert_int_equal(fclose(fp), 0);
+	return buf;
+}
+
+/* The occurrences of NEEDLE in S. */
+static size_t
+occurrences(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (s = strstr(s, needle)) != NULL; s++)
+		n++;
+	return n;
+}
+
+/*
+ * PAGE has one <style> whose text is report_html_style(), and no tag of
+ * it has a style attribute or an event handler (on...).  Every '<' is
+ * ours (the sender's are escaped), every value quoted.
+ */
+static void
+assert_one_style_no_handler(const char *page)
+{
+	const char *p, *q, *name, *style;
+	size_t n;
+
+	assert_int_equal(occurrences(page, "<style"), 1);
+	assert_non_null(style = strstr(page, "<style>"));
+	style += strlen("<style>");
+	n = strlen(report_html_style());
+	assert_memory_equal(style, report_html_style(), n);
+	assert_memory_equal(style + n, "</style>", 8);
+	for (p = page; (p = strchr(p, '<')) != NULL; p++) {
+		if (p[1] == '/' || p[1] == '!')
+			continue;
+		for (q = p + 1; *q != '\0' && *q != '>' && *q != ' '; q++)
+			;
+		while (*q == ' ') {
+			name = ++q;
+			while (*q != '\0' && strchr("= >", *q) == NULL)
+				q++;
+			n = (size_t)(q - name);
+			if (n >= 2 && strncasecmp(name, "on", 2) == 0)
+				fail_msg("event handler: %.40s", name);
+			if (n == 5 && strncasecmp(name, "style", 5) == 0)
+				fail_msg("style attribute: %.40s", p);
+			if (*q != '=')
+				continue;
+			assert_int_equal(q[1], '"');
+			assert_non_null(q = strchr(q + 2, '"'));
+			q++;
+		}
+		if (*q != '>')
+			fail_msg("tag not closed: %.40s", p);
+	}
+}
+
+static void
+html_for_the_web_has_one_style_and_no_inline_script(void **state)
+{
+	struct fixture *f = *state;
+	struct rp_html_opts o = { 1, JSON_HREF, SCRIPT_SRC, 1 };
+	size_t len;
+	char *out;
+
+	f->in.now = CREATED + 600;		/* live: the page refreshes */
+	out = render_web(&f->r, &o, &len);
+	assert_inert(out, len, 0);
+	assert_memory_equal(out, "<!DOCTYPE html>\n<html lang=\"en\">", 32);
+	assert_non_null(strstr(out, "<meta name=\"viewport\""));
+	assert_one_style_no_handler(out);
+	/* the script only from the server, never inline */
+	assert_int_equal(occurrences(out, "<script"), 1);
+	assert_non_null(strstr(out, "<script src=\"" SCRIPT_SRC
+	    "\" defer></script>\n</head>"));
+	/* the server's CSP header: a <meta> one would forbid the script */
+	assert_null(strstr(out, "Content-Security-Policy"));
+	assert_null(strstr(out, SCRIPT));
+	assert_non_null(strstr(out, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+	assert_non_null(strstr(out, "&quot;quotes&#39;"));
+	assert_non_null(strstr(out, FFFD FFFD "\\x09|"));
+	free(out);
+
+	out = render_web(&f->r, NULL, &len);
+	assert_one_style_no_handler(out);
+	assert_non_null(strstr(out, "<meta http-equiv=\"Content-Security-"
+	    "Policy\""));
+	free(out);
+}
+
+static void
+html_for_the_web_gives_the_addresses_and_the_links(void **state)
+{
+	struct fixture *f = *state;
+	struct rp_html_opts o = { 0, JSON_HREF, SCRIPT_SRC, 1 };
+	size_t len;
+	char *out;
+
+	snprintf(f->addr[3], sizeof(f->addr[3]), "%s", ADDR_HOSTILE);
+	out = render_web(&f->r, &o, &len);
+	assert_inert(out, len, 0);
+	assert_one_style_no_handler(out);
+	/* one a line, to select and copy; the button needs the script */
+	assert_non_null(strstr(out, ">measure+t0@v4.measure.test\n"
+	    "measure+t1@tls-badcert.measure.test\n"
+	    "measure+t2@grey-v4.measure.test\n"
+	    "a&quot;b&lt;c&gt;,d?e %f&amp;@x.test</textarea>"));
+	assert_non_null(strstr(out, "<button type=\"button\" id=\"copy-all\" "
+	    "hidden>Copy all</button>"));
+	/* RFC 6068 2: comma-separated, everything else percent-encoded */
+	assert_non_null(strstr(out, "href=\"mailto:measure+t0@v4.measure.test,"
+	    "measure+t1@tls-badcert.measure.test,"
+	    "measure+t2@grey-v4.measure.test," ADDR_PCT
+	    "?subject=mailscope%20test%20" ID_PCT "\""));
+	assert_non_null(strstr(out, "<a href=\"/t/" ID_PCT "\">"));
+	assert_non_null(strstr(out, "<a href=\"/t/x.json?a=1&amp;b=2\" "
+	    "download>Download JSON</a>"));
+	assert_non_null(strstr(out, "Anyone who knows this page's address "
+	    "can see this report"));
+	free(out);
+
+	/* without the address set: still the links and the warning */
+	o.addresses = 0;
+	o.json_href = NULL;
+	out = render_web(&f->r, &o, &len);
+	assert_null(strstr(out, "<textarea"));
+	assert_null(strstr(out, "mailto:"));
+	assert_null(strstr(out, "Download JSON"));
+	assert_non_null(strstr(out, "<a href=\"/t/" ID_PCT "\">"));
+	assert_non_null(strstr(out, "Anyone who knows"));
+	free(out);
+}
+
+static void
+html_refreshes_only_while_verdicts_wait(void **state)
+{
+	struct fixture *f = *state;
+	struct rp_html_opts o = { 1, NULL, SCRIPT_SRC, 0 };
+	size_t len, i;
+	char *out;
+
+	/* within the waiting period, a verdict waiting */
+	f->in.now = CREATED + 600;
+	out = render_web(&f->r, &o, &len);
+	assert_non_null(strstr(out, "<noscript>" REFRESH "</noscript>\n"));
+	assert_non_null(strstr(out, "<main id=\"report\" data-live=\"1\">"));
+	assert_non_null(strstr(out, "<div id=\"announce\" class=\"vh\" "
+	    "role=\"status\" aria-live=\"polite\"></div>"));
+	free(out);
+	/* without the script, the browser reloads */
+	o.script_src = NULL;
+	out = render_web(&f->r, &o, &len);
+	assert_non_null(strstr(out, "<head>\n<meta charset=\"utf-8\">\n"
+	    "<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\">\n" REFRESH "\n"));
+	assert_null(strstr(out, "<noscript>"));
+	assert_null(strstr(out, "<script"));
+	free(out);
+	/* not asked to be live, or the static file: never */
+	o.live = 0;
+	out = render_web(&f->r, &o, &len);
+	assert_null(strstr(out, "refresh"));
+	assert_null(strstr(out, "data-live"));
+	free(out);
+	out = render_web(&f->r, NULL, &len);
+	assert_null(strstr(out, "refresh"));
+	free(out);
+
+	/* the wait is over: only daily reports are waited for */
+	o.live = 1;
+	f->in.now = CREATED + 7200;
+	out = render_web(&f->r, &o, &len);
+	assert_null(strstr(out, "refresh"));
+	assert_null(strstr(out, "data-live"));
+	assert_non_null(strstr(out, "reload this page later"));
+	free(out);
+	/* ... unless a delivery's analysis still runs */
+	f->dl[0].analysed = 0;
+	out = render_web(&f->r, &o, &len);
+	assert_non_null(strstr(out, REFRESH));
+	assert_non_null(strstr(out, "data-live=\"1\""));
+	free(out);
+
+	/* nothing waits */
+	for (i = 0; i < f->r.nverdicts; i++)
+		if (f->r.verdicts[i].state == RP_WAITING)
+			f->r.verdicts[i].state = RP_GOOD;
+	f->in.now = CREATED + 600;
+	out = render_web(&f->r, &o, &len);
+	assert_null(strstr(out, "refresh"));
+	assert_null(strstr(out, "data-live"));
+	assert_non_null(strstr(out, "Every verdict is in"));
+	free(out);
+}
+
+static void
+html_summary_shows_arrivals_and_pending_greylisting(void **state)
+{
+	struct fixture *f = *state;
+	struct rp_html_opts o = { 1, NULL, NULL, 1 };
+	size_t len;
+	char *out, *summary, *table;
+
+	f->in.now = CREATED + 600;
+	f->in.ngrey = 1;			/* deferred, no retry yet */
+	f->r.score = 6;
+	out = render_web(&f->r, &o, &len);
+	assert_non_null(summary = strstr(out, "<section id=\"summary\""));
+	assert_non_null(table = strstr(out, "<section id=\"challenges\""));
+	assert_true(summary < strstr(out, "<section id=\"delivery\""));
+	assert_non_null(strstr(summary, "Score: <b>6</b>/10"));
+	/* every state by symbol and word, and counted */
+	assert_non_null(strstr(summary, "<span class=\"badge bad\">"
+	    "<span aria-hidden=\"true\">\xe2\x9c\x97 </span>bad</span>"));
+	assert_non_null(strstr(summary, "<p id=\"progress\">Mail arrived at 1 "
+	    "of 4 addresses; 1 refused it; 2 not yet. Greylisting: 1 address "
+	    "deferred, waiting for a retry. The waiting period ends at "
+	    "<time datetime=\"2026-12-07T11:00:30Z\">"));
+	assert_non_null(strstr(summary, "Received (1)</dt>\n<dd><ul "
+	    "class=\"names\"><li><code>v4</code></li></ul></dd>"));
+	assert_non_null(strstr(summary, "Not yet (2)</dt>\n<dd><ul "
+	    "class=\"names\"><li><code>grey-v4</code></li><li><code>sts-n"
+	    "</code></li></ul></dd>"));
+	assert_non_null(strstr(table, "<td class=\"o delivered\"><span "
+	    "aria-hidden=\"true\">\xe2\x9c\x93 </span>yes</td>"));
+	assert_non_null(strstr(table, "1 deferred, no retry accepted"));
+	/* the state of each verdict, for a reader and for a program */
+	assert_non_null(strstr(out, "<div class=\"v bad\" data-state=\"bad\" "
+	    "id=\"v-"));
+	/* the table scrolls sideways on a phone: a region the keyboard reaches */
+	assert_non_null(strstr(table, "<div class=\"scroll\" "
+	    "id=\"challenge-table\" tabindex=\"0\" role=\"region\""));
+	free(out);
+
+	/* the wait is over: never retried */
+	f->in.now = CREATED + 7200;
+	out = render_web(&f->r, &o, &len);
+	assert_non_null(strstr(out, "Greylisting: 1 address deferred and "
+	    "never retried. The waiting period ended at"));
+	free(out);
+
+	/* before any contact */
+	f->in.ndeliveries = f->in.nconns = f->in.ngrey = 0;
+	out = render_web(&f->r, &o, &len);
+	assert_non_null(strstr(out, "Mail arrived at 0 of 4 addresses; 0 "
+	    "refused it; 4 not yet. Nothing has arrived yet. The waiting "
+	    "period of 1 h starts with the first connection."));
 	free(out);
 }
 
@@ -575,6 +844,17 @@ main(void)
 		    text_shows_the_score_and_times_in_utc, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    html_escapes_everything_the_sender_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    html_for_the_web_has_one_style_and_no_inline_script, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    html_for_the_web_gives_the_addresses_and_the_links, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    html_refreshes_only_while_verdicts_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    html_summary_shows_arrivals_and_pending_greylisting, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    json_is_strict_utf8_and_round_trips, setup, teardown),
 		cmocka_unit_test_setup_teardown(
