@@ -191,34 +191,19 @@ print_text(const struct config *cfg, const char *id)
 static int
 print_json(const struct config *cfg, const char *id)
 {
-	const struct catalog_challenge *chs;
-	json_t *root, *addrs;
-	char addr[512], *out;
-	size_t i, n;
-	int rc = -1;
+	json_t *root;
+	char *out;
 
-	root = json_object();
-	addrs = json_object();
-	if (root == NULL || addrs == NULL ||
-	    json_object_set_new(root, "id", json_string(id)) == -1 ||
-	    json_object_set(root, "addresses", addrs) == -1)
-		goto out;
-	chs = catalog_challenges(&n);
-	for (i = 0; i < n; i++)
-		if (testid_address(cfg, &chs[i], id, addr, sizeof(addr)) == -1 ||
-		    json_object_set_new(addrs, chs[i].name,
-		    json_string(addr)) == -1)
-			goto out;
-	if ((out = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2))) ==
-	    NULL)
-		goto out;
+	if ((root = testid_json(cfg, id)) == NULL ||
+	    (out = json_dumps(root, JSON_PRESERVE_ORDER | JSON_INDENT(2))) ==
+	    NULL) {
+		json_decref(root);
+		return -1;
+	}
 	printf("%s\n", out);
 	free(out);
-	rc = 0;
- out:
-	json_decref(addrs);
 	json_decref(root);
-	return rc;
+	return 0;
 }
 
 static int

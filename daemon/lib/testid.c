@@ -233,3 +233,31 @@ testid_from_name(const struct config *cfg, const char *name,
 	*ch = c;
 	return 1;
 }
+
+json_t *
+testid_json(const struct config *cfg, const char *id)
+{
+	const struct catalog_challenge *chs;
+	json_t *root, *addrs;
+	char addr[512];		/* local part, ID, challenge, base */
+	size_t i, n;
+
+	root = json_object();
+	addrs = json_object();
+	if (root == NULL || addrs == NULL ||
+	    json_object_set_new(root, "id", json_string(id)) == -1 ||
+	    json_object_set(root, "addresses", addrs) == -1)
+		goto fail;
+	chs = catalog_challenges(&n);
+	for (i = 0; i < n; i++)
+		if (testid_address(cfg, &chs[i], id, addr, sizeof(addr)) == -1 ||
+		    json_object_set_new(addrs, chs[i].name,
+		    json_string(addr)) == -1)
+			goto fail;
+	json_decref(addrs);
+	return root;
+ fail:
+	json_decref(addrs);
+	json_decref(root);
+	return NULL;
+}

@@ -5,6 +5,8 @@
 #ifndef MAILSCOPE_TESTID_H
 #define MAILSCOPE_TESTID_H
 
+#include <jansson.h>
+
 #include "catalog.h"
 #include "types.h"
 
@@ -49,5 +51,12 @@ const struct catalog_challenge *testid_challenge_of_name(
 /* The address of challenge CH for test ID, into BUF.  0, or -1 if short. */
 int	testid_address(const struct config *, const struct catalog_challenge *,
 	    const char *id, char *buf, size_t len);
+
+/*
+ * {"id": ID, "addresses": {challenge: address, ...}} in catalogue order,
+ * as new-test --json prints it and POST /api/tests returns it: a new
+ * reference, or NULL when out of memory.
+ */
+json_t	*testid_json(const struct config *, const char *id);
 
 #endif /* MAILSCOPE_TESTID_H */

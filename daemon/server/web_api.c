@@ -29,7 +29,6 @@
 #define CURSOR_COUNT_BITS	20	/* events counted by the cursor */
 #define CURSOR_COUNT_MASK	((1ULL << CURSOR_COUNT_BITS) - 1)
 #define CURSOR_HASH_MASK	0xffffffffULL	/* 52 bits: a JSON-safe number */
-#define ADDR_MAX		512
 #define SUMMARY_MAX		RP_SUMMARY_MAX
 
 /* The kinds, in the order events of one time are sorted in. */
@@ -58,23 +57,11 @@ struct event {
 char *
 web_api_created(const struct config *cfg, const char *id, size_t *len)
 {
-	const struct catalog_challenge *chs;
-	json_t *root, *addrs;
-	char addr[ADDR_MAX], link[64], *out = NULL;
-	size_t i, n;
+	json_t *root;
+	char link[64], *out = NULL;
 
-	root = json_object();
-	addrs = json_object();
-	if (root == NULL || addrs == NULL ||
-	    json_object_set_new(root, "id", json_string(id)) == -1 ||
-	    json_object_set(root, "addresses", addrs) == -1)
-		goto out;
-	chs = catalog_challenges(&n);
-	for (i = 0; i < n; i++)
-		if (testid_address(cfg, &chs[i], id, addr, sizeof(addr)) == -1 ||
-		    json_object_set_new(addrs, chs[i].name,
-		    json_string(addr)) == -1)
-			goto out;
+	if ((root = testid_json(cfg, id)) == NULL)
+		return NULL;
 	snprintf(link, sizeof(link), "/t/%s", id);
 	if (json_object_set_new(root, "report", json_string(link)) == -1)
 		goto out;
@@ -85,7 +72,6 @@ web_api_created(const struct config *cfg, const char *id, size_t *len)
 	    NULL)
 		*len = strlen(out);
  out:
-	json_decref(addrs);
 	json_decref(root);
 	return out;
 }

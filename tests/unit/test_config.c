@@ -1372,6 +1372,61 @@ nul_byte_in_line_reported(void **state)
 	free(out);
 }
 
+/* [web]'s plain listener for a proxy and its limits on creating tests. */
+static void
+web_keys_load_with_their_defaults(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = assert_loads(GLOBAL
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n", "", 0);
+	assert_int_equal(cfg->web.nhttp_listen, 0);
+	assert_int_equal(cfg->web.tests_per_client, 10);
+	assert_int_equal(cfg->web.tests_total, 600);
+	assert_int_equal(cfg->web.tests_period_ms, 3600 * 1000);
+	config_free(cfg);
+
+	cfg = assert_loads(GLOBAL
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n"
+	    "http_listen = 127.0.0.1:8080 [::1]:8080\n"
+	    "tests_per_client = 3\n"
+	    "tests_total = 50\n"
+	    "tests_period = 10m\n", "", 0);
+	assert_int_equal(cfg->web.nhttp_listen, 2);
+	assert_string_equal(cfg->web.http_listen[1].text, "[::1]:8080");
+	assert_int_equal(port_of(&cfg->web.http_listen[0]), 8080);
+	assert_int_equal(cfg->web.tests_per_client, 3);
+	assert_int_equal(cfg->web.tests_total, 50);
+	assert_int_equal(cfg->web.tests_period_ms, 10 * 60 * 1000);
+	config_free(cfg);
+
+	assert_errors(GLOBAL
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n"
+	    "http_listen = localhost:8080\n"
+	    "tests_per_client = 0\n"
+	    "tests_total = many\n"
+	    "tests_period = 0s\n",
+	    "t.conf:9: error: bad value for http_listen: 'localhost:8080' "
+	    "(expected ADDR:PORT or [ADDR]:PORT with a numeric address and a "
+	    "port from 1 to 65535)\n"
+	    "t.conf:10: error: bad value for tests_per_client: '0' "
+	    "(expected a number from 1 to 4294967295)\n"
+	    "t.conf:11: error: bad value for tests_total: 'many' "
+	    "(expected a number from 1 to 4294967295)\n"
+	    "t.conf:12: error: bad value for tests_period: '0s' "
+	    "(must be more than 0)\n");
+}
+
 static void
 bad_values_name_the_key_and_quote_the_value(void **state)
 {
@@ -1826,6 +1881,7 @@ main(void)
 		    relative_path_in_a_directory_with_white_space_reported),
 		cmocka_unit_test(syntax_errors_all_reported),
 		cmocka_unit_test(nul_byte_in_line_reported),
+		cmocka_unit_test(web_keys_load_with_their_defaults),
 		cmocka_unit_test(bad_values_name_the_key_and_quote_the_value),
 		cmocka_unit_test(zero_limits_and_timeouts_rejected),
 		cmocka_unit_test(line_max_outside_512_to_65536_rejected),
