@@ -91,7 +91,7 @@ report_score(struct rp_report *r)
 	}
 	r->score = score;
 	n = snprintf(r->score_reason, sizeof(r->score_reason), "%s%s",
-	    capped != NULL ? "capped at this by: " : "the weighted mean of "
+	    capped != NULL ? "capped: " : "the weighted mean of "
 	    "the verdicts", capped != NULL ? capped : "");
 	if (waiting > 0 && n > 0 && (size_t)n < sizeof(r->score_reason))
 		snprintf(r->score_reason + n, sizeof(r->score_reason) - n,

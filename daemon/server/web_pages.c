@@ -155,7 +155,8 @@ page_head(FILE *fp, const char *title, const char *script_src)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
-	    "content=\"width=device-width, initial-scale=1\">\n<title>", fp);
+	    "content=\"width=device-width, initial-scale=1\">\n"
+	    "<link rel=\"icon\" href=\"data:,\">\n<title>", fp);
 	report_html_esc(fp, title);
 	fprintf(fp, "</title>\n<style>%s</style>\n", report_html_style());
 	if (script_src != NULL) {
