@@ -283,9 +283,11 @@ head(FILE *fp, const struct rp_report *r, const struct rp_html_opts *o,
 	if (o == NULL)
 		fputs("<meta http-equiv=\"Content-Security-Policy\" content=\""
 		    "default-src 'none'; style-src 'unsafe-inline'\">\n", fp);
-	/* an empty icon: no request for /favicon.ico (CSP img-src data:) */
 	fputs("<meta name=\"viewport\" content=\"width=device-width, "
-	    "initial-scale=1\">\n<link rel=\"icon\" href=\"data:,\">\n", fp);
+	    "initial-scale=1\">\n", fp);
+	/* served: an empty icon spares a request for /favicon.ico */
+	if (o != NULL)
+		fputs("<link rel=\"icon\" href=\"data:,\">\n", fp);
 	/* with the script, it fetches the page; a reload would lose state */
 	if (live && o->script_src != NULL)
 		fputs("<noscript><meta http-equiv=\"refresh\" content=\""

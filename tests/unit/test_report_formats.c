@@ -555,7 +555,8 @@ html_refreshes_only_while_verdicts_wait(void **state)
 	out = render_web(&f->r, &o, &len);
 	assert_non_null(strstr(out, "<head>\n<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, "
-	    "initial-scale=1\">\n" REFRESH "\n"));
+	    "initial-scale=1\">\n<link rel=\"icon\" href=\"data:,\">\n"
+	    REFRESH "\n"));
 	assert_null(strstr(out, "<noscript>"));
 	assert_null(strstr(out, "<script"));
 	free(out);
