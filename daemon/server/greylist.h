@@ -16,9 +16,10 @@ enum grey_verdict {
 	GREY_EARLY,	/* a retry before the delay: deferred */
 	GREY_PASS,	/* the first retry after the delay: accepted */
 	GREY_KNOWN,	/* passed before: accepted */
-	GREY_FULL	/* no room for a new entry: accepted, not greylisted */
+	GREY_FULL	/* no room, none passed to forget: deferred, not stored */
 };
 
+/* A table of MAX_ENTRIES at most; NULL out of memory or without entropy. */
 struct greylist	*greylist_new(uint64_t expire_ms, unsigned max_entries);
 void		 greylist_free(struct greylist *);
 

@@ -92,7 +92,7 @@ expired_entry_starts_over(void **state)
 }
 
 static void
-full_table_accepts_without_greylisting(void **state)
+full_table_without_passed_entries_defers(void **state)
 {
 	struct greylist *g = greylist_new(EXPIRE_MS, 2);
 	const struct grey_entry *e;
@@ -100,11 +100,40 @@ full_table_accepts_without_greylisting(void **state)
 	(void)state;
 	check(g, "a@x.example", "1@y.example", 1000, &e);
 	check(g, "a@x.example", "2@y.example", 1000, &e);
+	/* nothing to forget: deferred (451), never accepted unlisted */
 	assert_int_equal(check(g, "a@x.example", "3@y.example", 1000, &e),
 	    GREY_FULL);
 	assert_null(e);
 	/* known entries still work */
 	assert_int_equal(check(g, "a@x.example", "1@y.example", 1300, &e),
+	    GREY_PASS);
+	greylist_free(g);
+}
+
+static void
+full_table_forgets_the_passed_entry_unused_longest(void **state)
+{
+	struct greylist *g = greylist_new(EXPIRE_MS, 2);
+	const struct grey_entry *e;
+
+	(void)state;
+	check(g, "a@x.example", "1@y.example", 1000, &e);
+	check(g, "b@x.example", "1@y.example", 1000, &e);
+	assert_int_equal(check(g, "a@x.example", "1@y.example", 1300, &e),
+	    GREY_PASS);
+	assert_int_equal(check(g, "b@x.example", "1@y.example", 1301, &e),
+	    GREY_PASS);
+	assert_int_equal(check(g, "a@x.example", "1@y.example", 1400, &e),
+	    GREY_KNOWN);
+	/* full: b passed and was used least recently */
+	assert_int_equal(check(g, "c@x.example", "1@y.example", 1500, &e),
+	    GREY_NEW);
+	assert_int_equal(check(g, "a@x.example", "1@y.example", 1600, &e),
+	    GREY_KNOWN);
+	/* b starts over; a, the only passed entry left, makes room */
+	assert_int_equal(check(g, "b@x.example", "1@y.example", 1700, &e),
+	    GREY_NEW);
+	assert_int_equal(check(g, "c@x.example", "1@y.example", 1800, &e),
 	    GREY_PASS);
 	greylist_free(g);
 }
@@ -150,7 +179,8 @@ main(void)
 		cmocka_unit_test(key_is_sender_and_recipient_case_insensitive),
 		cmocka_unit_test(null_sender_is_a_key_too),
 		cmocka_unit_test(expired_entry_starts_over),
-		cmocka_unit_test(full_table_accepts_without_greylisting),
+		cmocka_unit_test(full_table_without_passed_entries_defers),
+		cmocka_unit_test(full_table_forgets_the_passed_entry_unused_longest),
 		cmocka_unit_test(full_table_makes_room_from_expired_entries),
 		cmocka_unit_test(loaded_entry_keeps_its_state),
 	};
