@@ -6,6 +6,9 @@
 #include "build.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -22,6 +25,7 @@
 
 #include "analyze.h"
 #include "catalog.h"
+#include "clock.h"
 #include "config.h"
 #include "dnsd.h"
 #include "fileout.h"
@@ -35,6 +39,12 @@
 
 /* Reports stored unparsed that one start queues: their messages' bytes. */
 #define UNPARSED_BYTES	(64UL * 1024 * 1024)
+/*
+ * Files besides connections and listeners: the database, its WAL and
+ * shared memory, the readers of the web worker and the report, syslog,
+ * the resolvers' sockets, libevent's and the threads' own.
+ */
+#define FILES_RESERVE	64
 
 struct daemon {
 	struct config		*cfg;		/* owned */
@@ -48,6 +58,8 @@ struct daemon {
 	struct analyzer		*an;		/* owned */
 	struct event		*sigterm;	/* owned */
 	struct event		*sigint;	/* owned */
+	struct event		*sighup;	/* owned */
+	struct event		*deadline;	/* owned: shutdown_deadline */
 	const char		*pidfile;	/* borrowed from main; or NULL */
 	int			 stopping;
 };
@@ -69,14 +81,33 @@ all_sessions_done(void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/*
+ * The hard end of a shutdown: the loop stops; daemon_free() closes every
+ * session ("shutdown"), flushes the store and the daemon exits.
+ */
+static void
+stop_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("shutdown: closing every session now");
+	event_base_loopexit(d->base, NULL);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	struct timeval tv;
 
 	(void)what;
-	if (d->stopping)
+	if (d->stopping) {
+		log_info("signal %d again", (int)sig);
+		stop_now(-1, 0, d);
 		return;
+	}
 	d->stopping = 1;
 	log_info("signal %d: no longer accepting, finishing sessions",
 	    (int)sig);
@@ -84,7 +115,66 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	dnsd_stop(d->dns);
 	policy_http_stop(d->web);
 	web_stop(d->app);
+	clock_ms_to_tv(d->cfg->shutdown_deadline_ms, &tv);
+	if ((d->deadline = evtimer_new(d->base, stop_now, d)) == NULL ||
+	    evtimer_add(d->deadline, &tv) == -1)
+		log_warn("shutdown: no deadline (out of memory)");
 	smtp_server_shutdown(d->srv, all_sessions_done, d);
+}
+
+/* SIGHUP: the log anew, the certificates and keys again; never fatal. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)sig;
+	(void)what;
+	log_reopen();
+	log_info("SIGHUP: reopened the log, reloading certificates");
+	listener_reload(d->ls);
+}
+
+/*
+ * Enough open files for what the limits allow: every connection of SMTP,
+ * HTTPS and DNS over TCP at max_connections each, the listeners, and
+ * FILES_RESERVE.  The soft limit is raised (the hard one too as root);
+ * 0, or -1 when they cannot fit.
+ */
+static int
+file_limit(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t need = FILES_RESERVE;
+	size_t i;
+
+	need += cfg->max_connections * (1 + (cfg->web.present != 0) +
+	    (cfg->dns.present != 0));
+	for (i = 0; i < cfg->nhosts; i++)
+		need += cfg->hosts[i].nlisten + cfg->hosts[i].nchlisten;
+	need += cfg->web.nlisten + cfg->web.nhttp_listen +
+	    2 * cfg->dns.nlisten;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit: %s", strerror(errno));
+		return -1;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = need;
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need &&
+		    geteuid() == 0)
+			rl.rlim_max = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+			log_warn("open files: the limits need %llu, the hard "
+			    "limit is %llu; lower max_connections or raise "
+			    "the limit (ulimit -n)", (unsigned long long)need,
+			    (unsigned long long)rl.rlim_max);
+			return -1;
+		}
+		log_info("open files: soft limit raised to %llu",
+		    (unsigned long long)need);
+	}
+	return 0;
 }
 
 /* Runs as root only to bind: then the configured user. */
@@ -170,6 +260,8 @@ daemon_run(struct daemon *d, int foreground)
 	char	 err[512];
 	int64_t	 last_id;
 
+	if (file_limit(d->cfg) == -1)
+		return -1;
 	if ((d->base = event_base_new()) == NULL ||
 	    (d->srv = smtp_server_new(d->base, d->cfg)) == NULL) {
 		log_warn("out of memory");
@@ -268,9 +360,11 @@ daemon_run(struct daemon *d, int foreground)
 	}
 	d->sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
 	d->sigint = evsignal_new(d->base, SIGINT, on_signal, d);
-	if (d->sigterm == NULL || d->sigint == NULL ||
+	d->sighup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	if (d->sigterm == NULL || d->sigint == NULL || d->sighup == NULL ||
 	    evsignal_add(d->sigterm, NULL) == -1 ||
-	    evsignal_add(d->sigint, NULL) == -1) {
+	    evsignal_add(d->sigint, NULL) == -1 ||
+	    evsignal_add(d->sighup, NULL) == -1) {
 		log_warn("cannot install signal handlers");
 		return -1;
 	}
@@ -298,6 +392,10 @@ daemon_free(struct daemon *d)
 		event_free(d->sigterm);
 	if (d->sigint != NULL)
 		event_free(d->sigint);
+	if (d->sighup != NULL)
+		event_free(d->sighup);
+	if (d->deadline != NULL)
+		event_free(d->deadline);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	config_free(d->cfg);
@@ -349,7 +447,11 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init("mailscoped", foreground, LOG_LVL_INFO + verbose);
+	/* the database, its WAL and journal: ours alone (0600) */
+	umask(077);
 	signal(SIGPIPE, SIG_IGN);
+	/* until the event loop handles it: a reload, never the end */
+	signal(SIGHUP, SIG_IGN);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent without thread support");
 	rc = daemon_run(&d, foreground) == 0 ? 0 : 1;

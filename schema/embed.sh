@@ -1,6 +1,8 @@
 #!/bin/sh
 # Embeds SQL files as C strings: schema_migrations[] (numbered files, in
-# order) and schema_views (views.sql).  Usage: embed.sh FILE...
+# order), schema_views (views.sql) and schema_views_sha256 (its SHA-256 in
+# hex: the store recreates the views when the database holds another).
+# Usage: embed.sh FILE...
 set -eu
 cstr() {
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$/\\n"/' "$1"
@@ -18,7 +20,8 @@ echo '};'
 echo 'const char schema_views[] ='
 for f in "$@"; do
 	case "$(basename "$f")" in
-	views.sql) cstr "$f" ;;
+	views.sql) cstr "$f"; sum=$(sha256sum "$f") ;;
 	esac
 done
 echo '	"";'
+echo "const char schema_views_sha256[] = \"${sum%% *}\";"

@@ -1,4 +1,5 @@
--- Stable researcher views (docs/researcher.md).  Recreated at every start.
+-- Stable researcher views (docs/researcher.md).  Created again by the
+-- store when this text changes (its SHA-256 is kept in schema_views).
 DROP VIEW IF EXISTS v_connections;
 CREATE VIEW v_connections AS
 SELECT c.id AS connection_id, c.test_id, c.host, c.local_addr,

@@ -52,14 +52,19 @@
 #define DEF_TIMEOUT_COMMAND_MS	(5 * 60 * 1000ULL)	/* 4.5.3.2.7 */
 #define DEF_TIMEOUT_DATA_MS	(10 * 60 * 1000ULL)	/* 4.5.3.2.6 */
 #define DEF_TIMEOUT_TLS_MS	(60 * 1000ULL)
+#define DEF_TIMEOUT_SESSION_MS	(30 * 60 * 1000ULL)
 #define DEF_RESOLVER_TIMEOUT_MS	(5 * 1000ULL)	/* resolv.conf(5)'s */
 #define DEF_SHUTDOWN_GRACE_MS	(30 * 1000ULL)
+#define SHUTDOWN_LINGER_MS	(30 * 1000ULL)	/* default deadline - grace */
 #define DEF_GREYLIST_EXPIRE_MS	(7 * 24 * 3600 * 1000ULL)
 #define DEF_GREYLIST_MAX	100000
 #define DEF_ANALYSIS_QUEUE	1000
 #define DEF_ATTRIBUTION_WINDOW_MS	(24 * 3600 * 1000ULL)
 #define DEF_TESTS_PER_CLIENT	10	/* new tests per period, one client */
 #define DEF_TESTS_TOTAL		600	/* and from everyone */
+#define DEF_DNS_RRL_RATE	200	/* UDP answers/s per /24, /56 (NSD's) */
+#define DEF_DNS_RRL_SLIP	2	/* every 2nd limited one TC=1 (NSD's) */
+#define DEF_DNS_RECORD_RATE	100	/* dns_queries rows/s per /24, /56 */
 #define DEF_TESTS_PERIOD_MS	(3600 * 1000ULL)
 #define DEF_GREYLIST_DELAY_MS	(5 * 60 * 1000ULL)
 #define DEF_ZONES_TTL_MS	(3600 * 1000ULL)
@@ -148,8 +153,12 @@ static const struct keydef keys[] = {
 	    0, 0 },
 	{ SECT_GLOBAL, "timeout_tls", KIND_DURATION_POS, G(timeout_tls_ms),
 	    0, 0 },
+	{ SECT_GLOBAL, "timeout_session", KIND_DURATION_POS,
+	    G(timeout_session_ms), 0, 0 },
 	{ SECT_GLOBAL, "shutdown_grace", KIND_DURATION_POS,
 	    G(shutdown_grace_ms), 0, 0 },
+	{ SECT_GLOBAL, "shutdown_deadline", KIND_DURATION_POS,
+	    G(shutdown_deadline_ms), 0, 0 },
 	{ SECT_GLOBAL, "greylist_expire", KIND_DURATION_POS,
 	    G(greylist_expire_ms), 0, 0 },
 	{ SECT_GLOBAL, "greylist_max", KIND_COUNT, G(greylist_max), 0, 0 },
@@ -191,6 +200,9 @@ static const struct keydef keys[] = {
 	{ SECT_DNS, "listen", KIND_LISTEN, D(listen), D(nlisten), REQUIRED },
 	{ SECT_DNS, "truncate", KIND_DNS_TRUNCATE, D(truncate), 0, 0 },
 	{ SECT_DNS, "zones", KIND_PATH, D(zones), 0, 0 },
+	{ SECT_DNS, "rrl_rate", KIND_COUNT, D(rrl_rate), 0, 0 },
+	{ SECT_DNS, "rrl_slip", KIND_COUNT, D(rrl_slip), 0, 0 },
+	{ SECT_DNS, "record_rate", KIND_COUNT, D(record_rate), 0, 0 },
 };
 #undef G
 #undef H
@@ -1704,6 +1716,14 @@ config_check(struct parser *p)
 	line = key_line(&p->global, SECT_GLOBAL, "trust_anchor", &bad);
 	if (cfg->trust_anchor != NULL && !bad)
 		check_files(p, line, "trust_anchor", &cfg->trust_anchor);
+	/* unset: the grace and then SHUTDOWN_LINGER_MS for the last replies */
+	line = key_line(&p->global, SECT_GLOBAL, "shutdown_deadline", &bad);
+	if (line == 0)
+		cfg->shutdown_deadline_ms = cfg->shutdown_grace_ms +
+		    SHUTDOWN_LINGER_MS;
+	else if (!bad && cfg->shutdown_deadline_ms <= cfg->shutdown_grace_ms)
+		diag(p, line, 1, "shutdown_deadline must be longer than "
+		    "shutdown_grace");
 
 	ch = catalog_hosts(&n);
 	for (i = 0; i < n; i++) {
@@ -1768,6 +1788,7 @@ config_new(struct parser *p, const char *file)
 	cfg->timeout_command_ms = DEF_TIMEOUT_COMMAND_MS;
 	cfg->timeout_data_ms = DEF_TIMEOUT_DATA_MS;
 	cfg->timeout_tls_ms = DEF_TIMEOUT_TLS_MS;
+	cfg->timeout_session_ms = DEF_TIMEOUT_SESSION_MS;
 	cfg->resolver_timeout_ms = DEF_RESOLVER_TIMEOUT_MS;
 	cfg->shutdown_grace_ms = DEF_SHUTDOWN_GRACE_MS;
 	cfg->greylist_expire_ms = DEF_GREYLIST_EXPIRE_MS;
@@ -1776,6 +1797,9 @@ config_new(struct parser *p, const char *file)
 	cfg->attribution_window_ms = DEF_ATTRIBUTION_WINDOW_MS;
 	cfg->web.tests_per_client = DEF_TESTS_PER_CLIENT;
 	cfg->web.tests_total = DEF_TESTS_TOTAL;
+	cfg->dns.rrl_rate = DEF_DNS_RRL_RATE;
+	cfg->dns.rrl_slip = DEF_DNS_RRL_SLIP;
+	cfg->dns.record_rate = DEF_DNS_RECORD_RATE;
 	cfg->web.tests_period_ms = DEF_TESTS_PERIOD_MS;
 	cfg->zones.ttl_ms = DEF_ZONES_TTL_MS;
 	cfg->zones.validity_ms = DEF_ZONES_VALIDITY_MS;

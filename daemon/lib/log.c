@@ -15,14 +15,26 @@
 /* The only mutable globals besides signal flags (STYLE.md). */
 static int	 log_foreground = 1;
 static int	 log_verbosity = LOG_LVL_INFO;
+static const char *log_progname;	/* borrowed from log_init's caller */
 
 void
 log_init(const char *progname, int foreground, int verbosity)
 {
 	log_foreground = foreground;
 	log_verbosity = verbosity;
+	log_progname = progname;
 	if (!foreground)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_reopen(void)
+{
+	/* a new connection to syslogd (restarted, or its socket replaced) */
+	if (log_foreground)
+		return;
+	closelog();
+	openlog(log_progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
 static void

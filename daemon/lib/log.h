@@ -1,6 +1,7 @@
 /*
  * The one log module: stderr in the foreground, syslog otherwise.  The
- * verbosity is the only mutable global besides signal flags.
+ * verbosity (and where the lines go) are the only mutable globals besides
+ * signal flags.
  */
 #ifndef MAILSCOPE_LOG_H
 #define MAILSCOPE_LOG_H
@@ -11,6 +12,8 @@
 enum log_level { LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void	log_init(const char *progname, int foreground, int verbosity);
+/* SIGHUP: syslog's connection anew (stderr needs nothing); loop thread */
+void	log_reopen(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));

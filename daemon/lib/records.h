@@ -203,6 +203,9 @@ struct dnsq_rec {
 	char		*test_id;
 	char		*challenge;	/* the zone's; NULL: outside them */
 	char		*error;
+	const char	*rrl;		/* static: NULL, "slip", "summary" */
+	unsigned	 unrecorded;	/* of the prefix since its last row */
+	unsigned	 rrl_dropped;	/* of those, not answered */
 };
 
 /* One finding of the header analyzer.  Owns field; freed with its analysis. */

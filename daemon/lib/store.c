@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "log.h"
@@ -30,9 +31,14 @@
 /* Generated from schema/ by schema/embed.sh as daemon/schema_sql.c. */
 extern const char *const schema_migrations[];	/* migration 1 first */
 extern const char schema_views[];
+extern const char schema_views_sha256[];	/* of schema_views, hex */
 
 #define STORE_BUSY_TIMEOUT_MS	5000
 #define STORE_QUEUE_MAX		100000	/* queued DNS/web records */
+#define STORE_BATCH_MAIL	1000	/* session records in one transaction */
+#define STORE_BATCH_BULK	1000	/* DNS, web and analysis records */
+#define STORE_TRIES		4	/* batches a record may fail in */
+#define STORE_RETRY_MS		100	/* times its tries, before the next */
 #define STORE_ATTR_WINDOW_S	86400.0	/* attribution_window default */
 #define STORE_NET_MAX		64	/* netaddr_client_net() text */
 
@@ -60,6 +66,7 @@ enum stmt_id {
 	ST_DNSQ,
 	ST_ANALYSIS_QUEUED,
 	ST_ANALYSIS_DONE,
+	ST_ANALYSIS_INTERRUPTED,
 	ST_MESSAGE,
 	ST_FINDING,
 	ST_SPF,
@@ -178,16 +185,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "INSERT INTO dns_queries (time, local_addr, client_addr,"
 	    " client_port, family, transport, qname, qtype, qclass, edns,"
 	    " edns_size, do_bit, rcode, truncated, minimised, test_id,"
-	    " challenge, error)"
+	    " challenge, error, rrl, unrecorded, rrl_dropped)"
 	    " VALUES (:time, :local_addr, :client_addr, :client_port, :family,"
 	    " :transport, :qname, :qtype, :qclass, :edns, :edns_size, :do_bit,"
-	    " :rcode, :truncated, :minimised, :test_id, :challenge, :error)",
+	    " :rcode, :truncated, :minimised, :test_id, :challenge, :error,"
+	    " :rrl, :unrecorded, :rrl_dropped)",
 	[ST_ANALYSIS_QUEUED] =
 	    "INSERT INTO analyses (transaction_id, queued)"
 	    " VALUES (:transaction_id, :queued)",
 	[ST_ANALYSIS_DONE] =
 	    "UPDATE analyses SET finished = :finished, error = :error"
 	    " WHERE transaction_id = :transaction_id",
+	/* at the writer's start: pending since a process died */
+	[ST_ANALYSIS_INTERRUPTED] =
+	    "UPDATE analyses SET finished = :finished, error = 'interrupted'"
+	    " WHERE finished IS NULL",
 	[ST_MESSAGE] =
 	    "INSERT INTO messages (transaction_id, header_count, header_from,"
 	    " from_domain, envelope_domain, from_matches_envelope, message_id,"
@@ -380,6 +392,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " :addresses2, :description)",
 };
 
+/* The session's records first (mail), then the bulk ones. */
 enum job_type {
 	JOB_CONN_OPEN,
 	JOB_CONN_CLOSE,
@@ -388,6 +401,20 @@ enum job_type {
 	JOB_FETCH,
 	JOB_DNSQ,
 	JOB_ANALYSIS
+};
+
+/* A job of a session (mail), queued apart from the bulk records. */
+#define JOB_MAIL(j)	((j)->type <= JOB_GREY)
+
+/* What a job stores, for the log. */
+static const char *const job_names[] = {
+	[JOB_CONN_OPEN] = "connection",
+	[JOB_CONN_CLOSE] = "connection end",
+	[JOB_TXN] = "transaction",
+	[JOB_GREY] = "greylist",
+	[JOB_FETCH] = "web request",
+	[JOB_DNSQ] = "DNS query",
+	[JOB_ANALYSIS] = "analysis",
 };
 
 /*
@@ -409,23 +436,27 @@ struct job {
 	char			*dnsq_client;	/* which it borrows */
 	struct analysis_rec	*analysis;	/* owned: analysis jobs */
 	int			 ok;	/* set by the writer */
+	int			 rc;	/* SQLite's code, when it failed */
+	unsigned		 tries;	/* batches it failed in, counted */
 };
 STAILQ_HEAD(jobq, job);
 
 /*
- * Owns the database handle, its statements, both queues and the completion
+ * Owns the database handle, its statements, the queues and the completion
  * event (which lives on the daemon's base, borrowed).  mtx protects jobs,
- * done and stopping, nothing else; db and stmt belong to the writer thread
- * while it runs.
+ * bulk, nbulk, dropped, done and stopping, nothing else; db, stmt and
+ * job_rc belong to the writer thread while it runs.
  */
 struct store {
 	sqlite3			*db;
 	sqlite3_stmt		*stmt[ST_COUNT];
+	int			 job_rc;	/* the failing statement's code */
 
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;	/* jobs queued, or stopping */
-	struct jobq		 jobs;	/* loop -> writer */
-	size_t			 njobs;	/* in jobs */
+	struct jobq		 jobs;	/* loop -> writer: sessions' records */
+	struct jobq		 bulk;	/* loop -> writer: DNS, web, analyses */
+	size_t			 nbulk;	/* in bulk */
 	unsigned long		 dropped;	/* DNS/web records, queue full */
 	struct jobq		 done;	/* writer -> loop: results */
 	int			 stopping;
@@ -693,9 +724,82 @@ schema_version_set(sqlite3 *db, int version)
 }
 
 /*
- * Applies every migration the database lacks, each in its own transaction.
- * The version is read again under the write lock, so two programs opening
- * the same new database cannot both apply a migration.
+ * 1 when the database has every migration of this program and its views
+ * (the SHA-256 of views.sql in schema_views), read in one statement
+ * without a write lock; 0 otherwise, a table missing included.
+ */
+static int
+schema_current(sqlite3 *db, int known)
+{
+	sqlite3_stmt	*s;
+	int		 current = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT max(version) FROM"
+	    " schema_version) = ?1 AND (SELECT sha256 FROM schema_views) = ?2",
+	    -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_bind_int(s, 1, known) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 2, schema_views_sha256, -1,
+	    SQLITE_STATIC) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		current = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return current;
+}
+
+/*
+ * Under the write lock of the last migration's transaction: the views
+ * created again when views.sql is not the text they were made from, and
+ * its SHA-256 kept in schema_views (a bookkeeping table, as
+ * schema_version, made here rather than by a migration).
+ */
+static int
+views_apply(sqlite3 *db, char *msg, size_t msglen)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	if (store_exec_const(db, "CREATE TABLE IF NOT EXISTS schema_views"
+	    " (sha256 TEXT NOT NULL)", msg, msglen) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM schema_views"
+	    " WHERE sha256 = ?1", -1, &s, NULL) != SQLITE_OK)
+		goto sqlerr;
+	rc = sqlite3_bind_text(s, 1, schema_views_sha256, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		goto sqlerr;
+	if (store_exec_const(db, schema_views, msg, msglen) == -1 ||
+	    store_exec_const(db, "DELETE FROM schema_views", msg,
+	    msglen) == -1)
+		return -1;
+	if (sqlite3_prepare_v2(db, "INSERT INTO schema_views (sha256)"
+	    " VALUES (?1)", -1, &s, NULL) != SQLITE_OK)
+		goto sqlerr;
+	rc = sqlite3_bind_text(s, 1, schema_views_sha256, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE) {
+		log_info("store: researcher views created (views.sql %.12s)",
+		    schema_views_sha256);
+		return 0;
+	}
+sqlerr:
+	(void)snprintf(msg, msglen, "%s", sqlite3_errmsg(db));
+	return -1;
+}
+
+/*
+ * Applies every migration the database lacks, each in its own transaction,
+ * and the views when they changed.  The version is read again under the
+ * write lock, so two programs opening the same new database cannot both
+ * apply a migration.  A database that is current is only read: the tool
+ * and the web worker open it under a running daemon without taking the
+ * write lock or changing its schema.
  */
 static int
 store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
@@ -705,6 +809,8 @@ store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 
 	for (known = 0; schema_migrations[known] != NULL; known++)
 		;
+	if (schema_current(db, known))
+		return 0;
 	if (store_exec_const(db, "CREATE TABLE IF NOT EXISTS schema_version"
 	    " (version INTEGER NOT NULL)", msg, sizeof(msg)) == -1) {
 		store_seterr(err, errlen, path, "%s", msg);
@@ -748,8 +854,8 @@ store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 		log_info("store: %s: schema migrated to version %d", path,
 		    version + 1);
 	}
-	/* Views are recreated at every start, in the same transaction. */
-	if (store_exec_const(db, schema_views, msg, sizeof(msg)) == -1) {
+	/* in the transaction that found the version current */
+	if (views_apply(db, msg, sizeof(msg)) == -1) {
 		store_seterr(err, errlen, path, "views: %s", msg);
 		goto rollback;
 	}
@@ -851,6 +957,7 @@ store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	STAILQ_INIT(&st->jobs);
+	STAILQ_INIT(&st->bulk);
 	st->attr_window = STORE_ATTR_WINDOW_S;
 	STAILQ_INIT(&st->done);
 	if ((rc = pthread_mutex_init(&st->mtx, NULL)) != 0) {
@@ -1078,6 +1185,9 @@ static const struct col dnsq_cols[] = {
 	COL(dnsq_rec, TEXT, test_id),
 	COL(dnsq_rec, TEXT, challenge),
 	COL(dnsq_rec, TEXT, error),
+	COL(dnsq_rec, TEXT, rrl),
+	COL(dnsq_rec, UINT, unrecorded),
+	COL(dnsq_rec, UINT, rrl_dropped),
 };
 
 /* The message row, the analysis row, and the key of every other row. */
@@ -1241,6 +1351,7 @@ static const struct col decided_col[] = {
 static const struct col window_col[] = { COL_VALUE(":window", DOUBLE) };
 static const struct col max_col[] = { COL_VALUE(":max", SIZE) };
 static const struct col max_bytes_col[] = { COL_VALUE(":max_bytes", SIZE) };
+static const struct col finished_col[] = { COL_VALUE(":finished", DOUBLE) };
 
 /* One decision of ST_ATTR_EVAL; strings borrowed from its row. */
 struct attr_row {
@@ -1257,10 +1368,14 @@ static const struct col attr_cols[] = {
 	COL(attr_row, TEXT, candidates),
 };
 
-/* Logs a failed statement of a job; the message is read before reset. */
+/*
+ * Logs a failed statement of a job and keeps its code for store_batch();
+ * both are read before the reset.
+ */
 static void
 job_warn(struct store *st, const struct job *j, const char *what)
 {
+	st->job_rc = sqlite3_errcode(st->db);
 	log_warn("c%" PRId64 ": store: %s failed: %s", j->conn_id, what,
 	    sqlite3_errmsg(st->db));
 }
@@ -1720,18 +1835,63 @@ job_run(struct store *st, struct job *j)
 	fatalx("store: job type %d", (int)j->type);
 }
 
+/* A failure that may pass: busy, locked, a full or failing disk. */
+static int
+sqlite_transient(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_NOMEM:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_PROTOCOL:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether failed job J is tried in a later batch.  Mail never is: its
+ * session answers 451 and the sender tries again.  A record that only
+ * shared a batch lost by CULPRIT's failure always is, uncounted, so that
+ * one record that fails for ever cannot take others with it.  A record
+ * whose own failure may pass (its batch lost for no known job, or a
+ * transient SQLite error) is, until it failed STORE_TRIES times; then it
+ * is dropped and logged.  Any other failure was logged by job_warn().
+ */
+static int
+job_retry(struct job *j, int lost, const struct job *culprit)
+{
+	if (j->type == JOB_TXN)
+		return 0;
+	if (lost && culprit != NULL && culprit != j)
+		return 1;
+	if (!lost && !sqlite_transient(j->rc))
+		return 0;
+	if (++j->tries < STORE_TRIES)
+		return 1;
+	log_warn("c%" PRId64 ": store: %s record lost: failed in %d batches",
+	    j->conn_id, job_names[j->type], STORE_TRIES);
+	return 0;
+}
+
 /*
  * Group commit: every job of BATCH in one transaction, so one fsync makes
  * them all durable.  Each job runs inside its own savepoint: a failing job
  * is rolled back alone and the others still commit.  If the transaction
- * itself is lost (BEGIN or COMMIT fails, or SQLite rolls it back on an I/O
- * error), every job of the batch has failed.
+ * itself is lost (BEGIN or COMMIT fails, or SQLite rolls it back: a full
+ * disk, an I/O error, a trigger's RAISE(ROLLBACK)), every job of the batch
+ * has failed.  Failed jobs that job_retry() keeps are moved to RETRY, in
+ * order; the milliseconds to wait before the next batch are returned.
  */
-static void
-store_batch(struct store *st, struct jobq *batch)
+static unsigned
+store_batch(struct store *st, struct jobq *batch, struct jobq *retry)
 {
-	struct job	*j;
-	size_t		 n = 0, nfailed = 0;
+	struct jobq	 keep = STAILQ_HEAD_INITIALIZER(keep);
+	struct job	*j, *culprit = NULL;
+	size_t		 n = 0, nfailed = 0, nretry = 0;
+	unsigned	 wait_ms = 0;
 	int		 lost = 0;
 
 	if (store_step(st, ST_BEGIN) == -1) {
@@ -1741,6 +1901,7 @@ store_batch(struct store *st, struct jobq *batch)
 	STAILQ_FOREACH(j, batch, entry) {
 		n++;
 		j->ok = 0;
+		j->rc = SQLITE_OK;
 		if (lost)
 			continue;
 		if (store_step(st, ST_SAVEPOINT) == -1) {
@@ -1749,6 +1910,7 @@ store_batch(struct store *st, struct jobq *batch)
 			lost = 1;
 			continue;
 		}
+		st->job_rc = SQLITE_OK;
 		if (job_run(st, j) == 0) {
 			if (store_step(st, ST_RELEASE) == 0)
 				j->ok = 1;
@@ -1756,8 +1918,12 @@ store_batch(struct store *st, struct jobq *batch)
 				lost = 1;
 			continue;
 		}
-		if (sqlite3_get_autocommit(st->db) ||
-		    store_step(st, ST_ROLLBACK_TO) == -1 ||
+		j->rc = st->job_rc;
+		/* SQLite rolled the whole transaction back during J */
+		if (sqlite3_get_autocommit(st->db)) {
+			culprit = j;
+			lost = 1;
+		} else if (store_step(st, ST_ROLLBACK_TO) == -1 ||
 		    store_step(st, ST_RELEASE) == -1)
 			lost = 1;
 	}
@@ -1768,18 +1934,31 @@ store_batch(struct store *st, struct jobq *batch)
 	if (lost && !sqlite3_get_autocommit(st->db))
 		(void)store_step(st, ST_ROLLBACK);
 
-	STAILQ_FOREACH(j, batch, entry) {
-		if (lost && j->ok) {
+	while ((j = STAILQ_FIRST(batch)) != NULL) {
+		STAILQ_REMOVE_HEAD(batch, entry);
+		if (lost)
 			j->ok = 0;
-			if (j->type != JOB_TXN)
-				log_warn("c%" PRId64 ": store: connection "
-				    "record lost: batch rolled back",
-				    j->conn_id);
+		if (!j->ok && job_retry(j, lost, culprit)) {
+			if (STORE_RETRY_MS * j->tries > wait_ms)
+				wait_ms = STORE_RETRY_MS * j->tries;
+			STAILQ_INSERT_TAIL(retry, j, entry);
+			nretry++;
+			continue;
 		}
 		if (!j->ok)
 			nfailed++;
+		STAILQ_INSERT_TAIL(&keep, j, entry);
 	}
-	log_debug("store: batch jobs=%zu failed=%zu", n, nfailed);
+	STAILQ_CONCAT(batch, &keep);
+	if (lost)
+		log_warn("store: batch of %zu jobs rolled back%s%s: %zu records "
+		    "to be written again, %zu failed", n,
+		    culprit != NULL ? " by a " : "",
+		    culprit != NULL ? job_names[culprit->type] : "", nretry,
+		    nfailed);
+	log_debug("store: batch jobs=%zu failed=%zu retry=%zu", n, nfailed,
+	    nretry);
+	return wait_ms;
 }
 
 /*
@@ -1810,28 +1989,112 @@ store_batch_report(struct store *st, struct jobq *batch)
 	event_active(st->done_ev, 0, 0);
 }
 
-/* The writer thread: takes every queued job at once, until stopped. */
+/* Nothing queued. */
+static int
+store_idle(const struct store *st)
+{
+	return STAILQ_EMPTY(&st->jobs) && STAILQ_EMPTY(&st->bulk);
+}
+
+/* Moves up to MAX jobs from the head of FROM to the tail of TO; how many. */
+static size_t
+jobq_take(struct jobq *from, struct jobq *to, size_t max)
+{
+	struct job	*j;
+	size_t		 n;
+
+	for (n = 0; n < max && (j = STAILQ_FIRST(from)) != NULL; n++) {
+		STAILQ_REMOVE_HEAD(from, entry);
+		STAILQ_INSERT_TAIL(to, j, entry);
+	}
+	return n;
+}
+
+/*
+ * The next batch: the sessions' records first, then a slice of the bulk
+ * ones, so that mail never waits behind a flood of DNS queries, and no
+ * transaction (nor the fsync that ends it) grows without bound.
+ */
+static void
+store_take(struct store *st, struct jobq *batch)
+{
+	(void)jobq_take(&st->jobs, batch, STORE_BATCH_MAIL);
+	st->nbulk -= jobq_take(&st->bulk, batch, STORE_BATCH_BULK);
+}
+
+/* The jobs of RETRY back at the head of their queues, in their order. */
+static void
+store_requeue(struct store *st, struct jobq *retry)
+{
+	struct jobq	 mail = STAILQ_HEAD_INITIALIZER(mail);
+	struct jobq	 bulk = STAILQ_HEAD_INITIALIZER(bulk);
+	struct job	*j;
+
+	while ((j = STAILQ_FIRST(retry)) != NULL) {
+		STAILQ_REMOVE_HEAD(retry, entry);
+		if (JOB_MAIL(j))
+			STAILQ_INSERT_TAIL(&mail, j, entry);
+		else {
+			STAILQ_INSERT_TAIL(&bulk, j, entry);
+			st->nbulk++;
+		}
+	}
+	STAILQ_CONCAT(&mail, &st->jobs);
+	STAILQ_CONCAT(&st->jobs, &mail);
+	STAILQ_CONCAT(&bulk, &st->bulk);
+	STAILQ_CONCAT(&st->bulk, &bulk);
+}
+
+/* With mtx held: MS milliseconds, or until stopping. */
+static void
+store_wait(struct store *st, unsigned ms)
+{
+	struct timespec	 until;
+
+	if (clock_gettime(CLOCK_REALTIME, &until) == -1)
+		return;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!st->stopping &&
+	    pthread_cond_timedwait(&st->cond, &st->mtx, &until) != ETIMEDOUT)
+		;
+}
+
+/*
+ * The writer thread: one batch after the other while jobs are queued,
+ * until stopped.  After a batch with records to write again it waits
+ * (STORE_RETRY_MS times their tries) for a busy or full disk to recover,
+ * except when stopping.
+ */
 static void *
 store_writer(void *arg)
 {
 	struct store	*st = arg;
 	struct jobq	 batch = STAILQ_HEAD_INITIALIZER(batch);
+	struct jobq	 retry = STAILQ_HEAD_INITIALIZER(retry);
+	unsigned	 wait_ms = 0;
 
 	pthread_mutex_lock(&st->mtx);
 	for (;;) {
-		while (STAILQ_EMPTY(&st->jobs) && !st->stopping)
+		while (store_idle(st) && !st->stopping)
 			pthread_cond_wait(&st->cond, &st->mtx);
 		/* Stopping still flushes whatever was queued before. */
-		if (STAILQ_EMPTY(&st->jobs))
+		if (store_idle(st))
 			break;
-		STAILQ_CONCAT(&batch, &st->jobs);
-		st->njobs = 0;
+		if (wait_ms > 0)
+			store_wait(st, wait_ms);
+		store_take(st, &batch);
 		pthread_mutex_unlock(&st->mtx);
 
-		store_batch(st, &batch);
+		wait_ms = store_batch(st, &batch, &retry);
 		store_batch_report(st, &batch);
 
 		pthread_mutex_lock(&st->mtx);
+		store_requeue(st, &retry);
 	}
 	pthread_mutex_unlock(&st->mtx);
 	return NULL;
@@ -1860,6 +2123,33 @@ store_done_event(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Only the daemon starts a writer, and one daemon uses a database: an
+ * analysis still pending now was left by a process that died (kill -9,
+ * power loss) and will never finish.  The message text it needed was
+ * not kept, so it is finished as 'interrupted' rather than redone
+ * (docs/design-notes.md).
+ */
+static int
+store_analyses_interrupted(struct store *st)
+{
+	double			 now = clock_now();
+	const struct src	 src[] = { SRC(finished_col, &now) };
+	sqlite3_stmt		*s = st->stmt[ST_ANALYSIS_INTERRUPTED];
+	int			 rc, n;
+
+	rc = stmt_run(s, src, NELEM(src));
+	if (rc != SQLITE_DONE)
+		log_warn("store: pending analyses: %s", sqlite3_errmsg(st->db));
+	stmt_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if ((n = sqlite3_changes(st->db)) > 0)
+		log_warn("store: %d analyses left pending by the last run "
+		    "finished as 'interrupted'", n);
+	return 0;
+}
+
 int
 store_writer_start(struct store *st, struct event_base *base,
     store_done_cb done_cb, void *arg)
@@ -1869,6 +2159,8 @@ store_writer_start(struct store *st, struct event_base *base,
 
 	if (st->running)
 		fatalx("store_writer_start: writer already running");
+	if (store_analyses_interrupted(st) == -1)
+		return -1;
 	if ((st->done_ev = event_new(base, -1, 0, store_done_event,
 	    st)) == NULL) {
 		log_warn("store: event_new failed");
@@ -1903,7 +2195,7 @@ store_enqueue(struct store *st, struct job *j)
 	 * is never dropped (its sessions wait for the store anyway).
 	 */
 	if ((j->type == JOB_FETCH || j->type == JOB_DNSQ) &&
-	    st->njobs >= STORE_QUEUE_MAX) {
+	    st->nbulk >= STORE_QUEUE_MAX) {
 		dropped = ++st->dropped;
 		pthread_mutex_unlock(&st->mtx);
 		if (dropped == 1 || dropped % 10000 == 0)
@@ -1912,8 +2204,12 @@ store_enqueue(struct store *st, struct job *j)
 		job_free(j);
 		return;
 	}
-	st->njobs++;
-	STAILQ_INSERT_TAIL(&st->jobs, j, entry);
+	if (JOB_MAIL(j))
+		STAILQ_INSERT_TAIL(&st->jobs, j, entry);
+	else {
+		STAILQ_INSERT_TAIL(&st->bulk, j, entry);
+		st->nbulk++;
+	}
 	pthread_cond_signal(&st->cond);
 	pthread_mutex_unlock(&st->mtx);
 }
@@ -2205,6 +2501,7 @@ void
 store_close(struct store *st)
 {
 	struct jobq	 batch = STAILQ_HEAD_INITIALIZER(batch);
+	struct jobq	 retry = STAILQ_HEAD_INITIALIZER(retry);
 	int		 i;
 
 	if (st == NULL)
@@ -2216,16 +2513,19 @@ store_close(struct store *st)
 		pthread_mutex_unlock(&st->mtx);
 		pthread_join(st->writer, NULL);
 		st->running = 0;
-	} else if (!STAILQ_EMPTY(&st->jobs)) {
+	} else {
 		/* Queued, never started: flush here, nobody to report to. */
-		STAILQ_CONCAT(&batch, &st->jobs);
-		st->njobs = 0;
-		store_batch(st, &batch);
-		store_batch_report(st, &batch);
+		while (!store_idle(st)) {
+			store_take(st, &batch);
+			(void)store_batch(st, &batch, &retry);
+			store_batch_report(st, &batch);
+			store_requeue(st, &retry);
+		}
 	}
 	if (st->done_ev != NULL)
 		event_free(st->done_ev);
 	jobq_free(&st->jobs);
+	jobq_free(&st->bulk);
 	jobq_free(&st->done);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);

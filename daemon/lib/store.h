@@ -14,7 +14,11 @@ struct config;
 struct event_base;
 struct store;
 
-/* Opens (creating) PATH, applies migrations and views.  NULL + message. */
+/*
+ * Opens (creating) PATH; applies the migrations it lacks, and the views
+ * when views.sql changed, under the write lock.  A current database is
+ * only read.  NULL + message.
+ */
 struct store	*store_open(const char *path, char *err, size_t errlen);
 /*
  * Stops the writer if running (flushing every queued job), closes.  Call
@@ -58,7 +62,11 @@ int		 store_greylist_load(struct store *,
 typedef void	(*store_done_cb)(int64_t conn_id, int ok, struct txn_rec *txn,
 		    void *arg);
 
-/* evthread_use_pthreads() must precede the base's creation.  0 or -1. */
+/*
+ * evthread_use_pthreads() must precede the base's creation.  Analyses
+ * left pending by an earlier process are finished as 'interrupted'
+ * first: only the daemon starts a writer.  0 or -1.
+ */
 int		 store_writer_start(struct store *, struct event_base *,
 		    store_done_cb, void *arg);
 
@@ -76,7 +84,12 @@ void		 store_policy_fetch(struct store *, const struct fetch_rec *);
 void		 store_dns_query(struct store *, const struct dnsq_rec *);
 /* Takes ownership of the analysis results of one transaction. */
 void		 store_analysis(struct store *, struct analysis_rec *);
-/* Takes ownership of TXN; store_done_cb reports it committed (ok=1). */
+/*
+ * Takes ownership of TXN; store_done_cb reports it committed (ok=1), or
+ * not (ok=0: its batch failed; never retried, the session answers 451).
+ * The other records of a failed batch are written again, a bounded
+ * number of times (store.c, STORE_TRIES).
+ */
 void		 store_txn(struct store *, struct txn_rec *txn);
 
 #endif /* MAILSCOPE_STORE_H */

@@ -84,6 +84,12 @@ struct dns_conf {
 						   name servers serve the *-bogus
 						   and *-dns6 zones (dnsd.c) */
 	int			 zones_line;	/* config line of zones */
+	unsigned		 rrl_rate;	/* UDP answers a second per
+						   /24 or /56, default 200 */
+	unsigned		 rrl_slip;	/* every Nth limited one TC=1,
+						   default 2 */
+	unsigned		 record_rate;	/* rows a second per /24 or
+						   /56, default 100 */
 };
 
 /* A name server of [zones]: its name and addresses (port 0). */
@@ -133,7 +139,10 @@ struct config {
 	uint64_t	 timeout_command_ms;	/* default 5 min */
 	uint64_t	 timeout_data_ms;	/* default 10 min */
 	uint64_t	 timeout_tls_ms;	/* handshake, default 1 min */
+	uint64_t	 timeout_session_ms;	/* a whole session, default 30 min */
 	uint64_t	 shutdown_grace_ms;	/* SIGTERM, default 30 s */
+	uint64_t	 shutdown_deadline_ms;	/* from SIGTERM to exit at the
+						   latest, default grace + 30 s */
 	uint64_t	 greylist_expire_ms;	/* unused triplets, default 7 d */
 	unsigned	 greylist_max;		/* entries in memory, 100000 */
 	unsigned	 analysis_queue;	/* messages waiting, 1000 */

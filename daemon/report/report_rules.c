@@ -871,20 +871,33 @@ rule_resolver_dnssec(const struct rp_input *in, struct rp_verdict *v)
 		verdict(v, RP_WAITING, "waiting for %s", test);
 }
 
-/* Nothing analysed yet, or the analyses found nothing of the kind. */
+/*
+ * Nothing analysed yet, or the analyses found nothing of the kind.  When
+ * no message has results and an analysis ended in an error of ours
+ * ("interrupted" by a crash, "skipped: ..."), the verdict says so.
+ */
 static void
 unanalysed(const struct rp_input *in, struct rp_verdict *v,
     const char *what)
 {
+	const char *error = NULL;
 	size_t i;
 
-	for (i = 0; i < in->nmessages; i++)
+	for (i = 0; i < in->nmessages; i++) {
 		if (!in->messages[i].finished) {
 			verdict(v, RP_WAITING, "the analysis is still running");
 			return;
 		}
+		if (in->messages[i].have_message)
+			error = "";
+		else if (error == NULL)
+			error = in->messages[i].error;
+	}
 	if (in->nmessages == 0)
 		nothing(in, v, "nothing was delivered");
+	else if (error != NULL && *error != '\0')
+		verdict(v, RP_NOT_MEASURED, "%s: the analysis ended without "
+		    "results (%s)", what, error);
 	else
 		verdict(v, RP_NOT_MEASURED, "%s", what);
 }

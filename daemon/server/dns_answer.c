@@ -37,6 +37,10 @@
 #define DNS_LABELS_MAX		128	/* a 255-byte wire name has fewer */
 #define DNS_FILE_RRS_MAX	10000	/* records of one zone file */
 #define DNS_FILE_ZONES_MAX	16	/* zone files */
+#define DNS_WIRE_NAME_MAX	255	/* RFC 1035 3.1 */
+#define DNS_POINTERS_MAX	16	/* compression hops in one name */
+#define DNS_RR_FIXED		10	/* type, class, TTL, RDLENGTH */
+#define DNS_COMPRESS_BELOW	4	/* labels below the apex compressed */
 
 /*
  * A zone read from a zone file, served as it is (signatures included).
@@ -50,6 +54,7 @@ struct file_zone {
 	int			 ipv6_only;	/* answered on IPv6 only */
 	ldns_rr			*soa;		/* borrowed from rrs */
 	ldns_rr_list		*rrs;		/* owned: every record */
+	size_t			 max_labels;	/* of the deepest owner */
 };
 
 /*
@@ -84,22 +89,23 @@ enum node {
 	NODE_FILE	/* in a zone read from a file: q->file */
 };
 
-/* One query being answered (NSD's struct query).  Owns pkt and qrr. */
+/* One query being answered (NSD's struct query).  Owns qrr. */
 struct query {
 	const struct dns_answer_zone *zone;
 	const struct file_zone	*file;		/* NODE_FILE: its zone */
 	const uint8_t		*wire;
 	size_t			 len;
 	int			 tcp;
+	int			 slip;		/* DNS_ANSWER_SLIP */
 	size_t			 cap;		/* room in out */
 	size_t			 limit;		/* bytes the answer may take */
 	uint16_t		 id;
 	uint8_t			 opcode;
 	int			 rd, cd;
-	ldns_pkt		*pkt;		/* owned: the parsed query */
 	ldns_rr			*qrr;		/* owned: the question */
 	int			 edns;
 	int			 do_bit;
+	unsigned		 edns_version;
 	enum node		 node;
 	size_t			 rel;		/* labels below the apex */
 	char			 test_id[TESTID_LEN + 1];	/* "" if none */
@@ -460,6 +466,12 @@ dns_answer_zone_add(struct dns_answer_zone *z, FILE *fp, const char *file,
 	fz->rrs = rrs;
 	fz->soa = soa;
 	fz->apex = origin;
+	fz->max_labels = 0;
+	for (i = 0; i < ldns_rr_list_rr_count(rrs); i++)
+		if (ldns_dname_label_count(ldns_rr_owner(ldns_rr_list_rr(rrs,
+		    i))) > fz->max_labels)
+			fz->max_labels = ldns_dname_label_count(ldns_rr_owner(
+			    ldns_rr_list_rr(rrs, i)));
 	fz->ipv6_only = ipv6_only != 0;
 	snprintf(fz->challenge, sizeof(fz->challenge), "%s", challenge);
 	z->nfiles++;
@@ -492,6 +504,47 @@ name_labels(const uint8_t *name, size_t size, size_t off[DNS_LABELS_MAX])
 		pos += 1 + (size_t)name[pos];
 	}
 	return n;
+}
+
+/*
+ * The wire-format names A and B are equal in any case.  Ours, not
+ * ldns_dname_compare(): that one counts and copies labels for every
+ * comparison, and a question has up to 127 (length bytes are below 'A').
+ */
+static int
+name_equal(const ldns_rdf *a, const ldns_rdf *b)
+{
+	const uint8_t *x = ldns_rdf_data(a), *y = ldns_rdf_data(b);
+	size_t i, size = ldns_rdf_size(a);
+
+	if (size != ldns_rdf_size(b))
+		return 0;
+	for (i = 0; i < size; i++)
+		if (lower(x[i]) != lower(y[i]))
+			return 0;
+	return 1;
+}
+
+/* NAME is below PARENT, not equal (ldns_dname_is_subdomain() in O(n)). */
+static int
+name_below(const ldns_rdf *name, const ldns_rdf *parent)
+{
+	const uint8_t *n = ldns_rdf_data(name), *p = ldns_rdf_data(parent);
+	size_t size = ldns_rdf_size(name), psize = ldns_rdf_size(parent);
+	size_t off[DNS_LABELS_MAX], k, i, j;
+
+	k = name_labels(n, size, off);
+	if (psize == 1)			/* the root */
+		return k > 0;
+	for (i = 1; i < k; i++) {
+		if (size - off[i] != psize)
+			continue;
+		for (j = 0; j < psize; j++)
+			if (lower(n[off[i] + j]) != lower(p[j]))
+				return 0;
+		return 1;
+	}
+	return 0;
 }
 
 /* The label at OFF of NAME is the lowercase string S, in any case. */
@@ -568,8 +621,8 @@ classify(struct query *q)
 	n = name_labels(name, size, off);
 	for (i = 0; i < q->zone->nfiles; i++) {
 		q->file = &q->zone->files[i];
-		if (ldns_dname_compare(qname, q->file->apex) != 0 &&
-		    !ldns_dname_is_subdomain(qname, q->file->apex))
+		if (!name_equal(qname, q->file->apex) &&
+		    !name_below(qname, q->file->apex))
 			continue;
 		q->node = NODE_FILE;
 		q->rel = n - ldns_dname_label_count(q->file->apex);
@@ -720,8 +773,43 @@ reply_new(struct query *q, int rcode, int aa)
 static enum dns_answer_result query_error(struct query *, int);
 
 /*
- * Writes R (freed) to q->out.  An answer over the limit goes again with
- * TC=1 and only its question and OPT (RFC 1035 4.2.1, RFC 2181 9).
+ * R in wire format into *WIRE (*SIZE bytes; the caller frees it).  ldns
+ * compresses names (RFC 1035 4.1.4) at a cost that grows with the cube of
+ * their labels and with their length: a question of 118 labels took
+ * 11 ms, one of 4 long labels 30 us.  So names are compressed only when
+ * the answer would not fit otherwise (many records of one name), and
+ * only when the question is at most DNS_COMPRESS_BELOW labels below
+ * dns.<base>: no name we serve is deeper (_smtp._tls.<id> is 3, a zone
+ * file's names 2).
+ */
+static ldns_status
+reply_wire(const struct query *q, const ldns_pkt *r, uint8_t **wire,
+    size_t *size)
+{
+	ldns_buffer *b;
+	ldns_status st;
+
+	if ((b = ldns_buffer_new(DNS_ANSWER_MSG_MAX)) == NULL)
+		return LDNS_STATUS_MEM_ERR;
+	if ((st = ldns_pkt2buffer_wire_compress(b, r, NULL)) ==
+	    LDNS_STATUS_OK) {
+		*size = ldns_buffer_position(b);
+		*wire = ldns_buffer_export(b);
+	}
+	ldns_buffer_free(b);
+	if (st != LDNS_STATUS_OK || *size <= q->limit || q->qrr == NULL ||
+	    ldns_dname_label_count(ldns_rr_owner(q->qrr)) >
+	    q->zone->apex_labels + DNS_COMPRESS_BELOW)
+		return st;
+	free(*wire);
+	*wire = NULL;
+	return ldns_pkt2wire(wire, r, size);
+}
+
+/*
+ * Writes R (freed) to q->out.  An answer over the limit, or any answer
+ * the rate limit slips (DNS_ANSWER_SLIP), goes again with TC=1 and only
+ * its question and OPT (RFC 1035 4.2.1, RFC 2181 9).
  */
 static enum dns_answer_result
 reply_send(struct query *q, ldns_pkt *r)
@@ -731,8 +819,9 @@ reply_send(struct query *q, ldns_pkt *r)
 	int rcode = q->rec->rcode, aa = ldns_pkt_aa(r);
 	ldns_status st;
 
-	st = ldns_pkt2wire(&wire, r, &size);
-	if (st == LDNS_STATUS_OK && size > q->limit && !ldns_pkt_tc(r)) {
+	st = reply_wire(q, r, &wire, &size);
+	if (st == LDNS_STATUS_OK && (size > q->limit || q->slip) &&
+	    !ldns_pkt_tc(r)) {
 		free(wire);
 		wire = NULL;
 		size = 0;
@@ -740,7 +829,7 @@ reply_send(struct query *q, ldns_pkt *r)
 		st = LDNS_STATUS_MEM_ERR;
 		if ((r = reply_new(q, rcode, aa)) != NULL) {
 			ldns_pkt_set_tc(r, 1);
-			st = ldns_pkt2wire(&wire, r, &size);
+			st = reply_wire(q, r, &wire, &size);
 		}
 	}
 	q->rec->truncated = r != NULL && ldns_pkt_tc(r);
@@ -931,7 +1020,7 @@ add_file_rrs(const struct query *q, ldns_pkt *r, ldns_pkt_section section,
 		if ((k < ldns_rr_list_rr_count(rrs)) ==
 		    (rt == LDNS_RR_TYPE_RRSIG && type != LDNS_RR_TYPE_RRSIG))
 			continue;
-		if (ldns_dname_compare(ldns_rr_owner(rr), owner) != 0)
+		if (!name_equal(ldns_rr_owner(rr), owner))
 			continue;
 		if (rt == LDNS_RR_TYPE_RRSIG && type != LDNS_RR_TYPE_RRSIG) {
 			if (!q->do_bit)
@@ -949,7 +1038,11 @@ add_file_rrs(const struct query *q, ldns_pkt *r, ldns_pkt_section section,
 	return 0;
 }
 
-/* NAME in FZ: 2 it has records, 1 an empty non-terminal, 0 none. */
+/*
+ * NAME in FZ: 2 it has records, 1 an empty non-terminal, 0 none.  A name
+ * deeper than every owner is none, found without comparing: ldns compares
+ * names label by label (a name of 116 labels cost milliseconds).
+ */
 static int
 file_name_state(const struct file_zone *fz, const ldns_rdf *name)
 {
@@ -957,11 +1050,13 @@ file_name_state(const struct file_zone *fz, const ldns_rdf *name)
 	size_t i;
 	int below = 0;
 
+	if (ldns_dname_label_count(name) > fz->max_labels)
+		return 0;
 	for (i = 0; i < ldns_rr_list_rr_count(fz->rrs); i++) {
 		owner = ldns_rr_owner(ldns_rr_list_rr(fz->rrs, i));
-		if (ldns_dname_compare(owner, name) == 0)
+		if (name_equal(owner, name))
 			return 2;
-		if (ldns_dname_is_subdomain(owner, name))
+		if (name_below(owner, name))
 			below = 1;
 	}
 	return below;
@@ -977,7 +1072,7 @@ file_nsec_covering(const struct file_zone *fz, const ldns_rdf *name)
 	for (i = 0; i < ldns_rr_list_rr_count(fz->rrs); i++) {
 		rr = ldns_rr_list_rr(fz->rrs, i);
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC &&
-		    ldns_dname_compare(ldns_rr_owner(rr), name) != 0 &&
+		    !name_equal(ldns_rr_owner(rr), name) &&
 		    ldns_nsec_covers_name(rr, name))
 			return rr;
 	}
@@ -996,20 +1091,34 @@ add_file_denial(const struct query *q, ldns_pkt *r, const ldns_rdf *qname,
     int state, size_t *n)
 {
 	const ldns_rr *nsec, *wnsec = NULL;
-	ldns_rdf *ce = NULL, *star = NULL, *wild = NULL;
-	size_t i;
+	ldns_rdf *ce = NULL, *star = NULL, *wild = NULL, *cut = NULL;
+	size_t i, labels = ldns_dname_label_count(qname);
 	int rc = 0;
 
 	if (state == 2)
 		return add_file_rrs(q, r, LDNS_SECTION_AUTHORITY, qname,
 		    LDNS_RR_TYPE_NSEC, NULL, n);
-	if ((nsec = file_nsec_covering(q->file, qname)) != NULL)
+	/*
+	 * No owner is deeper than max_labels: the NSEC covering the name's
+	 * ancestor one label deeper covers every name below it too (RFC 4034
+	 * 6.1 order), and is found with shorter names to compare.
+	 */
+	if (labels > q->file->max_labels + 1 && (cut = ldns_dname_clone_from(
+	    qname, (uint16_t)(labels - q->file->max_labels - 1))) == NULL)
+		return -1;
+	nsec = file_nsec_covering(q->file, cut != NULL ? cut : qname);
+	ldns_rdf_deep_free(cut);
+	if (nsec != NULL)
 		rc = add_file_rrs(q, r, LDNS_SECTION_AUTHORITY,
 		    ldns_rr_owner(nsec), LDNS_RR_TYPE_NSEC, NULL, n);
 	if (rc == -1 || state == 1)
 		return rc;
-	/* the apex (i == rel) exists: the loop always finds an encloser */
-	for (i = 1; i <= q->rel && ce == NULL; i++) {
+	/*
+	 * the apex (i == rel) exists: the loop always finds an encloser; it
+	 * starts at the depth of the deepest owner
+	 */
+	i = labels > q->file->max_labels ? labels - q->file->max_labels : 1;
+	for (; i <= q->rel && ce == NULL; i++) {
 		if ((ce = ldns_dname_clone_from(qname, (uint16_t)i)) == NULL)
 			return -1;
 		if (file_name_state(q->file, ce) == 0) {
@@ -1066,29 +1175,141 @@ answer_file(struct query *q)
 }
 
 /*
- * The first question, read for the record and the echo of the error
- * reply when the packet as a whole is not given to ldns.
+ * The name at *POS of the query into NAME (wire format, uncompressed,
+ * *NAMELEN bytes), *POS moved past it.  A compression pointer (RFC 1035
+ * 4.1.4) must point before the start of the name and before the previous
+ * pointer's target, at most DNS_POINTERS_MAX of them: reading a name never
+ * goes back to where it was, and costs at most 255 bytes and 16 hops
+ * (ldns follows up to 65535 pointers anywhere).  0, or -1 with *WHY.
  */
-static void
-read_question(struct query *q)
+static int
+wire_name(const struct query *q, size_t *pos, uint8_t name[DNS_WIRE_NAME_MAX],
+    size_t *namelen, const char **why)
 {
-	size_t pos = DNS_HEADER;
+	size_t p = *pos, limit = *pos, after = 0, n = 0, hops = 0, l;
 
-	if (LDNS_QDCOUNT(q->wire) == 0 ||
-	    ldns_wire2rr(&q->qrr, q->wire, q->len, &pos,
-	    LDNS_SECTION_QUESTION) != LDNS_STATUS_OK) {
-		q->qrr = NULL;
-		return;
+	for (;;) {
+		if (p >= q->len) {
+			*why = "name runs past the end";
+			return -1;
+		}
+		l = q->wire[p];
+		if ((l & 0xc0) == 0xc0) {
+			if (p + 1 >= q->len) {
+				*why = "name runs past the end";
+				return -1;
+			}
+			if (hops == 0)
+				after = p + 2;
+			p = (l & 0x3f) << 8 | q->wire[p + 1];
+			if (p >= limit || ++hops > DNS_POINTERS_MAX) {
+				*why = "compression pointer not backwards, "
+				    "or more than 16";
+				return -1;
+			}
+			limit = p;
+			continue;
+		}
+		/* RFC 6891 5: the extended label types are gone */
+		if ((l & 0xc0) != 0) {
+			*why = "unknown label type";
+			return -1;
+		}
+		if (p + 1 + l > q->len) {
+			*why = "name runs past the end";
+			return -1;
+		}
+		if (n + 1 + l > DNS_WIRE_NAME_MAX) {
+			*why = "name longer than 255 bytes";
+			return -1;
+		}
+		memcpy(name + n, q->wire + p, 1 + l);
+		n += 1 + l;
+		p += 1 + l;
+		if (l == 0)
+			break;
 	}
+	*pos = hops > 0 ? after : p;
+	*namelen = n;
+	return 0;
+}
+
+static uint16_t
+wire16(const struct query *q, size_t pos)
+{
+	return (uint16_t)(q->wire[pos] << 8 | q->wire[pos + 1]);
+}
+
+/*
+ * The question at *POS (RFC 1035 4.1.2) into q->qrr, noted for the
+ * record; *POS moved past it.  0, or -1 with *WHY.
+ */
+static int
+read_question(struct query *q, size_t *pos, const char **why)
+{
+	uint8_t name[DNS_WIRE_NAME_MAX];
+	size_t namelen;
+	ldns_rdf *owner;
+
+	if (wire_name(q, pos, name, &namelen, why) == -1)
+		return -1;
+	if (*pos + 4 > q->len) {
+		*why = "question runs past the end";
+		return -1;
+	}
+	if ((q->qrr = ldns_rr_new()) == NULL ||
+	    (owner = ldns_dname_new_frm_data((uint16_t)namelen, name)) ==
+	    NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	ldns_rr_set_owner(q->qrr, owner);
+	ldns_rr_set_question(q->qrr, 1);
+	ldns_rr_set_type(q->qrr, (ldns_rr_type)wire16(q, *pos));
+	ldns_rr_set_class(q->qrr, (ldns_rr_class)wire16(q, *pos + 2));
+	*pos += 4;
 	note_question(q);
+	return 0;
+}
+
+/*
+ * The additional record at *POS, which must be the OPT (RFC 6891 6.1.2:
+ * owner the root, its fields in CLASS and TTL): 0, -1 (malformed, *WHY
+ * says why) or -2 (another record, or another owner: FORMERR).  Its
+ * options are not read.
+ */
+static int
+read_opt(struct query *q, size_t *pos, const char **why)
+{
+	uint8_t name[DNS_WIRE_NAME_MAX];
+	size_t namelen, p;
+
+	if (wire_name(q, pos, name, &namelen, why) == -1)
+		return -1;
+	p = *pos;
+	if (p + DNS_RR_FIXED > q->len ||
+	    p + DNS_RR_FIXED + wire16(q, p + 8) > q->len) {
+		*why = "additional record runs past the end";
+		return -1;
+	}
+	if (namelen != 1 || wire16(q, p) != LDNS_RR_TYPE_OPT)
+		return -2;
+	q->edns = 1;
+	q->rec->edns_size = wire16(q, p + 2);
+	q->edns_version = q->wire[p + 5];
+	q->do_bit = (q->wire[p + 6] & 0x80) != 0;	/* RFC 3225 3 */
+	*pos = p + DNS_RR_FIXED + wire16(q, p + 8);
+	return 0;
 }
 
 static enum dns_answer_result
 answer(struct query *q)
 {
-	const ldns_pkt *p;
-	ldns_status st;
+	const char *why = NULL;
+	size_t pos = DNS_HEADER;
+	unsigned qd, an, ns, ar;
 	uint16_t size;
+	int rc;
 
 	/* RFC 1035 4.1.1; a response is never answered (no loops) */
 	if (q->len < DNS_HEADER)
@@ -1099,51 +1320,53 @@ answer(struct query *q)
 	q->opcode = (uint8_t)LDNS_OPCODE_WIRE(q->wire);
 	q->rd = LDNS_RD_WIRE(q->wire) != 0;
 	q->cd = LDNS_CD_WIRE(q->wire) != 0;
+	qd = LDNS_QDCOUNT(q->wire);
+	an = LDNS_ANCOUNT(q->wire);
+	ns = LDNS_NSCOUNT(q->wire);
+	ar = LDNS_ARCOUNT(q->wire);
 	/*
-	 * At most one additional record, the OPT (RFC 6891 6.1.1), as
-	 * Unbound insists: we do not do TSIG, and ldns stops reading the
-	 * additional section after a TSIG record.
+	 * Only what is answered is read, from the header counts first: at
+	 * most one question, nothing in the answer and authority sections,
+	 * at most one additional record, the OPT (RFC 6891 6.1.1), and no
+	 * more than DNS_ANSWER_QUERY_MAX bytes, as NSD and Unbound insist
+	 * (no TSIG here).  Anything else is refused unread but for its
+	 * question, which the record and the error reply keep.
 	 */
-	if (LDNS_ARCOUNT(q->wire) > 1) {
-		read_question(q);
+	if (q->len > DNS_ANSWER_QUERY_MAX || qd > 1 || an != 0 || ns != 0 ||
+	    ar > 1) {
+		if (qd > 0 && read_question(q, &pos, &why) == -1) {
+			ldns_rr_free(q->qrr);
+			q->qrr = NULL;
+		}
 		return query_error(q, q->opcode == LDNS_PACKET_QUERY ?
 		    LDNS_RCODE_FORMERR : LDNS_RCODE_NOTIMPL);
 	}
-	if ((st = ldns_wire2pkt(&q->pkt, q->wire, q->len)) != LDNS_STATUS_OK) {
-		q->pkt = NULL;
-		return query_drop(q, ldns_get_errorstr_by_id(st));
-	}
-	p = q->pkt;
-	if (ldns_rr_list_rr_count(ldns_pkt_question(p)) > 0) {
-		if ((q->qrr = ldns_rr_clone(ldns_rr_list_rr(
-		    ldns_pkt_question(p), 0))) == NULL)
-			return query_drop(q, "out of memory");
-		note_question(q);
+	if (qd == 1 && read_question(q, &pos, &why) == -1)
+		return query_drop(q, why);
+	if (ar == 1 && (rc = read_opt(q, &pos, &why)) < 0) {
+		if (rc == -1)
+			return query_drop(q, why);
+		return query_error(q, LDNS_RCODE_FORMERR);
 	}
 
 	/* from here on every reply carries an OPT if the query had one */
-	if (ldns_pkt_edns(p)) {
-		q->edns = q->rec->edns = 1;
-		q->do_bit = q->rec->do_bit = ldns_pkt_edns_do(p);
-		size = ldns_pkt_edns_udp_size(p);
-		q->rec->edns_size = size;
+	if (q->edns) {
+		q->rec->edns = 1;
+		q->rec->do_bit = q->do_bit;
+		size = (uint16_t)q->rec->edns_size;
 		/* RFC 6891 6.2.5: below 512 means 512; 6.2.3: our maximum */
 		if (!q->tcp)
 			q->limit = size < DNS_UDP_MIN ? DNS_UDP_MIN :
 			    size > DNS_EDNS_MAX ? DNS_EDNS_MAX : size;
 		if (q->limit > q->cap)
 			q->limit = q->cap;
-		if (ldns_pkt_edns_version(p) > 0)
+		if (q->edns_version > 0)
 			return query_error(q, DNS_RCODE_BADVERS);
 	}
 	if (q->opcode != LDNS_PACKET_QUERY)
 		return query_error(q, LDNS_RCODE_NOTIMPL);
-	/*
-	 * One question, nothing in the answer and authority sections, as
-	 * NSD and Unbound insist.
-	 */
-	if (LDNS_QDCOUNT(q->wire) != 1 || LDNS_ANCOUNT(q->wire) != 0 ||
-	    LDNS_NSCOUNT(q->wire) != 0)
+	/* exactly one question (QDCOUNT 0 came this far for its OPT) */
+	if (qd != 1)
 		return query_error(q, LDNS_RCODE_FORMERR);
 	if (q->rec->qclass != LDNS_RR_CLASS_IN)
 		return query_error(q, LDNS_RCODE_REFUSED);
@@ -1165,7 +1388,8 @@ answer(struct query *q)
 
 enum dns_answer_result
 dns_answer_query(const struct dns_answer_zone *z, const uint8_t *query,
-    size_t len, int tcp, uint8_t *out, size_t *outlen, struct dnsq_rec *rec)
+    size_t len, unsigned flags, uint8_t *out, size_t *outlen,
+    struct dnsq_rec *rec)
 {
 	struct query q;
 	enum dns_answer_result res;
@@ -1174,12 +1398,13 @@ dns_answer_query(const struct dns_answer_zone *z, const uint8_t *query,
 	q.zone = z;
 	q.wire = query;
 	q.len = len;
-	q.tcp = tcp != 0;
+	q.tcp = (flags & DNS_ANSWER_TCP) != 0;
+	q.slip = (flags & DNS_ANSWER_SLIP) != 0 && !q.tcp;
 	q.out = out;
 	q.outlen = outlen;
 	q.rec = rec;
 	q.cap = *outlen;
-	q.limit = tcp ? DNS_ANSWER_MSG_MAX : DNS_UDP_MIN;
+	q.limit = q.tcp ? DNS_ANSWER_MSG_MAX : DNS_UDP_MIN;
 	if (q.limit > q.cap)
 		q.limit = q.cap;
 
@@ -1196,7 +1421,6 @@ dns_answer_query(const struct dns_answer_zone *z, const uint8_t *query,
 	else
 		res = answer(&q);
 	ldns_rr_free(q.qrr);
-	ldns_pkt_free(q.pkt);
 	if (res == DNS_ANSWER_DROP)
 		*outlen = 0;
 	return res;

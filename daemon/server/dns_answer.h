@@ -21,6 +21,17 @@ struct dnsq_rec;
 /* The longest rec->qname: every byte of a 255-byte name as \xNN. */
 #define DNS_ANSWER_QNAME_MAX	(255 * 4 + 2)
 
+/*
+ * The longest query answered (ours): a 255-byte name, its question and an
+ * OPT leave 230 bytes for options (RFC 8467 pads queries to 128-byte
+ * blocks: 384).  A longer one is FORMERR, its question read, nothing else.
+ */
+#define DNS_ANSWER_QUERY_MAX	512
+
+/* The FLAGS of dns_answer_query(). */
+#define DNS_ANSWER_TCP		0x01	/* came over TCP: no size limit */
+#define DNS_ANSWER_SLIP		0x02	/* UDP: rate-limited, TC=1 (dnsd.c) */
+
 /* What dns_answer_query() did with a query. */
 enum dns_answer_result {
 	DNS_ANSWER_SEND,	/* *OUTLEN bytes in OUT to send */
@@ -51,7 +62,10 @@ int		 dns_answer_zone_add(struct dns_answer_zone *, FILE *fp,
 
 /*
  * Answers the query QUERY (LEN bytes, as received; for TCP without the
- * length prefix).  OUT has room for *OUTLEN bytes; on DNS_ANSWER_SEND
+ * length prefix; FLAGS DNS_ANSWER_*: with SLIP the answer goes as if it
+ * were too long, TC=1 with its question and OPT only).  Reads only the
+ * header, the question and the OPT, each name in at most 255 bytes and 16
+ * compression hops.  OUT has room for *OUTLEN bytes; on DNS_ANSWER_SEND
  * *OUTLEN is the answer's length.  Fills the query fields of REC (qname,
  * qtype, qclass, edns, edns_size, do_bit, rcode, truncated, minimised,
  * test_id, challenge, error), whose strings the caller frees with
@@ -59,8 +73,8 @@ int		 dns_answer_zone_add(struct dns_answer_zone *, FILE *fp,
  * and REC->family (6: the query came to an IPv6 address) is read.
  */
 enum dns_answer_result dns_answer_query(const struct dns_answer_zone *,
-		    const uint8_t *query, size_t len, int tcp, uint8_t *out,
-		    size_t *outlen, struct dnsq_rec *rec);
+		    const uint8_t *query, size_t len, unsigned flags,
+		    uint8_t *out, size_t *outlen, struct dnsq_rec *rec);
 /* RCODE of REC for the log: "NOERROR" ... "BADVERS", "dropped" if < 0. */
 const char	*dns_answer_rcode_name(int rcode);
 

@@ -1,13 +1,15 @@
 /*
  * The UDP and TCP server of dns.<base> and of the zones of [dns] zones on
  * the event loop thread: their files read at the start, sockets, the TCP
- * framing, the limits per connection and per client address, and every
+ * framing, the limits per connection and per client address, the rate
+ * limit of UDP answers and of stored rows per client /24 or /56, and every
  * query logged and stored; the answers are dns_answer.c's.
  * RFC 1035 4.2.1 (UDP), 4.2.2 (TCP), RFC 7766 (DNS over TCP).
  */
 #include "build.h"
 
 #include <sys/queue.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -42,6 +44,16 @@
 /* answers queued on a connection before reading stops */
 #define DNSD_TCP_OUT_MAX	(4 * (DNS_ANSWER_MSG_MAX + 2))
 #define DNSD_MALFORMED_LOG_S	1.0	/* at most one line a second */
+/*
+ * The rate limit (NSD's RRL is the model): clients are followed by
+ * prefix, /24 for IPv4 and /56 for IPv6 (one site), in a table of
+ * DNSD_RRL_SLOTS; two prefixes on one slot share it, the newer wins.
+ */
+#define DNSD_RRL_SLOTS		16384
+#define DNSD_RRL_V4_BYTES	3	/* /24 */
+#define DNSD_RRL_V6_BYTES	7	/* /56 */
+#define DNSD_RRL_LOG_S		1.0	/* at most one line a second */
+#define DNSD_RRL_SUMMARY_S	1.0	/* a prefix silent this long: summary */
 
 /* The explicit states of a TCP connection's framing (RFC 1035 4.2.2). */
 enum tcp_state {
@@ -86,6 +98,24 @@ struct tcp_conn {
 
 TAILQ_HEAD(tcp_conn_list, tcp_conn);
 
+/*
+ * One client prefix: token buckets of UDP answers ([dns] rrl_rate a
+ * second) and of stored rows ([dns] record_rate), each holding one second
+ * of its rate, and what it was not given.
+ */
+struct rrl_slot {
+	uint8_t			 key[1 + DNSD_RRL_V6_BYTES];	/* 0: free */
+	double			 answers;	/* tokens */
+	double			 rows;		/* tokens */
+	double			 last;		/* its last query */
+	unsigned long		 limited;	/* answers over the rate */
+	unsigned		 unrecorded;	/* queries since its last row */
+	unsigned		 dropped;	/* of those, not answered */
+	struct sockaddr_storage	 ss;		/* its last client */
+	const struct listen_addr *la;		/* which it asked */
+	int			 tcp;		/* how */
+};
+
 /* The server.  Owns the zone, sockets, connections and buffers. */
 struct dnsd {
 	struct event_base	*base;		/* borrowed */
@@ -105,6 +135,12 @@ struct dnsd {
 	unsigned long		 malformed;	/* since the start */
 	unsigned long		 malformed_unlogged;
 	double			 malformed_logged;	/* last line's time */
+	struct rrl_slot		*rrl;		/* owned: DNSD_RRL_SLOTS */
+	uint32_t		 rrl_seed;	/* of the slots' hash */
+	struct event		*rrl_timer;	/* owned: summaries */
+	unsigned long		 rrl_dropped, rrl_slipped, unrecorded;
+	unsigned long		 rrl_dropped_unlogged, rrl_slipped_unlogged;
+	double			 rrl_logged;	/* last line's time */
 	int			 stopping;
 };
 
@@ -145,7 +181,116 @@ record(struct dnsd *d, struct dnsq_rec *rec)
 	records_dnsq_clear(rec);
 }
 
-/* Answers MSG (LEN bytes) from SS; the answer is in d->outbuf. */
+/* Fills REC's client fields from SS. */
+static void
+rec_client(struct dnsq_rec *rec, const struct listen_addr *la,
+    const struct sockaddr_storage *ss, int tcp, char *client, size_t len)
+{
+	rec->local_addr = (char *)la->text;
+	netaddr_text((const struct sockaddr *)ss, client, len,
+	    &rec->client_port, &rec->family);
+	rec->client_addr = client;
+	rec->transport = tcp ? "tcp" : "udp";
+}
+
+/*
+ * The summary row of slot E: its queries without a row of their own
+ * since its last row, then none pending.
+ */
+static void
+rrl_summary(struct dnsd *d, struct rrl_slot *e, double now)
+{
+	struct dnsq_rec rec;
+	char client[INET6_ADDRSTRLEN];
+
+	if (e->unrecorded == 0)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.time = now;
+	rec_client(&rec, e->la, &e->ss, e->tcp, client, sizeof(client));
+	rec.rcode = -1;
+	rec.rrl = "summary";
+	rec.unrecorded = e->unrecorded;
+	rec.rrl_dropped = e->dropped;
+	if (d->store != NULL)
+		store_dns_query(d->store, &rec);
+	e->unrecorded = e->dropped = 0;
+}
+
+/*
+ * The slot of SS's prefix, its buckets refilled to NOW.  A slot that
+ * held another prefix has its summary written first.
+ */
+static struct rrl_slot *
+rrl_slot(struct dnsd *d, const struct listen_addr *la,
+    const struct sockaddr_storage *ss, int tcp, double now)
+{
+	uint8_t key[1 + DNSD_RRL_V6_BYTES];
+	const uint8_t *a;
+	struct rrl_slot *e;
+	uint32_t h = d->rrl_seed;
+	size_t i, n;
+	double dt;
+
+	memset(key, 0, sizeof(key));
+	if (ss->ss_family == AF_INET6) {
+		key[0] = 6;
+		a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		n = DNSD_RRL_V6_BYTES;
+	} else {
+		key[0] = 4;
+		a = (const uint8_t *)
+		    &((const struct sockaddr_in *)ss)->sin_addr.s_addr;
+		n = DNSD_RRL_V4_BYTES;
+	}
+	memcpy(key + 1, a, n);
+	for (i = 0; i < sizeof(key); i++)	/* FNV-1a, seeded */
+		h = (h ^ key[i]) * 16777619u;
+	e = &d->rrl[h % DNSD_RRL_SLOTS];
+	if (memcmp(e->key, key, sizeof(key)) != 0) {
+		rrl_summary(d, e, now);
+		memset(e, 0, sizeof(*e));
+		memcpy(e->key, key, sizeof(key));
+		e->answers = d->cfg->dns.rrl_rate;
+		e->rows = d->cfg->dns.record_rate;
+	} else {
+		dt = now > e->last ? now - e->last : 0;
+		e->answers += dt * d->cfg->dns.rrl_rate;
+		if (e->answers > d->cfg->dns.rrl_rate)
+			e->answers = d->cfg->dns.rrl_rate;
+		e->rows += dt * d->cfg->dns.record_rate;
+		if (e->rows > d->cfg->dns.record_rate)
+			e->rows = d->cfg->dns.record_rate;
+	}
+	e->last = now;
+	memcpy(&e->ss, ss, sizeof(e->ss));
+	e->la = la;
+	e->tcp = tcp;
+	return e;
+}
+
+/* One line a second at most on what the rate limit did. */
+static void
+rrl_log(struct dnsd *d, const char *client, double now)
+{
+	if (now - d->rrl_logged < DNSD_RRL_LOG_S ||
+	    (d->rrl_dropped_unlogged == 0 && d->rrl_slipped_unlogged == 0))
+		return;
+	log_info("dns: rate limit: dropped %lu answers, slipped %lu (TC=1), "
+	    "the last to %s; rrl_rate=%u rrl_slip=%u", d->rrl_dropped_unlogged,
+	    d->rrl_slipped_unlogged, client, d->cfg->dns.rrl_rate,
+	    d->cfg->dns.rrl_slip);
+	d->rrl_dropped_unlogged = d->rrl_slipped_unlogged = 0;
+	d->rrl_logged = now;
+}
+
+/*
+ * Answers MSG (LEN bytes) from SS; the answer is in d->outbuf.  Over UDP,
+ * beyond rrl_rate answers a second to its prefix, every rrl_slip-th is
+ * sent TC=1 (a resolver retries over TCP) and the others are dropped
+ * unread.  Beyond record_rate a second, queries are counted in the
+ * prefix's next row instead of stored.
+ */
 static enum dns_answer_result
 handle(struct dnsd *d, const struct listen_addr *la,
     const struct sockaddr_storage *ss, int tcp, const uint8_t *msg,
@@ -154,20 +299,69 @@ handle(struct dnsd *d, const struct listen_addr *la,
 	struct dnsq_rec rec;
 	char client[INET6_ADDRSTRLEN];
 	enum dns_answer_result res;
+	struct rrl_slot *e;
+	unsigned flags = tcp ? DNS_ANSWER_TCP : 0;
 
 	memset(&rec, 0, sizeof(rec));
 	rec.time = clock_now();
-	rec.local_addr = (char *)la->text;
-	netaddr_text((const struct sockaddr *)ss, client, sizeof(client),
-	    &rec.client_port, &rec.family);
-	rec.client_addr = client;
-	rec.transport = tcp ? "tcp" : "udp";
+	rec_client(&rec, la, ss, tcp, client, sizeof(client));
+	e = rrl_slot(d, la, ss, tcp, rec.time);
+	if (!tcp && e->answers >= 1)
+		e->answers -= 1;
+	else if (!tcp && ++e->limited % d->cfg->dns.rrl_slip == 0)
+		flags |= DNS_ANSWER_SLIP;
+	else if (!tcp) {
+		d->rrl_dropped++;
+		d->rrl_dropped_unlogged++;
+		d->unrecorded++;
+		e->unrecorded++;
+		e->dropped++;
+		rrl_log(d, client, rec.time);
+		*outlen = 0;
+		return DNS_ANSWER_DROP;
+	}
 	*outlen = DNS_ANSWER_MSG_MAX;
-	res = dns_answer_query(d->zone, msg, len, tcp, d->outbuf, outlen,
+	res = dns_answer_query(d->zone, msg, len, flags, d->outbuf, outlen,
 	    &rec);
-	/* local and client address are borrowed: record() frees the rest */
-	record(d, &rec);
+	/* a malformed packet is dropped all the same */
+	if ((flags & DNS_ANSWER_SLIP) && res == DNS_ANSWER_SEND) {
+		rec.rrl = "slip";
+		d->rrl_slipped++;
+		d->rrl_slipped_unlogged++;
+	}
+	rrl_log(d, client, rec.time);
+	if (e->rows >= 1) {
+		e->rows -= 1;
+		rec.unrecorded = e->unrecorded;
+		rec.rrl_dropped = e->dropped;
+		e->unrecorded = e->dropped = 0;
+		/* the addresses are borrowed: record() frees the rest */
+		record(d, &rec);
+	} else {
+		/* counted, not logged: the next row or summary tells */
+		if (rec.rcode < 0)
+			d->malformed++;
+		d->unrecorded++;
+		e->unrecorded++;
+		records_dnsq_clear(&rec);
+	}
 	return res;
+}
+
+/* Every second: the summary of each prefix that fell silent. */
+static void
+on_rrl_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct dnsd *d = arg;
+	double now = clock_now();
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < DNSD_RRL_SLOTS; i++)
+		if (d->rrl[i].unrecorded > 0 &&
+		    now - d->rrl[i].last >= DNSD_RRL_SUMMARY_S)
+			rrl_summary(d, &d->rrl[i], now);
 }
 
 static void
@@ -550,6 +744,7 @@ dnsd_new(struct event_base *base, const struct config *cfg, char *err,
 {
 	const struct dns_conf *dc = &cfg->dns;
 	struct dnsd *d;
+	struct timeval second = { 1, 0 };
 	uint64_t ms;
 	size_t i;
 
@@ -559,11 +754,19 @@ dnsd_new(struct event_base *base, const struct config *cfg, char *err,
 	    (d->limit = connlimit_new(cfg->max_connections,
 	    cfg->max_per_ip)) == NULL ||
 	    (d->udp = calloc(dc->nlisten + 1, sizeof(*d->udp))) == NULL ||
-	    (d->tcpl = calloc(dc->nlisten + 1, sizeof(*d->tcpl))) == NULL) {
+	    (d->tcpl = calloc(dc->nlisten + 1, sizeof(*d->tcpl))) == NULL ||
+	    (d->rrl = calloc(DNSD_RRL_SLOTS, sizeof(*d->rrl))) == NULL ||
+	    (d->rrl_timer = event_new(base, -1, EV_PERSIST, on_rrl_timer,
+	    d)) == NULL || event_add(d->rrl_timer, &second) == -1) {
 		snprintf(err, errlen, "out of memory");
 		dnsd_free(d);
 		return NULL;
 	}
+	/* a hash an attacker cannot aim at one slot; any seed works */
+	if (getrandom(&d->rrl_seed, sizeof(d->rrl_seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(d->rrl_seed))
+		d->rrl_seed = (uint32_t)clock_now();
+	d->rrl_seed ^= 2166136261u;
 	d->base = base;
 	d->cfg = cfg;
 	TAILQ_INIT(&d->conns);
@@ -614,6 +817,11 @@ dnsd_stop(struct dnsd *d)
 	if (d == NULL || d->stopping)
 		return;
 	d->stopping = 1;
+	/* every prefix's count into the store before it closes */
+	if (d->rrl_timer != NULL)
+		event_del(d->rrl_timer);
+	for (i = 0; d->rrl != NULL && i < DNSD_RRL_SLOTS; i++)
+		rrl_summary(d, &d->rrl[i], clock_now());
 	for (i = 0; i < d->nudp; i++) {
 		if (d->udp[i].ev != NULL)
 			event_free(d->udp[i].ev);
@@ -648,6 +856,13 @@ dnsd_free(struct dnsd *d)
 	if (d->malformed > 0)
 		log_info("dns: %lu malformed packets dropped in all",
 		    d->malformed);
+	if (d->rrl_dropped + d->rrl_slipped + d->unrecorded > 0)
+		log_info("dns: rate limit: dropped %lu answers, slipped %lu "
+		    "in all; %lu queries counted, not stored one by one",
+		    d->rrl_dropped, d->rrl_slipped, d->unrecorded);
+	if (d->rrl_timer != NULL)
+		event_free(d->rrl_timer);
+	free(d->rrl);
 	dns_answer_zone_free(d->zone);
 	connlimit_free(d->limit);
 	free(d->udp);

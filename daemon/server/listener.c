@@ -4,19 +4,23 @@
  * :: can be bound side by side), builds each host's TLS context, and
  * hands accepted sockets, with the challenges their address names, to
  * the SMTP server.  The one way a TCP listener is bound: [web] and [dns]
- * use listener_bind() too.  Event loop thread.
+ * use listener_bind() too.  Accepting pauses when the process is out of
+ * files; SIGHUP reloads the certificates.  Event loop thread.
  */
 #include "build.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <event2/listener.h>
 
+#include "clock.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -24,6 +28,13 @@
 #include "tls.h"
 
 #define LISTENER_BACKLOG	128	/* listen(2) queue of every listener */
+/*
+ * accept(2) failing (EMFILE, ENFILE, ENOBUFS): the connection stays in
+ * the queue and the socket readable, so trying again at once would spin.
+ * Stop accepting for this long instead, logging once (OpenSMTPD pauses
+ * the same way).
+ */
+#define ACCEPT_PAUSE_MS		1000
 
 struct bound {
 	struct listeners	*ls;		/* borrowed: the owner */
@@ -38,6 +49,7 @@ struct listeners {
 	size_t			 nhosts;
 	struct bound		*bound;		/* owned */
 	size_t			 nbound;
+	struct event		*resume;	/* owned: ends a pause */
 };
 
 static void
@@ -50,14 +62,42 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	smtp_accept(b->ls->srv, &b->lis, fd, sa, (socklen_t)salen);
 }
 
+/* Every listener accepts again after a pause. */
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct listeners *ls = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < ls->nbound; i++)
+		if (ls->bound[i].lev != NULL)
+			evconnlistener_enable(ls->bound[i].lev);
+}
+
+/*
+ * libevent calls this for the errors it does not retry itself (it does
+ * EINTR, EAGAIN, ECONNABORTED): those of resources, which every listener
+ * shares, so all of them pause.
+ */
 static void
 on_accept_error(struct evconnlistener *lev, void *arg)
 {
 	struct bound *b = arg;
+	struct listeners *ls = b->ls;
+	int e = EVUTIL_SOCKET_ERROR();
+	struct timeval tv;
+	size_t i;
 
 	(void)lev;
-	/* EMFILE and friends: logged; libevent keeps the listener going */
-	log_warn("accept on %s: %s", b->lis.local, strerror(errno));
+	for (i = 0; i < ls->nbound; i++)
+		if (ls->bound[i].lev != NULL)
+			evconnlistener_disable(ls->bound[i].lev);
+	log_warn("accept on %s: %s; not accepting for %d ms", b->lis.local,
+	    strerror(e), ACCEPT_PAUSE_MS);
+	clock_ms_to_tv(ACCEPT_PAUSE_MS, &tv);
+	evtimer_add(ls->resume, &tv);
 }
 
 struct evconnlistener *
@@ -141,7 +181,8 @@ listener_open(struct event_base *base, const struct config *cfg,
 		n += cfg->hosts[i].nlisten + cfg->hosts[i].nchlisten;
 	if ((ls = calloc(1, sizeof(*ls))) == NULL ||
 	    (ls->tls = calloc(cfg->nhosts + 1, sizeof(*ls->tls))) == NULL ||
-	    (ls->bound = calloc(n + 1, sizeof(*ls->bound))) == NULL) {
+	    (ls->bound = calloc(n + 1, sizeof(*ls->bound))) == NULL ||
+	    (ls->resume = evtimer_new(base, accept_resume, ls)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		listener_free(ls);
 		return NULL;
@@ -166,6 +207,34 @@ listener_open(struct event_base *base, const struct config *cfg,
 }
 
 void
+listener_reload(struct listeners *ls)
+{
+	const struct host_conf *h;
+	char err[512];
+	SSL_CTX *ctx;
+	size_t i, j;
+
+	for (i = 0; i < ls->nhosts; i++) {
+		h = &ls->cfg->hosts[i];
+		if (ls->tls[i] == NULL)
+			continue;
+		if ((ctx = tls_ctx_new(h, err, sizeof(err))) == NULL) {
+			log_warn("reload: %s; keeping the old certificates and "
+			    "keys of host %s", err, h->name);
+			continue;
+		}
+		/* sessions hold a reference to the context they use */
+		for (j = 0; j < ls->nbound; j++)
+			if (ls->bound[j].lis.host == h)
+				ls->bound[j].lis.tls = ctx;
+		tls_ctx_free(ls->tls[i]);
+		ls->tls[i] = ctx;
+		log_info("reload: host %s: certificates and keys reloaded",
+		    h->name);
+	}
+}
+
+void
 listener_stop(struct listeners *ls)
 {
 	size_t i;
@@ -186,6 +255,8 @@ listener_free(struct listeners *ls)
 		return;
 	if (ls->bound != NULL)
 		listener_stop(ls);
+	if (ls->resume != NULL)
+		event_free(ls->resume);
 	for (i = 0; ls->tls != NULL && i < ls->nhosts; i++)
 		tls_ctx_free(ls->tls[i]);
 	free(ls->tls);

@@ -29,6 +29,12 @@ struct evconnlistener *listener_bind(struct event_base *,
 /* Binds every listen address of CFG's hosts.  NULL with ERR on failure. */
 struct listeners *listener_open(struct event_base *, const struct config *,
 		    struct smtp_server *, char *err, size_t errlen);
+/*
+ * SIGHUP: new TLS contexts from the certificate and key files, for the
+ * handshakes to come; a host whose files fail keeps its old context
+ * (logged with the reason).
+ */
+void		 listener_reload(struct listeners *);
 /* Stops accepting (SIGTERM), keeping the TLS contexts for sessions. */
 void		 listener_stop(struct listeners *);
 void		 listener_free(struct listeners *);

@@ -98,6 +98,11 @@ struct session {
 	struct bufferevent	*bev;		/* owned; TLS one owns the fd */
 	int			 tls_active;
 	enum smtp_state		 state;
+	int			 read_paused;	/* replies over SMTP_OUTPUT_MAX */
+	struct event		*lifetime;	/* owned: timeout_session */
+	enum smtp_err		 end_after_commit; /* its reply, then this */
+	SSL			*ssl;		/* owned from STARTTLS until
+						   start_tls() hands it on */
 	struct conn_rec		 rec;		/* owned contents */
 	const char		*rcpt_challenge;	/* static: of rec.test_id */
 	const char		*sni_challenge;	/* static: of rec.sni_test_id */
@@ -144,6 +149,13 @@ struct smtp_server {
 	void			(*done)(void *);
 	void			*done_arg;
 };
+
+/*
+ * Back-pressure: reading stops while more replies than this wait to be
+ * sent, and resumes once they are (as OpenSMTPD's io low water mark); a
+ * client that pipelines and never reads cannot grow our output.
+ */
+#define SMTP_OUTPUT_MAX	(64 * 1024)
 
 /* What a handler tells the input loop. */
 enum next {
@@ -338,9 +350,26 @@ close_after_reply(struct session *s, const char *reason)
 	s->rec.end_reason = strdup(reason);
 	smtp_enter(s, S_CLOSING);
 	bufferevent_disable(s->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
 		session_free(s, reason);
-	/* else on_write() ends the session once the reply is sent */
+		return;
+	}
+	/*
+	 * on_write() ends the session once the reply is sent, on_event()
+	 * when it cannot be within the write timeout.  A write timeout
+	 * disabled writing (the 421 of a client that does not read): enable
+	 * it again, else neither callback would ever come.
+	 */
+	bufferevent_enable(s->bev, EV_WRITE);
+}
+
+/* A reply of our own that answers no command: timeout, shutdown. */
+static void
+reply_unprompted(struct session *s, enum smtp_err e)
+{
+	s->line[0] = '\0';
+	s->cur = V_COUNT;
+	(void)smtp_reply_err(s, e);
 }
 
 static void
@@ -408,6 +437,9 @@ cmd_starttls(struct session *s, const char *arg)
 		return smtp_reply_err(s, SE_TLS_ACTIVE);
 	if (*arg != '\0')
 		return smtp_reply_err(s, SE_SYNTAX);
+	/* no 220 that the handshake could not follow */
+	if ((s->ssl = tls_ssl_new(s->lis->tls, &s->rec.tls)) == NULL)
+		return smtp_reply_err(s, SE_TLS_UNAVAILABLE);
 	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
 	s->rec.starttls = 1;
 	s->ext |= EXT_STARTTLS;
@@ -623,8 +655,8 @@ greylisted(struct session *s, const char *rcpt, const char *id)
 	a.time = clock_now();
 	v = greylist_check(s->srv->grey, s->txn->mail_from, rcpt, id, a.time,
 	    s->lis->host->greylist_delay_ms, &e);
-	if (e == NULL)
-		return 0;
+	if (e == NULL)		/* GREY_FULL: deferred, never waved through */
+		return 1;
 	a.conn_id = s->rec.id;
 	a.client_addr = s->rec.client_addr;
 	a.accepted = v == GREY_PASS || v == GREY_KNOWN;
@@ -1251,6 +1283,16 @@ session_process(struct session *s)
 	enum next r;
 
 	for (;;) {
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
+		    SMTP_OUTPUT_MAX) {
+			/* on_write() resumes once the replies are sent */
+			log_debug("c%lld: reading paused: %zu bytes of replies "
+			    "unsent", (long long)s->rec.id,
+			    evbuffer_get_length(bufferevent_get_output(s->bev)));
+			s->read_paused = 1;
+			bufferevent_disable(s->bev, EV_READ);
+			break;
+		}
 		in = bufferevent_get_input(s->bev);
 		if (s->state == S_DATA)
 			r = data_line(s, in);
@@ -1272,12 +1314,9 @@ start_tls(struct session *s)
 {
 	struct event_base *base = s->srv->base;
 	struct bufferevent *bev;
-	SSL *ssl;
+	SSL *ssl = s->ssl;
 
-	if ((ssl = tls_ssl_new(s->lis->tls, &s->rec.tls)) == NULL) {
-		session_free(s, "tls-failed");
-		return;
-	}
+	s->ssl = NULL;
 	s->rec.tls.attempted = 1;
 	/*
 	 * The socket bufferevent is dropped with whatever it had read: the
@@ -1380,6 +1419,13 @@ on_write(struct bufferevent *bev, void *arg)
 		start_tls(s);
 	else if (s->state == S_CLOSING)
 		session_free(s, s->rec.end_reason);
+	else if (s->read_paused && s->state < S_COMMIT) {
+		/* the replies are sent: read on, in a reading state */
+		log_debug("c%lld: reading resumed", (long long)s->rec.id);
+		s->read_paused = 0;
+		bufferevent_enable(s->bev, EV_READ);
+		session_process(s);
+	}
 }
 
 static void
@@ -1409,9 +1455,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		s->line[0] = '\0';
-		s->cur = V_COUNT;
-		smtp_reply_err(s, SE_TIMEOUT);
+		reply_unprompted(s, SE_TIMEOUT);
 		return;
 	}
 	session_free(s, (what & BEV_EVENT_ERROR) ? "error" : "disconnect");
@@ -1528,7 +1572,12 @@ session_free(struct session *s, const char *reason)
 	}
 	if (!s->tls_active)
 		close(s->fd);
+	if (s->ssl != NULL) {
+		tls_ssl_detach(s->ssl);
+		SSL_free(s->ssl);
+	}
 	txn_reset(s);
+	event_free(s->lifetime);
 	connlimit_remove(srv->limit, s->rec.client_addr);
 	records_conn_clear(&s->rec);
 	free(s->line);
@@ -1543,12 +1592,46 @@ session_free(struct session *s, const char *reason)
 	}
 }
 
+/*
+ * Ends S now with E (421, a row that closes): after its reply when it is
+ * committing a transaction, at once during a handshake, and not again
+ * when its last reply is queued (that ends within the write timeout).
+ */
+static void
+session_end(struct session *s, enum smtp_err e)
+{
+	switch (s->state) {
+	case S_COMMIT:		/* smtp_store_done(): 250, then E */
+		s->end_after_commit = e;
+		break;
+	case S_CLOSING:
+		break;
+	case S_STARTTLS:
+	case S_TLS:
+		session_free(s, smtp_error_row(e)->reason);
+		break;
+	default:
+		reply_unprompted(s, e);
+		break;
+	}
+}
+
+/* timeout_session: however the peer keeps it alive, a session ends. */
+static void
+session_expired(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	session_end(arg, SE_TIMEOUT);
+}
+
 void
 smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
     evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen)
 {
 	const struct config *cfg = srv->cfg;
 	char addr[INET6_ADDRSTRLEN];
+	struct timeval tv;
 	struct session *s;
 	int port, family;
 
@@ -1568,12 +1651,16 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	    (s->rec.challenge = strdup(lis->challenge)) == NULL) ||
 	    (s->rec.challenges = strdup(lis->candidates)) == NULL ||
 	    (s->rec.client_addr = strdup(addr)) == NULL ||
+	    (s->lifetime = evtimer_new(srv->base, session_expired, s)) ==
+	    NULL ||
 	    (s->bev = bufferevent_socket_new(srv->base, fd, 0)) == NULL) {
 		log_warn("accept from %s: out of memory", addr);
 		connlimit_remove(srv->limit, addr);
 		if (s != NULL) {
 			free(s->line);
 			records_conn_clear(&s->rec);
+			if (s->lifetime != NULL)
+				event_free(s->lifetime);
 		}
 		free(s);
 		close(fd);
@@ -1585,6 +1672,7 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	s->cur = V_COUNT;
 	s->line[0] = '\0';
 	s->latched = SE_NONE;
+	s->end_after_commit = SE_NONE;
 	s->rec.id = ++srv->last_id;
 	s->rec.client_port = port;
 	s->rec.family = family;
@@ -1600,6 +1688,8 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	smtp_enter(s, S_INIT);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	clock_ms_to_tv(cfg->timeout_session_ms, &tv);
+	evtimer_add(s->lifetime, &tv);
 
 	/* The limits are checked after recording: a refusal is evidence too. */
 	if (connlimit_total_reached(srv->limit)) {
@@ -1640,6 +1730,11 @@ smtp_store_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 		smtp_reply(s, 250, "2.0.0", "Ok: stored");
 	} else if (smtp_reply_err(s, SE_STORE_FAILED) == NEXT_WAIT)
 		return;
+	/* the session's time ended during the commit: no new transaction */
+	if (s->end_after_commit != SE_NONE) {
+		reply_unprompted(s, s->end_after_commit);
+		return;
+	}
 	bufferevent_enable(s->bev, EV_READ);
 	session_process(s);
 }
@@ -1694,20 +1789,7 @@ grace_over(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		switch (s->state) {
-		case S_COMMIT:		/* the store answers, then it ends */
-		case S_CLOSING:
-			break;
-		case S_STARTTLS:
-		case S_TLS:
-			session_free(s, "shutdown");
-			break;
-		default:
-			s->line[0] = '\0';
-			s->cur = V_COUNT;
-			smtp_reply_err(s, SE_SHUTDOWN);
-			break;
-		}
+		session_end(s, SE_SHUTDOWN);
 	}
 }
 

@@ -6,6 +6,8 @@
  */
 #include "build.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +343,22 @@ sni_free(struct tls_sni *sni)
 	free(sni);
 }
 
+/*
+ * The SNI contexts go with the last reference to the default one: after
+ * a reload (SIGHUP) a handshake that began before it still uses them.
+ */
+static void
+sni_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	sni_free(ptr);
+}
+
 /* RFC 6066 3: the certificate for the name the client asked for. */
 static int
 servername_cb(SSL *ssl, int *alert, void *arg)
@@ -369,8 +387,15 @@ static int
 load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err,
     size_t len)
 {
+	struct stat st;
 	char why[256];
 
+	/* a key anyone may read is no longer only ours: refuse it */
+	if (stat(key, &st) == 0 && (st.st_mode & S_IROTH)) {
+		snprintf(err, len, "%s: readable by everyone (mode %04o); "
+		    "chmod o-r it", key, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
 	ERR_clear_error();
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 &&
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 &&
@@ -397,7 +422,7 @@ tls_ctx_new(const struct host_conf *h, char *err, size_t errlen)
 	if (rec_index == -1) {
 		rec_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 		sni_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
-		    NULL);
+		    sni_ex_free);
 	}
 	if ((certs = strdup(h->certificate)) == NULL ||
 	    (keys = strdup(h->key)) == NULL)
@@ -471,9 +496,7 @@ tls_ctx_new(const struct host_conf *h, char *err, size_t errlen)
 void
 tls_ctx_free(SSL_CTX *ctx)
 {
-	if (ctx == NULL)
-		return;
-	sni_free(SSL_CTX_get_ex_data(ctx, sni_index));
+	/* its SNI contexts with its last reference: sni_ex_free() */
 	SSL_CTX_free(ctx);
 }
 

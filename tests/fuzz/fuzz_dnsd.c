@@ -3,11 +3,13 @@
  * handler: every input is answered as a UDP and as a TCP query by the zone
  * with "truncate = off" and with "truncate = mx", the second also serving
  * a signed zone read from a zone file ([dns] zones), once as a query to an
- * IPv4 and once to an IPv6 address.  Beyond not crashing, an
- * answer must parse, be a response (QR) with the query's ID, and fit its
- * transport; only a SERVFAIL (our failure) and a dropped packet say why.
- * Built and run by tests/fuzz/run-dnsd (clang -fsanitize=fuzzer,
- * address,undefined).
+ * IPv4 and once to an IPv6 address, and as a UDP query the rate limit
+ * slips.  Beyond not crashing, an answer must parse, be a response (QR)
+ * with the query's ID, and fit its transport, a slipped one have TC=1
+ * and no records; only a SERVFAIL (our failure) and a dropped packet say
+ * why.
+ * Built and run by tests/fuzz/run (clang -fsanitize=fuzzer,address,
+ * undefined).
  */
 #include "build.h"
 
@@ -90,22 +92,26 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static void
-check(const struct dns_answer_zone *z, const uint8_t *data, size_t len, int tcp)
+check(const struct dns_answer_zone *z, const uint8_t *data, size_t len,
+    unsigned flags)
 {
+	int tcp = (flags & DNS_ANSWER_TCP) != 0;
 	struct dnsq_rec rec;
 	ldns_pkt *pkt = NULL;
 	size_t outlen = sizeof(out);
 
 	memset(&rec, 0, sizeof(rec));
 	rec.family = tcp ? 6 : 4;	/* the IPv6-only zone both ways */
-	if (dns_answer_query(z, data, len, tcp, out, &outlen, &rec) ==
+	if (dns_answer_query(z, data, len, flags, out, &outlen, &rec) ==
 	    DNS_ANSWER_SEND) {
 		if (outlen < 12 || outlen > (tcp ? DNS_ANSWER_MSG_MAX : 1232) ||
 		    rec.rcode < 0 ||
 		    (rec.error != NULL) != (rec.rcode == LDNS_RCODE_SERVFAIL) ||
 		    ldns_wire2pkt(&pkt, out, outlen) != LDNS_STATUS_OK ||
 		    !ldns_pkt_qr(pkt) || len < 2 ||
-		    ldns_pkt_id(pkt) != (data[0] << 8 | data[1]))
+		    ldns_pkt_id(pkt) != (data[0] << 8 | data[1]) ||
+		    ((flags & DNS_ANSWER_SLIP) && (!ldns_pkt_tc(pkt) ||
+		    ldns_pkt_ancount(pkt) != 0 || ldns_pkt_nscount(pkt) != 0)))
 			abort();
 		ldns_pkt_free(pkt);
 	} else if (rec.rcode != -1 || rec.error == NULL || outlen != 0)
@@ -120,7 +126,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	for (i = 0; i < 2; i++) {
 		check(zones[i], data, len, 0);
-		check(zones[i], data, len, 1);
+		check(zones[i], data, len, DNS_ANSWER_TCP);
 	}
+	check(zones[0], data, len, DNS_ANSWER_SLIP);
 	return 0;
 }

@@ -6,7 +6,7 @@
  * bounds: checked, "ok" or "malformed" (then an error and no policies),
  * at most TLSRPT_MAX_POLICIES policies and TLSRPT_MAX_FAILURES failure
  * details, the members RFC 8460 4.4 requires present, counts in range,
- * strings cut as the store expects.  Built and run by tests/fuzz/run-tlsrpt
+ * strings cut as the store expects.  Built and run by tests/fuzz/run
  * (clang -fsanitize=fuzzer,address,undefined).
  */
 #include "build.h"

@@ -228,8 +228,10 @@ class DnsCase(DaemonTestCase):
 class DigAtResponder(DnsCase):
     """dig and raw sockets straight at the responder (truncate = off)."""
 
+    # record_rate: the 1000 queries of one TCP connection each get a row
     options = [("global", "timeout_command", "1s"),
-               ("global", "max_connections", "4")]
+               ("global", "max_connections", "4"),
+               ("dns", "record_rate", "2000")]
 
     def dig(self, family, *args):
         return dig(*self.dns[family], *args)

@@ -325,3 +325,29 @@ class GreylistExpiry(GreyCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GreylistFull(GreyCase):
+    """greylist_max: a full table makes room from the passed entry unused
+    longest; with none to forget it defers (451), never accepts a pair it
+    has not greylisted (issue 15)."""
+
+    SHORT_DELAY = 0.2
+    options = [("global", "greylist_max", "2"),
+               ("host grey", "greylist_delay", "%dms" % (SHORT_DELAY * 1000))]
+
+    def test_full_table_defers_then_forgets_a_passed_entry(self):
+        t = self.new_test()
+        to = self.d.address(t, challenge=GREY_CHALLENGE)
+        a, b, c = sender("full-a"), sender("full-b"), sender("full-c")
+        first = self.deferred(a, to, "first try of a")
+        self.deferred(b, to, "first try of b")
+        # the table is full and nothing passed: c is deferred, not waved through
+        self.deferred(c, to, "full, nothing to forget")
+        self.assertIn("greylist: full (2 entries), none passed: deferring", self.d.log())
+        sleep_until(first.replied + self.SHORT_DELAY + MARGIN)
+        self.accepted(a, to, "a passes")
+        # now a, passed, makes room for c, which starts its greylisting
+        self.deferred(c, to, "c, first try in a table with room")
+        self.assertIn("forgetting the passed entry unused longest", self.d.log())
+        self.deferred(a, to, "a was forgotten: a first try again")

@@ -845,6 +845,34 @@ dns_truncate_is_off_or_mx(void **state)
 	    "mx)\n");
 }
 
+/* Issue 15: the rate limits of the responder, per client /24 or /56. */
+static void
+dns_rate_limits_have_defaults_and_are_counts(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = assert_loads(GLOBAL "[dns]\nlisten = 127.0.0.1:53\n", "", 0);
+	assert_int_equal(cfg->dns.rrl_rate, 200);
+	assert_int_equal(cfg->dns.rrl_slip, 2);
+	assert_int_equal(cfg->dns.record_rate, 100);
+	config_free(cfg);
+	cfg = assert_loads(GLOBAL "[dns]\nlisten = 127.0.0.1:53\n"
+	    "rrl_rate = 20\nrrl_slip = 1\nrecord_rate = 5\n", "", 0);
+	assert_int_equal(cfg->dns.rrl_rate, 20);
+	assert_int_equal(cfg->dns.rrl_slip, 1);
+	assert_int_equal(cfg->dns.record_rate, 5);
+	config_free(cfg);
+	assert_errors(GLOBAL "[dns]\nlisten = 127.0.0.1:53\nrrl_rate = 0\n"
+	    "rrl_slip = x\nrecord_rate = -1\n",
+	    "t.conf:7: error: bad value for rrl_rate: '0' "
+	    "(expected a number from 1 to 4294967295)\n"
+	    "t.conf:8: error: bad value for rrl_slip: 'x' "
+	    "(expected a number from 1 to 4294967295)\n"
+	    "t.conf:9: error: bad value for record_rate: '-1' "
+	    "(expected a number from 1 to 4294967295)\n");
+}
+
 /* Issue 12: the zone files mailscoped serves, read at its start. */
 static void
 dns_zones_is_a_directory_and_needs_an_ipv6_address(void **state)
@@ -1854,6 +1882,7 @@ main(void)
 		cmocka_unit_test(unknown_key_reported_with_file_and_line),
 		cmocka_unit_test(key_of_another_section_is_unknown),
 		cmocka_unit_test(dns_truncate_is_off_or_mx),
+		cmocka_unit_test(dns_rate_limits_have_defaults_and_are_counts),
 		cmocka_unit_test(dns_zones_is_a_directory_and_needs_an_ipv6_address),
 		cmocka_unit_test(unknown_section_reported_and_its_keys_skipped),
 		cmocka_unit_test(key_before_first_section_reported),

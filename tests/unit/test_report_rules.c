@@ -751,6 +751,31 @@ sender_zones(void **state)
 	assert_int_equal(STATE(in, "sender_zones_dnssec"), RP_WAITING);
 }
 
+/*
+ * An analysis finished without results (a crash cut it off): the verdicts
+ * that needed it say why; one message with results is enough to judge.
+ */
+static void
+interrupted_analysis_is_named(void **state)
+{
+	struct rp_input *in;
+	char why[RP_REASON_MAX];
+
+	(void)state;
+	in = input(AFTER);
+	message(in, deliver(in, "v4", 4, NULL))->error = dup("interrupted");
+	assert_int_equal(state_of(in, "spf", why, sizeof(why)),
+	    RP_NOT_MEASURED);
+	assert_string_equal(why, "no SPF result for MAIL FROM: the analysis "
+	    "ended without results (interrupted)");
+	in = input(AFTER);
+	message(in, deliver(in, "v4", 4, NULL))->error = dup("interrupted");
+	message(in, deliver(in, "v4", 4, NULL))->have_message = 1;
+	assert_int_equal(state_of(in, "spf", why, sizeof(why)),
+	    RP_NOT_MEASURED);
+	assert_string_equal(why, "no SPF result for MAIL FROM");
+}
+
 /* A delivery with a finished analysis whose SPF (MAIL FROM) is RESULT. */
 static struct rp_input *
 spf_input(const char *result, int lookups)
@@ -1045,6 +1070,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(table_has_every_key_of_challenges_md),
 		cmocka_unit_test(nothing_yet_is_waiting_everywhere),
+		cmocka_unit_test(interrupted_analysis_is_named),
 		cmocka_unit_test(ipv4_states),
 		cmocka_unit_test(ipv6_only_through_the_dual_stack_host),
 		cmocka_unit_test(greylisting_retry_from_another_address),

@@ -1223,6 +1223,258 @@ unparsed_reports_are_handed_back_and_parsed_alone(void **state)
 	store_close(st);
 }
 
+/* SQLite's schema cookie: changes with every CREATE or DROP. */
+static int64_t
+schema_cookie(const char *path)
+{
+	sqlite3	*db = raw_open(path);
+	int64_t	 v = query_int(db, "PRAGMA schema_version");
+
+	sqlite3_close(db);
+	return v;
+}
+
+/*
+ * A second open (the tool, while the daemon runs) changes nothing and
+ * takes no write lock: it succeeds while another connection holds one.
+ */
+static void
+reopen_changes_no_schema_and_takes_no_write_lock(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*holder;
+	int64_t		 cookie;
+
+	store_close(open_ok(f->path));
+	cookie = schema_cookie(f->path);
+	holder = raw_open(f->path);
+	assert_int_equal(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	store_close(open_ok(f->path));
+	assert_int_equal(sqlite3_exec(holder, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(holder);
+	assert_int_equal(schema_cookie(f->path), cookie);
+}
+
+/* Views whose text changed (another version's) are created again. */
+static void
+changed_views_are_recreated_at_open(void **state)
+{
+	struct fixture	*f = *state;
+	sqlite3		*db;
+
+	store_close(open_ok(f->path));
+	db = raw_open(f->path);
+	assert_int_equal(sqlite3_exec(db, "DROP VIEW v_connections;"
+	    " UPDATE schema_views SET sha256 = 'an older views.sql'", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	store_close(open_ok(f->path));
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_master"
+	    " WHERE type = 'view' AND name = 'v_connections'"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM schema_views"
+	    " WHERE length(sha256) = 64"), 1);
+	sqlite3_close(db);
+}
+
+/*
+ * An analysis left pending by a process that died (kill -9 while the
+ * workers ran) is finished as 'interrupted' when the next writer starts.
+ */
+static void
+pending_analysis_is_interrupted_at_writer_start(void **state)
+{
+	struct fixture		*f = *state;
+	struct event_base	*base;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(1);
+	struct done_state	 ds;
+	sqlite3			*db;
+
+	st = open_ok(f->path);
+	store_conn_open(st, &c);
+	txn_full(st);
+	store_close(st);
+
+	base = base_new(&ds);
+	st = open_ok(f->path);
+	assert_int_equal(store_writer_start(st, base, on_done, &ds), 0);
+	store_close(st);
+	event_base_free(base);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM analyses WHERE"
+	    " transaction_id = 1 AND finished IS NOT NULL AND"
+	    " error = 'interrupted'"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM v_deliveries"
+	    " WHERE analysis = 'pending'"), 0);
+	sqlite3_close(db);
+}
+
+/* A DNS query whose insert rolls back the whole batch (RAISE(ROLLBACK)). */
+static void
+poison_dns_query(struct store *st, const char *path)
+{
+	struct dnsq_rec	 q;
+	sqlite3		*db;
+
+	db = raw_open(path);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER poison BEFORE INSERT"
+	    " ON dns_queries WHEN NEW.qname = 'poison.example'"
+	    " BEGIN SELECT RAISE(ROLLBACK, 'poisoned'); END", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	memset(&q, 0, sizeof(q));
+	q.local_addr = "127.0.0.1:53";
+	q.client_addr = "127.0.0.9";
+	q.transport = "udp";
+	q.qname = "poison.example";
+	store_dns_query(st, &q);
+}
+
+/* A grey entry and attempt of connection 1 (strings borrowed). */
+static void
+grey_of_conn1(struct store *st)
+{
+	struct grey_entry	 g;
+	struct grey_attempt	 a;
+
+	memset(&g, 0, sizeof(g));
+	memset(&a, 0, sizeof(a));
+	g.mail_from = "a@sender.example";
+	g.rcpt = "measure+abc@grey.measure.example";
+	g.first_seen = g.last_seen = 1700000001;
+	g.attempts = 1;
+	a.conn_id = 1;
+	a.client_addr = "127.0.0.2";
+	a.time = 1700000001;
+	store_greylist(st, &g, &a);
+}
+
+/*
+ * A batch lost as a whole: its mail is refused (the session answers 451)
+ * and its other records are written again in the next one.  Here the
+ * cause goes away after the first failure, as a full disk emptied would.
+ */
+static void
+lost_batch_refuses_mail_and_retries_records(void **state)
+{
+	struct fixture		*f = *state;
+	struct event_base	*base;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(1);
+	struct done_state	 ds;
+	sqlite3			*db;
+
+	base = base_new(&ds);
+	st = open_ok(f->path);
+	store_conn_open(st, &c);
+	grey_of_conn1(st);
+	poison_dns_query(st, f->path);
+	txn_full(st);
+	store_conn_close(st, &c);
+	assert_int_equal(store_writer_start(st, base, on_done, &ds), 0);
+	loop_until(&ds, 1);
+	assert_int_equal(ds.ok[0], 0);
+	db = raw_open(f->path);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER poison", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	store_close(st);
+	event_base_free(base);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM connections"
+	    " WHERE id = 1 AND ended IS NOT NULL"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM greylist_attempts"
+	    " WHERE connection_id = 1"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM dns_queries"
+	    " WHERE qname = 'poison.example'"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM transactions"),
+	    0);
+	sqlite3_close(db);
+}
+
+/*
+ * A record that loses every batch it is in is tried a bounded number of
+ * times, then dropped; the records that shared its batches are kept.
+ */
+static void
+record_that_always_fails_is_dropped_others_kept(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	struct conn_rec	 c = conn_full(1);
+	sqlite3		*db;
+
+	st = open_ok(f->path);
+	poison_dns_query(st, f->path);
+	store_conn_open(st, &c);
+	grey_of_conn1(st);
+	store_conn_close(st, &c);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM connections"
+	    " WHERE id = 1 AND ended IS NOT NULL"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM greylist"), 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM dns_queries"), 0);
+	sqlite3_close(db);
+}
+
+/* Counts DNS rows committed when the mail's result arrives. */
+struct mail_first {
+	struct done_state	 ds;
+	const char		*path;
+	int64_t			 dns_rows;
+};
+
+static void
+on_done_count_dns(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
+{
+	struct mail_first	*m = arg;
+	sqlite3			*db = raw_open(m->path);
+
+	m->dns_rows = query_int(db, "SELECT count(*) FROM dns_queries");
+	sqlite3_close(db);
+	on_done(conn_id, ok, txn, &m->ds);
+}
+
+/* Mail queued behind 100000 DNS records is committed before most of them. */
+static void
+mail_does_not_wait_behind_dns_records(void **state)
+{
+	struct fixture		*f = *state;
+	struct event_base	*base;
+	struct store		*st;
+	struct conn_rec		 c = conn_full(1);
+	struct mail_first	 m;
+	struct dnsq_rec		 q;
+	int			 i;
+
+	memset(&m, 0, sizeof(m));
+	base = base_new(&m.ds);
+	m.path = f->path;
+	memset(&q, 0, sizeof(q));
+	q.local_addr = "127.0.0.1:53";
+	q.client_addr = "127.0.0.1";
+	q.transport = "udp";
+	st = open_ok(f->path);
+	for (i = 0; i < 100000; i++)
+		store_dns_query(st, &q);
+	store_conn_open(st, &c);
+	txn_full(st);
+	assert_int_equal(store_writer_start(st, base, on_done_count_dns, &m),
+	    0);
+	loop_until(&m.ds, 1);
+	assert_int_equal(m.ds.ok[0], 1);
+	assert_true(m.dns_rows < 100000);
+	close_and_check(st, &c, base, f->path);
+}
+
 static void
 close_null_is_noop(void **state)
 {
@@ -1310,6 +1562,12 @@ main(void)
 		T(tlsrpt_policies_attributed_by_domain_and_sender),
 		T(unparsed_reports_are_handed_back_and_parsed_alone),
 		T(challenges_table_is_replaced_by_the_rows_given),
+		T(reopen_changes_no_schema_and_takes_no_write_lock),
+		T(changed_views_are_recreated_at_open),
+		T(pending_analysis_is_interrupted_at_writer_start),
+		T(lost_batch_refuses_mail_and_retries_records),
+		T(record_that_always_fails_is_dropped_others_kept),
+		T(mail_does_not_wait_behind_dns_records),
 		cmocka_unit_test(close_null_is_noop),
 #undef T
 	};
