@@ -831,22 +831,32 @@ cmd_help(struct session *s, const char *arg)
 
 /* ---- input ---- */
 
-/* Drops an over-long line: to its end if buffered, else all and later. */
+/*
+ * Drops an over-long line: to its end if buffered, else all and later.
+ * A CR that ends the input stays: the LF of its CRLF may come in the next
+ * read, and without the CR it would look like a bare LF (and the CRLF "."
+ * CRLF after it like content).
+ */
 static void
 drop_long_line(struct session *s, struct evbuffer *in)
 {
 	struct evbuffer_ptr p;
-	size_t eol;
+	size_t eol, n;
+	char last;
 
 	p = evbuffer_search_eol(in, NULL, &eol, EVBUFFER_EOL_CRLF);
 	if (p.pos != -1) {
 		evbuffer_drain(in, (size_t)p.pos + eol);
 		s->skip_line = 0;
 		s->dropped_eol = (int)eol;
-	} else {
-		evbuffer_drain(in, evbuffer_get_length(in));
-		s->skip_line = 1;
+		return;
 	}
+	n = evbuffer_get_length(in);
+	if (n > 0 && evbuffer_ptr_set(in, &p, n - 1, EVBUFFER_PTR_SET) == 0 &&
+	    evbuffer_copyout_from(in, &p, &last, 1) == 1 && last == '\r')
+		n--;
+	evbuffer_drain(in, n);
+	s->skip_line = 1;
 }
 
 enum got { GOT_LINE, GOT_MORE, GOT_TOO_LONG, GOT_SKIPPED };

@@ -176,6 +176,15 @@ class MessageLimits(DaemonTestCase):
         self.check_latched_line_error(b"z" * (LINE_MAX + 50) + b"\n.\r\nNOOP\r\n",
                                       b"\r\n.\r\n")
 
+    def test_overlong_data_line_whose_crlf_is_split_across_reads(self):
+        """The CR of a dropped line's CRLF ends one read, its LF begins the
+        next: still a CRLF, so the final dot after it ends DATA (issue 15:
+        the fuzz helper found the dot taken as content, no reply)."""
+        msg = make_message(self.to, body=b"short\r\n")
+        head = dot_stuff(msg)[:-3]
+        self.check_latched_line_error(head + b"z" * (LINE_MAX + 50) + b"\r",
+                                      b"\n.\r\n")
+
     def test_data_line_at_limit_accepted(self):
         body = b"w" * (LINE_MAX - 2) + b"\r\n"
         msg = make_message(self.to, body=body)
