@@ -96,6 +96,10 @@ headers_address_domain(const char *value, size_t len, char *buf,
 		n--;
 	if (n == 0 || n >= buflen)
 		return -1;
+	/* a NUL or control byte: no domain (a copy would stop short) */
+	for (i = 0; i < n; i++)
+		if ((unsigned char)at[1 + i] < 0x20 || at[1 + i] == 0x7f)
+			return -1;
 	for (i = 0; i < n; i++)
 		buf[i] = (char)tolower((unsigned char)at[1 + i]);
 	buf[n] = '\0';
