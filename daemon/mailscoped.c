@@ -318,7 +318,8 @@ daemon_run(struct daemon *d, int foreground)
 	log_resolver(d->cfg);
 	if (write_challenges(d) == -1)
 		return -1;
-	if ((d->an = analyze_new(d->cfg, d->store, 2)) == NULL) {
+	if ((d->an = analyze_new(d->cfg, d->store,
+	    (int)d->cfg->analysis_workers)) == NULL) {
 		log_warn("cannot start the analysis workers");
 		return -1;
 	}

@@ -27,7 +27,6 @@
 #include "store.h"
 #include "tlsrpt.h"
 
-#define MAX_THREADS	16
 #define ANALYZE_QUEUE_BYTES	(256UL * 1024 * 1024)	/* waiting messages */
 
 struct work {
@@ -47,7 +46,7 @@ struct analyzer {
 	unsigned		 queued;	/* in queue */
 	size_t			 queued_bytes;	/* their messages' sizes */
 	int			 stopping;
-	pthread_t		 threads[MAX_THREADS];
+	pthread_t		 threads[ANALYSIS_WORKERS_MAX];
 	int			 nthreads;
 };
 
@@ -202,7 +201,7 @@ analyze_new(const struct config *cfg, struct store *store, int nthreads)
 	/* signals stay with the event loop's thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (i = 0; i < nthreads && i < MAX_THREADS; i++) {
+	for (i = 0; i < nthreads && i < ANALYSIS_WORKERS_MAX; i++) {
 		if (pthread_create(&an->threads[i], NULL, worker, an) != 0)
 			break;
 		an->nthreads++;

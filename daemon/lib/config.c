@@ -59,6 +59,7 @@
 #define DEF_GREYLIST_EXPIRE_MS	(7 * 24 * 3600 * 1000ULL)
 #define DEF_GREYLIST_MAX	100000
 #define DEF_ANALYSIS_QUEUE	1000
+#define DEF_ANALYSIS_WORKERS	2
 #define DEF_ATTRIBUTION_WINDOW_MS	(24 * 3600 * 1000ULL)
 #define DEF_TESTS_PER_CLIENT	10	/* new tests per period, one client */
 #define DEF_TESTS_TOTAL		600	/* and from everyone */
@@ -163,6 +164,8 @@ static const struct keydef keys[] = {
 	    G(greylist_expire_ms), 0, 0 },
 	{ SECT_GLOBAL, "greylist_max", KIND_COUNT, G(greylist_max), 0, 0 },
 	{ SECT_GLOBAL, "analysis_queue", KIND_COUNT, G(analysis_queue), 0, 0 },
+	{ SECT_GLOBAL, "analysis_workers", KIND_COUNT, G(analysis_workers), 0,
+	    0 },
 	{ SECT_GLOBAL, "attribution_window", KIND_DURATION_POS,
 	    G(attribution_window_ms), 0, 0 },
 
@@ -1724,6 +1727,10 @@ config_check(struct parser *p)
 	else if (!bad && cfg->shutdown_deadline_ms <= cfg->shutdown_grace_ms)
 		diag(p, line, 1, "shutdown_deadline must be longer than "
 		    "shutdown_grace");
+	line = key_line(&p->global, SECT_GLOBAL, "analysis_workers", &bad);
+	if (line != 0 && !bad && cfg->analysis_workers > ANALYSIS_WORKERS_MAX)
+		diag(p, line, 1, "analysis_workers: at most %d",
+		    ANALYSIS_WORKERS_MAX);
 
 	ch = catalog_hosts(&n);
 	for (i = 0; i < n; i++) {
@@ -1794,6 +1801,7 @@ config_new(struct parser *p, const char *file)
 	cfg->greylist_expire_ms = DEF_GREYLIST_EXPIRE_MS;
 	cfg->greylist_max = DEF_GREYLIST_MAX;
 	cfg->analysis_queue = DEF_ANALYSIS_QUEUE;
+	cfg->analysis_workers = DEF_ANALYSIS_WORKERS;
 	cfg->attribution_window_ms = DEF_ATTRIBUTION_WINDOW_MS;
 	cfg->web.tests_per_client = DEF_TESTS_PER_CLIENT;
 	cfg->web.tests_total = DEF_TESTS_TOTAL;

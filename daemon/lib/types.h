@@ -146,6 +146,8 @@ struct config {
 	uint64_t	 greylist_expire_ms;	/* unused triplets, default 7 d */
 	unsigned	 greylist_max;		/* entries in memory, 100000 */
 	unsigned	 analysis_queue;	/* messages waiting, 1000 */
+	unsigned	 analysis_workers;	/* worker threads, 2 */
+#define ANALYSIS_WORKERS_MAX	16
 	uint64_t	 attribution_window_ms;	/* after a test's last evidence, 1 d */
 
 	struct host_conf *hosts;		/* owned array */

@@ -3,6 +3,7 @@ analyses row at once ("pending" until the workers finish), then the header
 analyzer's results in messages and header_findings (RFC 5322 3.6)."""
 
 import socket
+import time
 import unittest
 
 from harness import DaemonTestCase, make_message
@@ -180,3 +181,34 @@ class AnalysisQueueBound(DaemonTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WorkerCount(DaemonTestCase):
+    """analysis_workers (default 2): that many analyses run at once.  Six
+    messages arrive while every worker waits on the silent resolver: the
+    queue takes one, each worker one, the rest are skipped (issue 15)."""
+    WORKERS = 2
+    # lookups of 300 ms, one after another, hold each worker for longer
+    # than the six messages take (and let it stop in time at shutdown)
+    options = AnalysisQueueBound.options
+
+    def test_that_many_analyses_run_at_once(self):
+        t = self.d.new_test()
+        to = self.d.address(t, challenge="plaintext")
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            for i in range(6):
+                self.assertEqual(c.send_mail("k%d@example.org" % i, [to],
+                                             make_message(to)).code, 250)
+            c.quit()
+        sql = ("SELECT count(*) AS n FROM analyses a JOIN recipients r"
+               " ON r.transaction_id = a.transaction_id WHERE r.test_id = ?"
+               " AND a.error = 'skipped: analysis queue full'")
+        self.d.wait_for(sql + " HAVING n > 0", (t["id"],), what="a skipped analysis")
+        time.sleep(1.0)     # and no more while the workers wait
+        self.assertEqual(self.d.query_one(sql, (t["id"],))["n"], 6 - self.WORKERS - 1)
+
+
+class WorkerCountFour(WorkerCount):
+    WORKERS = 4
+    options = WorkerCount.options + [("global", "analysis_workers", "4")]

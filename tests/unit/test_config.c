@@ -1400,6 +1400,26 @@ nul_byte_in_line_reported(void **state)
 	free(out);
 }
 
+/* The analysis worker threads: 2 by default, 1 to 16. */
+static void
+analysis_workers_default_and_bounds(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = assert_loads(GLOBAL, "", 0);
+	assert_int_equal(cfg->analysis_workers, 2);
+	config_free(cfg);
+	cfg = assert_loads(GLOBAL "analysis_workers = 8\n", "", 0);
+	assert_int_equal(cfg->analysis_workers, 8);
+	config_free(cfg);
+	assert_errors(GLOBAL "analysis_workers = 0\n",
+	    "t.conf:5: error: bad value for analysis_workers: '0' "
+	    "(expected a number from 1 to 4294967295)\n");
+	assert_errors(GLOBAL "analysis_workers = 17\n",
+	    "t.conf:5: error: analysis_workers: at most 16\n");
+}
+
 /* [web]'s plain listener for a proxy and its limits on creating tests. */
 static void
 web_keys_load_with_their_defaults(void **state)
@@ -1910,6 +1930,7 @@ main(void)
 		    relative_path_in_a_directory_with_white_space_reported),
 		cmocka_unit_test(syntax_errors_all_reported),
 		cmocka_unit_test(nul_byte_in_line_reported),
+		cmocka_unit_test(analysis_workers_default_and_bounds),
 		cmocka_unit_test(web_keys_load_with_their_defaults),
 		cmocka_unit_test(bad_values_name_the_key_and_quote_the_value),
 		cmocka_unit_test(zero_limits_and_timeouts_rejected),
