@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 
 #include "smtp_parse.h"
+#include "text.h"
 
 enum line_status
 smtp_parse_line(struct evbuffer *buf, size_t max, size_t *len,
@@ -344,39 +345,13 @@ smtp_parse_8bit(const char *s)
 int
 smtp_parse_utf8(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	unsigned cp, min;
-	int n, i;
+	size_t n = strlen(s), i, k;
+	unsigned int cp;
 
-	while (*p != '\0') {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1f;
-			min = 0x80;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0f;
-			min = 0x800;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07;
-			min = 0x10000;
-		} else
+	/* RFC 3629 3 as text_utf8_char() reads it (overlong forms too) */
+	for (i = 0; i < n; i += k)
+		if ((k = text_utf8_char(s + i, n - i, &cp)) == 0)
 			return -1;
-		for (i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return -1;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		/* RFC 3629 3: no overlong forms, surrogates or beyond U+10FFFF */
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return -1;
-		p += n + 1;
-	}
 	return 0;
 }
 
