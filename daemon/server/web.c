@@ -34,7 +34,7 @@
 #include "web.h"
 #include "web_api.h"
 #include "web_pages.h"
-#include "web_worker.h"
+#include "worker.h"
 
 #define WEB_QUEUE_MAX	32	/* jobs waiting or running: then 503 */
 #define WEB_BUSY_RETRY	"2"	/* Retry-After of a 503, seconds */
@@ -103,7 +103,7 @@ static const struct {
 
 /* A request handed to the worker, and its answer.  Owns the body. */
 struct job {
-	struct web_job		 wj;		/* first: the worker's view */
+	struct worker_job		 wj;		/* first: the worker's view */
 	TAILQ_ENTRY(job)	 entry;		/* web->jobs */
 	struct web		*w;
 	struct evhttp_request	*req;		/* NULL: the client is gone */
@@ -129,7 +129,7 @@ struct web {
 	struct evhttp		*http;		/* owned; NULL: no http_listen */
 	struct evhttp_bound_socket **bound;	/* owned array; http's */
 	size_t			 nbound;
-	struct web_worker	*worker;	/* owned; NULL until web_start */
+	struct worker	*worker;	/* owned; NULL until web_start */
 	struct store		*store;		/* owned: the worker's */
 	struct ratelimit	*limit;		/* owned: test creation */
 	struct job_list		 jobs;		/* submitted, not done */
@@ -438,7 +438,7 @@ run_create(struct job *j)
 }
 
 static void
-job_run(struct web_job *wj)
+job_run(struct worker_job *wj)
 {
 	struct job *j = (struct job *)wj;
 
@@ -450,7 +450,7 @@ job_run(struct web_job *wj)
 
 /* The loop: J's answer to its client, if it is still there. */
 static void
-job_done(struct web_job *wj, int ran)
+job_done(struct worker_job *wj, int ran)
 {
 	struct job *j = (struct job *)wj;
 	struct web *w = j->w;
@@ -625,7 +625,7 @@ web_request(struct web *w, struct evhttp_request *req, int tls)
 	j->head = head;
 	memcpy(j->id, id, sizeof(j->id));
 	snprintf(j->client, sizeof(j->client), "%s", client);
-	if (w->worker == NULL || web_worker_submit(w->worker, &j->wj) == -1) {
+	if (w->worker == NULL || worker_submit(w->worker, &j->wj) == -1) {
 		free(j);
 		send_error(w, req, client, 503, rt->api, head, NULL,
 		    WEB_BUSY_RETRY);
@@ -693,7 +693,7 @@ web_start(struct web *w, char *err, size_t errlen)
 {
 	if ((w->store = store_open(w->cfg->database, err, errlen)) == NULL)
 		return -1;
-	if ((w->worker = web_worker_new(w->base, WEB_QUEUE_MAX)) == NULL) {
+	if ((w->worker = worker_new(w->base, WEB_QUEUE_MAX)) == NULL) {
 		snprintf(err, errlen, "web: cannot start the worker thread");
 		return -1;
 	}
@@ -721,7 +721,7 @@ web_free(struct web *w)
 	if (w->http != NULL)
 		evhttp_free(w->http);
 	w->stopping = 1;
-	web_worker_free(w->worker);
+	worker_free(w->worker);
 	store_close(w->store);
 	ratelimit_free(w->limit);
 	free(w->bound);

@@ -3,7 +3,7 @@
  * pages, the JSON API and the page script, on the HTTPS listener (handed
  * over by policy_http.c) and on the optional plain-HTTP listener for a
  * reverse proxy (http_listen).  Event loop thread; reports are built and
- * tests created on one worker thread (web_worker.c).
+ * tests created on one worker thread (worker.c).
  */
 #ifndef MAILSCOPE_WEB_H
 #define MAILSCOPE_WEB_H

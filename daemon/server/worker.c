@@ -1,5 +1,5 @@
 /*
- * The web's worker thread (web_worker.h): a mutex-protected queue and a
+ * A worker thread (worker.h): a mutex-protected queue and a
  * condition for the worker, a list of finished jobs and event_active()
  * for the event loop (STYLE.md: work crosses threads through queues).
  */
@@ -15,18 +15,18 @@
 #include <event2/event.h>
 
 #include "log.h"
-#include "web_worker.h"
+#include "worker.h"
 
-TAILQ_HEAD(web_job_list, web_job);
+TAILQ_HEAD(worker_job_list, worker_job);
 
 /* Owns the thread, the event and the jobs in its lists. */
-struct web_worker {
+struct worker {
 	pthread_t		 thread;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
 	struct event		*done_ev;	/* owned */
-	struct web_job_list	 queue;		/* waiting for the worker */
-	struct web_job_list	 done;		/* waiting for the loop */
+	struct worker_job_list	 queue;		/* waiting for the worker */
+	struct worker_job_list	 done;		/* waiting for the loop */
 	size_t			 pending;	/* queued, running or done */
 	size_t			 max;
 	int			 stopping;
@@ -35,8 +35,8 @@ struct web_worker {
 static void *
 worker_main(void *arg)
 {
-	struct web_worker *w = arg;
-	struct web_job *j;
+	struct worker *w = arg;
+	struct worker_job *j;
 
 	pthread_mutex_lock(&w->mtx);
 	for (;;) {
@@ -61,9 +61,9 @@ worker_main(void *arg)
 static void
 on_done(evutil_socket_t fd, short what, void *arg)
 {
-	struct web_worker *w = arg;
-	struct web_job_list list;
-	struct web_job *j;
+	struct worker *w = arg;
+	struct worker_job_list list;
+	struct worker_job *j;
 
 	(void)fd;
 	(void)what;
@@ -80,10 +80,10 @@ on_done(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct web_worker *
-web_worker_new(struct event_base *base, size_t max)
+struct worker *
+worker_new(struct event_base *base, size_t max)
 {
-	struct web_worker *w;
+	struct worker *w;
 	sigset_t all, old;
 	int rc;
 
@@ -115,7 +115,7 @@ web_worker_new(struct event_base *base, size_t max)
 }
 
 int
-web_worker_submit(struct web_worker *w, struct web_job *j)
+worker_submit(struct worker *w, struct worker_job *j)
 {
 	pthread_mutex_lock(&w->mtx);
 	if (w->pending >= w->max) {
@@ -130,9 +130,9 @@ web_worker_submit(struct web_worker *w, struct web_job *j)
 }
 
 void
-web_worker_free(struct web_worker *w)
+worker_free(struct worker *w)
 {
-	struct web_job *j;
+	struct worker_job *j;
 	int ran;
 
 	if (w == NULL)
