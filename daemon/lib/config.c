@@ -47,6 +47,10 @@
 #define DEF_MAX_MESSAGE_SIZE	(10 * 1024 * 1024)
 #define DEF_MAX_HEADER_SIZE	(64 * 1024)
 #define DEF_LINE_MAX		1000	/* RFC 5321 4.5.3.1.6 */
+#define DEF_MAX_TRANSACTIONS	100	/* one session */
+#define DEF_MAX_CLIENT_TRANSACTIONS 1000	/* one address (/64), an hour */
+#define DEF_MAX_TEST_TRANSACTIONS 500	/* one test: ~20 per challenge */
+#define DEF_MAX_MESSAGE_MEMORY	(256 * 1024 * 1024)
 #define LINE_MAX_MIN		512	/* RFC 5321 4.5.3.1.4 */
 #define LINE_MAX_MAX		65536
 #define DEF_TIMEOUT_COMMAND_MS	(5 * 60 * 1000ULL)	/* 4.5.3.2.7 */
@@ -60,11 +64,13 @@
 #define DEF_GREYLIST_MAX	100000
 #define DEF_ANALYSIS_QUEUE	1000
 #define DEF_ANALYSIS_WORKERS	2
+#define DEF_ANALYSIS_DEADLINE_MS	(30 * 1000ULL)
 #define DEF_ATTRIBUTION_WINDOW_MS	(24 * 3600 * 1000ULL)
 #define DEF_TESTS_PER_CLIENT	10	/* new tests per period, one client */
 #define DEF_TESTS_TOTAL		600	/* and from everyone */
 #define DEF_DNS_RRL_RATE	200	/* UDP answers/s per /24, /56 (NSD's) */
 #define DEF_DNS_RRL_SLIP	2	/* every 2nd limited one TC=1 (NSD's) */
+#define DEF_DNS_RRL_TOTAL	10000	/* UDP answers/s from everyone */
 #define DEF_DNS_RECORD_RATE	100	/* dns_queries rows/s per /24, /56 */
 #define DEF_TESTS_PERIOD_MS	(3600 * 1000ULL)
 #define DEF_GREYLIST_DELAY_MS	(5 * 60 * 1000ULL)
@@ -148,6 +154,14 @@ static const struct keydef keys[] = {
 	    0, 0 },
 	{ SECT_GLOBAL, "max_header_size", KIND_SIZE, G(max_header_size), 0, 0 },
 	{ SECT_GLOBAL, "line_max", KIND_LINE_MAX, G(line_max), 0, 0 },
+	{ SECT_GLOBAL, "max_transactions", KIND_COUNT, G(max_transactions),
+	    0, 0 },
+	{ SECT_GLOBAL, "max_client_transactions", KIND_COUNT,
+	    G(max_client_transactions), 0, 0 },
+	{ SECT_GLOBAL, "max_test_transactions", KIND_COUNT,
+	    G(max_test_transactions), 0, 0 },
+	{ SECT_GLOBAL, "max_message_memory", KIND_SIZE, G(max_message_memory),
+	    0, 0 },
 	{ SECT_GLOBAL, "timeout_command", KIND_DURATION_POS,
 	    G(timeout_command_ms), 0, 0 },
 	{ SECT_GLOBAL, "timeout_data", KIND_DURATION_POS, G(timeout_data_ms),
@@ -166,6 +180,8 @@ static const struct keydef keys[] = {
 	{ SECT_GLOBAL, "analysis_queue", KIND_COUNT, G(analysis_queue), 0, 0 },
 	{ SECT_GLOBAL, "analysis_workers", KIND_COUNT, G(analysis_workers), 0,
 	    0 },
+	{ SECT_GLOBAL, "analysis_deadline", KIND_DURATION_POS,
+	    G(analysis_deadline_ms), 0, 0 },
 	{ SECT_GLOBAL, "attribution_window", KIND_DURATION_POS,
 	    G(attribution_window_ms), 0, 0 },
 
@@ -205,6 +221,7 @@ static const struct keydef keys[] = {
 	{ SECT_DNS, "zones", KIND_PATH, D(zones), 0, 0 },
 	{ SECT_DNS, "rrl_rate", KIND_COUNT, D(rrl_rate), 0, 0 },
 	{ SECT_DNS, "rrl_slip", KIND_COUNT, D(rrl_slip), 0, 0 },
+	{ SECT_DNS, "rrl_total", KIND_COUNT, D(rrl_total), 0, 0 },
 	{ SECT_DNS, "record_rate", KIND_COUNT, D(record_rate), 0, 0 },
 };
 #undef G
@@ -1731,6 +1748,12 @@ config_check(struct parser *p)
 	if (line != 0 && !bad && cfg->analysis_workers > ANALYSIS_WORKERS_MAX)
 		diag(p, line, 1, "analysis_workers: at most %d",
 		    ANALYSIS_WORKERS_MAX);
+	/* a message of the largest size must fit */
+	line = key_line(&p->global, SECT_GLOBAL, "max_message_memory", &bad);
+	if (!bad && cfg->max_message_memory < cfg->max_message_size)
+		diag(p, line != 0 ? line : p->global.line, 1,
+		    "max_message_memory (%zu) is less than max_message_size "
+		    "(%zu)", cfg->max_message_memory, cfg->max_message_size);
 
 	ch = catalog_hosts(&n);
 	for (i = 0; i < n; i++) {
@@ -1792,6 +1815,10 @@ config_new(struct parser *p, const char *file)
 	cfg->max_message_size = DEF_MAX_MESSAGE_SIZE;
 	cfg->max_header_size = DEF_MAX_HEADER_SIZE;
 	cfg->line_max = DEF_LINE_MAX;
+	cfg->max_transactions = DEF_MAX_TRANSACTIONS;
+	cfg->max_client_transactions = DEF_MAX_CLIENT_TRANSACTIONS;
+	cfg->max_test_transactions = DEF_MAX_TEST_TRANSACTIONS;
+	cfg->max_message_memory = DEF_MAX_MESSAGE_MEMORY;
 	cfg->timeout_command_ms = DEF_TIMEOUT_COMMAND_MS;
 	cfg->timeout_data_ms = DEF_TIMEOUT_DATA_MS;
 	cfg->timeout_tls_ms = DEF_TIMEOUT_TLS_MS;
@@ -1802,11 +1829,13 @@ config_new(struct parser *p, const char *file)
 	cfg->greylist_max = DEF_GREYLIST_MAX;
 	cfg->analysis_queue = DEF_ANALYSIS_QUEUE;
 	cfg->analysis_workers = DEF_ANALYSIS_WORKERS;
+	cfg->analysis_deadline_ms = DEF_ANALYSIS_DEADLINE_MS;
 	cfg->attribution_window_ms = DEF_ATTRIBUTION_WINDOW_MS;
 	cfg->web.tests_per_client = DEF_TESTS_PER_CLIENT;
 	cfg->web.tests_total = DEF_TESTS_TOTAL;
 	cfg->dns.rrl_rate = DEF_DNS_RRL_RATE;
 	cfg->dns.rrl_slip = DEF_DNS_RRL_SLIP;
+	cfg->dns.rrl_total = DEF_DNS_RRL_TOTAL;
 	cfg->dns.record_rate = DEF_DNS_RECORD_RATE;
 	cfg->web.tests_period_ms = DEF_TESTS_PERIOD_MS;
 	cfg->zones.ttl_ms = DEF_ZONES_TTL_MS;

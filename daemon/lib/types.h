@@ -88,6 +88,8 @@ struct dns_conf {
 						   /24 or /56, default 200 */
 	unsigned		 rrl_slip;	/* every Nth limited one TC=1,
 						   default 2 */
+	unsigned		 rrl_total;	/* UDP answers a second from
+						   all sources, 10000 */
 	unsigned		 record_rate;	/* rows a second per /24 or
 						   /56, default 100 */
 };
@@ -134,6 +136,12 @@ struct config {
 	size_t		 max_message_size;	/* bytes, default 10 MiB */
 	size_t		 max_header_size;	/* bytes kept, default 64 KiB */
 	size_t		 line_max;		/* incl. CRLF, default 1000 */
+	unsigned	 max_transactions;	/* per session, default 100 */
+	unsigned	 max_client_transactions; /* per client address (IPv6:
+						   its /64) an hour, 1000 */
+	unsigned	 max_test_transactions;	/* per test ever, default 500 */
+	size_t		 max_message_memory;	/* message bytes all sessions
+						   hold, default 256 MiB */
 
 	/* timeouts in milliseconds (RFC 5321 4.5.3.2 defaults) */
 	uint64_t	 timeout_command_ms;	/* default 5 min */
@@ -147,6 +155,7 @@ struct config {
 	unsigned	 greylist_max;		/* entries in memory, 100000 */
 	unsigned	 analysis_queue;	/* messages waiting, 1000 */
 	unsigned	 analysis_workers;	/* worker threads, 2 */
+	uint64_t	 analysis_deadline_ms;	/* DNS work of one message, 30 s */
 #define ANALYSIS_WORKERS_MAX	16
 	uint64_t	 attribution_window_ms;	/* after a test's last evidence, 1 d */
 
