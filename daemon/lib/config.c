@@ -1748,12 +1748,14 @@ config_check(struct parser *p)
 	if (line != 0 && !bad && cfg->analysis_workers > ANALYSIS_WORKERS_MAX)
 		diag(p, line, 1, "analysis_workers: at most %d",
 		    ANALYSIS_WORKERS_MAX);
-	/* a message of the largest size must fit */
+	/* a message of the largest size must fit, with its header kept */
 	line = key_line(&p->global, SECT_GLOBAL, "max_message_memory", &bad);
-	if (!bad && cfg->max_message_memory < cfg->max_message_size)
+	if (!bad && cfg->max_message_memory < cfg->max_message_size +
+	    cfg->max_header_size + 2)
 		diag(p, line != 0 ? line : p->global.line, 1,
 		    "max_message_memory (%zu) is less than max_message_size "
-		    "(%zu)", cfg->max_message_memory, cfg->max_message_size);
+		    "+ max_header_size (%zu)", cfg->max_message_memory,
+		    cfg->max_message_size + cfg->max_header_size + 2);
 
 	ch = catalog_hosts(&n);
 	for (i = 0; i < n; i++) {

@@ -82,6 +82,12 @@ static const size_t grey_attempt_strs[] = {
 	offsetof(struct grey_attempt, client_addr),
 };
 
+static const size_t refusal_strs[] = {
+	offsetof(struct refusal_rec, reply),
+	offsetof(struct refusal_rec, address),
+	offsetof(struct refusal_rec, test_id),
+};
+
 static const size_t fetch_strs[] = {
 	offsetof(struct fetch_rec, local_addr),
 	offsetof(struct fetch_rec, client_addr),
@@ -298,6 +304,18 @@ records_grey_attempt_copy(struct grey_attempt *dst,
     const struct grey_attempt *src)
 {
 	return rec_copy(dst, src, sizeof(*dst), STRS(grey_attempt_strs));
+}
+
+void
+records_refusal_clear(struct refusal_rec *r)
+{
+	rec_clear(r, sizeof(*r), STRS(refusal_strs));
+}
+
+int
+records_refusal_copy(struct refusal_rec *dst, const struct refusal_rec *src)
+{
+	return rec_copy(dst, src, sizeof(*dst), STRS(refusal_strs));
 }
 
 void

@@ -58,6 +58,7 @@ struct conn_rec {
 	unsigned	 bare_cr_commands;	/* refused: CR not in CRLF */
 	unsigned	 transactions;	/* committed */
 	unsigned	 mail_commands;	/* MAIL commands sent, any reply */
+	unsigned	 refusals;	/* refused by a limit (refusal_rec) */
 	char		*test_id;	/* attributed test, NULL if none */
 	char		*sni_test_id;	/* a test the SNI names (testid_from_name) */
 	char		*commands;	/* "ehlo=1 mail=1/2 ..." summary */
@@ -152,6 +153,21 @@ struct grey_attempt {
 	char		*client_addr;
 	double		 time;
 	int		 accepted;
+};
+
+/*
+ * A command refused by a limit (schema 019, the refusals table).  Owns
+ * reply, address and test_id (records_refusal_clear(),
+ * records_refusal_copy()); the rest is static.
+ */
+struct refusal_rec {
+	int64_t		 conn_id;
+	double		 time;
+	const char	*command;	/* "MAIL", "RCPT", "DATA" or "BDAT" */
+	const char	*reason;	/* smtp_error.c's refusal name */
+	char		*reply;		/* "550 5.1.1" */
+	char		*address;	/* RCPT's path; NULL otherwise */
+	char		*test_id;	/* RCPT's well-formed ID; NULL */
 };
 
 /*
@@ -418,6 +434,9 @@ int		 records_grey_copy(struct grey_entry *dst,
 void		 records_grey_attempt_clear(struct grey_attempt *);
 int		 records_grey_attempt_copy(struct grey_attempt *dst,
 		    const struct grey_attempt *src);
+void		 records_refusal_clear(struct refusal_rec *);
+int		 records_refusal_copy(struct refusal_rec *dst,
+		    const struct refusal_rec *src);
 void		 records_fetch_clear(struct fetch_rec *);
 int		 records_fetch_copy(struct fetch_rec *dst,
 		    const struct fetch_rec *src);

@@ -56,9 +56,11 @@ enum stmt_id {
 	ST_REPORT,
 	ST_TEST_CREATE,
 	ST_TEST_EXISTS,
+	ST_TEST_TXNS,
 	ST_LAST_CONN,
 	ST_GREY_UPSERT,
 	ST_GREY_ATTEMPT,
+	ST_REFUSAL,
 	ST_GREY_LOAD,
 	ST_CHALLENGES_CLEAR,
 	ST_CHALLENGE,
@@ -114,6 +116,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " improper_pipelining = :improper_pipelining,"
 	    " bare_cr_commands = :bare_cr_commands,"
 	    " transactions = :transactions, mail_commands = :mail_commands,"
+	    " refusals = :refusals,"
 	    " test_id = :test_id,"
 	    " commands = :commands, end_reason = :end_reason,"
 	    " tls_established = :tls_established,"
@@ -149,6 +152,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TEST_CREATE] =
 	    "INSERT INTO tests (id, created) VALUES (:id, :created)",
 	[ST_TEST_EXISTS] = "SELECT 1 FROM tests WHERE id = :id",
+	[ST_TEST_TXNS] =
+	    "SELECT count(DISTINCT transaction_id) FROM recipients"
+	    " WHERE test_id = :id",
 	/*
 	 * Every column that holds a connection id: connections rows may be
 	 * pruned (the sqlite3 shell does not enforce foreign keys) or never
@@ -159,7 +165,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " coalesce((SELECT max(connection_id) FROM transactions), 0),"
 	    " coalesce((SELECT max(connection_id) FROM greylist_attempts),"
 	    " 0),"
-	    " coalesce((SELECT max(connection_id) FROM inbound_reports), 0))",
+	    " coalesce((SELECT max(connection_id) FROM inbound_reports), 0),"
+	    " coalesce((SELECT max(connection_id) FROM refusals), 0))",
 	[ST_GREY_UPSERT] =
 	    "INSERT INTO greylist (mail_from, rcpt, test_id, first_seen,"
 	    " last_seen, attempts, passed)"
@@ -174,6 +181,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " test_id, client_addr, time, result)"
 	    " VALUES (:connection_id, :mail_from, :rcpt, :test_id,"
 	    " :client_addr, :time, :result)",
+	[ST_REFUSAL] =
+	    "INSERT INTO refusals (connection_id, time, command, reason,"
+	    " reply, address, test_id)"
+	    " VALUES (:connection_id, :time, :command, :reason, :reply,"
+	    " :address, :test_id)",
 	[ST_FETCH] =
 	    "INSERT INTO policy_fetches (time, local_addr, client_addr,"
 	    " client_port, family, tls_version, tls_cipher, sni, host, method,"
@@ -397,6 +409,7 @@ enum job_type {
 	JOB_CONN_OPEN,
 	JOB_CONN_CLOSE,
 	JOB_TXN,
+	JOB_REFUSAL,
 	JOB_GREY,
 	JOB_FETCH,
 	JOB_DNSQ,
@@ -411,6 +424,7 @@ static const char *const job_names[] = {
 	[JOB_CONN_OPEN] = "connection",
 	[JOB_CONN_CLOSE] = "connection end",
 	[JOB_TXN] = "transaction",
+	[JOB_REFUSAL] = "refusal",
 	[JOB_GREY] = "greylist",
 	[JOB_FETCH] = "web request",
 	[JOB_DNSQ] = "DNS query",
@@ -430,6 +444,7 @@ struct job {
 	struct txn_rec		*txn;	/* owned (txn jobs) */
 	struct grey_entry	 grey;	/* owned copy: grey jobs */
 	struct grey_attempt	 attempt;	/* owned copy: grey jobs */
+	struct refusal_rec	 refusal;	/* owned copy: refusal jobs */
 	struct fetch_rec	 fetch;	/* owned copy: fetch jobs */
 	struct dnsq_rec		 dnsq;	/* owned copy: DNS query jobs */
 	char			*dnsq_local;	/* owned: dnsq's addresses, */
@@ -1015,6 +1030,7 @@ job_free(struct job *j)
 	records_txn_free(j->txn);
 	records_grey_clear(&j->grey);
 	records_grey_attempt_clear(&j->attempt);
+	records_refusal_clear(&j->refusal);
 	records_fetch_clear(&j->fetch);
 	records_dnsq_clear(&j->dnsq);
 	free(j->dnsq_local);
@@ -1055,6 +1071,7 @@ static const struct col conn_cols[] = {
 	COL(conn_rec, UINT, bare_cr_commands),
 	COL(conn_rec, UINT, transactions),
 	COL(conn_rec, UINT, mail_commands),
+	COL(conn_rec, UINT, refusals),
 	COL(conn_rec, TEXT, test_id),
 	COL(conn_rec, TEXT, sni_test_id),
 	COL(conn_rec, TEXT, commands),
@@ -1144,6 +1161,16 @@ static const struct col grey_attempt_cols[] = {
 	COL_AS(grey_attempt, INT64, conn_id, ":connection_id"),
 	COL(grey_attempt, TEXT, client_addr),
 	COL(grey_attempt, DOUBLE, time),
+};
+
+static const struct col refusal_cols[] = {
+	COL_AS(refusal_rec, INT64, conn_id, ":connection_id"),
+	COL(refusal_rec, DOUBLE, time),
+	COL(refusal_rec, TEXT, command),
+	COL(refusal_rec, TEXT, reason),
+	COL(refusal_rec, TEXT, reply),
+	COL(refusal_rec, TEXT, address),
+	COL(refusal_rec, TEXT, test_id),
 };
 
 static const struct col fetch_cols[] = {
@@ -1814,6 +1841,14 @@ job_analysis(struct store *st, struct job *j)
 }
 
 static int
+job_refusal(struct store *st, struct job *j)
+{
+	const struct src	 src[] = { SRC(refusal_cols, &j->refusal) };
+
+	return job_exec(st, j, ST_REFUSAL, src, NELEM(src), "refusal insert");
+}
+
+static int
 job_run(struct store *st, struct job *j)
 {
 	switch (j->type) {
@@ -1823,6 +1858,8 @@ job_run(struct store *st, struct job *j)
 		return job_conn_close(st, j);
 	case JOB_TXN:
 		return job_txn(st, j);
+	case JOB_REFUSAL:
+		return job_refusal(st, j);
 	case JOB_GREY:
 		return job_grey(st, j);
 	case JOB_FETCH:
@@ -2254,6 +2291,19 @@ store_greylist(struct store *st, const struct grey_entry *g,
 	store_enqueue(st, j);
 }
 
+void
+store_refusal(struct store *st, const struct refusal_rec *r)
+{
+	struct job	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    records_refusal_copy(&j->refusal, r) == -1)
+		fatalx("store: refusal: %s", strerror(errno));
+	j->type = JOB_REFUSAL;
+	j->conn_id = r->conn_id;
+	store_enqueue(st, j);
+}
+
 /* A copy of S, NULL for NULL; running out of memory is fatal here. */
 static char *
 job_strdup(const char *s)
@@ -2369,6 +2419,23 @@ store_test_exists(struct store *st, const char *id)
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_test_transactions(struct store *st, const char *id, unsigned *n)
+{
+	sqlite3_stmt		*s = st->stmt[ST_TEST_TXNS];
+	const struct src	 src[] = { SRC(id_col, &id) };
+	int			 rc;
+
+	if ((rc = store_test_exists(st, id)) != 1)
+		return rc;
+	if ((rc = stmt_run(s, src, NELEM(src))) == SQLITE_ROW)
+		*n = (unsigned)sqlite3_column_int64(s, 0);
+	else
+		log_warn("store: test %s: %s", id, sqlite3_errmsg(st->db));
+	stmt_reset(s);
+	return rc == SQLITE_ROW ? 1 : -1;
 }
 
 int

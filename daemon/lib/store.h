@@ -30,6 +30,9 @@ void		 store_close(struct store *);
 /* Synchronous, before store_writer_start() or in the tool. */
 int		 store_test_create(struct store *, const char *id, double now);
 int		 store_test_exists(struct store *, const char *id);	/* 1 0 -1 */
+/* As store_test_exists(); when 1, *N is the test's transactions. */
+int		 store_test_transactions(struct store *, const char *id,
+		    unsigned *n);
 int64_t		 store_last_connection_id(struct store *);	/* -1: error */
 /*
  * CFG (borrowed: it outlives the store) gives the attribution window
@@ -79,6 +82,8 @@ void		 store_conn_close(struct store *, const struct conn_rec *);
 /* The entry as it is now, and the attempt that changed it. */
 void		 store_greylist(struct store *, const struct grey_entry *,
 		    const struct grey_attempt *);
+/* A command refused by a limit; R is copied. */
+void		 store_refusal(struct store *, const struct refusal_rec *r);
 /* A request to the HTTPS listener, and a query to the DNS responder. */
 void		 store_policy_fetch(struct store *, const struct fetch_rec *);
 void		 store_dns_query(struct store *, const struct dnsq_rec *);

@@ -1,7 +1,8 @@
 /*
- * Rate limits on the creation of tests: a token bucket per client net
- * and one for everyone (docs/api.md).  Pure: the caller gives the time;
- * event loop thread.
+ * Rate limits: a token bucket per client net and one for everyone; the
+ * web's creation of tests (docs/api.md) and SMTP's transactions a client
+ * may start in an hour.  Pure: the caller gives the time; event loop
+ * thread.
  */
 #ifndef MAILSCOPE_RATELIMIT_H
 #define MAILSCOPE_RATELIMIT_H

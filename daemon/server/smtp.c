@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,12 @@
 #include "greylist.h"
 #include "log.h"
 #include "netaddr.h"
+#include "ratelimit.h"
 #include "smtp.h"
 #include "smtp_error.h"
 #include "smtp_parse.h"
 #include "store.h"
+#include "testcache.h"
 #include "testid.h"
 #include "text.h"
 #include "tls.h"
@@ -52,6 +55,7 @@ enum smtp_state {
 	S_CHUNKED,	/* BDAT chunks accepted, not the LAST one yet */
 	S_DATA,		/* reading the message */
 	S_BDAT,		/* reading the octets of a BDAT chunk */
+	S_LOOKUP,	/* RCPT's test ID is being looked up (testcache) */
 	S_COMMIT,	/* final dot seen, the store is committing */
 	S_STARTTLS,	/* 220 to STARTTLS queued, waiting for it to be sent */
 	S_TLS,		/* TLS handshake running */
@@ -60,7 +64,8 @@ enum smtp_state {
 };
 
 static const char *const state_names[S_NSTATES] = {
-	"init", "helo", "mail", "rcpt", "chunked", "data", "bdat", "commit",
+	"init", "helo", "mail", "rcpt", "chunked", "data", "bdat", "lookup",
+	"commit",
 	"starttls", "tls", "closing"
 };
 
@@ -121,9 +126,15 @@ struct session {
 	int			 in_headers;
 	int			 prev_eol;	/* length of the last line end */
 	size_t			 headers_cap;
-	size_t			 message_cap;
+	size_t			 message_cap;	/* both counted in mem_held */
 	EVP_MD_CTX		*md;		/* owned, during DATA */
 	enum verb		 commit_verb;	/* DATA or BDAT, for its 250 */
+
+	/* RCPT waiting for its test ID to be looked up (S_LOOKUP) */
+	struct testcache_req	*lookup;	/* the cache's; cancelled at free */
+	const char		*lookup_arg;	/* RCPT's argument, in line */
+	enum smtp_state		 lookup_back;	/* S_MAIL or S_RCPT */
+	int			 lookup_unknown;	/* the answer: no such test */
 
 	/* a BDAT chunk being read (RFC 3030) */
 	size_t			 bdat_left;	/* octets still to read */
@@ -141,6 +152,10 @@ struct smtp_server {
 	struct store		*store;		/* borrowed */
 	struct greylist		*grey;		/* owned */
 	struct analyzer		*an;		/* borrowed */
+	struct testcache	*tests;		/* owned */
+	struct ratelimit	*clients;	/* owned: max_client_transactions */
+	size_t			 mem_held;	/* message bytes of all sessions,
+						   until their commit is done */
 	int64_t			 last_id;
 	struct session_list	 sessions;
 	struct connlimit	*limit;		/* owned: the sessions */
@@ -321,14 +336,47 @@ smtp_reply(struct session *s, int code, const char *status, const char *fmt,
 }
 
 static void close_after_reply(struct session *, const char *reason);
+static enum next smtp_reply_err(struct session *, enum smtp_err);
 
-/* Replies with the row of E; the rows that end the session end it. */
+#define REFUSALS_MAX	32	/* refusals rows of one connection */
+
+/*
+ * A refusal by a limit (its row names one) goes to the refusals table,
+ * with the recipient ADDR and its test ID where RCPT has them (borrowed).
+ */
+static void
+refusal_record(struct session *s, const struct smtp_error_row *row,
+    char *addr, char *id)
+{
+	struct refusal_rec r;
+	char reply[16];
+
+	if (row->refusal == NULL || ++s->rec.refusals > REFUSALS_MAX)
+		return;
+	(void)snprintf(reply, sizeof(reply), "%d %s", row->code, row->status);
+	memset(&r, 0, sizeof(r));
+	r.conn_id = s->rec.id;
+	r.time = clock_now();
+	r.command = s->cur < V_COUNT ? verb_names[s->cur] : "-";
+	r.reason = row->refusal;
+	r.reply = reply;
+	r.address = addr;
+	r.test_id = id;
+	store_refusal(s->srv->store, &r);
+}
+
+/*
+ * Replies with the row of E, recorded if it is a refusal by a limit (of
+ * recipient ADDR of test ID, or NULL); the rows that end the session end
+ * it.
+ */
 static enum next
-smtp_reply_err(struct session *s, enum smtp_err e)
+reply_refusal(struct session *s, enum smtp_err e, char *addr, char *id)
 {
 	const struct smtp_error_row *row = smtp_error_row(e);
 	const struct config *cfg = s->srv->cfg;
 
+	refusal_record(s, row, addr, id);
 	smtp_reply(s, row->code, row->status, "%s", row->text);
 	if (row->closes) {
 		close_after_reply(s, row->reason);
@@ -336,11 +384,18 @@ smtp_reply_err(struct session *s, enum smtp_err e)
 	}
 	/*
 	 * Postfix's smtpd_hard_error_limit: a bound on what a client can try.
-	 * Every refusal counts but our own failure to store.
+	 * Every refusal counts but our own failure to store or hold.
 	 */
-	if (e != SE_STORE_FAILED && ++s->errors >= cfg->max_errors)
+	if (e != SE_STORE_FAILED && e != SE_MEMORY &&
+	    ++s->errors >= cfg->max_errors)
 		return smtp_reply_err(s, SE_TOO_MANY_ERRORS);
 	return NEXT_CONTINUE;
+}
+
+static enum next
+smtp_reply_err(struct session *s, enum smtp_err e)
+{
+	return reply_refusal(s, e, NULL, NULL);
 }
 
 static void
@@ -372,9 +427,34 @@ reply_unprompted(struct session *s, enum smtp_err e)
 	(void)smtp_reply_err(s, e);
 }
 
+/*
+ * max_message_memory: N more bytes for the message buffers of S, counted;
+ * -1 (nothing counted) when all sessions together would hold too much.
+ */
+static int
+mem_take(struct session *s, size_t n)
+{
+	struct smtp_server *srv = s->srv;
+
+	if (srv->mem_held + n > srv->cfg->max_message_memory)
+		return -1;
+	srv->mem_held += n;
+	return 0;
+}
+
+/* What a transaction holds once committed: its text and its header. */
+static size_t
+txn_bytes(const struct txn_rec *txn)
+{
+	return txn->message_len + txn->headers_len;
+}
+
 static void
 txn_reset(struct session *s)
 {
+	s->srv->mem_held -= s->message_cap + s->headers_cap;
+	s->message_cap = 0;
+	s->headers_cap = 0;
 	records_txn_free(s->txn);
 	s->txn = NULL;
 	EVP_MD_CTX_free(s->md);
@@ -569,6 +649,30 @@ path_utf8(const char *path, int smtputf8)
 	return smtp_parse_utf8(path) == 0 ? SE_NONE : SE_BAD_ADDRESS;
 }
 
+/*
+ * max_client_transactions: a token of the client's address (an IPv6
+ * one's /64) for one more transaction this hour, or the error.
+ */
+static enum smtp_err
+client_quota(struct session *s)
+{
+	char net[INET6_ADDRSTRLEN + 4];
+	unsigned retry;
+
+	if (netaddr_client_net(s->rec.client_addr, net, sizeof(net)) == -1)
+		(void)snprintf(net, sizeof(net), "%s", s->rec.client_addr);
+	switch (ratelimit_take(s->srv->clients, net, clock_now(), &retry)) {
+	case RL_OK:
+	case RL_TOTAL:		/* no total: ratelimit_new() in set_store */
+		return SE_NONE;
+	case RL_CLIENT:
+		return SE_QUOTA_CLIENT;
+	case RL_NOMEM:
+		break;
+	}
+	return SE_STORE_FAILED;
+}
+
 static enum next
 cmd_mail(struct session *s, const char *arg)
 {
@@ -577,6 +681,8 @@ cmd_mail(struct session *s, const char *arg)
 	struct txn_rec *txn;
 	enum smtp_err e;
 
+	if (s->ok[V_MAIL] >= s->srv->cfg->max_transactions)
+		return smtp_reply_err(s, SE_QUOTA_SESSION);
 	if (smtp_parse_path(arg, path, sizeof(path), &params) == -1)
 		return smtp_reply_err(s, SE_BAD_ADDRESS);
 	if ((txn = calloc(1, sizeof(*txn))) == NULL)
@@ -586,6 +692,8 @@ cmd_mail(struct session *s, const char *arg)
 	if (e == SE_NONE && ((txn->mail_from = strdup(path)) == NULL ||
 	    (txn->mail_params = strdup(params)) == NULL))
 		e = SE_STORE_FAILED;
+	if (e == SE_NONE)
+		e = client_quota(s);
 	if (e != SE_NONE) {
 		records_txn_free(txn);
 		return smtp_reply_err(s, e);
@@ -640,9 +748,10 @@ rcpt_params(struct session *s, const char *params, struct rcpt_rec *r)
 
 /*
  * On a greylisting host: counts the attempt, stores it, and says whether
- * to defer it (CHALLENGES.md: keyed by MAIL FROM and RCPT, not address).
+ * to defer it (CHALLENGES.md: keyed by MAIL FROM and RCPT, not address):
+ * SE_NONE, SE_GREYLISTED or, with the table full, SE_GREYLIST_FULL.
  */
-static int
+static enum smtp_err
 greylisted(struct session *s, const char *rcpt, const char *id)
 {
 	const struct catalog_host *ch = catalog_host(s->lis->host->name);
@@ -651,12 +760,12 @@ greylisted(struct session *s, const char *rcpt, const char *id)
 	enum grey_verdict v;
 
 	if (ch == NULL || !ch->greylist)
-		return 0;
+		return SE_NONE;
 	a.time = clock_now();
 	v = greylist_check(s->srv->grey, s->txn->mail_from, rcpt, id, a.time,
 	    s->lis->host->greylist_delay_ms, &e);
 	if (e == NULL)		/* GREY_FULL: deferred, never waved through */
-		return 1;
+		return SE_GREYLIST_FULL;
 	a.conn_id = s->rec.id;
 	a.client_addr = s->rec.client_addr;
 	a.accepted = v == GREY_PASS || v == GREY_KNOWN;
@@ -665,7 +774,7 @@ greylisted(struct session *s, const char *rcpt, const char *id)
 		log_info("c%lld: greylist passed after %.1f s, %u attempts",
 		    (long long)s->rec.id, e->passed - e->first_seen,
 		    e->attempts);
-	return !a.accepted;
+	return a.accepted ? SE_NONE : SE_GREYLISTED;
 }
 
 /* Whether NAME is an element of LIST, "a,b,c". */
@@ -682,6 +791,36 @@ in_list(const char *list, const char *name)
 	return 0;
 }
 
+static void	test_looked_up(enum testcache_answer, void *);
+
+/*
+ * RCPT of test ID: SE_NONE when the test exists and may have one more
+ * message, else the refusal; SE_NONE with *WAIT set when the test must be
+ * looked up first (S_LOOKUP; test_looked_up() runs the RCPT again).
+ */
+static enum smtp_err
+rcpt_test(struct session *s, const char *arg, const char *id, int *wait)
+{
+	struct smtp_server *srv = s->srv;
+	long n;
+
+	*wait = 0;
+	if ((n = testcache_transactions(srv->tests, id)) >= 0)
+		return (unsigned long)n >= srv->cfg->max_test_transactions ?
+		    SE_QUOTA_TEST : SE_NONE;
+	if (s->lookup_unknown)
+		return SE_UNKNOWN_TEST;
+	s->lookup = testcache_lookup(srv->tests, id, test_looked_up, s);
+	if (s->lookup == NULL)
+		return SE_STORE_FAILED;
+	s->lookup_arg = arg;
+	s->lookup_back = s->state;
+	bufferevent_disable(s->bev, EV_READ);
+	smtp_enter(s, S_LOOKUP);
+	*wait = 1;
+	return SE_NONE;
+}
+
 static enum next
 cmd_rcpt(struct session *s, const char *arg)
 {
@@ -691,6 +830,7 @@ cmd_rcpt(struct session *s, const char *arg)
 	const char *params;
 	enum testid_rcpt kind;
 	enum smtp_err e;
+	int wait;
 
 	if (smtp_parse_path(arg, path, sizeof(path), &params) == -1)
 		return smtp_reply_err(s, SE_BAD_ADDRESS);
@@ -710,13 +850,20 @@ cmd_rcpt(struct session *s, const char *arg)
 	if (kind == RCPT_NO_USER)
 		return smtp_reply_err(s, SE_NO_SUCH_USER);
 
+	/* Only tests that exist, each up to its quota */
+	if (kind == RCPT_TEST) {
+		if ((e = rcpt_test(s, arg, id, &wait)) != SE_NONE)
+			return reply_refusal(s, e, path, id);
+		if (wait)
+			return NEXT_WAIT;
+	}
 	/* Attribution (DESIGN.md data flow 3): the first test RCPT */
 	if (kind == RCPT_TEST && s->rec.test_id == NULL) {
 		s->rec.test_id = strdup(id);
 		s->rcpt_challenge = ch->name;
 	}
-	if (kind == RCPT_TEST && greylisted(s, path, id))
-		return smtp_reply_err(s, SE_GREYLISTED);
+	if (kind == RCPT_TEST && (e = greylisted(s, path, id)) != SE_NONE)
+		return reply_refusal(s, e, path, id);
 	/* RFC 8460 3: a TLS-RPT report, never greylisted, kept whole */
 	if (kind == RCPT_REPORT && s->txn->report_kind == NULL) {
 		if ((s->txn->report_rcpt = strdup(path)) == NULL)
@@ -752,6 +899,64 @@ cmd_rcpt(struct session *s, const char *arg)
 	return NEXT_CONTINUE;
 }
 
+/*
+ * The answer of testcache_lookup(): the RCPT again, now answered from the
+ * cache or refused, then the input that waited behind it.
+ */
+static void
+test_looked_up(enum testcache_answer a, void *arg)
+{
+	struct session *s = arg;
+	enum next r;
+
+	s->lookup = NULL;
+	if (s->state != S_LOOKUP)	/* ended meanwhile: reply queued */
+		return;
+	smtp_enter(s, s->lookup_back);
+	if (a == TC_FAILED)
+		r = smtp_reply_err(s, SE_STORE_FAILED);
+	else {
+		s->lookup_unknown = a == TC_UNKNOWN;
+		r = cmd_rcpt(s, s->lookup_arg);
+		s->lookup_unknown = 0;
+	}
+	if (r == NEXT_WAIT)
+		return;
+	bufferevent_enable(s->bev, EV_READ);
+	session_process(s);
+}
+
+/*
+ * The first buffers of a message: a DATA or BDAT is begun only while all
+ * sessions leave room for them (max_message_memory).
+ */
+#define HEADERS_CAP_FIRST	4096
+#define MESSAGE_CAP_FIRST	16384
+
+/* Whether the sessions hold so much that no message may begin. */
+static int
+mem_full(const struct smtp_server *srv)
+{
+	return srv->mem_held + HEADERS_CAP_FIRST + MESSAGE_CAP_FIRST >
+	    srv->cfg->max_message_memory;
+}
+
+/*
+ * A buffer of capacity CAP grown for NEED bytes: doubled, but never past
+ * MAX (+1 for the NUL) when NEED fits in it.
+ */
+static size_t
+cap_grow(size_t cap, size_t first, size_t need, size_t max)
+{
+	size_t c = cap > 0 ? cap * 2 : first;
+
+	while (c < need)
+		c *= 2;
+	if (c > max + 1 && need <= max + 1)
+		c = max + 1;
+	return c;
+}
+
 /* What DATA and the first BDAT chunk start: the hash, the buffers. */
 static int
 message_begin(struct session *s)
@@ -761,8 +966,6 @@ message_begin(struct session *s)
 		return -1;
 	s->latched = SE_NONE;
 	s->in_headers = 1;
-	s->headers_cap = 0;
-	s->message_cap = 0;
 	memset(&s->scan, 0, sizeof(s->scan));
 	return 0;
 }
@@ -772,6 +975,8 @@ cmd_data(struct session *s, const char *arg)
 {
 	if (*arg != '\0')
 		return smtp_reply_err(s, SE_SYNTAX);
+	if (mem_full(s->srv))
+		return smtp_reply_err(s, SE_MEMORY);
 	if (message_begin(s) == -1)
 		return smtp_reply_err(s, SE_STORE_FAILED);
 	s->prev_eol = 2;	/* the CRLF that ended "DATA" */
@@ -1014,6 +1219,8 @@ txn_commit(struct session *s)
 	txn->client_addr = s->rec.client_addr != NULL ?
 	    strdup(s->rec.client_addr) : NULL;
 	txn->helo = s->rec.helo != NULL ? strdup(s->rec.helo) : NULL;
+	/* held until the store is done with it: smtp_store_done() */
+	s->srv->mem_held += txn_bytes(txn);
 	s->txn = NULL;
 	txn_reset(s);
 	/* Acknowledged means durable: 250 only in smtp_store_done(). */
@@ -1050,12 +1257,17 @@ header_add(struct session *s, const char *p, size_t n)
 	if (n == 0)
 		return;
 	if (txn->headers_len + n + 1 > s->headers_cap) {
-		size_t cap = s->headers_cap > 0 ? s->headers_cap * 2 : 4096;
+		size_t cap = cap_grow(s->headers_cap, HEADERS_CAP_FIRST,
+		    txn->headers_len + n + 1, max);
 
-		while (cap < txn->headers_len + n + 1)
-			cap *= 2;
-		if ((h = realloc(txn->headers, cap)) == NULL)
+		if (mem_take(s, cap - s->headers_cap) == -1) {
+			s->latched = smtp_error_worst(s->latched, SE_MEMORY);
 			return;
+		}
+		if ((h = realloc(txn->headers, cap)) == NULL) {
+			s->srv->mem_held -= cap - s->headers_cap;
+			return;
+		}
 		txn->headers = h;
 		s->headers_cap = cap;
 	}
@@ -1072,11 +1284,15 @@ message_add(struct session *s, const char *p, size_t n)
 	char *m;
 
 	if (txn->message_len + n + 1 > s->message_cap) {
-		size_t cap = s->message_cap > 0 ? s->message_cap * 2 : 16384;
+		size_t cap = cap_grow(s->message_cap, MESSAGE_CAP_FIRST,
+		    txn->message_len + n + 1, s->srv->cfg->max_message_size);
 
-		while (cap < txn->message_len + n + 1)
-			cap *= 2;
+		if (mem_take(s, cap - s->message_cap) == -1) {
+			s->latched = smtp_error_worst(s->latched, SE_MEMORY);
+			return;
+		}
 		if ((m = realloc(txn->message, cap)) == NULL) {
+			s->srv->mem_held -= cap - s->message_cap;
 			s->latched = smtp_error_worst(s->latched,
 			    SE_STORE_FAILED);
 			return;
@@ -1163,6 +1379,8 @@ static enum next
 bdat_begin(struct session *s, size_t size, int last, enum smtp_err e)
 {
 	s->ext |= EXT_CHUNKING;
+	if (e == SE_NONE && s->txn->chunks == 0 && mem_full(s->srv))
+		e = SE_MEMORY;
 	if (e == SE_NONE && s->txn->chunks == 0 && message_begin(s) == -1)
 		e = SE_STORE_FAILED;
 	if (e == SE_NONE) {
@@ -1429,7 +1647,7 @@ on_write(struct bufferevent *bev, void *arg)
 		start_tls(s);
 	else if (s->state == S_CLOSING)
 		session_free(s, s->rec.end_reason);
-	else if (s->read_paused && s->state < S_COMMIT) {
+	else if (s->read_paused && s->state < S_LOOKUP) {
 		/* the replies are sent: read on, in a reading state */
 		log_debug("c%lld: reading resumed", (long long)s->rec.id);
 		s->read_paused = 0;
@@ -1587,6 +1805,8 @@ session_free(struct session *s, const char *reason)
 		SSL_free(s->ssl);
 	}
 	txn_reset(s);
+	if (s->lookup != NULL)
+		testcache_cancel(s->lookup);
 	event_free(s->lifetime);
 	connlimit_remove(srv->limit, s->rec.client_addr);
 	records_conn_clear(&s->rec);
@@ -1718,7 +1938,21 @@ smtp_store_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 {
 	struct smtp_server *srv = arg;
 	struct session *s;
+	size_t i, j;
 
+	srv->mem_held -= txn_bytes(txn);
+	/* max_test_transactions: each test of the message once */
+	for (i = 0; ok && i < txn->nrcpts; i++) {
+		if (txn->rcpts[i].test_id == NULL)
+			continue;
+		for (j = 0; j < i; j++)
+			if (txn->rcpts[j].test_id != NULL &&
+			    strcmp(txn->rcpts[j].test_id,
+			    txn->rcpts[i].test_id) == 0)
+				break;
+		if (j == i)
+			testcache_count(srv->tests, txn->rcpts[i].test_id);
+	}
 	/* committed means analysed, whether or not the client is still here */
 	if (ok)
 		analyze_submit(srv->an, txn);
@@ -1779,11 +2013,22 @@ int
 smtp_server_set_store(struct smtp_server *srv, struct store *store,
     struct analyzer *an, int64_t last_id)
 {
+	const struct config *cfg = srv->cfg;
+	char err[512];
+
 	srv->store = store;
 	srv->an = an;
 	srv->last_id = last_id;
-	if ((srv->grey = greylist_new(srv->cfg->greylist_expire_ms,
-	    srv->cfg->greylist_max)) == NULL)
+	if ((srv->tests = testcache_new(srv->base, cfg->database, err,
+	    sizeof(err))) == NULL) {
+		log_warn("smtp: test lookups: %s", err);
+		return -1;
+	}
+	/* an hour's transactions per client; no total (UINT_MAX an hour) */
+	if ((srv->clients = ratelimit_new(cfg->max_client_transactions,
+	    UINT_MAX, 3600)) == NULL ||
+	    (srv->grey = greylist_new(cfg->greylist_expire_ms,
+	    cfg->greylist_max)) == NULL)
 		return -1;
 	return store_greylist_load(store, grey_load, srv);
 }
@@ -1838,6 +2083,8 @@ smtp_server_free(struct smtp_server *srv)
 	if (srv->grace != NULL)
 		event_free(srv->grace);
 	greylist_free(srv->grey);
+	testcache_free(srv->tests);
+	ratelimit_free(srv->clients);
 	connlimit_free(srv->limit);
 	free(srv);
 }

@@ -9,12 +9,15 @@ enum smtp_err {
 	SE_NONE = -1,
 	/* Order is severity: of several errors latched in DATA, the lowest wins. */
 	SE_STORE_FAILED,
+	SE_MEMORY,
 	SE_SHUTDOWN,
 	SE_TIMEOUT,
 	SE_TOO_MANY_CONNECTIONS,
 	SE_TOO_MANY_FROM_IP,
 	SE_TOO_MANY_ERRORS,
 	SE_TOO_MANY_COMMANDS,
+	SE_QUOTA_SESSION,
+	SE_QUOTA_CLIENT,
 	SE_MESSAGE_TOO_BIG,
 	SE_LINE_TOO_LONG,
 	SE_TLS_REQUIRED,
@@ -22,7 +25,10 @@ enum smtp_err {
 	SE_TLS_UNAVAILABLE,
 	SE_RELAY_DENIED,
 	SE_NO_SUCH_USER,
+	SE_UNKNOWN_TEST,
 	SE_TOO_MANY_RECIPIENTS,
+	SE_QUOTA_TEST,
+	SE_GREYLIST_FULL,
 	SE_GREYLISTED,
 	SE_SIZE_EXCEEDED,
 	SE_UNKNOWN_COMMAND,
@@ -49,6 +55,7 @@ struct smtp_error_row {
 	const char	*text;
 	int		 closes;	/* the session ends after the reply */
 	const char	*reason;	/* end_reason when it closes */
+	const char	*refusal;	/* refusals.reason; NULL: no row */
 };
 
 const struct smtp_error_row *smtp_error_row(enum smtp_err);

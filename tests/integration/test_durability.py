@@ -99,9 +99,13 @@ class Load:
 class Durability(unittest.TestCase):
 
     def daemon(self, *options):
+        # thousands of messages from one address to one test: no quotas
         self.d = Daemon(self._testMethodName, options=[
             ("global", "max_connections", "200"),
-            ("global", "max_per_ip", "200")] + list(options))
+            ("global", "max_per_ip", "200"),
+            ("global", "max_transactions", "100000"),
+            ("global", "max_client_transactions", "100000"),
+            ("global", "max_test_transactions", "100000")] + list(options))
         self.addCleanup(self.d.close)
         return self.d
 

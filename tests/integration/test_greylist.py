@@ -345,6 +345,12 @@ class GreylistFull(GreyCase):
         # the table is full and nothing passed: c is deferred, not waved through
         self.deferred(c, to, "full, nothing to forget")
         self.assertIn("greylist: full (2 entries), none passed: deferring", self.d.log())
+        # the deferral is evidence with its reason, not only a log line
+        row = self.d.wait_for(
+            "SELECT command, reason, reply, address, test_id FROM refusals"
+            " WHERE reason = 'greylist_full'", what="the greylist_full refusal")[0]
+        self.assertEqual(row, {"command": "rcpt", "reason": "greylist_full",
+                               "reply": "451 4.7.1", "address": to, "test_id": t["id"]})
         sleep_until(first.replied + self.SHORT_DELAY + MARGIN)
         self.accepted(a, to, "a passes")
         # now a, passed, makes room for c, which starts its greylisting

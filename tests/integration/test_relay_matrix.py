@@ -18,6 +18,7 @@ RELAY = (550, "5.7.1")          # SE_RELAY_DENIED
 NO_USER = (550, "5.1.1")        # SE_NO_SUCH_USER
 BAD = (501, "5.5.4")            # SE_BAD_ADDRESS
 NEED_UTF8 = (553, "5.6.7")      # SE_NEED_SMTPUTF8
+UNKNOWN_TEST = (550, "5.1.1")   # SE_UNKNOWN_TEST
 OK = (250, "2.1.5")
 
 
@@ -197,17 +198,32 @@ class RelayMatrix(DaemonTestCase):
             (b"<user@\xc0\xae.example>", BAD, None),
         ], smtputf8=True)
 
-    def test_well_formed_unknown_test_ids_are_stored(self):
-        """The ID is not looked up: a delivery for a test never created is
-        evidence too, stored under its ID."""
+    def test_well_formed_unknown_test_ids_are_refused_and_recorded(self):
+        """Nobody writes under invented IDs: a well-formed ID of no test is
+        550 5.1.1 in both address forms, nothing is stored under it but
+        the refusals rows, which name the address and the ID."""
         u = self.unknown
-        self.matrix([
-            ("<%s>" % self.shared(u), OK, (self.shared(u), "v4", u)),
-            ("<%s>" % self.per_test(u), OK, (self.per_test(u), "uniq", u)),
-            ("<%s>" % self.shared(u, "plaintext"), OK,
-             (self.shared(u, "plaintext"), "plaintext", u)),
-            ("<%s>" % self.per_test(u, "dns"), OK, (self.per_test(u, "dns"), "dns", u)),
-        ])
+        addrs = [self.shared(u), self.per_test(u), self.shared(u, "plaintext"),
+                 self.per_test(u, "dns")]
+        self.matrix([("<%s>" % a, UNKNOWN_TEST, None) for a in addrs])
+        rows = self.d.query(
+            "SELECT command, reason, reply, address, test_id FROM refusals"
+            " WHERE test_id = ? ORDER BY id", (u,))
+        self.assertEqual([tuple(r.values()) for r in rows],
+                         [("rcpt", "unknown_test", "550 5.1.1", a, u) for a in addrs])
+        self.assertEqual(self.d.query_one(
+            "SELECT count(*) AS n FROM recipients WHERE test_id = ?", (u,))["n"], 0)
+        conn = self.d.query("SELECT refusals, test_id FROM connections"
+                            " WHERE id = (SELECT connection_id FROM refusals"
+                            " WHERE test_id = ? LIMIT 1)", (u,))[0]
+        self.assertEqual(conn["refusals"], len(addrs))
+        self.assertIsNone(conn["test_id"], "an unknown test attributes nothing")
+
+    def test_a_test_created_while_the_daemon_runs_is_found(self):
+        """The daemon learns of tests the CLI creates after its start (the
+        lookup is in the database, not in a list read at start)."""
+        tid = self.d.new_test()["id"]
+        self.matrix([("<%s>" % self.shared(tid), OK, (self.shared(tid), "v4", tid))])
 
     def test_malformed_test_ids_are_refused(self):
         tid = self.tid
