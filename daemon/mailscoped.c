@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "policy_http.h"
 #include "resolver.h"
 #include "smtp.h"
+#include "spfproc.h"
 #include "store.h"
 #include "web.h"
 
@@ -60,8 +62,10 @@ struct daemon {
 	struct event		*sigint;	/* owned */
 	struct event		*sighup;	/* owned */
 	struct event		*deadline;	/* owned: shutdown_deadline */
+	struct event		*fatal;		/* owned: a thread's fatalx() */
 	const char		*pidfile;	/* borrowed from main; or NULL */
 	int			 stopping;
+	atomic_int		 failed;	/* a thread's fatalx() */
 };
 
 static void
@@ -96,21 +100,13 @@ stop_now(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* No longer accepting; sessions finish until shutdown_deadline. */
 static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+shutdown_begin(struct daemon *d)
 {
-	struct daemon *d = arg;
 	struct timeval tv;
 
-	(void)what;
-	if (d->stopping) {
-		log_info("signal %d again", (int)sig);
-		stop_now(-1, 0, d);
-		return;
-	}
 	d->stopping = 1;
-	log_info("signal %d: no longer accepting, finishing sessions",
-	    (int)sig);
 	listener_stop(d->ls);
 	dnsd_stop(d->dns);
 	policy_http_stop(d->web);
@@ -120,6 +116,49 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	    evtimer_add(d->deadline, &tv) == -1)
 		log_warn("shutdown: no deadline (out of memory)");
 	smtp_server_shutdown(d->srv, all_sessions_done, d);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	if (d->stopping) {
+		log_info("signal %d again", (int)sig);
+		stop_now(-1, 0, d);
+		return;
+	}
+	log_info("signal %d: no longer accepting, finishing sessions",
+	    (int)sig);
+	shutdown_begin(d);
+}
+
+/*
+ * fatalx() on another thread (log.h), there: that thread ends, and this
+ * has the loop shut down as for SIGTERM.  Thread-safe: evthread is on.
+ */
+static void
+fatal_hook(void *arg)
+{
+	struct daemon *d = arg;
+
+	atomic_store(&d->failed, 1);
+	event_active(d->fatal, 0, 0);
+}
+
+static void
+on_fatal(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (d->stopping)
+		return;
+	log_warn("a thread failed: no longer accepting, finishing sessions, "
+	    "then exit 1");
+	shutdown_begin(d);
 }
 
 /* SIGHUP: the log anew, the certificates and keys again; never fatal. */
@@ -298,6 +337,12 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("daemon: %s", strerror(errno));
 		return -1;
 	}
+	/* before the first thread: fatalx() there ends it alone */
+	if ((d->fatal = event_new(d->base, -1, 0, on_fatal, d)) == NULL) {
+		log_warn("out of memory");
+		return -1;
+	}
+	log_set_fatal_hook(fatal_hook, d);
 	if (d->pidfile != NULL) {
 		char pid[32];
 		int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
@@ -389,6 +434,10 @@ daemon_free(struct daemon *d)
 	/* after the listener: its connections' requests are marked gone */
 	web_free(d->app);
 	store_close(d->store);
+	/* every other thread has ended */
+	log_set_fatal_hook(NULL, NULL);
+	if (d->fatal != NULL)
+		event_free(d->fatal);
 	if (d->sigterm != NULL)
 		event_free(d->sigterm);
 	if (d->sigint != NULL)
@@ -410,6 +459,9 @@ main(int argc, char *argv[])
 	const char *file = NULL;
 	int ch, foreground = 0, check = 0, verbose = 0, rc;
 
+	/* an SPF evaluator of the analysis workers (spfproc.h) */
+	if (argc > 1 && strcmp(argv[1], "-S") == 0)
+		return spfproc_main(argc, argv);
 	memset(&d, 0, sizeof(d));
 	while ((ch = getopt(argc, argv, "c:fp:tv")) != -1) {
 		switch (ch) {
@@ -459,7 +511,10 @@ main(int argc, char *argv[])
 	daemon_free(&d);
 	if (d.pidfile != NULL)
 		(void)unlink(d.pidfile);
-	if (rc == 0)
+	if (rc == 0 && atomic_load(&d.failed)) {
+		log_warn("mailscoped stopped after a fatal error");
+		rc = 1;
+	} else if (rc == 0)
 		log_info("mailscoped stopped");
 	return rc;
 }

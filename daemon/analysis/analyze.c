@@ -2,8 +2,9 @@
  * Analysis workers: a small pool of threads that take committed
  * transactions from a queue, run the analyzers and queue the results for
  * the store's writer.  The event loop only submits; nothing here blocks it.
- * Each worker has its own resolver and SPF evaluator: neither ldns nor
- * libspf2 objects may be shared between threads.
+ * Each worker has its own resolver and SPF evaluator process: ldns
+ * objects may not be shared between threads, and libspf2 runs apart
+ * (spfclient.h).  All the DNS work of a message ends by its deadline.
  */
 #include "build.h"
 
@@ -23,7 +24,7 @@
 #include "log.h"
 #include "resolver.h"
 #include "senderdns.h"
-#include "spf.h"
+#include "spfclient.h"
 #include "store.h"
 #include "tlsrpt.h"
 
@@ -53,7 +54,7 @@ struct analyzer {
 /* What one worker thread owns.  All NULL with resolver = off. */
 struct worker_dns {
 	struct resolver	*res;	/* owned; NULL: lookups fail */
-	struct spf	*spf;	/* owned */
+	struct spfclient *spf;	/* owned */
 	struct dkim_verifier *dkim;	/* owned */
 	struct dmarc	*dmarc;	/* owned */
 	struct senderdns *zones;	/* owned */
@@ -69,8 +70,7 @@ worker_dns_init(const struct config *cfg, struct worker_dns *wd)
 		return;
 	if ((wd->res = resolver_new(cfg, err, sizeof(err))) == NULL)
 		log_warn("analyze: no resolver (%s): DNS lookups fail", err);
-	if ((wd->spf = spf_new(resolver_lookup, wd->res, cfg->hostname)) ==
-	    NULL)
+	if ((wd->spf = spfclient_new(cfg)) == NULL)
 		log_warn("analyze: SPF: out of memory");
 	if ((wd->dkim = dkim_verifier_new(resolver_lookup, wd->res)) == NULL)
 		log_warn("analyze: DKIM: cannot initialise libopendkim");
@@ -83,22 +83,26 @@ worker_dns_init(const struct config *cfg, struct worker_dns *wd)
 
 /*
  * The analyzers that ask the DNS: client, SPF of both identities, DKIM
- * (its keys), then DMARC, which takes the SPF and DKIM results.
+ * (its keys), then DMARC, which takes the SPF and DKIM results, and the
+ * sender's zones, all by the message's analysis_deadline: a lookup after
+ * it fails at once as a timeout (resolver.h).
  */
 static void
-analyze_dns(const struct worker_dns *wd, const struct txn_rec *txn,
-    struct analysis_rec *rec)
+analyze_dns(const struct config *cfg, const struct worker_dns *wd,
+    const struct txn_rec *txn, struct analysis_rec *rec)
 {
 	if (wd->spf == NULL || txn->client_addr == NULL)
 		return;
+	resolver_set_deadline(wd->res, cfg->analysis_deadline_ms);
 	if (clientdns_analyze(resolver_lookup, wd->res, txn->client_addr,
 	    txn->helo, &rec->client) == -1)
 		log_warn("analyze: transaction %lld: client DNS: out of "
 		    "memory", (long long)txn->id);
-	if (spf_check(wd->spf, SPF_MAILFROM, txn->client_addr, txn->helo,
-	    txn->mail_from, &rec->spf_mailfrom) == -1 ||
-	    spf_check(wd->spf, SPF_HELO, txn->client_addr, txn->helo,
-	    txn->mail_from, &rec->spf_helo) == -1)
+	if (spfclient_check(wd->spf, resolver_time_left(wd->res), SPF_MAILFROM,
+	    txn->client_addr, txn->helo, txn->mail_from,
+	    &rec->spf_mailfrom) == -1 ||
+	    spfclient_check(wd->spf, resolver_time_left(wd->res), SPF_HELO,
+	    txn->client_addr, txn->helo, txn->mail_from, &rec->spf_helo) == -1)
 		log_warn("analyze: transaction %lld: SPF: out of memory",
 		    (long long)txn->id);
 	if (wd->dkim != NULL && dkim_check(wd->dkim, txn->message,
@@ -115,6 +119,7 @@ analyze_dns(const struct worker_dns *wd, const struct txn_rec *txn,
 	    txn->client_addr, &rec->sender_zones) == -1)
 		log_warn("analyze: transaction %lld: sender zones: out of "
 		    "memory", (long long)txn->id);
+	resolver_clear_deadline(wd->res);
 	log_debug("c%lld: analysed transaction=%lld spf_mailfrom=%s "
 	    "spf_helo=%s fcrdns=%d dkim=%s/%u dmarc=%s",
 	    (long long)txn->conn_id, (long long)txn->id,
@@ -147,7 +152,7 @@ analyze_one(struct analyzer *an, const struct worker_dns *wd,
 		log_warn("analyze: transaction %lld: TLS-RPT: out of memory",
 		    (long long)txn->id);
 	if (!tlsrpt_only)
-		analyze_dns(wd, txn, rec);
+		analyze_dns(an->cfg, wd, txn, rec);
 	rec->finished = clock_now();
 	store_analysis(an->store, rec);
 }
@@ -167,7 +172,7 @@ worker(void *arg)
 		/* on stop, analyze_free() took what was still waiting */
 		if ((w = STAILQ_FIRST(&an->queue)) == NULL) {
 			pthread_mutex_unlock(&an->mtx);
-			spf_free(wd.spf);
+			spfclient_free(wd.spf);
 			dkim_verifier_free(wd.dkim);
 			dmarc_free(wd.dmarc);
 			senderdns_free(wd.zones);

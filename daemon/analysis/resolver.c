@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "config.h"
@@ -32,6 +33,8 @@
 struct resolver {
 	ldns_resolver	*ldns;		/* owned */
 	uint64_t	 timeout_ms;	/* of one try */
+	int		 has_deadline;
+	uint64_t	 deadline;	/* now_ms() when every lookup ends */
 };
 
 /* RFC 1035 4.1.1, RFC 2136 2.2: the RCODE names, lowercase. */
@@ -40,6 +43,16 @@ static const char *const rcode_names[] = {
 	"yxdomain", "yxrrset", "nxrrset", "notauth", "notzone",
 };
 #define NRCODES	(sizeof(rcode_names) / sizeof(rcode_names[0]))
+
+/* A clock for deadlines that the wall clock's steps do not move. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 int
 resolver_disabled(const struct config *cfg)
@@ -184,6 +197,51 @@ resolver_new(const struct config *cfg, char *err, size_t errlen)
 	ldns_resolver_set_random(r, false);
 	ldns_resolver_set_fail(r, false);
 	return res;
+}
+
+void
+resolver_set_deadline(struct resolver *res, uint64_t ms)
+{
+	if (res == NULL)
+		return;
+	res->has_deadline = 1;
+	res->deadline = now_ms() + ms;
+}
+
+void
+resolver_clear_deadline(struct resolver *res)
+{
+	if (res != NULL)
+		res->has_deadline = 0;
+}
+
+uint64_t
+resolver_time_left(const struct resolver *res)
+{
+	uint64_t now;
+
+	if (res == NULL || !res->has_deadline)
+		return UINT64_MAX;
+	now = now_ms();
+	return now >= res->deadline ? 0 : res->deadline - now;
+}
+
+/*
+ * The timeout of one try of the next query: the configured one, or less
+ * so that all of its tries (TRIES to each nameserver, as ldns sends
+ * them) end by the deadline.  0: the deadline has passed.
+ */
+static uint64_t
+try_timeout(const struct resolver *res)
+{
+	uint64_t left = resolver_time_left(res), tries;
+
+	tries = TRIES * (uint64_t)ldns_resolver_nameserver_count(res->ldns);
+	if (tries == 0)
+		tries = 1;
+	if (left == UINT64_MAX || left / tries >= res->timeout_ms)
+		return res->timeout_ms;
+	return left / tries;
 }
 
 void
@@ -370,7 +428,8 @@ send_query(struct resolver *res, const char *name, uint16_t type, int cd,
 	ldns_pkt *q = NULL, *p = NULL;
 	ldns_rdf *dname;
 	ldns_status st;
-	double t0;
+	struct timeval tv;
+	uint64_t t0, try_ms;
 	size_t i;
 	int rc = 0;
 
@@ -384,6 +443,14 @@ send_query(struct resolver *res, const char *name, uint16_t type, int cd,
 		a->status = RESOLVER_BADNAME;
 		return 0;
 	}
+	/* analysis_deadline: past it, no query is sent (mailscope.conf(5)) */
+	if ((try_ms = try_timeout(res)) == 0) {
+		ldns_rdf_deep_free(dname);
+		a->status = RESOLVER_TIMEOUT;
+		return 0;
+	}
+	clock_ms_to_tv(try_ms, &tv);
+	ldns_resolver_set_timeout(res->ldns, tv);
 	/*
 	 * ldns marks a nameserver that did not answer as unreachable for
 	 * good (its rtt becomes infinite): every query starts afresh.
@@ -397,11 +464,11 @@ send_query(struct resolver *res, const char *name, uint16_t type, int cd,
 	if (st != LDNS_STATUS_OK)
 		return st == LDNS_STATUS_MEM_ERR ? -1 : 0;
 	ldns_pkt_set_cd(q, cd != 0);
-	t0 = clock_now();
+	t0 = now_ms();
 	st = ldns_resolver_send_pkt(&p, res->ldns, q);
 	if (st != LDNS_STATUS_OK || p == NULL) {
 		/* ldns says "network error" for a timeout and a refusal */
-		if ((clock_now() - t0) * 1000 >= (double)res->timeout_ms)
+		if (now_ms() - t0 >= try_ms)
 			a->status = RESOLVER_TIMEOUT;
 		rc = st == LDNS_STATUS_MEM_ERR ? -1 : 0;
 	} else if (reply_matches(q, p)) {

@@ -70,6 +70,17 @@ int		 resolver_disabled(const struct config *cfg);
 struct resolver	*resolver_new(const struct config *cfg, char *err,
 		    size_t errlen);
 void		 resolver_free(struct resolver *);
+
+/*
+ * analysis_deadline: every lookup from now on ends within MS
+ * milliseconds (its tries shortened to fit), and one asked after that
+ * fails at once with RESOLVER_TIMEOUT, until resolver_clear_deadline().
+ * RES may be NULL.
+ */
+void		 resolver_set_deadline(struct resolver *, uint64_t ms);
+void		 resolver_clear_deadline(struct resolver *);
+/* Milliseconds to the deadline, 0 when past; UINT64_MAX: none. */
+uint64_t	 resolver_time_left(const struct resolver *);
 /*
  * How many of the nameservers resolver_new() would use are off loopback,
  * those listed in LIST (space-separated); 0 when none or disabled.

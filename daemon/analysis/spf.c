@@ -1,8 +1,9 @@
 /*
- * The SPF analyzer: check_host() of RFC 7208 for the MAIL FROM (2.4) and
+ * The SPF evaluator: check_host() of RFC 7208 for the MAIL FROM (2.4) and
  * HELO (2.3) identities, evaluated by libspf2 through a DNS layer of our
  * own (an SPF_dns_server_t) that sends every lookup to the one resolver and
- * counts the terms and void lookups of 4.6.4.  Analysis worker threads.
+ * counts the terms and void lookups of 4.6.4.  Runs in the SPF evaluator
+ * process (spfproc.c), and in the unit tests.
  */
 #include "build.h"
 
@@ -25,7 +26,6 @@
 #include "spf.h"
 #include "text.h"
 
-#define STORED_MAX	4096	/* bytes of a record or text kept */
 /* MX and PTR targets looked up per term (4.6.4, as libspf2's limits). */
 #define MAX_PENDING	SPF_MAX_DNS_MX
 
@@ -624,13 +624,13 @@ spf_result_fill(struct spf *spf, SPF_request_t *req, SPF_response_t *resp,
 	out->dns_lookups = c->terms;
 	out->void_lookups = c->voids;
 	if (c->record != NULL && (out->record = text_escaped(c->record,
-	    strlen(c->record), STORED_MAX, 0)) == NULL)
+	    strlen(c->record), SPF_STORED_MAX, 0)) == NULL)
 		return -1;
 	/* the explanation goes with fail; libspf2's default is not theirs */
 	if (c->over == NULL && r == SPF_RESULT_FAIL &&
 	    (exp = explain(spf, req)) != NULL) {
 		if (*exp != '\0' && (out->explanation = text_escaped(exp,
-		    strlen(exp), STORED_MAX, 0)) == NULL)
+		    strlen(exp), SPF_STORED_MAX, 0)) == NULL)
 			rc = -1;
 		free(exp);
 	}
@@ -638,11 +638,22 @@ spf_result_fill(struct spf *spf, SPF_request_t *req, SPF_response_t *resp,
 	    r == SPF_RESULT_PERMERROR || r == SPF_RESULT_TEMPERROR ||
 	    r == SPF_RESULT_INVALID) {
 		w = why(resp, c);
-		if ((out->error = text_escaped(w, strlen(w), STORED_MAX, 0)) ==
-		    NULL)
+		if ((out->error = text_escaped(w, strlen(w), SPF_STORED_MAX,
+		    0)) == NULL)
 			return -1;
 	}
 	return rc;
+}
+
+const char *
+spf_identity_domain(enum spf_identity id, const char *helo,
+    const char *mail_from)
+{
+	const char *at;
+
+	if (id == SPF_HELO || mail_from == NULL || *mail_from == '\0')
+		return helo;
+	return (at = strrchr(mail_from, '@')) != NULL ? at + 1 : mail_from;
 }
 
 int
@@ -651,26 +662,18 @@ spf_check(struct spf *spf, enum spf_identity id, const char *client_addr,
 {
 	SPF_request_t *req;
 	SPF_response_t *resp;
-	const char *domain, *at;
+	const char *domain;
 	char *postmaster = NULL;
 	size_t n;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	/*
-	 * RFC 7208 2.3, 2.4: the HELO name, whose sender is postmaster@HELO
-	 * (as for the null reverse path), or MAIL FROM's domain.
-	 */
-	if (id == SPF_HELO || mail_from == NULL || *mail_from == '\0')
-		domain = helo;
-	else
-		domain = (at = strrchr(mail_from, '@')) != NULL ? at + 1 :
-		    mail_from;
+	domain = spf_identity_domain(id, helo, mail_from);
 	out->checked = 1;
 	/* until known; running out of memory is a temporary error */
 	out->result = "temperror";
 	if (domain != NULL && (out->domain = text_escaped(domain,
-	    strlen(domain), STORED_MAX, 1)) == NULL)
+	    strlen(domain), SPF_STORED_MAX, 1)) == NULL)
 		return -1;
 	/* RFC 7208 4.3: nothing to look up is "none" */
 	if (domain == NULL || !spf_domain_valid(domain)) {

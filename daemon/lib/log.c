@@ -1,9 +1,11 @@
 /*
  * Logging: one line per event, to stderr in the foreground, else syslog.
- * Called from every thread; vfprintf/syslog keep lines whole.
+ * Called from every thread; vfprintf/syslog keep lines whole.  fatalx()
+ * on a thread other than the daemon's main one ends that thread alone.
  */
 #include "build.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,10 @@
 static int	 log_foreground = 1;
 static int	 log_verbosity = LOG_LVL_INFO;
 static const char *log_progname;	/* borrowed from log_init's caller */
+/* Set on the main thread before the others start (log_set_fatal_hook). */
+static void	(*fatal_hook)(void *);
+static void	*fatal_arg;
+static pthread_t fatal_main;
 
 void
 log_init(const char *progname, int foreground, int verbosity)
@@ -25,6 +31,21 @@ log_init(const char *progname, int foreground, int verbosity)
 	log_progname = progname;
 	if (!foreground)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_settings(int *foreground, int *verbosity)
+{
+	*foreground = log_foreground;
+	*verbosity = log_verbosity;
+}
+
+void
+log_set_fatal_hook(void (*hook)(void *), void *arg)
+{
+	fatal_hook = hook;
+	fatal_arg = arg;
+	fatal_main = pthread_self();
 }
 
 void
@@ -96,6 +117,16 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_LVL_WARN, LOG_CRIT, fmt, ap);
 	va_end(ap);
+	/*
+	 * exit() here would run the atexit handlers and free what the other
+	 * threads still use (the database, the event base) under them.
+	 */
+	if (fatal_hook != NULL && !pthread_equal(pthread_self(), fatal_main)) {
+		log_warn("fatal error on a thread: it ends, the process "
+		    "shuts down");
+		fatal_hook(fatal_arg);
+		pthread_exit(NULL);
+	}
 	exit(1);
 }
 

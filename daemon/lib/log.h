@@ -1,7 +1,7 @@
 /*
  * The one log module: stderr in the foreground, syslog otherwise.  The
  * verbosity (and where the lines go) are the only mutable globals besides
- * signal flags.
+ * signal flags, with the daemon's fatal hook, set before its threads.
  */
 #ifndef MAILSCOPE_LOG_H
 #define MAILSCOPE_LOG_H
@@ -17,8 +17,22 @@ void	log_reopen(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* What log_init() was given: for a process of the daemon to log alike. */
+void	log_settings(int *foreground, int *verbosity);
+/*
+ * Logs and exits 1; but on a thread other than the one that registered a
+ * hook with log_set_fatal_hook(), logs, calls HOOK(ARG) there and ends
+ * that thread alone (pthread_exit): the hook has the main thread shut
+ * the process down in order, and exit 1.
+ */
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+/*
+ * HOOK (thread-safe) for fatalx() on the other threads; the calling
+ * thread is the main one.  Before those threads start, or after they
+ * ended; NULL: fatalx() exits on every thread again.
+ */
+void	log_set_fatal_hook(void (*hook)(void *), void *arg);
 
 /*
  * Escapes untrusted bytes for a log line: printable ASCII stays, the rest
