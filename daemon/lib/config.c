@@ -138,6 +138,8 @@ static const struct keydef keys[] = {
 	{ SECT_GLOBAL, "hostname", KIND_DOMAIN, G(hostname), 0, REQUIRED },
 	{ SECT_GLOBAL, "database", KIND_PATH, G(database), 0, REQUIRED },
 	{ SECT_GLOBAL, "user", KIND_WORD, G(user), 0, 0 },
+	{ SECT_GLOBAL, "log_file", KIND_PATH, G(log_file), 0, 0 },
+	{ SECT_GLOBAL, "retention_days", KIND_COUNT, G(retention_days), 0, 0 },
 	{ SECT_GLOBAL, "resolver", KIND_RESOLVER, G(resolver), 0, 0 },
 	{ SECT_GLOBAL, "resolver_timeout", KIND_DURATION_POS,
 	    G(resolver_timeout_ms), 0, 0 },
@@ -207,6 +209,7 @@ static const struct keydef keys[] = {
 	{ SECT_WEB, "tests_total", KIND_COUNT, W(tests_total), 0, 0 },
 	{ SECT_WEB, "tests_period", KIND_DURATION_POS, W(tests_period_ms), 0,
 	    0 },
+	{ SECT_WEB, "acme_dir", KIND_PATH, W(acme_dir), 0, 0 },
 
 	{ SECT_ZONES, "ns", KIND_NS, Z(ns), Z(nns), 0 },
 	{ SECT_ZONES, "ns6", KIND_NS6, Z(ns6), Z(nns6), 0 },
@@ -1629,6 +1632,25 @@ check_dns_zones(struct parser *p)
 	    "[dns] needs an IPv6 listen address");
 }
 
+/*
+ * The path *SP of key NAME of section SS (TYPE), when set and well-formed,
+ * made absolute (relative to the directory of the file).
+ */
+static void
+resolve_key(struct parser *p, struct sect_state *ss, enum section type,
+    const char *name, char **sp)
+{
+	char *abs;
+	int line, bad;
+
+	line = key_line(ss, type, name, &bad);
+	if (*sp == NULL || bad ||
+	    (abs = resolve_paths(p, line, name, *sp, 0)) == NULL)
+		return;
+	free(*sp);
+	*sp = abs;
+}
+
 /* The file list *SP of key NAME at LINE: made absolute, then checked. */
 static void
 check_files(struct parser *p, int line, const char *name, char **sp)
@@ -1703,36 +1725,26 @@ config_check(struct parser *p)
 {
 	const struct catalog_host *ch;
 	struct config *cfg = p->cfg;
-	char *abs = NULL;
 	size_t i, j, n;
 	int line, bad;
 
 	check_required(p, &p->global, SECT_GLOBAL, "[global]");
-	line = key_line(&p->global, SECT_GLOBAL, "database", &bad);
-	if (cfg->database != NULL && !bad)
-		abs = resolve_paths(p, line, "database", cfg->database, 0);
-	if (abs != NULL) {
-		free(cfg->database);
-		cfg->database = abs;
-	}
+	resolve_key(p, &p->global, SECT_GLOBAL, "database", &cfg->database);
+	resolve_key(p, &p->global, SECT_GLOBAL, "log_file", &cfg->log_file);
 	for (i = 0; i < cfg->nhosts; i++)
 		check_host(p, &cfg->hosts[i], &p->hosts[i]);
 	if (cfg->web.present) {
 		check_required(p, &p->web, SECT_WEB, "[web]");
 		check_tls_files(p, &p->web, SECT_WEB, &cfg->web.certificate,
 		    &cfg->web.key);
+		resolve_key(p, &p->web, SECT_WEB, "acme_dir",
+		    &cfg->web.acme_dir);
 	}
 	if (cfg->dns.present) {
 		check_required(p, &p->dns, SECT_DNS, "[dns]");
 		check_dns_zones(p);
 	}
-	line = key_line(&p->zones, SECT_ZONES, "keys", &bad);
-	if (cfg->zones.keys != NULL && !bad &&
-	    (abs = resolve_paths(p, line, "keys", cfg->zones.keys, 0)) !=
-	    NULL) {
-		free(cfg->zones.keys);
-		cfg->zones.keys = abs;
-	}
+	resolve_key(p, &p->zones, SECT_ZONES, "keys", &cfg->zones.keys);
 	line = key_line(&p->global, SECT_GLOBAL, "trust_anchor", &bad);
 	if (cfg->trust_anchor != NULL && !bad)
 		check_files(p, line, "trust_anchor", &cfg->trust_anchor);
@@ -1916,6 +1928,7 @@ config_free(struct config *cfg)
 	free(cfg->web.http_listen);
 	free(cfg->web.certificate);
 	free(cfg->web.key);
+	free(cfg->web.acme_dir);
 	free(cfg->dns.listen);
 	free(cfg->dns.zones);
 	free_ns(cfg->zones.ns, cfg->zones.nns);
@@ -1927,6 +1940,7 @@ config_free(struct config *cfg)
 	free(cfg->hostname);
 	free(cfg->database);
 	free(cfg->user);
+	free(cfg->log_file);
 	free(cfg->resolver);
 	free(cfg->trust_anchor);
 	free(cfg->local_part);

@@ -67,6 +67,8 @@ struct web_conf {
 						   client net, default 10 */
 	unsigned		 tests_total;	/* from everyone, default 600 */
 	uint64_t		 tests_period_ms;	/* default 1 h */
+	char			*acme_dir;	/* owned: ACME HTTP-01 files;
+						   NULL: none served */
 };
 
 /* [dns] truncate: UDP answers for A/AAAA of mx-<id>.dns.<base> (dnsd.c). */
@@ -121,6 +123,8 @@ struct config {
 	char		*hostname;		/* owned: greeting and EHLO name */
 	char		*database;		/* owned */
 	char		*user;			/* owned; NULL: do not drop */
+	char		*log_file;		/* owned; NULL: syslog */
+	unsigned	 retention_days;	/* 0: tests are kept */
 	char		*resolver;		/* owned; NULL: the system's; "off" */
 	uint64_t	 resolver_timeout_ms;	/* of one try, default 5 s */
 	char		*trust_anchor;		/* owned; NULL: the default */
