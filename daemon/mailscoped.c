@@ -172,6 +172,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	log_reopen();
 	log_info("SIGHUP: reopened the log, reloading certificates");
 	listener_reload(d->ls);
+	policy_http_reload(d->web);
 }
 
 /*

@@ -2,8 +2,9 @@
  * The UDP and TCP server of dns.<base> and of the zones of [dns] zones on
  * the event loop thread: their files read at the start, sockets, the TCP
  * framing, the limits per connection and per client address, the rate
- * limit of UDP answers and of stored rows per client /24 or /56, and every
- * query logged and stored; the answers are dns_answer.c's.
+ * limit of UDP answers per client /24 or /56 and in total, that of stored
+ * rows per prefix, and every query logged and stored; the answers are
+ * dns_answer.c's.
  * RFC 1035 4.2.1 (UDP), 4.2.2 (TCP), RFC 7766 (DNS over TCP).
  */
 #include "build.h"
@@ -138,8 +139,12 @@ struct dnsd {
 	struct rrl_slot		*rrl;		/* owned: DNSD_RRL_SLOTS */
 	uint32_t		 rrl_seed;	/* of the slots' hash */
 	struct event		*rrl_timer;	/* owned: summaries */
+	double			 rrl_total;	/* tokens: rrl_total a second */
+	double			 rrl_total_last;	/* its last refill */
 	unsigned long		 rrl_dropped, rrl_slipped, unrecorded;
 	unsigned long		 rrl_dropped_unlogged, rrl_slipped_unlogged;
+	unsigned long		 rrl_over_total;	/* limited by rrl_total */
+	unsigned long		 rrl_over_total_unlogged;
 	double			 rrl_logged;	/* last line's time */
 	int			 stopping;
 };
@@ -269,6 +274,32 @@ rrl_slot(struct dnsd *d, const struct listen_addr *la,
 	return e;
 }
 
+/*
+ * One answer from the bucket of every prefix together ([dns] rrl_total a
+ * second, holding one second's worth), refilled to NOW: a flood spread
+ * over many prefixes, each within rrl_rate, is limited too.  0, or -1
+ * when it is empty.
+ */
+static int
+rrl_total_take(struct dnsd *d, double now)
+{
+	double rate = d->cfg->dns.rrl_total;
+
+	if (now > d->rrl_total_last) {
+		d->rrl_total += (now - d->rrl_total_last) * rate;
+		if (d->rrl_total > rate)
+			d->rrl_total = rate;
+		d->rrl_total_last = now;
+	}
+	if (d->rrl_total < 1) {
+		d->rrl_over_total++;
+		d->rrl_over_total_unlogged++;
+		return -1;
+	}
+	d->rrl_total -= 1;
+	return 0;
+}
+
 /* One line a second at most on what the rate limit did. */
 static void
 rrl_log(struct dnsd *d, const char *client, double now)
@@ -277,19 +308,22 @@ rrl_log(struct dnsd *d, const char *client, double now)
 	    (d->rrl_dropped_unlogged == 0 && d->rrl_slipped_unlogged == 0))
 		return;
 	log_info("dns: rate limit: dropped %lu answers, slipped %lu (TC=1), "
-	    "the last to %s; rrl_rate=%u rrl_slip=%u", d->rrl_dropped_unlogged,
-	    d->rrl_slipped_unlogged, client, d->cfg->dns.rrl_rate,
-	    d->cfg->dns.rrl_slip);
+	    "the last to %s; rrl_rate=%u rrl_slip=%u rrl_total=%u "
+	    "over_total=%lu", d->rrl_dropped_unlogged, d->rrl_slipped_unlogged,
+	    client, d->cfg->dns.rrl_rate, d->cfg->dns.rrl_slip,
+	    d->cfg->dns.rrl_total, d->rrl_over_total_unlogged);
 	d->rrl_dropped_unlogged = d->rrl_slipped_unlogged = 0;
+	d->rrl_over_total_unlogged = 0;
 	d->rrl_logged = now;
 }
 
 /*
  * Answers MSG (LEN bytes) from SS; the answer is in d->outbuf.  Over UDP,
- * beyond rrl_rate answers a second to its prefix, every rrl_slip-th is
- * sent TC=1 (a resolver retries over TCP) and the others are dropped
- * unread.  Beyond record_rate a second, queries are counted in the
- * prefix's next row instead of stored.
+ * beyond rrl_rate answers a second to its prefix, or rrl_total to all,
+ * every rrl_slip-th of the prefix's limited queries is sent TC=1 (a
+ * resolver retries over TCP) and the others are dropped unread.  Beyond
+ * record_rate a second, queries are counted in the prefix's next row
+ * instead of stored.
  */
 static enum dns_answer_result
 handle(struct dnsd *d, const struct listen_addr *la,
@@ -306,7 +340,8 @@ handle(struct dnsd *d, const struct listen_addr *la,
 	rec.time = clock_now();
 	rec_client(&rec, la, ss, tcp, client, sizeof(client));
 	e = rrl_slot(d, la, ss, tcp, rec.time);
-	if (!tcp && e->answers >= 1)
+	/* the total is taken from only when the prefix may have its answer */
+	if (!tcp && e->answers >= 1 && rrl_total_take(d, rec.time) == 0)
 		e->answers -= 1;
 	else if (!tcp && ++e->limited % d->cfg->dns.rrl_slip == 0)
 		flags |= DNS_ANSWER_SLIP;
@@ -625,13 +660,36 @@ on_tcp_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+/* The pause is over: every TCP listener still open accepts. */
+static void
+on_tcp_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct dnsd *d = arg;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < d->ntcpl; i++)
+		if (d->tcpl[i].lev != NULL)
+			evconnlistener_enable(d->tcpl[i].lev);
+}
+
+/* EMFILE and friends: every TCP listener pauses (listener.h). */
 static void
 on_tcp_accept_error(struct evconnlistener *lev, void *arg)
 {
 	struct dnsd_tcpl *l = arg;
+	struct dnsd *d = l->d;
+	char where[sizeof(l->la->text) + 16];
+	int e = EVUTIL_SOCKET_ERROR();
+	size_t i;
 
 	(void)lev;
-	log_warn("dns: tcp accept on %s: %s", l->la->text, strerror(errno));
+	for (i = 0; i < d->ntcpl; i++)
+		if (d->tcpl[i].lev != NULL)
+			evconnlistener_disable(d->tcpl[i].lev);
+	snprintf(where, sizeof(where), "dns tcp %s", l->la->text);
+	listener_pause(d->base, where, e, on_tcp_resume, d);
 }
 
 /*
@@ -769,6 +827,8 @@ dnsd_new(struct event_base *base, const struct config *cfg, char *err,
 	d->rrl_seed ^= 2166136261u;
 	d->base = base;
 	d->cfg = cfg;
+	d->rrl_total = cfg->dns.rrl_total;	/* a second's burst, as a prefix */
+	d->rrl_total_last = clock_now();
 	TAILQ_INIT(&d->conns);
 	ms = cfg->timeout_command_ms < DNSD_TCP_TIMEOUT_MAX_MS ?
 	    cfg->timeout_command_ms : DNSD_TCP_TIMEOUT_MAX_MS;
@@ -858,8 +918,9 @@ dnsd_free(struct dnsd *d)
 		    d->malformed);
 	if (d->rrl_dropped + d->rrl_slipped + d->unrecorded > 0)
 		log_info("dns: rate limit: dropped %lu answers, slipped %lu "
-		    "in all; %lu queries counted, not stored one by one",
-		    d->rrl_dropped, d->rrl_slipped, d->unrecorded);
+		    "in all (%lu of them over rrl_total); %lu queries counted, "
+		    "not stored one by one", d->rrl_dropped, d->rrl_slipped,
+		    d->rrl_over_total, d->unrecorded);
 	if (d->rrl_timer != NULL)
 		event_free(d->rrl_timer);
 	free(d->rrl);

@@ -1,13 +1,15 @@
 /*
  * The evhttp set-up both web listeners share (httpd.h): bounds on the
- * request, the idle limit, every method let through, and the binding.
- * Event loop thread.
+ * request, the idle limit, every method let through, the binding, and
+ * the pause when accept(2) runs out of files.  Event loop thread.
  */
 #include "build.h"
 
+#include <sys/socket.h>
 #include <sys/time.h>
 
-#include <errno.h>
+#include <netinet/in.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -19,6 +21,7 @@
 #include "httpd.h"
 #include "listener.h"
 #include "log.h"
+#include "netaddr.h"
 
 uint64_t
 httpd_timeout_ms(const struct config *cfg)
@@ -46,13 +49,56 @@ httpd_new(struct event_base *base, const struct config *cfg)
 	return http;
 }
 
+/* evhttp_foreach_bound_socket(): one listener of an evhttp off or on */
+static void
+bound_disable(struct evhttp_bound_socket *bound, void *arg)
+{
+	(void)arg;
+	evconnlistener_disable(evhttp_bound_socket_get_listener(bound));
+}
+
+static void
+bound_enable(struct evhttp_bound_socket *bound, void *arg)
+{
+	(void)arg;
+	evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
+}
+
+/* The pause is over: every listener the evhttp still has accepts. */
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	evhttp_foreach_bound_socket(arg, bound_enable, NULL);
+}
+
+/*
+ * EMFILE and friends: every listener of the evhttp pauses (listener.h).
+ * ARG is the evhttp: evhttp_bind_listener() makes it the listener's
+ * argument, and it is freed only after the event loop (policy_http_free,
+ * web_free).
+ */
 static void
 on_accept_error(struct evconnlistener *lev, void *arg)
 {
-	(void)arg;
-	/* EMFILE and friends: logged; libevent keeps the listener going */
-	log_warn("web: accept on fd %d: %s", (int)evconnlistener_get_fd(lev),
-	    strerror(errno));
+	struct evhttp *http = arg;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN], where[INET6_ADDRSTRLEN + 16];
+	int e = EVUTIL_SOCKET_ERROR(), port, family;
+
+	snprintf(where, sizeof(where), "web fd %d",
+	    (int)evconnlistener_get_fd(lev));
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss,
+	    &len) == 0 && netaddr_text((struct sockaddr *)&ss, addr,
+	    sizeof(addr), &port, &family) == 0)
+		snprintf(where, sizeof(where), family == 6 ? "web [%s]:%d" :
+		    "web %s:%d", addr, port);
+	evhttp_foreach_bound_socket(http, bound_disable, NULL);
+	listener_pause(evconnlistener_get_base(lev), where, e, accept_resume,
+	    http);
 }
 
 int

@@ -4,8 +4,8 @@
  * :: can be bound side by side), builds each host's TLS context, and
  * hands accepted sockets, with the challenges their address names, to
  * the SMTP server.  The one way a TCP listener is bound: [web] and [dns]
- * use listener_bind() too.  Accepting pauses when the process is out of
- * files; SIGHUP reloads the certificates.  Event loop thread.
+ * use listener_bind() too, and listener_pause() when the process is out
+ * of files.  SIGHUP reloads the certificates.  Event loop thread.
  */
 #include "build.h"
 
@@ -49,7 +49,6 @@ struct listeners {
 	size_t			 nhosts;
 	struct bound		*bound;		/* owned */
 	size_t			 nbound;
-	struct event		*resume;	/* owned: ends a pause */
 };
 
 static void
@@ -87,17 +86,32 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	struct bound *b = arg;
 	struct listeners *ls = b->ls;
 	int e = EVUTIL_SOCKET_ERROR();
-	struct timeval tv;
 	size_t i;
 
-	(void)lev;
 	for (i = 0; i < ls->nbound; i++)
 		if (ls->bound[i].lev != NULL)
 			evconnlistener_disable(ls->bound[i].lev);
-	log_warn("accept on %s: %s; not accepting for %d ms", b->lis.local,
-	    strerror(e), ACCEPT_PAUSE_MS);
+	listener_pause(evconnlistener_get_base(lev), b->lis.local, e,
+	    accept_resume, ls);
+}
+
+void
+listener_pause(struct event_base *base, const char *what, int err,
+    event_callback_fn resume, void *group)
+{
+	struct timeval tv;
+
 	clock_ms_to_tv(ACCEPT_PAUSE_MS, &tv);
-	evtimer_add(ls->resume, &tv);
+	/* a base's timer: no owner to free it, none left behind */
+	if (event_base_once(base, -1, EV_TIMEOUT, resume, group, &tv) == -1) {
+		/* no pause: accepting again at once, as libevent would */
+		log_warn("accept on %s: %s; cannot pause: out of memory", what,
+		    strerror(err));
+		resume(-1, EV_TIMEOUT, group);
+		return;
+	}
+	log_warn("accept on %s: %s; not accepting for %d ms", what,
+	    strerror(err), ACCEPT_PAUSE_MS);
 }
 
 struct evconnlistener *
@@ -181,8 +195,7 @@ listener_open(struct event_base *base, const struct config *cfg,
 		n += cfg->hosts[i].nlisten + cfg->hosts[i].nchlisten;
 	if ((ls = calloc(1, sizeof(*ls))) == NULL ||
 	    (ls->tls = calloc(cfg->nhosts + 1, sizeof(*ls->tls))) == NULL ||
-	    (ls->bound = calloc(n + 1, sizeof(*ls->bound))) == NULL ||
-	    (ls->resume = evtimer_new(base, accept_resume, ls)) == NULL) {
+	    (ls->bound = calloc(n + 1, sizeof(*ls->bound))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		listener_free(ls);
 		return NULL;
@@ -210,27 +223,17 @@ void
 listener_reload(struct listeners *ls)
 {
 	const struct host_conf *h;
-	char err[512];
-	SSL_CTX *ctx;
 	size_t i, j;
 
 	for (i = 0; i < ls->nhosts; i++) {
 		h = &ls->cfg->hosts[i];
-		if (ls->tls[i] == NULL)
+		if (ls->tls[i] == NULL ||
+		    tls_ctx_reload(&ls->tls[i], h) == -1)
 			continue;
-		if ((ctx = tls_ctx_new(h, err, sizeof(err))) == NULL) {
-			log_warn("reload: %s; keeping the old certificates and "
-			    "keys of host %s", err, h->name);
-			continue;
-		}
 		/* sessions hold a reference to the context they use */
 		for (j = 0; j < ls->nbound; j++)
 			if (ls->bound[j].lis.host == h)
-				ls->bound[j].lis.tls = ctx;
-		tls_ctx_free(ls->tls[i]);
-		ls->tls[i] = ctx;
-		log_info("reload: host %s: certificates and keys reloaded",
-		    h->name);
+				ls->bound[j].lis.tls = ls->tls[i];
 	}
 }
 
@@ -255,8 +258,6 @@ listener_free(struct listeners *ls)
 		return;
 	if (ls->bound != NULL)
 		listener_stop(ls);
-	if (ls->resume != NULL)
-		event_free(ls->resume);
 	for (i = 0; ls->tls != NULL && i < ls->nhosts; i++)
 		tls_ctx_free(ls->tls[i]);
 	free(ls->tls);

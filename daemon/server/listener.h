@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include <event2/event.h>
 #include <event2/listener.h>
 
 #include "types.h"
@@ -25,6 +26,17 @@ struct smtp_server;
 struct evconnlistener *listener_bind(struct event_base *,
 		    const struct listen_addr *la, evconnlistener_cb cb,
 		    void *arg, char *err, size_t errlen);
+
+/*
+ * accept(2) failed with ERR on a listener at WHAT: an error libevent does
+ * not retry itself (EMFILE, ENFILE, ENOBUFS, ENOMEM).  The caller has
+ * disabled every listener of its GROUP (they share the resources);
+ * RESUME(-1, EV_TIMEOUT, GROUP) enables them again after a pause, with
+ * one warning a pause.  GROUP lives as long as the event loop runs (the
+ * timer is the base's: event_base_free() frees one still pending).
+ */
+void		 listener_pause(struct event_base *, const char *what, int err,
+		    event_callback_fn resume, void *group);
 
 /* Binds every listen address of CFG's hosts.  NULL with ERR on failure. */
 struct listeners *listener_open(struct event_base *, const struct config *,

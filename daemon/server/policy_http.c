@@ -48,6 +48,7 @@
 #define WEB_POLICY_MAX	1024
 #define POLICY_PREFIX	"mta-sts."	/* RFC 8461 3.3: the policy host */
 #define WELL_KNOWN	"/.well-known/"
+#define WEB_PROFILE	"web"	/* its name in tls.c's messages */
 
 #define STR_(x)		#x
 #define STR(x)		STR_(x)
@@ -748,6 +749,26 @@ on_request(struct evhttp_request *req, void *arg)
 	    error[0] != '\0' ? error : NULL);
 }
 
+/*
+ * The web profile for tls.c into HOST (NAME and CIPHERS its strings):
+ * certificates chosen by SNI among the name sets; TLS 1.2 and 1.3 with
+ * every suite, so that no sender's policy fetch fails because of us
+ * (what it negotiated is stored).
+ */
+static void
+web_profile(const struct config *cfg, struct host_conf *host, char *name,
+    char *ciphers)
+{
+	memset(host, 0, sizeof(*host));
+	host->name = name;
+	host->starttls = STARTTLS_REQUIRED;
+	host->certificate = cfg->web.certificate;
+	host->key = cfg->web.key;
+	host->proto_min = TLS1_2_VERSION;
+	host->proto_max = TLS1_3_VERSION;
+	host->ciphers = ciphers;
+}
+
 struct policy_http *
 policy_http_new(struct event_base *base, const struct config *cfg,
     struct store *store, char *err, size_t errlen)
@@ -755,7 +776,7 @@ policy_http_new(struct event_base *base, const struct config *cfg,
 	const struct web_conf *w = &cfg->web;
 	struct policy_http *ph;
 	struct host_conf host;
-	char name[] = "web", ciphers[] = "all";
+	char name[] = WEB_PROFILE, ciphers[] = "all";
 	size_t i;
 
 	if ((ph = calloc(1, sizeof(*ph))) == NULL ||
@@ -772,19 +793,7 @@ policy_http_new(struct event_base *base, const struct config *cfg,
 	ph->store = store;
 	TAILQ_INIT(&ph->conns);
 
-	/*
-	 * The web profile for tls.c: certificates chosen by SNI among the
-	 * name sets; TLS 1.2 and 1.3 with every suite, so that no sender's
-	 * policy fetch fails because of us (what it negotiated is stored).
-	 */
-	memset(&host, 0, sizeof(host));
-	host.name = name;
-	host.starttls = STARTTLS_REQUIRED;
-	host.certificate = w->certificate;
-	host.key = w->key;
-	host.proto_min = TLS1_2_VERSION;
-	host.proto_max = TLS1_3_VERSION;
-	host.ciphers = ciphers;
+	web_profile(cfg, &host, name, ciphers);
 	if ((ph->tls = tls_ctx_new(&host, err, errlen)) == NULL) {
 		policy_http_free(ph);
 		return NULL;
@@ -824,6 +833,19 @@ policy_http_set_web(struct policy_http *ph, struct web *web)
 {
 	if (ph != NULL)
 		ph->web = web;
+}
+
+void
+policy_http_reload(struct policy_http *ph)
+{
+	struct host_conf host;
+	char name[] = WEB_PROFILE, ciphers[] = "all";
+
+	if (ph == NULL)
+		return;
+	web_profile(ph->cfg, &host, name, ciphers);
+	/* a connection's SSL holds a reference to the context it uses */
+	(void)tls_ctx_reload(&ph->tls, &host);
 }
 
 void

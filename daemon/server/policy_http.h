@@ -27,6 +27,11 @@ struct policy_http *policy_http_new(struct event_base *,
 void		 policy_http_set_store(struct policy_http *, struct store *);
 /* The web application for requests that are no policy fetch. */
 void		 policy_http_set_web(struct policy_http *, struct web *);
+/*
+ * SIGHUP: the certificates and keys again, for the connections to come;
+ * when the files fail, the old ones stay (logged with the reason).
+ */
+void		 policy_http_reload(struct policy_http *);
 /* Stops accepting (SIGTERM); connections already open may finish. */
 void		 policy_http_stop(struct policy_http *);
 /*

@@ -500,6 +500,23 @@ tls_ctx_free(SSL_CTX *ctx)
 	SSL_CTX_free(ctx);
 }
 
+int
+tls_ctx_reload(SSL_CTX **ctx, const struct host_conf *h)
+{
+	char err[512];
+	SSL_CTX *fresh;
+
+	if ((fresh = tls_ctx_new(h, err, sizeof(err))) == NULL) {
+		log_warn("reload: %s; keeping the old certificates and keys of "
+		    "host %s", err, h->name);
+		return -1;
+	}
+	tls_ctx_free(*ctx);
+	*ctx = fresh;
+	log_info("reload: host %s: certificates and keys reloaded", h->name);
+	return 0;
+}
+
 SSL *
 tls_ssl_new(SSL_CTX *ctx, struct tls_rec *rec)
 {

@@ -16,6 +16,13 @@
 /* The context of HOST (protocols, ciphers, certificates).  NULL + ERR. */
 SSL_CTX	*tls_ctx_new(const struct host_conf *host, char *err, size_t errlen);
 void	 tls_ctx_free(SSL_CTX *);
+/*
+ * SIGHUP: a new context of HOST from its files replaces *CTX, for the
+ * handshakes to come (an SSL keeps a reference to the context it was
+ * made from).  When the files fail, *CTX stays and the reason is
+ * logged.  0, or -1: kept.
+ */
+int	 tls_ctx_reload(SSL_CTX **ctx, const struct host_conf *host);
 
 /* A server SSL that records into REC (borrowed; see tls_ssl_detach). */
 SSL	*tls_ssl_new(SSL_CTX *, struct tls_rec *rec);

@@ -37,7 +37,12 @@ BUILDDIR = os.path.abspath(os.environ.get("top_builddir") or SRCDIR)
 MAILSCOPED = os.path.join(BUILDDIR, "mailscoped")
 MAILSCOPE = os.path.join(BUILDDIR, "mailscope")
 
-SLOW = float(os.environ.get("MAILSCOPE_TEST_SLOW", "1") or 1)
+# MAILSCOPE_VALGRIND=1: mailscoped runs under valgrind's memcheck ("all":
+# the mailscope tool too), one log per process in MAILSCOPE_VALGRIND_LOGS,
+# every deadline 10 times longer unless MAILSCOPE_TEST_SLOW says otherwise
+# (tests/valgrind/run builds, runs and scans the logs).
+VALGRIND = os.environ.get("MAILSCOPE_VALGRIND", "")
+SLOW = float(os.environ.get("MAILSCOPE_TEST_SLOW", "10" if VALGRIND else "1") or 1)
 KEEP_TMP = os.environ.get("MAILSCOPE_KEEP_TMP") == "1"
 
 # What demo-config writes (the contract the tests are written against).
@@ -103,6 +108,18 @@ DEFAULT_OPTIONS = [
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def valgrind(argv, tool=False):
+    """ARGV, under memcheck when MAILSCOPE_VALGRIND asks for it."""
+    if VALGRIND not in ("1", "all") or (tool and VALGRIND != "all"):
+        return argv
+    logs = os.environ.get("MAILSCOPE_VALGRIND_LOGS") or os.path.join(BUILDDIR, "valgrind-logs")
+    os.makedirs(logs, exist_ok=True)
+    return ["valgrind", "--tool=memcheck", "--error-exitcode=99", "--leak-check=full",
+            "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+            "--num-callers=30", "--log-file=%s/%s.%%p.log"
+            % (logs, os.path.basename(argv[0]))] + argv
 
 
 def deadline(seconds):
@@ -535,7 +552,8 @@ class Daemon:
     # -- the tool
 
     def tool(self, *args, config=True, check=True, timeout=60):
-        argv = [MAILSCOPE] + (["-c", self.conf] if config else []) + list(args)
+        argv = valgrind([MAILSCOPE] + (["-c", self.conf] if config else []) + list(args),
+                        tool=True)
         cp = run(argv, timeout=timeout, cwd=self.dir)
         if check and (cp.returncode != 0 or sanitizer_report(cp.stderr)):
             raise DaemonError("mailscope failed\n" + describe(cp))
@@ -578,7 +596,7 @@ class Daemon:
         self.logf = open(self.log_path, "ab")
         self.returncode = None
         self.proc = subprocess.Popen(
-            [MAILSCOPED, "-c", self.conf, "-f", "-v"], cwd=self.dir,
+            valgrind([MAILSCOPED, "-c", self.conf, "-f", "-v"]), cwd=self.dir,
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT)
         _live.add(self)
         self.probe_ports = []

@@ -7,6 +7,11 @@ otherwise, the other source is answered as usual, TCP is never limited,
 the drops are logged ("dns: rate limit: dropped N answers, slipped M") and
 counted in dns_queries.rrl_dropped, and the rows of the flood stay within
 record_rate a second (the rest counted in dns_queries.unrecorded).
+
+Then [dns] rrl_total: queries from many /24s (127.0.x.2), each well
+within rrl_rate, together beyond rrl_total a second: the answers beyond
+the total are limited as over rrl_rate (every rrl_slip-th of a prefix's
+slipped, the others dropped), and every query is still accounted for.
 """
 
 import socket
@@ -133,3 +138,86 @@ class RateLimitedResponder(DnsCase):
         rows = self.rows("client_addr = '127.0.2.2'", (), RECORD)
         self.assertEqual([(r["rrl"], r["unrecorded"], r["rrl_dropped"]) for r in rows],
                          [(None, 0, 0)] * RECORD)
+
+
+class TotalRateLimit(DnsCase):
+    """[dns] rrl_rate = 50, rrl_slip = 2, rrl_total = 100."""
+
+    PREFIXES, EACH, TOTAL = 40, 20, 100
+    options = [("dns", "rrl_rate", str(RATE)), ("dns", "rrl_slip", str(SLIP)),
+               ("dns", "rrl_total", str(TOTAL))]
+
+    def read_until(self, s, heads, qid):
+        """Reads answers on S into HEADS until that of QID, or until none
+        came for 20 ms (scaled)."""
+        s.settimeout(harness.deadline(0.02))
+        while True:
+            try:
+                heads.append(parse_header(s.recv(65535)))
+            except socket.timeout:
+                return
+            if heads[-1]["id"] == qid:
+                return
+
+    def test_many_prefixes_within_their_rate_are_limited_by_the_total(self):
+        self.assertLess(self.EACH, RATE)
+        addr, port = self.dns[4]
+        name = "%s.%s" % (new_id(), ZONE)
+        sources = ["127.0.%d.2" % (10 + k) for k in range(self.PREFIXES)]
+        socks, heads = [], {}
+        start = time.monotonic()
+        try:
+            # one prefix after the other: two that share an RRL slot
+            # (one chance in a few hundred) take it over once each
+            for src in sources:
+                s = udp_socket(src)
+                socks.append(s)
+                s.connect((addr, port))
+                heads[src] = []
+                for k in range(self.EACH):
+                    s.send(query(name, T_MX, qid=k))
+                # a prefix at a time, so that the kernel drops none: its
+                # last answer (unless that one was dropped) ends the wait
+                self.read_until(s, heads[src], self.EACH - 1)
+            for src, s in zip(sources, socks):
+                RateLimitedResponder.drain(self, s, heads[src], 0.05)
+            elapsed = time.monotonic() - start
+        finally:
+            for s in socks:
+                s.close()
+
+        full = {src: [h for h in hs if not h["tc"]] for src, hs in heads.items()}
+        slipped = {src: [h for h in hs if h["tc"]] for src, hs in heads.items()}
+        nfull = sum(len(v) for v in full.values())
+        # the burst of one second, then TOTAL a second
+        self.assertGreaterEqual(nfull, self.TOTAL - 2)
+        self.assertLessEqual(nfull, self.TOTAL * (elapsed + 1) + 1,
+                             "%d full answers in %.2fs" % (nfull, elapsed))
+        self.assertLess(nfull, self.PREFIXES * self.EACH)
+
+        # each prefix: limited as over rrl_rate, and every query counted
+        for src in sources:
+            self.d.wait_for(
+                "SELECT sum(CASE WHEN rrl IS 'summary' THEN 0 ELSE 1 END) +"
+                " sum(unrecorded) AS n FROM dns_queries WHERE client_addr = ?"
+                " HAVING n >= %d" % self.EACH, (src,), timeout=5,
+                what="every query from %s counted" % src)
+            rows = self.d.query("SELECT * FROM dns_queries WHERE client_addr = ?", (src,))
+            received = sum(0 if r["rrl"] == "summary" else 1 for r in rows) + \
+                sum(r["unrecorded"] for r in rows)
+            self.assertEqual(received, self.EACH, (src, rows))
+            limited = self.EACH - len(full[src])
+            self.assertEqual(len(slipped[src]), limited // SLIP, src)
+            self.assertEqual(sum(r["rrl_dropped"] for r in rows),
+                             limited - limited // SLIP, src)
+            self.assertEqual(sum(1 for r in rows if r["rrl"] == "slip"),
+                             len(slipped[src]), src)
+            for h in full[src]:
+                self.assertEqual((h["rcode"], h["an"]), (0, 1), h)
+            for h in slipped[src]:
+                self.assertEqual((h["rcode"], h["an"], h["qd"]), (0, 0, 1), h)
+        # the log says the total was the limit
+        lines = [l for l in self.d.log().splitlines() if "dns: rate limit: dropped" in l]
+        self.assertTrue(lines, self.d.log_tail())
+        self.assertTrue(any("rrl_total=%d over_total=" % self.TOTAL in l
+                            and "over_total=0" not in l for l in lines), lines)

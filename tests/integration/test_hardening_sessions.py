@@ -1,6 +1,6 @@
 """Issue 15, sessions and the event loop: every session ends within a
 bounded time whatever the peer does, output back-pressure, accept() at
-the file limit, the hard shutdown deadline, STARTTLS without an SSL,
+the file limit (SMTP, web and DNS over TCP), the hard shutdown deadline, STARTTLS without an SSL,
 SIGHUP, and the modes of what the daemon creates and reads.  One daemon
 per test, on loopback."""
 
@@ -199,15 +199,17 @@ class Sessions(unittest.TestCase):
 
     # -- accept() at the file limit ---------------------------------------
 
-    def test_accept_at_file_limit_does_not_spin(self):
-        d = self.daemon([("global", "max_per_ip", "100")])
+    def assertAcceptPausesAtFileLimit(self, d, section, served):
+        """At EMFILE, accepting on SECTION's listener does not spin (little
+        CPU, a warning per pause at most); once files are back, SERVED()
+        succeeds again within a deadline."""
         pid = d.proc.pid
         d.wait_probes_closed()
         prlimit_nofile(pid, open_fds(pid) + 2)
         clients = []
         try:
             for _ in range(8):
-                s = socket.create_connection(d.addr("plain"), timeout=2)
+                s = socket.create_connection(d.addr(section), timeout=2)
                 clients.append(s)
             time.sleep(0.5)
             t0 = cpu_seconds(pid)
@@ -225,13 +227,48 @@ class Sessions(unittest.TestCase):
         end = time.monotonic() + harness.deadline(5)
         while True:
             try:
-                with d.smtp("plain", timeout=1) as c:
-                    c.quit()
+                served()
                 break
             except (AssertionError, EOFError, OSError, harness.DaemonError):
                 if time.monotonic() > end:
                     raise
                 time.sleep(0.1)
+
+    def test_accept_at_file_limit_does_not_spin(self):
+        d = self.daemon([("global", "max_per_ip", "100")])
+
+        def served():
+            with d.smtp("plain", timeout=1) as c:
+                c.quit()
+        self.assertAcceptPausesAtFileLimit(d, "plain", served)
+
+    def test_web_accept_at_file_limit_does_not_spin(self):
+        d = self.daemon([("global", "max_per_ip", "100")])
+
+        def served():
+            ctx = d.tls_context(verify=False)
+            with socket.create_connection(d.addr("web"), timeout=1) as s:
+                with ctx.wrap_socket(s) as t:
+                    t.sendall(b"HEAD / HTTP/1.1\r\nHost: www.%s\r\n"
+                              b"Connection: close\r\n\r\n" % harness.BASE_DOMAIN.encode())
+                    head = t.recv(1024)
+            self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+        self.assertAcceptPausesAtFileLimit(d, "web", served)
+        self.assertRegex(d.log(), r"accept on web 127\.0\.0\.1:\d+: Too many open "
+                         r"files; not accepting for 1000 ms")
+
+    def test_dns_tcp_accept_at_file_limit_does_not_spin(self):
+        from test_dnsd import T_SOA, ZONE, framed, parse_header, query, tcp_read_message
+        d = self.daemon([("global", "max_per_ip", "100")])
+
+        def served():
+            with socket.create_connection(d.addr("dns"), timeout=1) as s:
+                s.sendall(framed(query(ZONE, T_SOA, qid=9)))
+                h = parse_header(tcp_read_message(s))
+            self.assertEqual((h["id"], h["rcode"], h["an"]), (9, 0, 1), h)
+        self.assertAcceptPausesAtFileLimit(d, "dns", served)
+        self.assertRegex(d.log(), r"accept on dns tcp 127\.0\.0\.1:\d+: Too many "
+                         r"open files; not accepting for 1000 ms")
 
     def run_daemon(self, d, soft, hard):
         """mailscoped on D's config under RLIMIT_NOFILE SOFT/HARD; the
