@@ -26,3 +26,9 @@ CREATE TABLE refusals (
 CREATE INDEX refusals_connection ON refusals (connection_id);
 CREATE INDEX refusals_test ON refusals (test_id);
 ALTER TABLE connections ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
+-- A connection refused at accept by a limit (max_connections,
+-- max_per_ip, max_connection_rate) has a row of its own up to 10 a second
+-- from its client network (an IPv4 address, an IPv6 /64); beyond, it is
+-- answered and closed without one, and counted here, in the next such
+-- row of the network: connections refused unrecorded since the previous.
+ALTER TABLE connections ADD COLUMN unrecorded INTEGER NOT NULL DEFAULT 0;

@@ -41,6 +41,7 @@
  * for a reason of ours (issue 12; 10 was below one set).
  */
 #define DEF_MAX_PER_IP		(2 * catalog_set_connections())
+#define DEF_MAX_CONNECTION_RATE	600	/* a client net's, a minute */
 #define DEF_MAX_RECIPIENTS	100	/* RFC 5321 4.5.3.1.8 minimum */
 #define DEF_MAX_ERRORS		20
 #define DEF_MAX_COMMANDS	1000
@@ -149,6 +150,8 @@ static const struct keydef keys[] = {
 	{ SECT_GLOBAL, "max_connections", KIND_COUNT, G(max_connections),
 	    0, 0 },
 	{ SECT_GLOBAL, "max_per_ip", KIND_COUNT, G(max_per_ip), 0, 0 },
+	{ SECT_GLOBAL, "max_connection_rate", KIND_COUNT,
+	    G(max_connection_rate), 0, 0 },
 	{ SECT_GLOBAL, "max_recipients", KIND_COUNT, G(max_recipients), 0, 0 },
 	{ SECT_GLOBAL, "max_errors", KIND_COUNT, G(max_errors), 0, 0 },
 	{ SECT_GLOBAL, "max_commands", KIND_COUNT, G(max_commands), 0, 0 },
@@ -1823,6 +1826,7 @@ config_new(struct parser *p, const char *file)
 	cfg->wait_ms = DEF_WAIT_MS;
 	cfg->max_connections = DEF_MAX_CONNECTIONS;
 	cfg->max_per_ip = DEF_MAX_PER_IP;
+	cfg->max_connection_rate = DEF_MAX_CONNECTION_RATE;
 	cfg->max_recipients = DEF_MAX_RECIPIENTS;
 	cfg->max_errors = DEF_MAX_ERRORS;
 	cfg->max_commands = DEF_MAX_COMMANDS;

@@ -59,6 +59,7 @@ struct conn_rec {
 	unsigned	 transactions;	/* committed */
 	unsigned	 mail_commands;	/* MAIL commands sent, any reply */
 	unsigned	 refusals;	/* refused by a limit (refusal_rec) */
+	unsigned	 unrecorded;	/* refused at accept before, unrecorded */
 	char		*test_id;	/* attributed test, NULL if none */
 	char		*sni_test_id;	/* a test the SNI names (testid_from_name) */
 	char		*commands;	/* "ehlo=1 mail=1/2 ..." summary */

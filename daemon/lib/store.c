@@ -106,9 +106,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ROLLBACK_TO] = "ROLLBACK TO job",
 	[ST_CONN_OPEN] =
 	    "INSERT INTO connections (id, host, local_addr, client_addr,"
-	    " client_port, family, started, challenge, challenges)"
+	    " client_port, family, started, challenge, challenges, unrecorded)"
 	    " VALUES (:id, :host, :local_addr, :client_addr, :client_port,"
-	    " :family, :started, :challenge, :challenges)",
+	    " :family, :started, :challenge, :challenges, :unrecorded)",
 	[ST_CONN_CLOSE] =
 	    "UPDATE connections SET ended = :ended, helo_verb = :helo_verb,"
 	    " helo = :helo, extensions = :extensions, starttls = :starttls,"
@@ -370,7 +370,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/*
 	 * The undecided connections of a network whose decision changes:
 	 * the tests with evidence from the network whose window (creation
-	 * to last evidence + :window) holds the connection's start.
+	 * to last evidence + :window) holds the connection's start.  Only
+	 * those that new evidence can change: the closing connection's own
+	 * row, and those since the creation of the tests the evidence names
+	 * (none: its own row alone), so that a flood of connections without
+	 * evidence costs one row each, not the network's whole history.
 	 */
 	[ST_ATTR_EVAL] =
 	    "SELECT connection_id, test_id, reason, candidates FROM ("
@@ -387,6 +391,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " ON a.started >= w.created AND a.started <= w.last_seen + :window"
 	    " WHERE a.client_net = :client_net"
 	    " AND a.reason IN ('none', 'address', 'ambiguous')"
+	    " AND (a.connection_id = :scope_connection"
+	    " OR a.started >= (SELECT min(created) FROM tests"
+	    " WHERE id IN (:scope_test, :scope_test2)))"
 	    " GROUP BY a.connection_id)"
 	    " WHERE reason IS NOT was OR candidates IS NOT was_candidates",
 	[ST_ATTR_SET] =
@@ -459,7 +466,7 @@ STAILQ_HEAD(jobq, job);
 /*
  * Owns the database handle, its statements, the queues and the completion
  * event (which lives on the daemon's base, borrowed).  mtx protects jobs,
- * bulk, nbulk, dropped, done and stopping, nothing else; db, stmt and
+ * njobs, bulk, nbulk, dropped, done and stopping, nothing else; db, stmt and
  * job_rc belong to the writer thread while it runs.
  */
 struct store {
@@ -470,6 +477,7 @@ struct store {
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;	/* jobs queued, or stopping */
 	struct jobq		 jobs;	/* loop -> writer: sessions' records */
+	size_t			 njobs;	/* in jobs */
 	struct jobq		 bulk;	/* loop -> writer: DNS, web, analyses */
 	size_t			 nbulk;	/* in bulk */
 	unsigned long		 dropped;	/* DNS/web records, queue full */
@@ -1072,6 +1080,7 @@ static const struct col conn_cols[] = {
 	COL(conn_rec, UINT, transactions),
 	COL(conn_rec, UINT, mail_commands),
 	COL(conn_rec, UINT, refusals),
+	COL(conn_rec, UINT, unrecorded),
 	COL(conn_rec, TEXT, test_id),
 	COL(conn_rec, TEXT, sni_test_id),
 	COL(conn_rec, TEXT, commands),
@@ -1388,6 +1397,19 @@ struct attr_row {
 	const char	*candidates;
 };
 
+/* What new evidence may change (ST_ATTR_EVAL): borrowed strings. */
+struct attr_scope {
+	int64_t		 connection;	/* 0: none */
+	const char	*test;		/* the tests the evidence names */
+	const char	*test2;
+};
+
+static const struct col scope_cols[] = {
+	COL_AS(attr_scope, INT64, connection, ":scope_connection"),
+	COL_AS(attr_scope, TEXT, test, ":scope_test"),
+	COL_AS(attr_scope, TEXT, test2, ":scope_test2"),
+};
+
 static const struct col attr_cols[] = {
 	COL(attr_row, INT64, connection_id),
 	COL(attr_row, TEXT, test_id),
@@ -1444,11 +1466,13 @@ column_dup(sqlite3_stmt *s, int i)
  * any is updated: a table is not changed under a running SELECT of it.
  */
 static void
-attr_eval(struct store *st, const struct job *j, const char *net, double now)
+attr_eval(struct store *st, const struct job *j, const char *net, double now,
+    const struct attr_scope *scope)
 {
 	sqlite3_stmt		*s = st->stmt[ST_ATTR_EVAL];
 	const struct src	 src[] = { SRC(net_col, net),
-				    SRC(window_col, &st->attr_window) };
+				    SRC(window_col, &st->attr_window),
+				    SRC(scope_cols, scope) };
 	struct attr_row		*rows = NULL, *r;
 	size_t			 n = 0, cap = 0, i;
 	int			 rc;
@@ -1505,6 +1529,8 @@ job_attr_conn(struct store *st, const struct job *j)
 	double			 now = clock_now();
 	const struct src	 src[] = { SRC(conn_cols, c),
 				    SRC(net_col, net), SRC(decided_col, &now) };
+	const struct attr_scope	 scope = { c->id, c->test_id,
+				    c->sni_test_id };
 
 	if (netaddr_client_net(c->client_addr, net, sizeof(net)) == -1) {
 		log_warn("c%" PRId64 ": store: attribution: no address: %s",
@@ -1518,7 +1544,7 @@ job_attr_conn(struct store *st, const struct job *j)
 	    job_exec(st, j, ST_ATTR_CONN_EVIDENCE, src, NELEM(src),
 	    "attribution evidence") == -1)
 		return;
-	attr_eval(st, j, net, now);
+	attr_eval(st, j, net, now, &scope);
 }
 
 /* A DNS query naming a test: evidence for its client's network. */
@@ -1528,12 +1554,13 @@ job_attr_dnsq(struct store *st, const struct job *j)
 	const struct dnsq_rec	*q = &j->dnsq;
 	char			 net[STORE_NET_MAX];
 	const struct src	 src[] = { SRC(dnsq_cols, q), SRC(net_col, net) };
+	const struct attr_scope	 scope = { 0, q->test_id, NULL };
 
 	if (netaddr_client_net(q->client_addr, net, sizeof(net)) == -1 ||
 	    job_exec(st, j, ST_ATTR_EVIDENCE, src, NELEM(src),
 	    "attribution evidence") == -1)
 		return;
-	attr_eval(st, j, net, clock_now());
+	attr_eval(st, j, net, clock_now(), &scope);
 }
 
 static int
@@ -2055,7 +2082,7 @@ jobq_take(struct jobq *from, struct jobq *to, size_t max)
 static void
 store_take(struct store *st, struct jobq *batch)
 {
-	(void)jobq_take(&st->jobs, batch, STORE_BATCH_MAIL);
+	st->njobs -= jobq_take(&st->jobs, batch, STORE_BATCH_MAIL);
 	st->nbulk -= jobq_take(&st->bulk, batch, STORE_BATCH_BULK);
 }
 
@@ -2069,9 +2096,10 @@ store_requeue(struct store *st, struct jobq *retry)
 
 	while ((j = STAILQ_FIRST(retry)) != NULL) {
 		STAILQ_REMOVE_HEAD(retry, entry);
-		if (JOB_MAIL(j))
+		if (JOB_MAIL(j)) {
 			STAILQ_INSERT_TAIL(&mail, j, entry);
-		else {
+			st->njobs++;
+		} else {
 			STAILQ_INSERT_TAIL(&bulk, j, entry);
 			st->nbulk++;
 		}
@@ -2241,14 +2269,26 @@ store_enqueue(struct store *st, struct job *j)
 		job_free(j);
 		return;
 	}
-	if (JOB_MAIL(j))
+	if (JOB_MAIL(j)) {
 		STAILQ_INSERT_TAIL(&st->jobs, j, entry);
-	else {
+		st->njobs++;
+	} else {
 		STAILQ_INSERT_TAIL(&st->bulk, j, entry);
 		st->nbulk++;
 	}
 	pthread_cond_signal(&st->cond);
 	pthread_mutex_unlock(&st->mtx);
+}
+
+size_t
+store_backlog(struct store *st)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&st->mtx);
+	n = st->njobs;
+	pthread_mutex_unlock(&st->mtx);
+	return n;
 }
 
 static void

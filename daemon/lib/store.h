@@ -82,6 +82,11 @@ void		 store_conn_close(struct store *, const struct conn_rec *);
 /* The entry as it is now, and the attempt that changed it. */
 void		 store_greylist(struct store *, const struct grey_entry *,
 		    const struct grey_attempt *);
+/*
+ * The sessions' records waiting for the writer: a flood that outruns the
+ * disk makes it grow (the SMTP server refuses connections beyond a bound).
+ */
+size_t		 store_backlog(struct store *);
 /* A command refused by a limit; R is copied. */
 void		 store_refusal(struct store *, const struct refusal_rec *r);
 /* A request to the HTTPS listener, and a query to the DNS responder. */

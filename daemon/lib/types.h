@@ -134,6 +134,7 @@ struct config {
 	/* limits */
 	unsigned	 max_connections;	/* total, default 200 */
 	unsigned	 max_per_ip;		/* default from the catalogue */
+	unsigned	 max_connection_rate;	/* per client net a minute, 600 */
 	unsigned	 max_recipients;	/* per transaction, default 100 */
 	unsigned	 max_errors;		/* per session, default 20 */
 	unsigned	 max_commands;		/* per session, default 1000 */

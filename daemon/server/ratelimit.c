@@ -24,6 +24,7 @@ struct bucket {
 struct net_bucket {
 	char		net[NET_MAX];
 	struct bucket	b;
+	unsigned	refused;	/* RL_CLIENT since ratelimit_refused() */
 };
 
 /* Owns its array of nets. */
@@ -34,7 +35,16 @@ struct ratelimit {
 	struct bucket		 all;
 	struct net_bucket	*nets;		/* owned */
 	size_t			 nnets, cap;
+	unsigned long		 forgotten;	/* refused of forgotten nets */
+	int			 counting;	/* ratelimit_new_counting() */
 };
+
+/*
+ * A counting limit keeps a net with refusals not yet taken when its
+ * bucket is full again, up to this many nets; beyond, they are forgotten
+ * (ratelimit_forgotten()).
+ */
+#define KEEP_MAX	4096
 
 struct ratelimit *
 ratelimit_new(unsigned per_client, unsigned total, double period)
@@ -48,6 +58,16 @@ ratelimit_new(unsigned per_client, unsigned total, double period)
 	rl->period = period > 0 ? period : 1;
 	rl->all.tokens = total;
 	rl->all.last = -1;	/* set by the first take */
+	return rl;
+}
+
+struct ratelimit *
+ratelimit_new_counting(unsigned per_client, unsigned total, double period)
+{
+	struct ratelimit *rl;
+
+	if ((rl = ratelimit_new(per_client, total, period)) != NULL)
+		rl->counting = 1;
 	return rl;
 }
 
@@ -96,23 +116,37 @@ forget_full(struct ratelimit *rl, double now)
 
 	while (i < rl->nnets) {
 		refill(&rl->nets[i].b, rl->per_client, rl->period, now);
-		if (rl->nets[i].b.tokens >= rl->per_client)
+		if (rl->nets[i].b.tokens >= rl->per_client &&
+		    (!rl->counting || rl->nets[i].refused == 0 ||
+		    rl->nnets > KEEP_MAX)) {
+			rl->forgotten += rl->nets[i].refused;
 			rl->nets[i] = rl->nets[--rl->nnets];
+		}
 		else
 			i++;
 	}
 }
 
-/* The bucket of NET, a full one added if it has none; NULL: no memory. */
-static struct bucket *
-net_bucket(struct ratelimit *rl, const char *net, double now)
+static struct net_bucket *
+net_find(struct ratelimit *rl, const char *net)
 {
-	struct net_bucket *nb;
-	size_t i, cap;
+	size_t i;
 
 	for (i = 0; i < rl->nnets; i++)
 		if (strcmp(rl->nets[i].net, net) == 0)
-			return &rl->nets[i].b;
+			return &rl->nets[i];
+	return NULL;
+}
+
+/* The bucket of NET, a full one added if it has none; NULL: no memory. */
+static struct net_bucket *
+net_bucket(struct ratelimit *rl, const char *net, double now)
+{
+	struct net_bucket *nb;
+	size_t cap;
+
+	if ((nb = net_find(rl, net)) != NULL)
+		return nb;
 	if (rl->nnets == rl->cap) {
 		cap = rl->cap == 0 ? 16 : rl->cap * 2;
 		if ((nb = reallocarray(rl->nets, cap, sizeof(*nb))) == NULL)
@@ -126,22 +160,25 @@ net_bucket(struct ratelimit *rl, const char *net, double now)
 	(void)snprintf(nb->net, sizeof(nb->net), "%s", net);
 	nb->b.tokens = rl->per_client;
 	nb->b.last = now;
-	return &nb->b;
+	return nb;
 }
 
 enum ratelimit_result
 ratelimit_take(struct ratelimit *rl, const char *net, double now,
     unsigned *retry)
 {
+	struct net_bucket *nb;
 	struct bucket *b;
 
 	forget_full(rl, now);
 	refill(&rl->all, rl->total, rl->period, now);
-	if ((b = net_bucket(rl, net, now)) == NULL) {
+	if ((nb = net_bucket(rl, net, now)) == NULL) {
 		*retry = 1;
 		return RL_NOMEM;
 	}
+	b = &nb->b;
 	if (b->tokens < 1) {
+		nb->refused++;
 		*retry = wait_for_token(b, rl->per_client, rl->period);
 		return RL_CLIENT;
 	}
@@ -152,6 +189,28 @@ ratelimit_take(struct ratelimit *rl, const char *net, double now,
 	b->tokens -= 1;
 	rl->all.tokens -= 1;
 	return RL_OK;
+}
+
+unsigned
+ratelimit_refused(struct ratelimit *rl, const char *net)
+{
+	struct net_bucket *nb;
+	unsigned n;
+
+	if ((nb = net_find(rl, net)) == NULL)
+		return 0;
+	n = nb->refused;
+	nb->refused = 0;
+	return n;
+}
+
+unsigned long
+ratelimit_forgotten(struct ratelimit *rl)
+{
+	unsigned long n = rl->forgotten;
+
+	rl->forgotten = 0;
+	return n;
 }
 
 unsigned

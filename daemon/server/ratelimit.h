@@ -1,7 +1,8 @@
 /*
  * Rate limits: a token bucket per client net and one for everyone; the
- * web's creation of tests (docs/api.md) and SMTP's transactions a client
- * may start in an hour.  Pure: the caller gives the time; event loop
+ * web's creation of tests (docs/api.md), SMTP's connections a minute and
+ * transactions an hour of a client, and the refused connections that
+ * are recorded one by one.  Pure: the caller gives the time; event loop
  * thread.
  */
 #ifndef MAILSCOPE_RATELIMIT_H
@@ -23,6 +24,13 @@ enum ratelimit_result {
  */
 struct ratelimit	*ratelimit_new(unsigned per_client, unsigned total,
 			    double period);
+/*
+ * As ratelimit_new(), and a net keeps its refusals until
+ * ratelimit_refused() takes them, even once its bucket is full again (up
+ * to 4096 nets so kept).
+ */
+struct ratelimit	*ratelimit_new_counting(unsigned per_client,
+			    unsigned total, double period);
 void			 ratelimit_free(struct ratelimit *);
 
 /*
@@ -32,6 +40,18 @@ void			 ratelimit_free(struct ratelimit *);
  */
 enum ratelimit_result	 ratelimit_take(struct ratelimit *, const char *net,
 			    double now, unsigned *retry);
+
+/*
+ * The RL_CLIENT answers to NET since the last call, counted from 0 again;
+ * 0 for a net not remembered.
+ */
+unsigned		 ratelimit_refused(struct ratelimit *, const char *net);
+/*
+ * The RL_CLIENT answers to nets forgotten (their bucket full again; of a
+ * counting limit, beyond the nets it keeps) before ratelimit_refused()
+ * took them, since the last call.
+ */
+unsigned long		 ratelimit_forgotten(struct ratelimit *);
 
 /* The client nets remembered (their bucket not full): for the tests. */
 unsigned		 ratelimit_nets(const struct ratelimit *);

@@ -105,6 +105,8 @@ struct session {
 	enum smtp_state		 state;
 	int			 read_paused;	/* replies over SMTP_OUTPUT_MAX */
 	struct event		*lifetime;	/* owned: timeout_session */
+	struct event		*step;		/* owned: a whole command line
+						   or handshake (set_timeouts) */
 	enum smtp_err		 end_after_commit; /* its reply, then this */
 	SSL			*ssl;		/* owned from STARTTLS until
 						   start_tls() hands it on */
@@ -154,10 +156,15 @@ struct smtp_server {
 	struct analyzer		*an;		/* borrowed */
 	struct testcache	*tests;		/* owned */
 	struct ratelimit	*clients;	/* owned: max_client_transactions */
+	struct ratelimit	*conn_rate;	/* owned: max_connection_rate */
+	struct ratelimit	*sampled;	/* owned: refused ones with a row */
+	unsigned long		 busy;		/* refused: the store's backlog */
 	size_t			 mem_held;	/* message bytes of all sessions,
 						   until their commit is done */
 	int64_t			 last_id;
 	struct session_list	 sessions;
+	const struct timeval	*tv_command;	/* libevent's common timeouts */
+	const struct timeval	*tv_tls;
 	struct connlimit	*limit;		/* owned: the sessions */
 	int			 shutting_down;
 	struct event		*grace;		/* owned */
@@ -241,28 +248,49 @@ static void	on_read(struct bufferevent *, void *);
 static void	on_write(struct bufferevent *, void *);
 static void	on_event(struct bufferevent *, short, void *);
 
+/* The step timer from now: TV for the line or handshake that follows. */
+static void
+step_arm(struct session *s, const struct timeval *tv)
+{
+	evtimer_add(s->step, tv);
+}
+
+/*
+ * The timeouts of the state.  A command line must arrive whole within
+ * timeout_command (RFC 5321 4.5.3.2.7) and a handshake end within
+ * timeout_tls: timers of their own, which a byte a second does not
+ * restart as it would libevent's read timeout.  Message data has that
+ * read timeout (4.5.3.2.6: a data block's, restarted by each one).
+ */
 static void
 set_timeouts(struct session *s)
 {
 	const struct config *cfg = s->srv->cfg;
 	struct timeval rd, wr;
-	uint64_t ms;
+	int data = 0;
 
 	switch (s->state) {
 	case S_DATA:
 	case S_BDAT:
-		ms = cfg->timeout_data_ms;	/* RFC 5321 4.5.3.2.6 */
+		data = 1;
+		evtimer_del(s->step);
 		break;
 	case S_TLS:
-		ms = cfg->timeout_tls_ms;
+		step_arm(s, s->srv->tv_tls);
+		break;
+	case S_LOOKUP:
+	case S_COMMIT:
+	case S_STARTTLS:
+	case S_CLOSING:
+		evtimer_del(s->step);	/* ours to answer, or to write */
 		break;
 	default:
-		ms = cfg->timeout_command_ms;	/* RFC 5321 4.5.3.2.7 */
+		step_arm(s, s->srv->tv_command);
 		break;
 	}
-	clock_ms_to_tv(ms, &rd);
+	clock_ms_to_tv(cfg->timeout_data_ms, &rd);
 	clock_ms_to_tv(cfg->timeout_command_ms, &wr);
-	bufferevent_set_timeouts(s->bev, &rd, &wr);
+	bufferevent_set_timeouts(s->bev, data ? &rd : NULL, &wr);
 }
 
 /* The one place that changes a session's state. */
@@ -1167,8 +1195,11 @@ static enum next
 command_line(struct session *s, struct evbuffer *in)
 {
 	size_t len, eol;
+	enum got got;
 
-	switch (next_line(s, in, &len, &eol)) {
+	if ((got = next_line(s, in, &len, &eol)) != GOT_MORE)
+		step_arm(s, s->srv->tv_command);	/* for the next line */
+	switch (got) {
 	case GOT_MORE:
 		return NEXT_WAIT;
 	case GOT_SKIPPED:
@@ -1245,6 +1276,25 @@ data_end(struct session *s)
 	return txn_commit(s);
 }
 
+/*
+ * The message cannot grow within max_message_memory: it will be refused
+ * (452 4.3.1 after its end), so what it holds is given back at once, for
+ * the sessions that may still finish theirs.
+ */
+static void
+mem_refuse(struct session *s)
+{
+	struct txn_rec *txn = s->txn;
+
+	s->latched = smtp_error_worst(s->latched, SE_MEMORY);
+	s->srv->mem_held -= s->message_cap + s->headers_cap;
+	free(txn->message);
+	free(txn->headers);
+	txn->message = txn->headers = NULL;
+	txn->message_len = txn->headers_len = 0;
+	s->message_cap = s->headers_cap = 0;
+}
+
 static void
 header_add(struct session *s, const char *p, size_t n)
 {
@@ -1252,6 +1302,8 @@ header_add(struct session *s, const char *p, size_t n)
 	size_t max = s->srv->cfg->max_header_size;
 	char *h;
 
+	if (s->latched != SE_NONE)	/* refused at the end: not kept */
+		return;
 	if (txn->headers_len + n > max)
 		n = max - txn->headers_len;
 	if (n == 0)
@@ -1261,7 +1313,7 @@ header_add(struct session *s, const char *p, size_t n)
 		    txn->headers_len + n + 1, max);
 
 		if (mem_take(s, cap - s->headers_cap) == -1) {
-			s->latched = smtp_error_worst(s->latched, SE_MEMORY);
+			mem_refuse(s);
 			return;
 		}
 		if ((h = realloc(txn->headers, cap)) == NULL) {
@@ -1283,12 +1335,14 @@ message_add(struct session *s, const char *p, size_t n)
 	struct txn_rec *txn = s->txn;
 	char *m;
 
+	if (s->latched != SE_NONE)	/* refused at the end: not kept */
+		return;
 	if (txn->message_len + n + 1 > s->message_cap) {
 		size_t cap = cap_grow(s->message_cap, MESSAGE_CAP_FIRST,
 		    txn->message_len + n + 1, s->srv->cfg->max_message_size);
 
 		if (mem_take(s, cap - s->message_cap) == -1) {
-			s->latched = smtp_error_worst(s->latched, SE_MEMORY);
+			mem_refuse(s);
 			return;
 		}
 		if ((m = realloc(txn->message, cap)) == NULL) {
@@ -1808,6 +1862,7 @@ session_free(struct session *s, const char *reason)
 	if (s->lookup != NULL)
 		testcache_cancel(s->lookup);
 	event_free(s->lifetime);
+	event_free(s->step);
 	connlimit_remove(srv->limit, s->rec.client_addr);
 	records_conn_clear(&s->rec);
 	free(s->line);
@@ -1846,6 +1901,22 @@ session_end(struct session *s, enum smtp_err e)
 	}
 }
 
+/* A command line or a handshake took longer than its timeout. */
+static void
+step_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state == S_TLS) {
+		text_set(&s->rec.tls.error, "handshake timeout");
+		tls_failed(s, BEV_EVENT_TIMEOUT);
+		return;
+	}
+	reply_unprompted(s, SE_TIMEOUT);
+}
+
 /* timeout_session: however the peer keeps it alive, a session ends. */
 static void
 session_expired(evutil_socket_t fd, short what, void *arg)
@@ -1855,14 +1926,70 @@ session_expired(evutil_socket_t fd, short what, void *arg)
 	session_end(arg, SE_TIMEOUT);
 }
 
+/*
+ * A flood must not outrun the disk: connections refused at accept have a
+ * row each up to REFUSED_RECORD_RATE a second from one client network,
+ * and none while the store has STORE_BACKLOG_MAX session records to
+ * write (all connections are refused then).
+ */
+#define REFUSED_RECORD_RATE	10
+#define STORE_BACKLOG_MAX	10000
+
+/* The limit a new connection from ADDR (of client network NET) is over. */
+static enum smtp_err
+accept_limit(struct smtp_server *srv, const char *addr, const char *net,
+    double now)
+{
+	unsigned retry;
+
+	if (store_backlog(srv->store) >= STORE_BACKLOG_MAX)
+		return SE_STORE_BUSY;
+	if (connlimit_total_reached(srv->limit))
+		return SE_TOO_MANY_CONNECTIONS;
+	if (connlimit_addr_reached(srv->limit, addr))
+		return SE_TOO_MANY_FROM_IP;
+	if (ratelimit_take(srv->conn_rate, net, now, &retry) != RL_OK)
+		return SE_CONNECTION_RATE;
+	return SE_NONE;
+}
+
+/*
+ * A connection refused without a row: its reply written at once (a new
+ * socket has room for it), closed; counted for the next row of its
+ * network (connections.unrecorded) or, for the store's backlog, logged.
+ */
+static void
+refuse_unrecorded(struct smtp_server *srv, evutil_socket_t fd,
+    enum smtp_err e, const char *addr)
+{
+	const struct smtp_error_row *row = smtp_error_row(e);
+	char buf[128];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%d %s %s\r\n", row->code, row->status,
+	    row->text);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+	connlimit_remove(srv->limit, addr);
+	if (e == SE_STORE_BUSY && (++srv->busy == 1 || srv->busy % 10000 == 0))
+		log_warn("smtp: %lu connections refused so far: the store has "
+		    "%d session records to write", srv->busy,
+		    STORE_BACKLOG_MAX);
+}
+
 void
 smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
     evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen)
 {
 	const struct config *cfg = srv->cfg;
-	char addr[INET6_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 4];
+	unsigned long forgotten;
 	struct timeval tv;
 	struct session *s;
+	enum smtp_err over;
+	double now = clock_now();
+	unsigned retry;
 	int port, family;
 
 	(void)salen;
@@ -1870,6 +1997,14 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	if (connlimit_add(srv->limit, addr) == -1) {
 		log_warn("accept from %s: out of memory", addr);
 		close(fd);
+		return;
+	}
+	if (netaddr_client_net(addr, net, sizeof(net)) == -1)
+		(void)snprintf(net, sizeof(net), "%s", addr);
+	over = accept_limit(srv, addr, net, now);
+	if (over == SE_STORE_BUSY || (over != SE_NONE &&
+	    ratelimit_take(srv->sampled, net, now, &retry) != RL_OK)) {
+		refuse_unrecorded(srv, fd, over, addr);
 		return;
 	}
 
@@ -1883,6 +2018,7 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	    (s->rec.client_addr = strdup(addr)) == NULL ||
 	    (s->lifetime = evtimer_new(srv->base, session_expired, s)) ==
 	    NULL ||
+	    (s->step = evtimer_new(srv->base, step_expired, s)) == NULL ||
 	    (s->bev = bufferevent_socket_new(srv->base, fd, 0)) == NULL) {
 		log_warn("accept from %s: out of memory", addr);
 		connlimit_remove(srv->limit, addr);
@@ -1891,6 +2027,8 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 			records_conn_clear(&s->rec);
 			if (s->lifetime != NULL)
 				event_free(s->lifetime);
+			if (s->step != NULL)
+				event_free(s->step);
 		}
 		free(s);
 		close(fd);
@@ -1906,7 +2044,9 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	s->rec.id = ++srv->last_id;
 	s->rec.client_port = port;
 	s->rec.family = family;
-	s->rec.started = clock_now();
+	s->rec.started = now;
+	if (over != SE_NONE)
+		s->rec.unrecorded = ratelimit_refused(srv->sampled, net);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	store_conn_open(srv->store, &s->rec);
 	/* the address names the challenge (issue 12), or a set of them */
@@ -1914,6 +2054,13 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	    (long long)s->rec.id, addr, port, lis->host->name, lis->local,
 	    lis->challenge != NULL ? "challenge" : "challenges",
 	    lis->candidates);
+	if (over != SE_NONE && s->rec.unrecorded > 0)
+		log_info("c%lld: %u connections from %s refused before it "
+		    "without a row", (long long)s->rec.id, s->rec.unrecorded,
+		    net);
+	if ((forgotten = ratelimit_forgotten(srv->sampled)) > 0)
+		log_info("smtp: %lu connections refused without a row from "
+		    "networks not seen since (more than 4096 kept)", forgotten);
 
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	smtp_enter(s, S_INIT);
@@ -1921,13 +2068,9 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	clock_ms_to_tv(cfg->timeout_session_ms, &tv);
 	evtimer_add(s->lifetime, &tv);
 
-	/* The limits are checked after recording: a refusal is evidence too. */
-	if (connlimit_total_reached(srv->limit)) {
-		smtp_reply_err(s, SE_TOO_MANY_CONNECTIONS);
-		return;
-	}
-	if (connlimit_addr_reached(srv->limit, addr)) {
-		smtp_reply_err(s, SE_TOO_MANY_FROM_IP);
+	/* A refusal is recorded first: evidence too (within the rate). */
+	if (over != SE_NONE) {
+		smtp_reply_err(s, over);
 		return;
 	}
 	smtp_reply(s, 220, NULL, "%s ESMTP mailscope", cfg->hostname);
@@ -1987,6 +2130,7 @@ struct smtp_server *
 smtp_server_new(struct event_base *base, const struct config *cfg)
 {
 	struct smtp_server *srv;
+	struct timeval tv;
 
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return NULL;
@@ -1998,6 +2142,15 @@ smtp_server_new(struct event_base *base, const struct config *cfg)
 	srv->base = base;
 	srv->cfg = cfg;
 	TAILQ_INIT(&srv->sessions);
+	/* one queue per duration: arming a step timer costs no heap work */
+	clock_ms_to_tv(cfg->timeout_command_ms, &tv);
+	srv->tv_command = event_base_init_common_timeout(base, &tv);
+	clock_ms_to_tv(cfg->timeout_tls_ms, &tv);
+	srv->tv_tls = event_base_init_common_timeout(base, &tv);
+	if (srv->tv_command == NULL || srv->tv_tls == NULL) {
+		smtp_server_free(srv);
+		return NULL;
+	}
 	return srv;
 }
 
@@ -2024,9 +2177,13 @@ smtp_server_set_store(struct smtp_server *srv, struct store *store,
 		log_warn("smtp: test lookups: %s", err);
 		return -1;
 	}
-	/* an hour's transactions per client; no total (UINT_MAX an hour) */
+	/* per client net; no total (UINT_MAX a period) */
 	if ((srv->clients = ratelimit_new(cfg->max_client_transactions,
 	    UINT_MAX, 3600)) == NULL ||
+	    (srv->conn_rate = ratelimit_new(cfg->max_connection_rate,
+	    UINT_MAX, 60)) == NULL ||
+	    (srv->sampled = ratelimit_new_counting(REFUSED_RECORD_RATE,
+	    UINT_MAX, 1)) == NULL ||
 	    (srv->grey = greylist_new(cfg->greylist_expire_ms,
 	    cfg->greylist_max)) == NULL)
 		return -1;
@@ -2085,6 +2242,8 @@ smtp_server_free(struct smtp_server *srv)
 	greylist_free(srv->grey);
 	testcache_free(srv->tests);
 	ratelimit_free(srv->clients);
+	ratelimit_free(srv->conn_rate);
+	ratelimit_free(srv->sampled);
 	connlimit_free(srv->limit);
 	free(srv);
 }

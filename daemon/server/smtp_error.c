@@ -25,6 +25,12 @@ static const struct smtp_error_row rows[SE_COUNT] = {
 	    "Error: too many connections, try again later", 1, "limit" },
 	[SE_TOO_MANY_FROM_IP] =	{ 421, "4.7.0",
 	    "Error: too many connections from your address", 1, "limit" },
+	[SE_CONNECTION_RATE] =	{ 421, "4.7.0",
+	    "Error: too many connections from your address, slow down", 1,
+	    "limit" },
+	/* the store has too much to write: a flood, answered unrecorded */
+	[SE_STORE_BUSY] =	{ 421, "4.3.2",
+	    "Service busy, try again later", 1, "busy" },
 	[SE_TOO_MANY_ERRORS] =	{ 421, "4.7.0", "Error: too many errors",
 	    1, "errors" },
 	[SE_TOO_MANY_COMMANDS] = { 421, "4.7.0", "Error: too many commands",

@@ -1,7 +1,7 @@
 /*
- * Unit tests of the limits on creating tests: the burst of one client
- * net, its refill over the period, other nets unaffected, everyone's
- * limit, Retry-After rounded up, and full buckets forgotten.
+ * Unit tests of the rate limits: the burst of one client net, its refill
+ * over the period, other nets unaffected, everyone's limit, Retry-After
+ * rounded up, full buckets forgotten, refusals counted until taken.
  */
 #include "build.h"
 
@@ -146,6 +146,41 @@ clock_going_back_adds_no_token(void **state)
 	ratelimit_free(rl);
 }
 
+/*
+ * The refusals of a net are counted until taken: a counting limit keeps
+ * the net for them, another forgets it with its count.
+ */
+static void
+refusals_are_counted_until_taken(void **state)
+{
+	struct ratelimit *rl = ratelimit_new(1, 100, 10);
+	struct ratelimit *kept = ratelimit_new_counting(1, 100, 10);
+	unsigned retry = 0;
+
+	(void)state;
+	take_ok(rl, A, 0);
+	assert_int_equal(ratelimit_take(rl, A, 0, &retry), RL_CLIENT);
+	assert_int_equal(ratelimit_take(rl, A, 1, &retry), RL_CLIENT);
+	assert_int_equal(ratelimit_refused(rl, A), 2);
+	assert_int_equal(ratelimit_refused(rl, A), 0);
+	assert_int_equal(ratelimit_refused(rl, B), 0);
+	assert_int_equal(ratelimit_take(rl, A, 2, &retry), RL_CLIENT);
+	assert_int_equal(ratelimit_forgotten(rl), 0);
+	/* full again after 10 s: forgotten with its count at the next take */
+	take_ok(rl, B, 20);
+	assert_int_equal(ratelimit_refused(rl, A), 0);
+	assert_int_equal(ratelimit_forgotten(rl), 1);
+	assert_int_equal(ratelimit_forgotten(rl), 0);
+	ratelimit_free(rl);
+
+	take_ok(kept, A, 0);
+	assert_int_equal(ratelimit_take(kept, A, 0, &retry), RL_CLIENT);
+	take_ok(kept, B, 20);
+	assert_int_equal(ratelimit_forgotten(kept), 0);
+	assert_int_equal(ratelimit_refused(kept, A), 1);
+	ratelimit_free(kept);
+}
+
 int
 main(void)
 {
@@ -157,6 +192,7 @@ main(void)
 		cmocka_unit_test(retry_after_rounds_up_to_a_whole_second),
 		cmocka_unit_test(full_buckets_are_forgotten),
 		cmocka_unit_test(clock_going_back_adds_no_token),
+		cmocka_unit_test(refusals_are_counted_until_taken),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
