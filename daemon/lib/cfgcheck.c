@@ -369,12 +369,14 @@ check_user_files(struct check *c)
 			diag(c, line, 1, "user %s: no such user", cfg->user);
 			return;
 		}
-		if (geteuid() != 0) {
+		/* the unit runs it as the user already: nothing to say */
+		if (geteuid() != 0 && pw->pw_uid != geteuid()) {
 			diag(c, line, 0, "not root: the daemon keeps uid %d "
 			    "and ignores user %s; checking as uid %d",
 			    (int)getuid(), cfg->user, (int)getuid());
 			pw = NULL;
-		}
+		} else if (geteuid() != 0)
+			pw = NULL;
 	}
 	if (pw == NULL)
 		(void)snprintf(who, sizeof(who), "uid %d", (int)getuid());
