@@ -362,6 +362,23 @@ write_challenges(struct daemon *d)
 	return rc;
 }
 
+/*
+ * After store_open() failed: SQLite says "unable to open" or "readonly";
+ * the usual cause is a database (or its directory) created by root
+ * before the first start.  Says whose it is.
+ */
+static void
+db_hint(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && access(path, R_OK | W_OK) == -1)
+		log_warn("%s: owned by uid %d, mode %04o, not readable and "
+		    "writable by uid %d: chown it to the user (mailscoped -t "
+		    "checks this)", path, (int)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (int)geteuid());
+}
+
 static int
 daemon_run(struct daemon *d, int foreground)
 {
@@ -434,6 +451,7 @@ daemon_run(struct daemon *d, int foreground)
 	if ((d->store = store_open(d->cfg->database, err, sizeof(err))) ==
 	    NULL) {
 		log_warn("%s", err);
+		db_hint(d->cfg->database);
 		return -1;
 	}
 	store_set_config(d->store, d->cfg);

@@ -387,6 +387,10 @@ class Background(unittest.TestCase):
         self.assertEqual(cp.returncode, 1, describe(cp))
         self.assertIn(d.db_path, cp.stderr)
         self.assertRegex(cp.stderr, r"readonly|unable to open|permission denied|Permission denied")
+        if IS_ROOT:
+            self.assertIn("%s: owned by uid 0, mode 0600, not readable and writable by uid %d: "
+                          "chown it to the user" % (d.db_path, pwd.getpwnam(OTHER_USER).pw_uid),
+                          cp.stderr)
         self.assertIn("mailscoped: not started", cp.stderr)
 
     def test_exits_zero_only_when_serving_and_stops_by_pid_file(self):
