@@ -6,11 +6,11 @@
 #include "build.h"
 
 #include <sys/types.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/time.h>
+#include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -26,14 +26,17 @@
 
 #include "analyze.h"
 #include "catalog.h"
+#include "cfgcheck.h"
 #include "clock.h"
 #include "config.h"
 #include "dnsd.h"
 #include "fileout.h"
+#include "filelimit.h"
 #include "listener.h"
 #include "log.h"
 #include "policy_http.h"
 #include "resolver.h"
+#include "sdnotify.h"
 #include "smtp.h"
 #include "spfproc.h"
 #include "store.h"
@@ -41,12 +44,8 @@
 
 /* Reports stored unparsed that one start queues: their messages' bytes. */
 #define UNPARSED_BYTES	(64UL * 1024 * 1024)
-/*
- * Files besides connections and listeners: the database, its WAL and
- * shared memory, the readers of the web worker and the report, syslog,
- * the resolvers' sockets, libevent's and the threads' own.
- */
-#define FILES_RESERVE	64
+/* The byte the detached daemon sends its parent once it serves. */
+#define READY_BYTE	'R'
 
 struct daemon {
 	struct config		*cfg;		/* owned */
@@ -64,6 +63,9 @@ struct daemon {
 	struct event		*deadline;	/* owned: shutdown_deadline */
 	struct event		*fatal;		/* owned: a thread's fatalx() */
 	const char		*pidfile;	/* borrowed from main; or NULL */
+	int			 ready_fd;	/* to the waiting parent, or -1 */
+	uid_t			 uid;		/* of user; (uid_t)-1: no drop */
+	gid_t			 gid;
 	int			 stopping;
 	atomic_int		 failed;	/* a thread's fatalx() */
 };
@@ -74,6 +76,17 @@ usage(void)
 	fprintf(stderr, "usage: mailscoped -c FILE [-f] [-p PIDFILE] [-t] "
 	    "[-v]\n");
 	exit(2);
+}
+
+/* STATE to the service manager, if there is one (sdnotify.h). */
+static void
+notify(struct daemon *d, const char *state)
+{
+	char err[256];
+
+	(void)d;
+	if (sdnotify_send(state, err, sizeof(err)) == -1)
+		log_warn("%s", err);
 }
 
 static void
@@ -107,6 +120,7 @@ shutdown_begin(struct daemon *d)
 	struct timeval tv;
 
 	d->stopping = 1;
+	notify(d, "STOPPING=1");
 	listener_stop(d->ls);
 	dnsd_stop(d->dns);
 	policy_http_stop(d->web);
@@ -169,60 +183,28 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	log_reopen();
-	log_info("SIGHUP: reopened the log, reloading certificates");
+	notify(d, "RELOADING=1");
+	if (log_reopen() == 0)
+		log_info("SIGHUP: reopened the log, reloading certificates");
+	else
+		log_info("SIGHUP: reloading certificates");
 	listener_reload(d->ls);
 	policy_http_reload(d->web);
+	notify(d, "READY=1");
 }
 
 /*
- * Enough open files for what the limits allow: every connection of SMTP,
- * HTTPS and DNS over TCP at max_connections each, the listeners, and
- * FILES_RESERVE.  The soft limit is raised (the hard one too as root);
- * 0, or -1 when they cannot fit.
+ * The user to drop to (d->uid, d->gid), looked up before anything is
+ * created for it (the log file); (uid_t)-1 when not root or no user.
  */
 static int
-file_limit(const struct config *cfg)
+find_user(struct daemon *d)
 {
-	struct rlimit rl;
-	rlim_t need = FILES_RESERVE;
-	size_t i;
-
-	need += cfg->max_connections * (1 + (cfg->web.present != 0) +
-	    (cfg->dns.present != 0));
-	for (i = 0; i < cfg->nhosts; i++)
-		need += cfg->hosts[i].nlisten + cfg->hosts[i].nchlisten;
-	need += cfg->web.nlisten + cfg->web.nhttp_listen +
-	    2 * cfg->dns.nlisten;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		log_warn("getrlimit: %s", strerror(errno));
-		return -1;
-	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		rl.rlim_cur = need;
-		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need &&
-		    geteuid() == 0)
-			rl.rlim_max = need;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-			(void)getrlimit(RLIMIT_NOFILE, &rl);
-			log_warn("open files: the limits need %llu, the hard "
-			    "limit is %llu; lower max_connections or raise "
-			    "the limit (ulimit -n)", (unsigned long long)need,
-			    (unsigned long long)rl.rlim_max);
-			return -1;
-		}
-		log_info("open files: soft limit raised to %llu",
-		    (unsigned long long)need);
-	}
-	return 0;
-}
-
-/* Runs as root only to bind: then the configured user. */
-static int
-drop_privileges(const char *user)
-{
+	const char *user = d->cfg->user;
 	struct passwd *pw;
 
+	d->uid = (uid_t)-1;
+	d->gid = (gid_t)-1;
 	if (geteuid() != 0) {
 		if (user != NULL)
 			log_info("not root: keeping uid %d, ignoring user %s",
@@ -237,13 +219,100 @@ drop_privileges(const char *user)
 		log_warn("user %s: no such user", user);
 		return -1;
 	}
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		log_warn("dropping to %s: %s", user, strerror(errno));
+	d->uid = pw->pw_uid;
+	d->gid = pw->pw_gid;
+	return 0;
+}
+
+/* Runs as root only to bind (and write the pid file): then the user. */
+static int
+drop_privileges(const struct daemon *d)
+{
+	if (d->uid == (uid_t)-1)
+		return 0;
+	if (setgroups(1, &d->gid) == -1 ||
+	    setresgid(d->gid, d->gid, d->gid) == -1 ||
+	    setresuid(d->uid, d->uid, d->uid) == -1) {
+		log_warn("dropping to %s: %s", d->cfg->user, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Background mode: the parent stays until the child serves, then exits
+ * 0; when the child fails first (its reasons on stderr, which it still
+ * shares), the parent exits 1.  Before any thread or database
+ * connection exists: neither survives fork(); the event base is
+ * re-initialised for the child.
+ */
+static int
+detach(struct daemon *d)
+{
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid != 0) {
+		(void)close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		if (n == 1 && c == READY_BYTE)
+			_exit(0);
+		(void)waitpid(pid, &status, 0);
+		fprintf(stderr, "mailscoped: not started (%s)\n",
+		    WIFEXITED(status) ? "see the messages above" :
+		    "the daemon was killed");
+		_exit(1);
+	}
+	(void)close(p[0]);
+	d->ready_fd = p[1];
+	if (setsid() == -1 || chdir("/") == -1 ||
+	    event_reinit(d->base) == -1) {
+		log_warn("detaching: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Serving: the listeners are bound, the store is open, the threads run.
+ * The service manager and the waiting parent are told; stdin, stdout and
+ * stderr (after the parent has gone) lead nowhere or to the log file.
+ */
+static void
+ready(struct daemon *d, int foreground)
+{
+	char c = READY_BYTE;
+	int null;
+
+	notify(d, "READY=1");
+	log_set_echo(0);
+	if (!foreground && (null = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(null, STDIN_FILENO);
+		(void)dup2(null, STDOUT_FILENO);
+		(void)dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			(void)close(null);
+	}
+	if (log_file_stderr() == -1)
+		log_warn("log file on stderr: %s", strerror(errno));
+	if (d->ready_fd != -1) {
+		if (write(d->ready_fd, &c, 1) != 1)
+			log_warn("telling the parent: %s", strerror(errno));
+		(void)close(d->ready_fd);
+		d->ready_fd = -1;
+	}
 }
 
 /*
@@ -294,14 +363,37 @@ write_challenges(struct daemon *d)
 	return rc;
 }
 
+/*
+ * After store_open() failed: SQLite says "unable to open" or "readonly";
+ * the usual cause is a database (or its directory) created by root
+ * before the first start.  Says whose it is.
+ */
+static void
+db_hint(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && access(path, R_OK | W_OK) == -1)
+		log_warn("%s: owned by uid %d, mode %04o, not readable and "
+		    "writable by uid %d: chown it to the user (mailscoped -t "
+		    "checks this)", path, (int)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (int)geteuid());
+}
+
 static int
 daemon_run(struct daemon *d, int foreground)
 {
 	char	 err[512];
 	int64_t	 last_id;
 
-	if (file_limit(d->cfg) == -1)
+	switch (filelimit_fit(d->cfg, 1, err, sizeof(err))) {
+	case -1:
+		log_warn("%s", err);
 		return -1;
+	case 1:
+		log_info("%s", err);
+		break;
+	}
 	if ((d->base = event_base_new()) == NULL ||
 	    (d->srv = smtp_server_new(d->base, d->cfg)) == NULL) {
 		log_warn("out of memory");
@@ -327,23 +419,17 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("%s", err);
 		return -1;
 	}
-	if (drop_privileges(d->cfg->user) == -1)
+	if (find_user(d) == -1)
 		return -1;
-	/*
-	 * Detach before any thread or database connection exists: neither
-	 * survives fork(); the event base is re-initialised for the child.
-	 */
-	if (!foreground && (daemon(0, 0) == -1 ||
-	    event_reinit(d->base) == -1)) {
-		log_warn("daemon: %s", strerror(errno));
+	/* as root: the file is the user's, its directory may not be */
+	if (d->cfg->log_file != NULL && log_file(d->cfg->log_file, d->uid,
+	    d->gid, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
 		return -1;
 	}
-	/* before the first thread: fatalx() there ends it alone */
-	if ((d->fatal = event_new(d->base, -1, 0, on_fatal, d)) == NULL) {
-		log_warn("out of memory");
+	if (!foreground && detach(d) == -1)
 		return -1;
-	}
-	log_set_fatal_hook(fatal_hook, d);
+	/* as root too: /run and its like are root's */
 	if (d->pidfile != NULL) {
 		char pid[32];
 		int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
@@ -355,9 +441,18 @@ daemon_run(struct daemon *d, int foreground)
 			return -1;
 		}
 	}
+	if (drop_privileges(d) == -1)
+		return -1;
+	/* before the first thread: fatalx() there ends it alone */
+	if ((d->fatal = event_new(d->base, -1, 0, on_fatal, d)) == NULL) {
+		log_warn("out of memory");
+		return -1;
+	}
+	log_set_fatal_hook(fatal_hook, d);
 	if ((d->store = store_open(d->cfg->database, err, sizeof(err))) ==
 	    NULL) {
 		log_warn("%s", err);
+		db_hint(d->cfg->database);
 		return -1;
 	}
 	store_set_config(d->store, d->cfg);
@@ -415,6 +510,7 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("cannot install signal handlers");
 		return -1;
 	}
+	ready(d, foreground);
 	log_info("mailscoped started: %zu hosts, database %s",
 	    d->cfg->nhosts, d->cfg->database);
 	event_base_dispatch(d->base);
@@ -464,6 +560,7 @@ main(int argc, char *argv[])
 	if (argc > 1 && strcmp(argv[1], "-S") == 0)
 		return spfproc_main(argc, argv);
 	memset(&d, 0, sizeof(d));
+	d.ready_fd = -1;
 	while ((ch = getopt(argc, argv, "c:fp:tv")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -497,10 +594,15 @@ main(int argc, char *argv[])
 	if ((d.cfg = config_load(file, stderr)) == NULL)
 		return 1;
 	if (check) {
+		rc = cfgcheck_run(d.cfg, stderr) == 0 ? 0 : 1;
 		config_free(d.cfg);
-		return 0;
+		if (rc == 0)
+			printf("mailscoped: configuration OK\n");
+		return rc;
 	}
 	log_init("mailscoped", foreground, LOG_LVL_INFO + verbose);
+	/* until it serves, whatever stops the start is on stderr too */
+	log_set_echo(1);
 	/* the database, its WAL and journal: ours alone (0600) */
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
@@ -510,6 +612,7 @@ main(int argc, char *argv[])
 		fatalx("libevent without thread support");
 	rc = daemon_run(&d, foreground) == 0 ? 0 : 1;
 	daemon_free(&d);
+	/* fails after the drop where the directory is root's: left there */
 	if (d.pidfile != NULL)
 		(void)unlink(d.pidfile);
 	if (rc == 0 && atomic_load(&d.failed)) {
@@ -517,5 +620,8 @@ main(int argc, char *argv[])
 		rc = 1;
 	} else if (rc == 0)
 		log_info("mailscoped stopped");
+	if (d.ready_fd != -1)
+		(void)close(d.ready_fd);
+	log_close();
 	return rc;
 }

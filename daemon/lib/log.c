@@ -1,16 +1,24 @@
 /*
- * Logging: one line per event, to stderr in the foreground, else syslog.
- * Called from every thread; vfprintf/syslog keep lines whole.  fatalx()
- * on a thread other than the daemon's main one ends that thread alone.
+ * Logging: one line per event, to stderr in the foreground, a file
+ * (log_file), else syslog.  Called from every thread; one write(2) or
+ * syslog(3) per line keeps lines whole.  fatalx() on a thread other than
+ * the daemon's main one ends that thread alone.
  */
 #include "build.h"
 
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -18,6 +26,16 @@
 static int	 log_foreground = 1;
 static int	 log_verbosity = LOG_LVL_INFO;
 static const char *log_progname;	/* borrowed from log_init's caller */
+/*
+ * The log file: its descriptor (replaced in place by dup2() on reopen,
+ * so that the other threads never see it closed), its path (owned), and
+ * whether stderr follows it (log_file_stderr).  -1: no file.
+ */
+static int	 log_fd = -1;
+static char	*log_path;
+static int	 log_fd_stderr;
+/* Start-up: warnings go to stderr too, whatever the destination. */
+static int	 log_echo;
 /* Set on the main thread before the others start (log_set_fatal_hook). */
 static void	(*fatal_hook)(void *);
 static void	*fatal_arg;
@@ -33,10 +51,65 @@ log_init(const char *progname, int foreground, int verbosity)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+/* PATH for appending, created 0640; the descriptor or -1 with ERR. */
+static int
+log_open_path(const char *path, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY, 0640)) == -1)
+		(void)snprintf(err, errlen, "log file %s: %s", path,
+		    strerror(errno));
+	return fd;
+}
+
+int
+log_file(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = log_open_path(path, err, errlen)) == -1)
+		return -1;
+	if (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1) {
+		(void)snprintf(err, errlen, "log file %s: chown: %s", path,
+		    strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	if ((log_path = strdup(path)) == NULL) {
+		(void)snprintf(err, errlen, "log file %s: out of memory", path);
+		(void)close(fd);
+		return -1;
+	}
+	if (log_fd != -1)
+		(void)close(log_fd);
+	log_fd = fd;
+	return 0;
+}
+
+int
+log_file_stderr(void)
+{
+	if (log_fd == -1)
+		return 0;
+	if (dup2(log_fd, STDERR_FILENO) == -1)
+		return -1;
+	log_fd_stderr = 1;
+	return 0;
+}
+
+void
+log_set_echo(int on)
+{
+	log_echo = on;
+}
+
 void
 log_settings(int *foreground, int *verbosity)
 {
-	*foreground = log_foreground;
+	/* with a log file, stderr follows it (log_file_stderr) */
+	*foreground = log_foreground || log_fd != -1;
 	*verbosity = log_verbosity;
 }
 
@@ -48,22 +121,101 @@ log_set_fatal_hook(void (*hook)(void *), void *arg)
 	fatal_main = pthread_self();
 }
 
-void
+int
 log_reopen(void)
 {
+	char err[512];
+	int fd;
+
+	if (log_fd != -1) {
+		/*
+		 * Rotation: the path renamed away, a new file there.  As the
+		 * unprivileged user: its directory must be writable by it.
+		 */
+		if ((fd = log_open_path(log_path, err, sizeof(err))) == -1) {
+			log_warn("%s: still writing to the old file", err);
+			return -1;
+		}
+		if (dup2(fd, log_fd) == -1 || (log_fd_stderr &&
+		    dup2(fd, STDERR_FILENO) == -1)) {
+			log_warn("log file %s: dup2: %s", log_path,
+			    strerror(errno));
+			(void)close(fd);
+			return -1;
+		}
+		(void)close(fd);
+		return 0;
+	}
 	/* a new connection to syslogd (restarted, or its socket replaced) */
 	if (log_foreground)
-		return;
+		return 0;
 	closelog();
 	openlog(log_progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	return 0;
+}
+
+void
+log_close(void)
+{
+	if (log_fd != -1)
+		(void)close(log_fd);
+	log_fd = -1;
+	free(log_path);
+	log_path = NULL;
+}
+
+/*
+ * A line of the log file: "2026-12-07T03:23:32.123Z mailscoped[42]:
+ * TEXT" (UTC), written whole by one write(2) in append mode.
+ */
+static void
+log_file_write(int fd, const char *fmt, va_list ap)
+{
+	char line[2048];
+	struct timespec ts;
+	struct tm tm;
+	size_t off;
+	int n;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	(void)gmtime_r(&ts.tv_sec, &tm);
+	off = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line + off, sizeof(line) - off, ".%03ldZ %s[%ld]: ",
+	    ts.tv_nsec / 1000000, log_progname != NULL ? log_progname : "-",
+	    (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(line) - off)
+		return;
+	off += (size_t)n;
+	n = vsnprintf(line + off, sizeof(line) - off - 1, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - off - 2)
+		n = (int)(sizeof(line) - off - 2);
+	off += (size_t)n;
+	line[off++] = '\n';
+	/* nowhere to report a failed write of the log itself */
+	if (write(fd, line, off) == -1)
+		return;
 }
 
 static void
 log_vwrite(int level, int prio, const char *fmt, va_list ap)
 {
+	va_list copy;
+
 	if (level > log_verbosity)
 		return;
-	if (log_foreground) {
+	if (log_echo && level == LOG_LVL_WARN &&
+	    (log_fd != -1 || !log_foreground)) {
+		va_copy(copy, ap);
+		(void)fprintf(stderr, "%s: ", log_progname);
+		(void)vfprintf(stderr, fmt, copy);
+		(void)fputc('\n', stderr);
+		va_end(copy);
+	}
+	if (log_fd != -1)
+		log_file_write(log_fd, fmt, ap);
+	else if (log_foreground) {
 		char line[2048];
 		int n;
 
