@@ -169,7 +169,8 @@ host_cert_names(const struct names_run *r, const struct catalog_host *h)
 	for (i = 0; i < n; i++)
 		for (idx = 0; idx < 2; idx++) {
 			if (chs[i].hosts[idx] == NULL ||
-			    strcmp(chs[i].hosts[idx], h->name) != 0)
+			    strcmp(chs[i].hosts[idx], h->name) != 0 ||
+			    skipped(r->cfg, &chs[i]))
 				continue;
 			if (chs[i].flags & CH_DELEGATED)
 				fprintf(r->out, "  name *.%s.%s\n",
