@@ -1,7 +1,8 @@
 /*
  * mailscope: the operator's and researcher's command.  new-test,
- * check-config, certs, zones, demo-config, report and export, dispatched from one
- * const table; single-threaded, synchronous store calls.
+ * check-config, certs, zones, names, plan, demo-config, report and
+ * export, dispatched from one const table; single-threaded, synchronous
+ * store calls.
  */
 #include "build.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -17,9 +19,12 @@
 #include "certs.h"
 #include "clock.h"
 #include "config.h"
+#include "dbowner.h"
 #include "demo.h"
 #include "export.h"
 #include "log.h"
+#include "names.h"
+#include "plan.h"
 #include "report.h"
 #include "store.h"
 #include "testid.h"
@@ -37,16 +42,25 @@ struct cmd_args {
 	long		 base_port;	/* --base-port N */
 };
 
+/* How a command reads the config. */
+enum cmd_config {
+	CMD_NO_CONFIG,		/* none: run() gets NULL */
+	CMD_CONFIG,		/* loaded strictly, as mailscoped does */
+	CMD_CONFIG_NO_CERTS	/* certificate and key files may be missing:
+				   the commands that make them or only read
+				   names (CONFIG_CERTS_MAY_BE_MISSING) */
+};
+
 /*
- * A command: its verb, its handler, whether it reads the config (else
- * run() gets NULL), its options (NULL: run() reads argv itself) and the
- * arguments that usage() shows after the verb.
+ * A command: its verb, its handler, how it reads the config, its
+ * options (NULL: run() reads argv itself) and the arguments that
+ * usage() shows after the verb.
  */
 struct command {
 	const char		*verb;
 	int			(*run)(const struct config *,
 				    const struct cmd_args *);
-	int			 needs_config;
+	enum cmd_config		 needs_config;
 	const struct option	*longopts;
 	const char		*usage;
 };
@@ -60,6 +74,8 @@ static int	cmd_demo_config(const struct config *,
 		    const struct cmd_args *);
 static int	cmd_export(const struct config *, const struct cmd_args *);
 static int	cmd_report(const struct config *, const struct cmd_args *);
+static int	cmd_names(const struct config *, const struct cmd_args *);
+static int	cmd_plan(const struct config *, const struct cmd_args *);
 
 /* --out is required wherever it is an option. */
 static const struct option certs_opts[] = {
@@ -78,15 +94,19 @@ static const struct option demo_opts[] = {
 };
 
 static const struct command commands[] = {
-	{ "new-test", cmd_new_test, 1, NULL, "[--json]" },
-	{ "check-config", cmd_check_config, 1, NULL, "" },
-	{ "certs", cmd_certs, 1, certs_opts, "--out DIR [--force]" },
-	{ "zones", cmd_zones, 1, zones_opts, "--out DIR" },
-	{ "demo-config", cmd_demo_config, 0, demo_opts,
+	{ "new-test", cmd_new_test, CMD_CONFIG, NULL, "[--json]" },
+	{ "check-config", cmd_check_config, CMD_CONFIG, NULL, "" },
+	{ "certs", cmd_certs, CMD_CONFIG_NO_CERTS, certs_opts,
+	    "--out DIR [--force]" },
+	{ "zones", cmd_zones, CMD_CONFIG, zones_opts, "--out DIR" },
+	{ "names", cmd_names, CMD_CONFIG_NO_CERTS, NULL, "" },
+	{ "plan", cmd_plan, CMD_NO_CONFIG, NULL, "--base DOMAIN "
+	    "--ipv4 A[,B...] --ipv6 PREFIX/64 [--out FILE [--force]]" },
+	{ "demo-config", cmd_demo_config, CMD_NO_CONFIG, demo_opts,
 	    "--out DIR [--base-port N]" },
-	{ "report", cmd_report, 1, NULL, "ID [--format text|json|html] "
-	    "[--verbose] [--out FILE]" },
-	{ "export", cmd_export, 1, NULL, "--format csv|jsonl "
+	{ "report", cmd_report, CMD_CONFIG, NULL, "ID [--format "
+	    "text|json|html] [--verbose] [--out FILE]" },
+	{ "export", cmd_export, CMD_CONFIG, NULL, "--format csv|jsonl "
 	    "[--what deliveries|connections|verdicts] [--since DATE] "
 	    "[--anonymize] [--out FILE]" },
 };
@@ -100,7 +120,8 @@ usage(void)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(stderr, "%s mailscope %s%s%s%s\n",
 		    i == 0 ? "usage:" : "      ",
-		    commands[i].needs_config ? "[-c FILE] " : "",
+		    commands[i].needs_config != CMD_NO_CONFIG ?
+		    "[-c FILE] " : "",
 		    commands[i].verb, *commands[i].usage != '\0' ? " " : "",
 		    commands[i].usage);
 	exit(2);
@@ -217,8 +238,12 @@ cmd_new_test(const struct config *cfg, const struct cmd_args *a)
 		json = 1;
 	else if (a->argc != 1)
 		usage();
+	/* the database is the user's, whoever creates it (dbowner.c) */
+	if (dbowner_prepare(cfg, stderr) == -1)
+		return 1;
 	if ((st = store_open(cfg->database, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mailscope: %s\n", err);
+		dbowner_finish(cfg, stderr);
 		return 1;
 	}
 	if (testid_new(id) == -1 ||
@@ -226,9 +251,11 @@ cmd_new_test(const struct config *cfg, const struct cmd_args *a)
 		fprintf(stderr, "mailscope: cannot create a test in %s\n",
 		    cfg->database);
 		store_close(st);
+		dbowner_finish(cfg, stderr);
 		return 1;
 	}
 	store_close(st);
+	dbowner_finish(cfg, stderr);
 	rc = json ? print_json(cfg, id) : print_text(cfg, id);
 	return rc == 0 ? 0 : 1;
 }
@@ -240,13 +267,55 @@ cmd_check_config(const struct config *cfg, const struct cmd_args *a)
 	return a->argc == 1 ? 0 : unknown_command(a->argv[0]);
 }
 
+/* Names on stderr each file of the list S (paths) that does not exist. */
+static void
+files_exist(const char *s)
+{
+	char path[4096];
+	size_t len;
+
+	while (*s != '\0') {
+		s += strspn(s, " \t");
+		if ((len = strcspn(s, " \t")) == 0)
+			break;
+		if (len < sizeof(path)) {
+			memcpy(path, s, len);
+			path[len] = '\0';
+			if (access(path, F_OK) == -1) {
+				fprintf(stderr, "mailscope: certs: warning: "
+				    "the config names %s, which certs did not "
+				    "write (it writes NAME.rsa.pem, "
+				    "NAME.ecdsa.pem and their keys into "
+				    "--out)\n", path);
+			}
+		}
+		s += len;
+	}
+}
+
+/*
+ * The config may name certificates that do not exist yet: certs makes
+ * them (plan, then certs, zones, start).  It says which of the config's
+ * files are still missing afterwards.
+ */
 static int
 cmd_certs(const struct config *cfg, const struct cmd_args *a)
 {
-	int rc;
+	size_t i;
 
-	rc = certs_generate(cfg->base_domain, cfg->hostname, a->out, a->force, stderr);
-	return rc == 0 ? 0 : 1;
+	if (certs_generate(cfg->base_domain, cfg->hostname, a->out, a->force,
+	    stderr) == -1)
+		return 1;
+	for (i = 0; i < cfg->nhosts; i++)
+		if (cfg->hosts[i].certificate != NULL) {
+			files_exist(cfg->hosts[i].certificate);
+			files_exist(cfg->hosts[i].key);
+		}
+	if (cfg->web.present) {
+		files_exist(cfg->web.certificate);
+		files_exist(cfg->web.key);
+	}
+	return 0;
 }
 
 static int
@@ -277,6 +346,19 @@ cmd_report(const struct config *cfg, const struct cmd_args *a)
 	return report_main(cfg, a->argc, a->argv, stderr);
 }
 
+static int
+cmd_names(const struct config *cfg, const struct cmd_args *a)
+{
+	return names_main(cfg, a->argc, a->argv, stdout, stderr);
+}
+
+static int
+cmd_plan(const struct config *cfg, const struct cmd_args *a)
+{
+	(void)cfg;	/* it writes one */
+	return plan_main(a->argc, a->argv, stdout, stderr);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -299,11 +381,14 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	if ((cmd = find_command(argv[0])) != NULL && !cmd->needs_config)
+	if ((cmd = find_command(argv[0])) != NULL &&
+	    cmd->needs_config == CMD_NO_CONFIG)
 		return run_command(cmd, NULL, argc, argv);
 
 	/* an unknown command is named only once the file is found sound */
-	if ((cfg = config_load(file, stderr)) == NULL)
+	if ((cfg = config_load_flags(file, stderr, cmd != NULL &&
+	    cmd->needs_config == CMD_CONFIG_NO_CERTS ?
+	    CONFIG_CERTS_MAY_BE_MISSING : 0)) == NULL)
 		return 1;
 	rc = cmd != NULL ? run_command(cmd, cfg, argc, argv) :
 	    unknown_command(argv[0]);

@@ -400,15 +400,40 @@ child_kind(const struct catalog_challenge *ch, enum zone_kind *kind)
 	return 1;
 }
 
+/* The one family of the MX of CH (AF_INET: A only), else AF_UNSPEC. */
+static int
+mx_only_family(const struct catalog_challenge *ch)
+{
+	return ch->family == MX_A ? AF_INET : ch->family == MX_AAAA ?
+	    AF_INET6 : AF_UNSPEC;
+}
+
+/* Whether host H has an address of FAMILY for CH (own or shared). */
+static int
+host_has_family(const struct host_conf *h, const struct catalog_challenge *ch,
+    int family)
+{
+	size_t i;
+
+	if (config_challenge_naddr(h, ch->name, family) > 0)
+		return 1;
+	for (i = 0; i < h->nlisten; i++)
+		if (h->listen[i].ss.ss_family == family)
+			return 1;
+	return 0;
+}
+
 static int
 zones_plan(struct zrun *r)
 {
 	const struct catalog_challenge *chs;
 	const struct ns_set *sets[2] = { &r->ns, &r->ns6 };
+	const struct host_conf *h = NULL;
 	enum zone_kind kind;
 	struct zone *z;
 	char dom[ZONES_NAME_MAX];
 	size_t i, j, k, n;
+	int fam;
 
 	chs = catalog_challenges(&n);
 	if ((r->skip = calloc(n, 1)) == NULL ||
@@ -421,12 +446,23 @@ zones_plan(struct zrun *r)
 	z->kind = ZONE_BASE;
 	z->ns = &r->ns;
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < 2; j++)
+		for (j = 0; j < 2 && !r->skip[i]; j++)
 			if (chs[i].hosts[j] != NULL &&
-			    config_host(r->cfg, chs[i].hosts[j]) == NULL) {
+			    (h = config_host(r->cfg, chs[i].hosts[j])) ==
+			    NULL) {
 				zones_warn(r, "no [host %s]: challenge %s is "
 				    "left out of the zones", chs[i].hosts[j],
 				    chs[i].name);
+				r->skip[i] = 1;
+			} else if (chs[i].hosts[j] != NULL &&
+			    (fam = mx_only_family(&chs[i])) != AF_UNSPEC &&
+			    !host_has_family(h, &chs[i], fam)) {
+				/* mailscope plan with few IPv4 addresses */
+				zones_warn(r, "[host %s] has no IPv%d address: "
+				    "challenge %s (an %s-only MX) is left out "
+				    "of the zones", chs[i].hosts[j],
+				    fam == AF_INET ? 4 : 6, chs[i].name,
+				    fam == AF_INET ? "A" : "AAAA");
 				r->skip[i] = 1;
 			}
 		if (r->skip[i] || !child_kind(&chs[i], &kind))

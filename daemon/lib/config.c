@@ -284,6 +284,7 @@ struct parser {
 	struct seen_addr	*seen;		/* every listen address */
 	size_t			 nseen, maxseen;
 	SSL_CTX			*ssl;		/* tries ciphers */
+	int			 flags;		/* CONFIG_* of config_load_flags */
 };
 
 static void	diag(struct parser *, int, int, const char *, ...)
@@ -1586,10 +1587,12 @@ resolve_paths(struct parser *p, int line, const char *name, const char *s,
 /*
  * Every file of the list S (key NAME at LINE) must be readable; ABS is
  * S resolved, token for token.  Messages quote the paths as written.
+ * MAY_BE_MISSING: a file that does not exist yet is not checked (the
+ * certificates, for the generator commands: config_load_flags()).
  */
 static void
 check_readable(struct parser *p, int line, const char *name, const char *s,
-    const char *abs)
+    const char *abs, int may_be_missing)
 {
 	const char *tok, *atok;
 	char buf[ESC_MAX], *path;
@@ -1599,7 +1602,9 @@ check_readable(struct parser *p, int line, const char *name, const char *s,
 	    (atok = next_token(&abs, &alen)) != NULL) {
 		if ((path = xstrndup(p, atok, alen)) == NULL)
 			return;
-		if (access(path, R_OK) == -1)
+		/* missing is what the caller makes or reads no further */
+		if (access(path, R_OK) == -1 &&
+		    !(may_be_missing && errno == ENOENT))
 			diag(p, line, 1, "cannot read %s '%s': %s", name,
 			    esc(tok, len, buf, sizeof(buf)), strerror(errno));
 		free(path);
@@ -1654,15 +1659,20 @@ resolve_key(struct parser *p, struct sect_state *ss, enum section type,
 	*sp = abs;
 }
 
-/* The file list *SP of key NAME at LINE: made absolute, then checked. */
+/*
+ * The file list *SP of key NAME at LINE: made absolute, then checked.
+ * TLS: certificate or key, which may be missing with
+ * CONFIG_CERTS_MAY_BE_MISSING.
+ */
 static void
-check_files(struct parser *p, int line, const char *name, char **sp)
+check_files(struct parser *p, int line, const char *name, char **sp, int tls)
 {
 	char *abs;
 
 	if ((abs = resolve_paths(p, line, name, *sp, 1)) == NULL)
 		return;
-	check_readable(p, line, name, *sp, abs);
+	check_readable(p, line, name, *sp, abs,
+	    tls && (p->flags & CONFIG_CERTS_MAY_BE_MISSING));
 	free(*sp);
 	*sp = abs;
 }
@@ -1684,8 +1694,8 @@ check_tls_files(struct parser *p, const struct sect_state *st,
 	if (ncert != nkey)
 		diag(p, kline, 1, "key lists %zu file%s but certificate "
 		    "lists %zu", nkey, nkey == 1 ? "" : "s", ncert);
-	check_files(p, cline, "certificate", cert);
-	check_files(p, kline, "key", key);
+	check_files(p, cline, "certificate", cert, 1);
+	check_files(p, kline, "key", key, 1);
 }
 
 static void
@@ -1750,7 +1760,8 @@ config_check(struct parser *p)
 	resolve_key(p, &p->zones, SECT_ZONES, "keys", &cfg->zones.keys);
 	line = key_line(&p->global, SECT_GLOBAL, "trust_anchor", &bad);
 	if (cfg->trust_anchor != NULL && !bad)
-		check_files(p, line, "trust_anchor", &cfg->trust_anchor);
+		check_files(p, line, "trust_anchor", &cfg->trust_anchor,
+		    0);
 	/* unset: the grace and then SHUTDOWN_LINGER_MS for the last replies */
 	line = key_line(&p->global, SECT_GLOBAL, "shutdown_deadline", &bad);
 	if (line == 0)
@@ -1864,11 +1875,18 @@ config_new(struct parser *p, const char *file)
 struct config *
 config_load(const char *file, FILE *errs)
 {
+	return config_load_flags(file, errs, 0);
+}
+
+struct config *
+config_load_flags(const char *file, FILE *errs, int flags)
+{
 	struct parser p;
 	struct config *cfg;
 
 	memset(&p, 0, sizeof(p));
 	p.file = file;
+	p.flags = flags;
 	p.errs = errs != NULL ? errs : stderr;
 	if ((p.fp = fopen(file, "r")) == NULL) {
 		diag(&p, 0, 1, "cannot open: %s", strerror(errno));

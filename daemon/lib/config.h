@@ -16,6 +16,17 @@
  * and key paths are stored absolute, joined to the directory of FILE.
  */
 struct config	*config_load(const char *file, FILE *errs);
+/*
+ * The same with FLAGS.  CONFIG_CERTS_MAY_BE_MISSING: a certificate or key
+ * file that does not exist is no error (one that exists must still be
+ * readable), so that the commands that make them (mailscope certs, which
+ * then names those still missing) or only read names from the config
+ * (mailscope names) run before they exist.  mailscoped and every other
+ * command load strictly.
+ */
+struct config	*config_load_flags(const char *file, FILE *errs, int flags);
+#define CONFIG_CERTS_MAY_BE_MISSING	0x01
+
 void		 config_free(struct config *);
 
 /* The host section named NAME, or NULL. */
