@@ -77,6 +77,8 @@ class Deployment:
 
     def __init__(self, ipv4):
         self.root = tempfile.mkdtemp(prefix="ms-plan-")
+        # the user (nobody) reaches its database through it, as through /var
+        os.chmod(self.root, 0o755)
         os.makedirs(os.path.join(self.root, "etc"))
         self.plan = plan("--base", BASE, "--ipv4", ipv4, "--ipv6", PREFIX)
         if self.plan.returncode != 0:
@@ -409,6 +411,9 @@ class CertsOnFreshConfig(unittest.TestCase):
             for kind in ("rsa", "ecdsa"):
                 key = os.path.join(cdir, "%s.%s.key" % (h, kind))
                 self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600, key)
+        # the documented pass: new-test makes the database for the user
+        cp = self.d.tool("new-test")
+        self.assertEqual(cp.returncode, 0, describe(cp))
         cp = run([MAILSCOPED, "-t", "-c", self.d.conf])
         self.assertEqual(cp.returncode, 0, describe(cp))
 
