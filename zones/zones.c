@@ -423,17 +423,45 @@ host_has_family(const struct host_conf *h, const struct catalog_challenge *ch,
 	return 0;
 }
 
+int
+zones_left_out(const struct config *cfg, const struct catalog_challenge *ch,
+    char *why, size_t len)
+{
+	const struct host_conf *h;
+	int j, fam;
+
+	for (j = 0; j < 2; j++) {
+		if (ch->hosts[j] == NULL)
+			continue;
+		if ((h = config_host(cfg, ch->hosts[j])) == NULL) {
+			(void)snprintf(why, len, "no [host %s]: challenge %s "
+			    "is left out of the zones", ch->hosts[j],
+			    ch->name);
+			return 1;
+		}
+		/* mailscope plan with few IPv4 addresses */
+		if ((fam = mx_only_family(ch)) != AF_UNSPEC &&
+		    !host_has_family(h, ch, fam)) {
+			(void)snprintf(why, len, "[host %s] has no IPv%d "
+			    "address: challenge %s (an %s-only MX) is left "
+			    "out of the zones", ch->hosts[j],
+			    fam == AF_INET ? 4 : 6, ch->name,
+			    fam == AF_INET ? "A" : "AAAA");
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int
 zones_plan(struct zrun *r)
 {
 	const struct catalog_challenge *chs;
 	const struct ns_set *sets[2] = { &r->ns, &r->ns6 };
-	const struct host_conf *h = NULL;
 	enum zone_kind kind;
 	struct zone *z;
-	char dom[ZONES_NAME_MAX];
+	char dom[ZONES_NAME_MAX], why[256];
 	size_t i, j, k, n;
-	int fam;
 
 	chs = catalog_challenges(&n);
 	if ((r->skip = calloc(n, 1)) == NULL ||
@@ -446,25 +474,10 @@ zones_plan(struct zrun *r)
 	z->kind = ZONE_BASE;
 	z->ns = &r->ns;
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < 2 && !r->skip[i]; j++)
-			if (chs[i].hosts[j] != NULL &&
-			    (h = config_host(r->cfg, chs[i].hosts[j])) ==
-			    NULL) {
-				zones_warn(r, "no [host %s]: challenge %s is "
-				    "left out of the zones", chs[i].hosts[j],
-				    chs[i].name);
-				r->skip[i] = 1;
-			} else if (chs[i].hosts[j] != NULL &&
-			    (fam = mx_only_family(&chs[i])) != AF_UNSPEC &&
-			    !host_has_family(h, &chs[i], fam)) {
-				/* mailscope plan with few IPv4 addresses */
-				zones_warn(r, "[host %s] has no IPv%d address: "
-				    "challenge %s (an %s-only MX) is left out "
-				    "of the zones", chs[i].hosts[j],
-				    fam == AF_INET ? 4 : 6, chs[i].name,
-				    fam == AF_INET ? "A" : "AAAA");
-				r->skip[i] = 1;
-			}
+		if (zones_left_out(r->cfg, &chs[i], why, sizeof(why))) {
+			zones_warn(r, "%s", why);
+			r->skip[i] = 1;
+		}
 		if (r->skip[i] || !child_kind(&chs[i], &kind))
 			continue;
 		z = &r->zones[r->nzones++];

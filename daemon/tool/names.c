@@ -28,6 +28,7 @@
 #include "mtasts.h"
 #include "names.h"
 #include "netaddr.h"
+#include "zones.h"
 
 #define NAME_MAX_TEXT	(DNSNAME_MAX + 1)
 
@@ -94,41 +95,13 @@ addrs(const struct names_run *r, const char *owner,
 	return count;
 }
 
-/* Whether host H serves challenge CH over FAMILY (own or shared). */
-static int
-host_has(const struct host_conf *h, const struct catalog_challenge *ch,
-    int family)
-{
-	size_t i;
-
-	if (config_challenge_naddr(h, ch->name, family) > 0)
-		return 1;
-	for (i = 0; i < h->nlisten; i++)
-		if (h->listen[i].ss.ss_family == family)
-			return 1;
-	return 0;
-}
-
-/*
- * Whether mailscope zones leaves CH out: a host of it has no section, or
- * its MX has A (AAAA) records only and a host of it no IPv4 (IPv6).
- */
+/* Whether mailscope zones leaves CH out (zones_left_out()). */
 static int
 skipped(const struct config *cfg, const struct catalog_challenge *ch)
 {
-	const struct host_conf *h;
-	int i;
+	char why[256];
 
-	for (i = 0; i < 2; i++) {
-		if (ch->hosts[i] == NULL)
-			continue;
-		if ((h = config_host(cfg, ch->hosts[i])) == NULL)
-			return 1;
-		if ((ch->family == MX_A && !host_has(h, ch, AF_INET)) ||
-		    (ch->family == MX_AAAA && !host_has(h, ch, AF_INET6)))
-			return 1;
-	}
-	return 0;
+	return zones_left_out(cfg, ch, why, sizeof(why));
 }
 
 /*
