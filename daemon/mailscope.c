@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "backup.h"
 #include "catalog.h"
 #include "certs.h"
 #include "clock.h"
@@ -20,6 +21,7 @@
 #include "demo.h"
 #include "export.h"
 #include "log.h"
+#include "purge_cmd.h"
 #include "report.h"
 #include "store.h"
 #include "testid.h"
@@ -60,6 +62,8 @@ static int	cmd_demo_config(const struct config *,
 		    const struct cmd_args *);
 static int	cmd_export(const struct config *, const struct cmd_args *);
 static int	cmd_report(const struct config *, const struct cmd_args *);
+static int	cmd_purge(const struct config *, const struct cmd_args *);
+static int	cmd_backup(const struct config *, const struct cmd_args *);
 
 /* --out is required wherever it is an option. */
 static const struct option certs_opts[] = {
@@ -89,6 +93,8 @@ static const struct command commands[] = {
 	{ "export", cmd_export, 1, NULL, "--format csv|jsonl "
 	    "[--what deliveries|connections|verdicts] [--since DATE] "
 	    "[--anonymize] [--out FILE]" },
+	{ "purge", cmd_purge, 1, NULL, "--older-than DAYS [--dry-run]" },
+	{ "backup", cmd_backup, 1, NULL, "FILE [--force]" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -275,6 +281,18 @@ static int
 cmd_report(const struct config *cfg, const struct cmd_args *a)
 {
 	return report_main(cfg, a->argc, a->argv, stderr);
+}
+
+static int
+cmd_purge(const struct config *cfg, const struct cmd_args *a)
+{
+	return purge_cmd_main(cfg, a->argc, a->argv, stderr);
+}
+
+static int
+cmd_backup(const struct config *cfg, const struct cmd_args *a)
+{
+	return backup_main(cfg, a->argc, a->argv, stderr);
 }
 
 int

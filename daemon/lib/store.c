@@ -914,6 +914,16 @@ store_configure(sqlite3 *db, const char *path, char *err, size_t errlen)
 		store_seterr(err, errlen, path, "%s", sqlite3_errmsg(db));
 		return -1;
 	}
+	/*
+	 * A new database lets purge give space back (purge.c): the mode
+	 * holds only if set before journal_mode and the first table; on an
+	 * existing database it changes nothing (docs/operator-data.md).
+	 */
+	if (store_exec_const(db, "PRAGMA auto_vacuum=INCREMENTAL", msg,
+	    sizeof(msg)) == -1) {
+		store_seterr(err, errlen, path, "%s", msg);
+		return -1;
+	}
 	if (store_pragma(db, "PRAGMA journal_mode=WAL", val,
 	    sizeof(val)) == -1) {
 		store_seterr(err, errlen, path, "journal_mode: %s",
