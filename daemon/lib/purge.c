@@ -59,42 +59,46 @@
  * (the window of a test opens at its creation, schema/014), so a
  * connection that started before the cutoff has no young candidate.
  */
-#define CONN_COND \
-	"x.ended IS NOT NULL" \
-	" AND (x.started < :cutoff OR " OLD("x.test_id") \
+#define CONN_COND(c) \
+	c ".ended IS NOT NULL" \
+	" AND (" c ".started < :cutoff OR " OLD(c ".test_id") \
 	" OR EXISTS (SELECT 1 FROM connection_attribution a" \
-	" JOIN tests y ON y.id = a.test_id WHERE a.connection_id = x.id" \
+	" JOIN tests y ON y.id = a.test_id WHERE a.connection_id = " c ".id" \
 	" AND y.created < :cutoff))" \
-	" AND NOT " YOUNG("x.test_id") \
+	" AND NOT " YOUNG(c ".test_id") \
 	" AND NOT EXISTS (SELECT 1 FROM connection_attribution a" \
-	" JOIN tests y ON y.id = a.test_id WHERE a.connection_id = x.id" \
+	" JOIN tests y ON y.id = a.test_id WHERE a.connection_id = " c ".id" \
 	" AND y.created >= :cutoff)" \
 	" AND NOT EXISTS (SELECT 1 FROM transactions t" \
 	" JOIN recipients r ON r.transaction_id = t.id" \
-	" JOIN tests y ON y.id = r.test_id WHERE t.connection_id = x.id" \
+	" JOIN tests y ON y.id = r.test_id WHERE t.connection_id = " c ".id" \
 	" AND y.created >= :cutoff)" \
 	" AND NOT EXISTS (SELECT 1 FROM greylist_attempts g" \
-	" JOIN tests y ON y.id = g.test_id WHERE g.connection_id = x.id" \
+	" JOIN tests y ON y.id = g.test_id WHERE g.connection_id = " c ".id" \
 	" AND y.created >= :cutoff)" \
 	" AND NOT EXISTS (SELECT 1 FROM refusals f" \
-	" JOIN tests y ON y.id = f.test_id WHERE f.connection_id = x.id" \
+	" JOIN tests y ON y.id = f.test_id WHERE f.connection_id = " c ".id" \
 	" AND y.created >= :cutoff)" \
 	" AND NOT EXISTS (SELECT 1 FROM transactions t" \
 	" JOIN inbound_reports i ON i.transaction_id = t.id" \
 	" JOIN tlsrpt_reports r ON r.inbound_report_id = i.id" \
 	" JOIN tlsrpt_policies p ON p.tlsrpt_report_id = r.id" \
-	" JOIN tests y ON y.id = p.test_id WHERE t.connection_id = x.id" \
+	" JOIN tests y ON y.id = p.test_id WHERE t.connection_id = " c ".id" \
 	" AND y.created >= :cutoff)" \
 	" AND NOT EXISTS (SELECT 1 FROM transactions t" \
 	" JOIN analyses a ON a.transaction_id = t.id" \
-	" WHERE t.connection_id = x.id AND a.finished IS NULL)"
+	" WHERE t.connection_id = " c ".id AND a.finished IS NULL)"
 /* rows of an old test, or of no young test and older than the cutoff */
 #define AGED(test, time) \
 	OLD(test) " OR (" time " < :cutoff AND NOT " YOUNG(test) ")"
-/* rows of an old test left on a connection that stays, when it ended */
+/*
+ * Rows of an old test left on a connection that stays, once it ended (a
+ * connection that goes takes its own: a dry run counts them once).
+ */
 #define LEFT_COND \
 	OLD("x.test_id") " AND NOT EXISTS (SELECT 1 FROM connections c" \
-	" WHERE c.id = x.connection_id AND c.ended IS NULL)"
+	" WHERE c.id = x.connection_id AND (c.ended IS NULL OR (" \
+	CONN_COND("c") ")))"
 
 struct purge_delete {
 	enum purge_table	 table;
@@ -113,7 +117,8 @@ struct purge_phase {
 };
 
 static const struct purge_phase phases[] = {
-	{ CAND("connections", CONN_COND), VERIFY("connections", CONN_COND),
+	{ CAND("connections", CONN_COND("x")),
+	    VERIFY("connections", CONN_COND("x")),
 	    PURGE_BATCH_CONN, {
 		{ PT_TLSRPT_FAILURES, "DELETE FROM tlsrpt_failures"
 		    " WHERE tlsrpt_policy_id IN (SELECT p.id"
