@@ -167,7 +167,8 @@ backup_main(const struct config *cfg, int argc, char *argv[], FILE *err)
 	struct stat	 sb;
 	int		 ch, fd, force = 0, pages = 0;
 
-	optind = 1;
+	/* 0: getopt_long() starts afresh after main()'s "+c:" */
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", backup_opts, NULL)) != -1) {
 		switch (ch) {

@@ -81,7 +81,8 @@ purge_cmd_main(const struct config *cfg, int argc, char *argv[], FILE *err)
 	long			 days = -1;
 	int			 ch, dry = 0, rc;
 
-	optind = 1;
+	/* 0: getopt_long() starts afresh after main()'s "+c:" */
+	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "", purge_opts, NULL)) != -1) {
 		switch (ch) {
