@@ -104,6 +104,24 @@ class Backup(unittest.TestCase):
         self.assertEqual(r.query_one("PRAGMA journal_mode")["journal_mode"], "wal")
         check_db(self, r)
 
+    def test_files_the_tool_writes_have_their_modes(self):
+        d = self.d
+        t = d.new_test()
+        deliver(d, t, 1, "modes")
+        wait_analyses(d, 1)
+        os.umask(0o022)
+        export = os.path.join(self.d.dir, "export.csv")
+        with open(export, "w") as f:      # an older, readable file
+            f.write("old")
+        os.chmod(export, 0o644)
+        d.tool("export", "--format", "csv", "--out", export)
+        self.assertEqual(stat.S_IMODE(os.stat(export).st_mode), 0o600)
+        report = os.path.join(self.d.dir, "report.html")
+        d.tool("report", t["id"], "--format", "html", "--out", report)
+        self.assertEqual(stat.S_IMODE(os.stat(report).st_mode), 0o644)
+        db = d.db_path
+        self.assertEqual(stat.S_IMODE(os.stat(db).st_mode), 0o600)
+
 
 if __name__ == "__main__":
     unittest.main()
