@@ -6,9 +6,9 @@ daemon's database path gives the same report."""
 
 import json
 import os
-import shutil
 import sqlite3
 import stat
+import subprocess
 import unittest
 
 from harness import Daemon
@@ -88,13 +88,11 @@ class Backup(unittest.TestCase):
         r = Daemon("restored")
         self.addCleanup(r.close)
         db = r.db_path
-        for ext in ("", "-wal", "-shm"):
-            if os.path.exists(db + ext):
-                os.unlink(db + ext)
-        shutil.copyfile(self.out, db)
-        os.chown(db, os.getuid(), os.getgid())
-        os.chmod(db, 0o600)
+        subprocess.run(["install", "-o", str(os.getuid()), "-g", str(os.getgid()),
+                        "-m", "0600", self.out, db], check=True)
+        subprocess.run(["rm", "-f", db + "-wal", db + "-shm"], check=True)
         r.start()
+        self.assertEqual(stat.S_IMODE(os.stat(db).st_mode), 0o600)
         restored = json.loads(r.tool("report", t["id"], "--format", "json").stdout)
         report = json.loads(report)
         # when the report was made: the only field that may differ
