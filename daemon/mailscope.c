@@ -1,8 +1,8 @@
 /*
  * mailscope: the operator's and researcher's command.  new-test,
- * check-config, certs, zones, names, plan, demo-config, report and
- * export, dispatched from one const table; single-threaded, synchronous
- * store calls.
+ * check-config, certs, zones, names, plan, demo-config, report, export,
+ * purge and backup, dispatched from one const table; single-threaded,
+ * synchronous store calls.
  */
 #include "build.h"
 
@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "backup.h"
 #include "catalog.h"
 #include "certs.h"
 #include "clock.h"
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "names.h"
 #include "plan.h"
+#include "purge_cmd.h"
 #include "report.h"
 #include "store.h"
 #include "testid.h"
@@ -76,6 +78,8 @@ static int	cmd_export(const struct config *, const struct cmd_args *);
 static int	cmd_report(const struct config *, const struct cmd_args *);
 static int	cmd_names(const struct config *, const struct cmd_args *);
 static int	cmd_plan(const struct config *, const struct cmd_args *);
+static int	cmd_purge(const struct config *, const struct cmd_args *);
+static int	cmd_backup(const struct config *, const struct cmd_args *);
 
 /* --out is required wherever it is an option. */
 static const struct option certs_opts[] = {
@@ -109,6 +113,8 @@ static const struct command commands[] = {
 	{ "export", cmd_export, CMD_CONFIG, NULL, "--format csv|jsonl "
 	    "[--what deliveries|connections|verdicts] [--since DATE] "
 	    "[--anonymize] [--out FILE]" },
+	{ "purge", cmd_purge, CMD_CONFIG, NULL, "--older-than DAYS [--dry-run]" },
+	{ "backup", cmd_backup, CMD_CONFIG, NULL, "FILE [--force]" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -357,6 +363,18 @@ cmd_plan(const struct config *cfg, const struct cmd_args *a)
 {
 	(void)cfg;	/* it writes one */
 	return plan_main(a->argc, a->argv, stdout, stderr);
+}
+
+static int
+cmd_purge(const struct config *cfg, const struct cmd_args *a)
+{
+	return purge_cmd_main(cfg, a->argc, a->argv, stderr);
+}
+
+static int
+cmd_backup(const struct config *cfg, const struct cmd_args *a)
+{
+	return backup_main(cfg, a->argc, a->argv, stderr);
 }
 
 int

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "policy_http.h"
 #include "resolver.h"
+#include "retention.h"
 #include "sdnotify.h"
 #include "smtp.h"
 #include "spfproc.h"
@@ -57,6 +58,7 @@ struct daemon {
 	struct web		*app;		/* owned; NULL without [web] */
 	struct store		*store;		/* owned */
 	struct analyzer		*an;		/* owned */
+	struct retention	*ret;		/* owned: retention_days */
 	struct event		*sigterm;	/* owned */
 	struct event		*sigint;	/* owned */
 	struct event		*sighup;	/* owned */
@@ -500,6 +502,11 @@ daemon_run(struct daemon *d, int foreground)
 		log_warn("cannot start the store writer");
 		return -1;
 	}
+	if ((d->ret = retention_new(d->base, d->cfg, err, sizeof(err))) ==
+	    NULL) {
+		log_warn("%s", err);
+		return -1;
+	}
 	d->sigterm = evsignal_new(d->base, SIGTERM, on_signal, d);
 	d->sigint = evsignal_new(d->base, SIGINT, on_signal, d);
 	d->sighup = evsignal_new(d->base, SIGHUP, on_hup, d);
@@ -530,6 +537,7 @@ daemon_free(struct daemon *d)
 	policy_http_free(d->web);
 	/* after the listener: its connections' requests are marked gone */
 	web_free(d->app);
+	retention_free(d->ret);
 	store_close(d->store);
 	/* every other thread has ended */
 	log_set_fatal_hook(NULL, NULL);

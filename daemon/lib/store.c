@@ -922,6 +922,22 @@ store_configure(sqlite3 *db, const char *path, char *err, size_t errlen)
 		store_seterr(err, errlen, path, "%s", sqlite3_errmsg(db));
 		return -1;
 	}
+	/*
+	 * A new (empty) database lets purge give space back (purge.c): the
+	 * mode holds only if set before journal_mode and the first table.
+	 * An existing one is left as it is, without a write lock
+	 * (docs/operator-data.md, "Space").
+	 */
+	if (store_pragma(db, "PRAGMA page_count", val, sizeof(val)) == -1) {
+		store_seterr(err, errlen, path, "page_count: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (strcmp(val, "0") == 0 && store_exec_const(db,
+	    "PRAGMA auto_vacuum=INCREMENTAL", msg, sizeof(msg)) == -1) {
+		store_seterr(err, errlen, path, "%s", msg);
+		return -1;
+	}
 	if (store_pragma(db, "PRAGMA journal_mode=WAL", val,
 	    sizeof(val)) == -1) {
 		store_seterr(err, errlen, path, "journal_mode: %s",

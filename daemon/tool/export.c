@@ -9,16 +9,19 @@
 #include "build.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -603,6 +606,26 @@ export_usage(FILE *err)
 	return 2;
 }
 
+/*
+ * --out: 0600, whatever the umask, as the rows name senders' addresses
+ * (docs/operator-data.md, "Privacy").  NULL with errno.
+ */
+static FILE *
+export_open(const char *path)
+{
+	FILE	*fp;
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		return NULL;
+	if (fchmod(fd, 0600) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		(void)close(fd);
+		return NULL;
+	}
+	return fp;
+}
+
 int
 export_main(const struct config *cfg, int argc, char *argv[], FILE *err)
 {
@@ -684,7 +707,7 @@ export_main(const struct config *cfg, int argc, char *argv[], FILE *err)
 	}
 	if (x.outpath == NULL)
 		x.out = stdout;
-	else if ((x.out = fopen(x.outpath, "w")) == NULL) {
+	else if ((x.out = export_open(x.outpath)) == NULL) {
 		fprintf(err, "mailscope: %s: %s\n", x.outpath, strerror(errno));
 		goto out;
 	}

@@ -282,4 +282,7 @@ class MemoryParallel(DaemonTestCase):
         stored = self.d.query_one(
             "SELECT count(*) AS n FROM transactions WHERE mail_from LIKE 'p%@example.org'")["n"]
         self.assertEqual(stored, ok, "every 250 is stored, nothing else")
+        # the refusals rows reach the store after the replies
+        self.d.wait_for("SELECT count(*) AS n FROM refusals WHERE reason = 'memory'"
+                        " HAVING count(*) >= ?", (self.SESSIONS - ok,))
         self.assertEqual(len(refusals(self.d, "memory")), self.SESSIONS - ok)
