@@ -1,7 +1,8 @@
 /*
  * Known tests (testcache.h): a hash table of the tests RCPT named that
- * exist, least recently used evicted beyond TC_MAX, and lookups of the
- * rest on a worker thread with its own connection to the database.  Only
+ * exist, least recently used evicted beyond TC_MAX, each looked up again
+ * after TC_TTL (a purge may have deleted it), and lookups of the rest on
+ * a worker thread with its own connection to the database.  Only
  * tests that exist are cached: an invented ID costs one indexed lookup
  * and takes no memory here.
  */
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store.h"
 #include "testcache.h"
@@ -23,12 +25,14 @@
 #define TC_MAX		65536	/* tests cached */
 #define TC_BUCKETS	16384	/* a power of two */
 #define TC_QUEUE	256	/* lookups queued or running */
+#define TC_TTL		3600	/* seconds: then looked up again (purge) */
 
 struct tc_entry {
 	LIST_ENTRY(tc_entry)	 chain;		/* its bucket */
 	TAILQ_ENTRY(tc_entry)	 lru;		/* most recent first */
 	char			 id[TESTID_LEN + 1];
 	unsigned		 transactions;
+	double			 looked_up;	/* clock_now() */
 };
 
 LIST_HEAD(tc_bucket, tc_entry);
@@ -92,6 +96,7 @@ insert(struct testcache *tc, const char *id, unsigned transactions)
 
 	if ((e = find(tc, id)) != NULL) {
 		e->transactions = transactions;
+		e->looked_up = clock_now();
 		return;
 	}
 	if (tc->n >= TC_MAX)
@@ -100,6 +105,7 @@ insert(struct testcache *tc, const char *id, unsigned transactions)
 		return;		/* looked up again next time */
 	(void)snprintf(e->id, sizeof(e->id), "%s", id);
 	e->transactions = transactions;
+	e->looked_up = clock_now();
 	LIST_INSERT_HEAD(bucket(tc, id), e, chain);
 	TAILQ_INSERT_HEAD(&tc->lru, e, lru);
 	tc->n++;
@@ -151,6 +157,11 @@ testcache_transactions(struct testcache *tc, const char *id)
 
 	if ((e = find(tc, id)) == NULL)
 		return -1;
+	/* a test purged meanwhile (mailscope purge, retention_days) */
+	if (clock_now() - e->looked_up > TC_TTL) {
+		drop(tc, e);
+		return -1;
+	}
 	TAILQ_REMOVE(&tc->lru, e, lru);
 	TAILQ_INSERT_HEAD(&tc->lru, e, lru);
 	return (long)e->transactions;
