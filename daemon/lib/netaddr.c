@@ -48,6 +48,21 @@ netaddr_text(const struct sockaddr *sa, char *addr, size_t addrlen,
 }
 
 int
+netaddr_is_loopback(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, addr, &a6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+int
 netaddr_is_unspecified(const struct sockaddr *sa)
 {
 	const struct sockaddr_in *sin = (const void *)sa;

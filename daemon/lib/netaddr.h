@@ -17,6 +17,12 @@
  */
 int	netaddr_text(const struct sockaddr *sa, char *addr, size_t addrlen,
 	    int *port, int *family);
+/*
+ * ADDR (numeric text) is a loopback address: 127.0.0.0/8, ::1, or an
+ * IPv4-mapped 127.0.0.0/8.  0 for anything else, text that is no address
+ * included.
+ */
+int	netaddr_is_loopback(const char *addr);
 /* SA is the IPv4 or IPv6 wildcard address (0.0.0.0, ::). */
 int	netaddr_is_unspecified(const struct sockaddr *sa);
 

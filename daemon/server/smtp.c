@@ -182,7 +182,8 @@ struct smtp_server {
 /* What a handler tells the input loop. */
 enum next {
 	NEXT_CONTINUE,	/* read the next line */
-	NEXT_WAIT,	/* stop reading: TLS, commit or closing in progress */
+	NEXT_WAIT,	/* stop reading: TLS, commit or lookup in progress */
+	NEXT_CLOSED	/* closing, the session perhaps freed: touch nothing */
 };
 
 /* Command flags, after Postfix's SMTPD_CMD. */
@@ -242,6 +243,9 @@ static const char *const verb_names[V_COUNT] = {
 };
 
 static void	session_process(struct session *);
+static void	session_flush(struct session *);
+static void	output_write(struct session *);
+static void	start_tls(struct session *);
 static enum next bdat_refuse(struct session *, const char *, enum smtp_err);
 static void	session_free(struct session *, const char *reason);
 static void	on_read(struct bufferevent *, void *);
@@ -408,7 +412,7 @@ reply_refusal(struct session *s, enum smtp_err e, char *addr, char *id)
 	smtp_reply(s, row->code, row->status, "%s", row->text);
 	if (row->closes) {
 		close_after_reply(s, row->reason);
-		return NEXT_WAIT;
+		return NEXT_CLOSED;
 	}
 	/*
 	 * Postfix's smtpd_hard_error_limit: a bound on what a client can try.
@@ -433,6 +437,8 @@ close_after_reply(struct session *s, const char *reason)
 	s->rec.end_reason = strdup(reason);
 	smtp_enter(s, S_CLOSING);
 	bufferevent_disable(s->bev, EV_READ);
+	if (!s->tls_active)
+		output_write(s);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
 		session_free(s, reason);
 		return;
@@ -948,8 +954,8 @@ test_looked_up(enum testcache_answer a, void *arg)
 		r = cmd_rcpt(s, s->lookup_arg);
 		s->lookup_unknown = 0;
 	}
-	if (r == NEXT_WAIT)
-		return;
+	if (r != NEXT_CONTINUE)
+		return;		/* closing, or looked up again: no reply */
 	bufferevent_enable(s->bev, EV_READ);
 	session_process(s);
 }
@@ -1039,7 +1045,7 @@ cmd_quit(struct session *s, const char *arg)
 	(void)arg;
 	smtp_reply(s, 221, "2.0.0", "Bye");
 	close_after_reply(s, "quit");
-	return NEXT_WAIT;
+	return NEXT_CLOSED;
 }
 
 static enum next
@@ -1557,7 +1563,66 @@ bdat_read(struct session *s, struct evbuffer *in)
 	return bdat_end(s);
 }
 
-/* Reads lines while the state lets it; may end the session. */
+/*
+ * What a plain session's socket takes of its replies, written at once.
+ * The bufferevent keeps the start of its output frozen, draining it
+ * itself; so does this, as its write callback does.  An error (the peer
+ * gone) is left for the bufferevent to report.
+ */
+static void
+output_write(struct session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	(void)evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, s->fd);
+	(void)evbuffer_freeze(out, 1);
+}
+
+/*
+ * What the output leaves once written: the 220 to STARTTLS starts the
+ * handshake, a paused session reads again.
+ */
+static void
+output_drained(struct session *s)
+{
+	if (s->state == S_STARTTLS)
+		start_tls(s);
+	else if (s->read_paused && s->state < S_LOOKUP) {
+		/* the replies are sent: read on, in a reading state */
+		log_debug("c%lld: reading resumed", (long long)s->rec.id);
+		s->read_paused = 0;
+		bufferevent_enable(s->bev, EV_READ);
+		session_process(s);
+	}
+}
+
+/*
+ * The replies of a plain session written at once, without a write event
+ * (whose arming and disarming for every reply cost two epoll_ctl): what
+ * the socket does not take is left to the bufferevent, EV_WRITE enabled
+ * with its timeout, and on_write() takes over.  A TLS session's
+ * bufferevent writes itself.  May start the handshake or free S.
+ */
+static void
+session_flush(struct session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	if (s->tls_active || evbuffer_get_length(out) == 0)
+		return;
+	output_write(s);
+	if (evbuffer_get_length(out) > 0) {
+		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	output_drained(s);
+}
+
+/*
+ * Reads lines while the state lets it, then writes the replies; may end
+ * the session.
+ */
 static void
 session_process(struct session *s)
 {
@@ -1584,9 +1649,12 @@ session_process(struct session *s)
 			r = command_line(s, in);
 		else
 			break;
+		if (r == NEXT_CLOSED)
+			return;
 		if (r == NEXT_WAIT)
 			break;
 	}
+	session_flush(s);
 }
 
 /* ---- TLS ---- */
@@ -1696,18 +1764,13 @@ on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
-	if (s->state == S_STARTTLS)
-		start_tls(s);
-	else if (s->state == S_CLOSING)
+	/* a plain session writes at once again (session_flush()) */
+	if (!s->tls_active && s->state != S_CLOSING)
+		bufferevent_disable(bev, EV_WRITE);
+	if (s->state == S_CLOSING)
 		session_free(s, s->rec.end_reason);
-	else if (s->read_paused && s->state < S_LOOKUP) {
-		/* the replies are sent: read on, in a reading state */
-		log_debug("c%lld: reading resumed", (long long)s->rec.id);
-		s->read_paused = 0;
-		bufferevent_enable(s->bev, EV_READ);
-		session_process(s);
-	}
+	else
+		output_drained(s);
 }
 
 static void
@@ -2064,7 +2127,12 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 
 	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
 	smtp_enter(s, S_INIT);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	/*
+	 * Writing: at once (session_flush()), EV_WRITE only for the rest;
+	 * a new bufferevent has it enabled.
+	 */
+	bufferevent_disable(s->bev, EV_WRITE);
+	bufferevent_enable(s->bev, EV_READ);
 	clock_ms_to_tv(cfg->timeout_session_ms, &tv);
 	evtimer_add(s->lifetime, &tv);
 
@@ -2074,6 +2142,7 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 		return;
 	}
 	smtp_reply(s, 220, NULL, "%s ESMTP mailscope", cfg->hostname);
+	session_flush(s);
 }
 
 void
@@ -2115,7 +2184,7 @@ smtp_store_done(int64_t conn_id, int ok, struct txn_rec *txn, void *arg)
 	if (ok) {
 		s->rec.transactions++;
 		smtp_reply(s, 250, "2.0.0", "Ok: stored");
-	} else if (smtp_reply_err(s, SE_STORE_FAILED) == NEXT_WAIT)
+	} else if (smtp_reply_err(s, SE_STORE_FAILED) == NEXT_CLOSED)
 		return;
 	/* the session's time ended during the commit: no new transaction */
 	if (s->end_after_commit != SE_NONE) {

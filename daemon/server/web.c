@@ -267,8 +267,10 @@ send_error(struct web *w, struct evhttp_request *req, const char *client,
 
 /*
  * The client net the limits count: the peer's, or on the plain-HTTP
- * listener (behind a proxy on loopback) the last address the proxy
- * appended to X-Forwarded-For.
+ * listener when the peer is a proxy on loopback, the last address the
+ * proxy appended to X-Forwarded-For.  From anyone else (the plain
+ * listener open on port 80 for ACME) the header is not believed: it
+ * would choose its own rate limit.
  */
 static void
 client_of(struct evhttp_request *req, int tls, char *addr, size_t addrlen,
@@ -283,8 +285,9 @@ client_of(struct evhttp_request *req, int tls, char *addr, size_t addrlen,
 	if (evcon != NULL)
 		evhttp_connection_get_peer(evcon, &peer, &port);
 	snprintf(addr, addrlen, "%s", peer != NULL ? peer : "?");
-	xff = tls ? NULL : evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "X-Forwarded-For");
+	xff = tls || peer == NULL || !netaddr_is_loopback(peer) ? NULL :
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Forwarded-For");
 	if (xff != NULL) {
 		last = strrchr(xff, ',');
 		last = last != NULL ? last + 1 : xff;

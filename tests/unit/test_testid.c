@@ -785,6 +785,24 @@ client_net_is_the_ipv4_address_or_the_ipv6_slash_64(void **state)
 	assert_int_equal(netaddr_client_net("2001:db8::1", net, 10), -1);
 }
 
+/* The peers whose X-Forwarded-For the plain web listener believes. */
+static void
+loopback_addresses_are_127_8_and_1(void **state)
+{
+	(void)state;
+	assert_true(netaddr_is_loopback("127.0.0.1"));
+	assert_true(netaddr_is_loopback("127.255.0.9"));
+	assert_true(netaddr_is_loopback("::1"));
+	assert_true(netaddr_is_loopback("::ffff:127.0.0.1"));
+	assert_false(netaddr_is_loopback("128.0.0.1"));
+	assert_false(netaddr_is_loopback("192.0.2.7"));
+	assert_false(netaddr_is_loopback("::2"));
+	assert_false(netaddr_is_loopback("::ffff:192.0.2.7"));
+	assert_false(netaddr_is_loopback("2001:db8::1"));
+	assert_false(netaddr_is_loopback("localhost"));
+	assert_false(netaddr_is_loopback(""));
+}
+
 int
 main(void)
 {
@@ -845,6 +863,7 @@ main(void)
 		    testid_address_uses_configured_local_part_and_base),
 		cmocka_unit_test(
 		    testid_address_fits_exactly_and_fails_one_short),
+		cmocka_unit_test(loopback_addresses_are_127_8_and_1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
