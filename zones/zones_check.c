@@ -196,7 +196,7 @@ zones_check(const char *dir, time_t now, FILE *out, FILE *errs)
 			    "re-sign now (mailscope zones --out %s)\n",
 			    (int)zlen, names[i], date, what, dir);
 			bad = 1;
-		} else if (e.expires - now < ZONES_CHECK_DAYS * DAY) {
+		} else if (e.expires - now <= ZONES_CHECK_DAYS * DAY) {
 			fprintf(errs, "zones: warning: %.*s: signatures expire "
 			    "on %s, in %lld day%s (%s): re-sign (mailscope "
 			    "zones --out %s)\n", (int)zlen, names[i], date,
