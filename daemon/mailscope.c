@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -40,6 +41,7 @@ struct cmd_args {
 	int		 argc;
 	char		**argv;		/* argv[0]: the verb */
 	const char	*out;		/* --out DIR */
+	const char	*check;		/* zones --check DIR */
 	int		 force;		/* --force */
 	long		 base_port;	/* --base-port N */
 };
@@ -87,8 +89,10 @@ static const struct option certs_opts[] = {
 	{ "force", no_argument, NULL, 'f' },
 	{ NULL, 0, NULL, 0 }
 };
+/* zones: --out DIR writes, --check DIR reads what an earlier run wrote */
 static const struct option zones_opts[] = {
 	{ "out", required_argument, NULL, 'o' },
+	{ "check", required_argument, NULL, 'k' },
 	{ NULL, 0, NULL, 0 }
 };
 static const struct option demo_opts[] = {
@@ -102,7 +106,8 @@ static const struct command commands[] = {
 	{ "check-config", cmd_check_config, CMD_CONFIG, NULL, "" },
 	{ "certs", cmd_certs, CMD_CONFIG_NO_CERTS, certs_opts,
 	    "--out DIR [--force]" },
-	{ "zones", cmd_zones, CMD_CONFIG, zones_opts, "--out DIR" },
+	{ "zones", cmd_zones, CMD_CONFIG, zones_opts,
+	    "--out DIR | --check DIR" },
 	{ "names", cmd_names, CMD_CONFIG_NO_CERTS, NULL, "" },
 	{ "plan", cmd_plan, CMD_NO_CONFIG, NULL, "--base DOMAIN "
 	    "--ipv4 A[,B...] --ipv6 PREFIX/64 [--out FILE [--force]]" },
@@ -154,7 +159,8 @@ unknown_command(const char *verb)
 /*
  * Reads the options of CMD, if it has a table of them, and runs it on
  * ARGV (argv[0] its verb).  Its exit status; 2 after a bad --base-port;
- * any other misuse, a missing --out or an operand goes to usage().
+ * any other misuse, a missing --out (zones: exactly one of --out and
+ * --check) or an operand goes to usage().
  */
 static int
 run_command(const struct command *cmd, const struct config *cfg, int argc,
@@ -176,6 +182,9 @@ run_command(const struct command *cmd, const struct config *cfg, int argc,
 		case 'o':
 			a.out = optarg;
 			break;
+		case 'k':
+			a.check = optarg;
+			break;
 		case 'f':
 			a.force = 1;
 			break;
@@ -193,7 +202,7 @@ run_command(const struct command *cmd, const struct config *cfg, int argc,
 			usage();
 		}
 	}
-	if (a.out == NULL || optind != argc)
+	if ((a.out == NULL) == (a.check == NULL) || optind != argc)
 		usage();
 	return cmd->run(cfg, &a);
 }
@@ -327,6 +336,8 @@ cmd_certs(const struct config *cfg, const struct cmd_args *a)
 static int
 cmd_zones(const struct config *cfg, const struct cmd_args *a)
 {
+	if (a->check != NULL)
+		return zones_check(a->check, time(NULL), stdout, stderr);
 	return zones_generate(cfg, a->out, stdout, stderr) == 0 ? 0 : 1;
 }
 

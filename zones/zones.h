@@ -7,6 +7,7 @@
 #define MAILSCOPE_ZONES_H
 
 #include <stdio.h>
+#include <time.h>
 
 #include "types.h"
 
@@ -32,5 +33,17 @@ struct catalog_challenge;
  */
 int	zones_left_out(const struct config *cfg,
 	    const struct catalog_challenge *ch, char *why, size_t len);
+
+/* zones --check warns when a signature expires in this many days or less. */
+#define ZONES_CHECK_DAYS	7
+
+/*
+ * zones --check: the *.zone.signed files of DIR (the --out of an earlier
+ * run), each one's earliest RRSIG expiration against NOW.  One line per
+ * zone: valid until when to OUT (may be NULL); expiring within
+ * ZONES_CHECK_DAYS (warning) or expired, unreadable, unsigned (error)
+ * to ERRS, naming the date.  0 when every zone is fine, else 1.
+ */
+int	zones_check(const char *dir, time_t now, FILE *out, FILE *errs);
 
 #endif /* MAILSCOPE_ZONES_H */

@@ -28,6 +28,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "acme_http.h"
 #include "catalog.h"
 #include "clock.h"
 #include "connlimit.h"
@@ -663,6 +664,15 @@ on_request(struct evhttp_request *req, void *arg)
 	if (c->state == W_HANDSHAKE)
 		conn_enter(c, W_HTTP);
 	c->requests++;
+
+	/* ACME HTTP-01 (acme_http.c): no MTA-STS evidence, not stored */
+	c->replying = 1;
+	if (acme_http_request(ph->cfg, req, c->client) != 0) {
+		c->replying = 0;
+		c->last_active = clock_now();
+		return;
+	}
+	c->replying = 0;
 
 	snprintf(method, sizeof(method), "?");
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)

@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "acme_http.h"
 #include "clock.h"
 #include "httpd.h"
 #include "log.h"
@@ -639,11 +640,23 @@ web_request(struct web *w, struct evhttp_request *req, int tls)
 	    on_conn_close, w);
 }
 
-/* The plain-HTTP listener's requests: the same pages and API. */
+/*
+ * The plain-HTTP listener's requests: ACME HTTP-01 (port 80, RFC 8555
+ * 8.3), then the same pages and API.
+ */
 static void
 on_plain_request(struct evhttp_request *req, void *arg)
 {
-	web_request(arg, req, 0);
+	struct web *w = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	char *peer = NULL;
+	ev_uint16_t port;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	if (acme_http_request(w->cfg, req, peer != NULL ? peer : "?") != 0)
+		return;
+	web_request(w, req, 0);
 }
 
 struct web *
