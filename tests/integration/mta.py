@@ -214,7 +214,7 @@ class MtaSts:
         os.makedirs(d)
         self.conf = os.path.join(d, "mta-sts-daemon.yml")
         with open(self.conf, "w") as f:
-            f.write("host: 127.0.0.1\nport: %d\nreuse_port: false\n"
+            f.write("host: 127.0.0.1\nport: %d\n"
                     "cache:\n  type: internal\n  options:\n    cache_size: 1000\n"
                     "default_zone:\n  strict_testing: false\n  timeout: 4\n" % port)
 
@@ -256,7 +256,7 @@ EXIM_CONF = """\
 exim_path = {exim}
 spool_directory = {d}/spool
 log_file_path = {d}/log/%slog
-pid_file_path = {d}/exim.pid
+pid_file_path = {d}/spool/exim-daemon.pid
 exim_user = Debian-exim
 exim_group = Debian-exim
 keep_environment =
@@ -310,8 +310,9 @@ class Exim:
                    timeout=timeout, input=input)
 
     def start(self):
-        cp = self._exec("-q" + self.retry)
-        pidfile = os.path.join(self.dir, "exim.pid")
+        cp = self._exec("-q" + self.retry, "-oP",
+                        os.path.join(self.dir, "spool", "exim-daemon.pid"))
+        pidfile = os.path.join(self.dir, "spool", "exim-daemon.pid")
         end = time.monotonic() + deadline(10)
         while not os.path.exists(pidfile) or not read_log(pidfile).strip():
             if cp.returncode != 0 or time.monotonic() > end:
@@ -374,7 +375,11 @@ class OpenSMTPD:
                                      stdin=subprocess.DEVNULL, stdout=self.logf,
                                      stderr=subprocess.STDOUT)
         end = time.monotonic() + deadline(15)
-        while not os.path.exists(os.path.join(self.dir, "run", "smtpd.sock")):
+        while True:
+            if os.path.exists(os.path.join(self.dir, "run", "smtpd.sock")):
+                cp = self._exec(SMTPCTL, "show", "status")
+                if cp.returncode == 0:
+                    return
             if self.proc.poll() is not None or time.monotonic() > end:
                 raise AssertionError("smtpd did not start\n%s" % self.log())
             time.sleep(0.05)
