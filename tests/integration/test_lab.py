@@ -179,8 +179,23 @@ class Lab(unittest.TestCase):
         if bad:
             s = [x for x in self.lab.senders if x.name == name][0]
             self.fail("%s: %d mismatches with docs/lab-expected.json\n%s\n--- %s log\n%s"
-                      % (name, len(bad), "\n".join(labexpect.explain(b, rep) for b in bad),
+                      % (name, len(bad), "\n".join(labexpect.explain(b, rep)
+                                                    + self.connection_rows(s, b) for b in bad),
                          s.mta.kind, s.mta.log()[-6000:]))
+
+    ROW_KEYS = ("id", "client_addr", "local_addr", "host", "challenge", "tls_established",
+                "tls_alert_sent", "tls_alert_received", "end_reason", "commands",
+                "mail_commands")
+
+    def connection_rows(self, s, mismatch):
+        """The connections rows of sender S to a mismatching challenge."""
+        if mismatch[0] != "challenge":
+            return ""
+        rows = self.d.query("SELECT * FROM connections WHERE challenge = ? AND"
+                            " client_addr IN (?, ?) ORDER BY id",
+                            (mismatch[1], s.addr4, s.addr6))
+        return "".join("\n    connection %s" % {k: r.get(k) for k in self.ROW_KEYS}
+                       for r in rows) or "\n    no connection from this sender"
 
     def test_run_time(self):
         # a cold lab within 5 minutes on two cores (issue 17)
