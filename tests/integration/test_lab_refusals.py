@@ -24,16 +24,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
-import time
 import unittest
 
 import jsonschema
 
 import harness
 from dnslab import DnsLab, add_netns, need
-from harness import BASE_DOMAIN, deadline, describe, run
+from harness import BASE_DOMAIN, describe, run
+from mta import Postfix
 
 RESP4, RESP6 = "127.0.0.53", "2001:db8::53"
 CORE4, CORE6 = "198.51.100.1", "2001:db8:1::1"
@@ -48,157 +47,17 @@ LISTEN = {
     "tls12": ("192.0.2.14", "2001:db8::14"),
 }
 
-MASTER_CF = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-# No smtpd (master.cf has none), no local delivery, no retries during the
-# test; DNSSEC from the resolver's AD bit (resolv.conf has trust-ad).
-MAIN_CF = """\
-compatibility_level = 3.6
-queue_directory = {d}/spool
-data_directory = {d}/data
-maillog_file = {d}/maillog
-maillog_file_prefixes = {d}
-inet_interfaces = loopback-only
-inet_protocols = all
-myhostname = sender.example.net
-mydestination =
-alias_maps =
-alias_database =
-local_transport = error:no local delivery
-dnssec_probe =
+# Postfix's DANE, DNSSEC from the resolver's AD bit (resolv.conf has
+# trust-ad), no retries during the test.
+POSTFIX_EXTRA = """\
 smtp_dns_support_level = dnssec
 smtp_tls_security_level = dane
 smtp_tls_policy_maps = texthash:{d}/etc/tls_policy
-smtp_tls_loglevel = 1
 smtp_address_preference = ipv6
-smtp_connect_timeout = 5s
 minimal_backoff_time = 1h
 maximal_backoff_time = 1h
 queue_run_delay = 1h
 """
-
-QUEUE_DIRS = ("active", "bounce", "corrupt", "defer", "deferred", "flush",
-              "hold", "incoming", "private", "saved", "trace")
-
-
-def alive(pid):
-    """PID exists and is no zombie (a stopped master is nobody's child)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-class Postfix:
-    """A private Postfix instance in network namespace NS, configured in
-    DIR/etc, its queue in DIR/spool, its log DIR/maillog."""
-
-    def __init__(self, ns, d, policy):
-        self.ns, self.dir = ns, d
-        self.etc = os.path.join(d, "etc")
-        self.maillog = os.path.join(d, "maillog")
-        self.master = None
-        os.makedirs(self.etc)
-        with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(d=d))
-        with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF)
-        with open(os.path.join(self.etc, "tls_policy"), "w") as f:
-            f.write(policy)
-        # the queue as `postfix set-permissions` makes it; quick-start
-        # skips postfix-script's checks (seconds)
-        spool = os.path.join(d, "spool")
-        data = os.path.join(d, "data")
-        os.makedirs(os.path.join(spool, "pid"))
-        os.mkdir(data)
-        shutil.chown(data, "postfix")
-        for q in QUEUE_DIRS:
-            os.mkdir(os.path.join(spool, q), 0o700)
-            shutil.chown(os.path.join(spool, q), "postfix", "root")
-        for q, mode in (("maildrop", 0o1730), ("public", 0o710)):
-            os.mkdir(os.path.join(spool, q))
-            os.chmod(os.path.join(spool, q), mode)
-            shutil.chown(os.path.join(spool, q), "postfix", "postdrop")
-        open(os.path.join(spool, "quick-start"), "w").close()
-
-    def _exec(self, *argv, timeout=30, input=None):
-        return run(["ip", "netns", "exec", self.ns] + list(argv), timeout=timeout,
-                   input=input)
-
-    def start(self):
-        cp = self._exec("postfix", "-c", self.etc, "start")
-        if cp.returncode != 0:
-            raise AssertionError("postfix start failed\n%s\n%s" % (describe(cp), self.log()))
-        with open(os.path.join(self.dir, "spool", "pid", "master.pid")) as f:
-            self.master = int(f.read().strip())
-
-    def stop(self):
-        if self.master is None or not alive(self.master):
-            return
-        self._exec("postfix", "-c", self.etc, "stop")
-        end = time.monotonic() + deadline(5)
-        while alive(self.master) and time.monotonic() < end:
-            time.sleep(0.02)
-        if alive(self.master):
-            os.kill(self.master, signal.SIGKILL)
-
-    def sendmail(self, rcpts, subject):
-        msg = "From: sender@sender.example.net\nTo: %s\nSubject: %s\n\nHello.\n" % (
-            ", ".join(rcpts), subject)
-        cp = self._exec("sendmail", "-C", self.etc, "-f", "sender@sender.example.net",
-                        *rcpts, input=msg)
-        if cp.returncode != 0:
-            raise AssertionError("sendmail failed\n%s\n%s" % (describe(cp), self.log()))
-
-    def log(self):
-        try:
-            with open(self.maillog, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def status(self, rcpt):
-        """The last status=... line for RCPT, or None."""
-        lines = [l for l in self.log().splitlines()
-                 if "to=<%s>" % rcpt in l and " status=" in l]
-        return lines[-1] if lines else None
-
-    def wait_status(self, rcpt, status, why):
-        end = time.monotonic() + deadline(20)
-        while True:
-            line = self.status(rcpt)
-            if line is not None:
-                if " status=%s " % status not in line:
-                    raise AssertionError("%s: want status=%s, got\n%s\n%s"
-                                         % (rcpt, status, line, why()))
-                return line
-            if time.monotonic() > end:
-                raise AssertionError("no status for %s after %.0fs\n%s"
-                                     % (rcpt, deadline(20), why()))
-            time.sleep(0.02)
 
 
 class MailLab(DnsLab):
@@ -253,7 +112,7 @@ class MailLab(DnsLab):
                         self._unbound_conf(UNBOUND_PORT, "yes"))
             self._wait_answer(UNBOUND_PORT)
             self.postfix = Postfix(self.sns, os.path.join(self.root, "postfix"),
-                                   "plaintext.%s encrypt\n" % BASE_DOMAIN)
+                                   "plaintext.%s encrypt\n" % BASE_DOMAIN, POSTFIX_EXTRA)
             self.postfix.start()
         except BaseException:
             self.stop()
