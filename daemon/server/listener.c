@@ -27,7 +27,12 @@
 #include "smtp.h"
 #include "tls.h"
 
-#define LISTENER_BACKLOG	128	/* listen(2) queue of every listener */
+/*
+ * listen(2) queue of every listener: a burst of connects waits for
+ * accept() rather than being dropped (and retried by the client a second
+ * or more later); the kernel caps it at net.core.somaxconn.
+ */
+#define LISTENER_BACKLOG	1024
 /*
  * accept(2) failing (EMFILE, ENFILE, ENOBUFS): the connection stays in
  * the queue and the socket readable, so trying again at once would spin.

@@ -12,6 +12,7 @@
 #include <sys/time.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <assert.h>
 #include <ctype.h>
@@ -2053,7 +2054,7 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	enum smtp_err over;
 	double now = clock_now();
 	unsigned retry;
-	int port, family;
+	int port, family, one = 1;
 
 	(void)salen;
 	netaddr_text(sa, addr, sizeof(addr), &port, &family);
@@ -2064,6 +2065,12 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	}
 	if (netaddr_client_net(addr, net, sizeof(net)) == -1)
 		(void)snprintf(net, sizeof(net), "%s", addr);
+	/*
+	 * Replies go out whole (session_flush(), a TLS write each): Nagle
+	 * would hold a pipelined group's later replies for the client's
+	 * delayed ACK, some 40 ms.
+	 */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	over = accept_limit(srv, addr, net, now);
 	if (over == SE_STORE_BUSY || (over != SE_NONE &&
 	    ratelimit_take(srv->sampled, net, now, &retry) != RL_OK)) {
