@@ -7,6 +7,8 @@
 #include "build.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -301,6 +303,62 @@ send_mail(struct msb_session *s)
 		conn_failed(s, MSB_STAGE_MAIL);
 }
 
+/*
+ * A connection after its QUIT: its 221 (or end) is read, then freed.  An
+ * SSL freed before its shutdown marks its session not resumable (OpenSSL
+ * ssl_clear_bad_session()): the shutdown is declared done first.
+ */
+static void
+closer_free(struct bufferevent *bev)
+{
+	SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl != NULL)
+		SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	bufferevent_free(bev);
+}
+
+static void
+closer_read(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	/* the 221, or anything: the dialogue is over */
+	evbuffer_drain(bufferevent_get_input(bev),
+	    evbuffer_get_length(bufferevent_get_input(bev)));
+	closer_free(bev);
+}
+
+static void
+closer_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	closer_free(bev);
+}
+
+/*
+ * A new connection a message (--no-reuse): QUIT, and the next connection
+ * at once, as Postfix's client does (smtp_skip_quit_response); the old
+ * one reads its 221 on its own.
+ */
+static void
+quit_and_next(struct msb_session *s)
+{
+	struct bufferevent	*old = s->bev;
+
+	if (say(s, "QUIT\r\n") == -1) {
+		conn_failed(s, MSB_STAGE_CONNECT);
+		return;
+	}
+	if (bufferevent_openssl_get_ssl(old) != NULL)
+		SSL_set_ex_data(bufferevent_openssl_get_ssl(old), ssl_index,
+		    NULL);
+	bufferevent_setcb(old, closer_read, NULL, closer_event, NULL);
+	s->bev = NULL;
+	s->tls = 0;
+	session_connect(s);
+}
+
 /* This connection is done: the next one, or the end of the session. */
 static void
 next_conn(struct msb_session *s)
@@ -343,6 +401,11 @@ ready(struct msb_session *s)
 		timeouts(s, 0);
 		run->c.held++;
 		settled(s);
+		return;
+	}
+	if (!o->reuse && s->on_conn > 0 && s->sent < o->messages &&
+	    !run->stopping) {
+		quit_and_next(s);
 		return;
 	}
 	if (s->sent >= o->messages || (!o->reuse && s->on_conn > 0) ||
@@ -720,12 +783,18 @@ session_connect(struct msb_session *s)
 	const struct msb_options	*o = s->run->opt;
 	evutil_socket_t			 fd;
 	SSL				*ssl = NULL;
+	int				 one = 1;
 
 	s->on_conn = 0;
 	s->skip = 0;
 	s->t_conn = msb_now();
 	fd = socket(o->target.ss_family, SOCK_STREAM, 0);
+	/*
+	 * No Nagle: a TLS Finished and the EHLO after it are two writes,
+	 * and the second must not wait for an ACK the server delays
+	 */
 	if (fd == -1 || evutil_make_socket_nonblocking(fd) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1 ||
 	    source_bind(s, fd) == -1) {
 		if (fd != -1)
 			close(fd);
