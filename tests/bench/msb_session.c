@@ -251,14 +251,20 @@ session_end(struct msb_session *s)
 
 /* The connection failed: the message under way (if any) failed with it. */
 static void
-conn_failed(struct msb_session *s, enum msb_stage stage)
+conn_failed_code(struct msb_session *s, enum msb_stage stage, int code)
 {
 	if (s->in_message) {
 		s->in_message = 0;
 		s->run->c.failed++;
 	}
-	msb_stats_error(s->run->stats, stage, 0);
+	msb_stats_error(s->run->stats, stage, code);
 	session_end(s);
+}
+
+static void
+conn_failed(struct msb_session *s, enum msb_stage stage)
+{
+	conn_failed_code(s, stage, 0);
 }
 
 /* A reply that is not the expected one ended the message (or session). */
@@ -759,9 +765,8 @@ session_event(struct bufferevent *bev, short what, void *arg)
 		s->run->c.closed_early++;
 	if (s->state == ST_CONNECTING)
 		s->run->c.connect_failed++;
-	if (what & BEV_EVENT_TIMEOUT)
-		msb_stats_error(s->run->stats, stage_of(s->state), -1);
-	conn_failed(s, stage_of(s->state));
+	conn_failed_code(s, stage_of(s->state),
+	    (what & BEV_EVENT_TIMEOUT) ? -1 : 0);
 }
 
 static int
