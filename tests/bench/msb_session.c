@@ -420,8 +420,14 @@ ready(struct msb_session *s)
 		return;
 	}
 	if (o->rate > 0) {
+		/*
+		 * Slots keep their schedule: one missed (timers have
+		 * millisecond precision) is caught up later, within a second
+		 */
 		now = msb_now();
-		slot = run->next_slot > now ? run->next_slot : now;
+		if (run->next_slot < now - 1.0)
+			run->next_slot = now - 1.0;
+		slot = run->next_slot;
 		run->next_slot = slot + 1.0 / o->rate;
 		if (slot - now > 0.0005) {
 			set_state(s, ST_PACING);

@@ -238,8 +238,9 @@ msb_stats_json(const struct msb_run *run, FILE *fp)
 	json_opt(fp, "ciphers", o->ciphers);
 	json_opt(fp, "ciphersuites", o->ciphersuites);
 	json_opt(fp, "sigalgs", o->sigalgs);
-	fprintf(fp, ",\"elapsed_s\":%.6f,\"per_s\":%.3f", t,
-	    t > 0 ? (double)c->ok / t : 0);
+	fprintf(fp, ",\"elapsed_s\":%.6f,\"per_s\":%.3f,\"duration_s\":%u,"
+	    "\"timed_out\":%s", t, t > 0 ? (double)c->ok / t : 0,
+	    o->duration_s, run->timed_out ? "true" : "false");
 	fprintf(fp, ",\"counts\":{\"planned\":%llu,\"ok\":%llu,"
 	    "\"refused\":%llu,\"failed\":%llu,\"unsent\":%llu,"
 	    "\"connections\":%llu,\"connect_failed\":%llu,"

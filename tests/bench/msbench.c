@@ -67,10 +67,13 @@ usage(void)
 "                         A,B,... or 127.0.2.1-200 (the last octet's range)\n"
 "      --inflight N       connections being set up at most (256)\n"
 "      --timeout MS       every read and write (30000)\n"
+"      --duration S       stop starting messages after S seconds; the rest\n"
+"                         are unsent, and not an error\n"
 "      --json PATH        the result as one JSON object (- for stdout)\n"
 "      --label TEXT       a name for the run, in the result\n"
 "  -v                     more output (-vv: every state change)\n"
-"Exit: 0 every planned message (handshake, connection) ok; 1 not; 2 usage.\n");
+"Exit: 0 every planned message (handshake, connection) ok, or with\n"
+"--duration none refused or failed; 1 not; 2 usage.\n");
 	exit(2);
 }
 
@@ -290,7 +293,7 @@ enum {
 	OPT_STARTTLS, OPT_TLS_VERSION, OPT_GROUPS, OPT_CIPHERS,
 	OPT_CIPHERSUITES, OPT_SIGALGS, OPT_SNI, OPT_RESUME, OPT_HANDSHAKE,
 	OPT_IDLE, OPT_IDLE_EHLO, OPT_HOLD, OPT_SOURCE, OPT_INFLIGHT,
-	OPT_TIMEOUT, OPT_JSON, OPT_LABEL,
+	OPT_TIMEOUT, OPT_JSON, OPT_LABEL, OPT_DURATION,
 };
 
 static const struct option long_options[] = {
@@ -320,6 +323,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -436,6 +440,10 @@ parse_options(struct msb_options *o, int argc, char **argv)
 			break;
 		case OPT_LABEL:
 			o->label = optarg;
+			break;
+		case OPT_DURATION:
+			o->duration_s = (unsigned)number(optarg, 1, 86400,
+			    "--duration");
 			break;
 		default:
 			usage();
@@ -588,12 +596,21 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		run->stopping = 1;	/* sessions end after their message */
 }
 
+/* --hold (idle) or --duration (mail, handshakes) is over. */
 static void
 hold_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct msb_run	*run = arg;
+
 	(void)fd;
 	(void)what;
-	close_all(arg);
+	if (run->opt->mode == MSB_MODE_IDLE) {
+		close_all(run);
+		return;
+	}
+	/* sessions end after the message under way */
+	run->timed_out = 1;
+	run->stopping = 1;
 }
 
 static int
@@ -653,10 +670,11 @@ main(int argc, char **argv)
 	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) ||
 	    evsignal_add(sigterm, NULL))
 		die("signals", NULL);
-	if (o.mode == MSB_MODE_IDLE && o.hold_s > 0) {
+	if ((o.mode == MSB_MODE_IDLE && o.hold_s > 0) ||
+	    (o.mode != MSB_MODE_IDLE && o.duration_s > 0)) {
 		if ((hold = evtimer_new(run.base, hold_cb, &run)) == NULL)
 			die("out of memory", NULL);
-		tv.tv_sec = o.hold_s;
+		tv.tv_sec = o.mode == MSB_MODE_IDLE ? o.hold_s : o.duration_s;
 		tv.tv_usec = 0;
 		evtimer_add(hold, &tv);
 	}
@@ -672,6 +690,8 @@ main(int argc, char **argv)
 		ok = 0;
 	else if (o.mode == MSB_MODE_IDLE)
 		ok = run.c.held == o.sessions && run.c.closed_early == 0;
+	else if (run.timed_out)
+		ok = run.c.ok > 0 && run.c.refused == 0 && run.c.failed == 0;
 	else
 		ok = run.c.ok == run.c.planned;
 

@@ -75,6 +75,7 @@ struct msb_options {
 	double			 rate;		/* messages/s in all; 0: none */
 	unsigned		 timeout_ms;
 	unsigned		 hold_s;	/* idle: 0 = until a signal */
+	unsigned		 duration_s;	/* 0: until every message is sent */
 	int			 idle_ehlo;
 	unsigned		 connect_inflight; /* connects under way, max */
 	char			 from[MSB_ADDR_MAX];
@@ -124,6 +125,7 @@ struct msb_run {
 	int			 ready_said;	/* idle: the ready line */
 	struct event		*kick_ev;	/* owned: start more sessions */
 	int			 stopping;
+	int			 timed_out;	/* --duration ended the run */
 };
 
 /* msbench.c */
