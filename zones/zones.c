@@ -400,59 +400,6 @@ child_kind(const struct catalog_challenge *ch, enum zone_kind *kind)
 	return 1;
 }
 
-/* The one family of the MX of CH (AF_INET: A only), else AF_UNSPEC. */
-static int
-mx_only_family(const struct catalog_challenge *ch)
-{
-	return ch->family == MX_A ? AF_INET : ch->family == MX_AAAA ?
-	    AF_INET6 : AF_UNSPEC;
-}
-
-/* Whether host H has an address of FAMILY for CH (own or shared). */
-static int
-host_has_family(const struct host_conf *h, const struct catalog_challenge *ch,
-    int family)
-{
-	size_t i;
-
-	if (config_challenge_naddr(h, ch->name, family) > 0)
-		return 1;
-	for (i = 0; i < h->nlisten; i++)
-		if (h->listen[i].ss.ss_family == family)
-			return 1;
-	return 0;
-}
-
-int
-zones_left_out(const struct config *cfg, const struct catalog_challenge *ch,
-    char *why, size_t len)
-{
-	const struct host_conf *h;
-	int j, fam;
-
-	for (j = 0; j < 2; j++) {
-		if (ch->hosts[j] == NULL)
-			continue;
-		if ((h = config_host(cfg, ch->hosts[j])) == NULL) {
-			(void)snprintf(why, len, "no [host %s]: challenge %s "
-			    "is left out of the zones", ch->hosts[j],
-			    ch->name);
-			return 1;
-		}
-		/* mailscope plan with few IPv4 addresses */
-		if ((fam = mx_only_family(ch)) != AF_UNSPEC &&
-		    !host_has_family(h, ch, fam)) {
-			(void)snprintf(why, len, "[host %s] has no IPv%d "
-			    "address: challenge %s (an %s-only MX) is left "
-			    "out of the zones", ch->hosts[j],
-			    fam == AF_INET ? 4 : 6, ch->name,
-			    fam == AF_INET ? "A" : "AAAA");
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static int
 zones_plan(struct zrun *r)
 {
@@ -474,7 +421,7 @@ zones_plan(struct zrun *r)
 	z->kind = ZONE_BASE;
 	z->ns = &r->ns;
 	for (i = 0; i < n; i++) {
-		if (zones_left_out(r->cfg, &chs[i], why, sizeof(why))) {
+		if (config_challenge_left_out(r->cfg, &chs[i], why, sizeof(why))) {
 			zones_warn(r, "%s", why);
 			r->skip[i] = 1;
 		}

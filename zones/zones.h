@@ -24,16 +24,6 @@
 int	zones_generate(const struct config *cfg, const char *dir, FILE *out,
 	    FILE *errs);
 
-struct catalog_challenge;
-
-/*
- * Whether zones_generate() leaves challenge CH out: a host of it has no
- * section, or its MX has A (AAAA) records only and that host no IPv4
- * (IPv6) address.  1 with the reason in WHY (LEN bytes), else 0.
- */
-int	zones_left_out(const struct config *cfg,
-	    const struct catalog_challenge *ch, char *why, size_t len);
-
 /* zones --check warns when a signature expires in this many days or less. */
 #define ZONES_CHECK_DAYS	7
 

@@ -1996,6 +1996,51 @@ config_challenge_naddr(const struct host_conf *h, const char *name,
 	return n;
 }
 
+/* Whether host H has an address of FAMILY for CH (own or shared). */
+static int
+host_has_family(const struct host_conf *h, const struct catalog_challenge *ch,
+    int family)
+{
+	size_t i;
+
+	if (config_challenge_naddr(h, ch->name, family) > 0)
+		return 1;
+	for (i = 0; i < h->nlisten; i++)
+		if (h->listen[i].ss.ss_family == family)
+			return 1;
+	return 0;
+}
+
+int
+config_challenge_left_out(const struct config *cfg,
+    const struct catalog_challenge *ch, char *why, size_t len)
+{
+	const struct host_conf *h;
+	int j, fam;
+
+	fam = ch->family == MX_A ? AF_INET : ch->family == MX_AAAA ?
+	    AF_INET6 : AF_UNSPEC;
+	for (j = 0; j < 2; j++) {
+		if (ch->hosts[j] == NULL)
+			continue;
+		if ((h = config_host(cfg, ch->hosts[j])) == NULL) {
+			(void)snprintf(why, len, "no [host %s]: challenge %s "
+			    "is left out of the zones", ch->hosts[j],
+			    ch->name);
+			return 1;
+		}
+		if (fam != AF_UNSPEC && !host_has_family(h, ch, fam)) {
+			(void)snprintf(why, len, "[host %s] has no IPv%d "
+			    "address: challenge %s (an %s-only MX) is left "
+			    "out of the zones", ch->hosts[j],
+			    fam == AF_INET ? 4 : 6, ch->name,
+			    fam == AF_INET ? "A" : "AAAA");
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Whether the MX of CH on host H publishes H's shared addresses of FAMILY. */
 static int
 publishes_shared(const struct host_conf *h, const struct catalog_challenge *ch,

@@ -39,6 +39,16 @@ const struct host_conf *config_host(const struct config *, const char *name);
 size_t		 config_challenge_naddr(const struct host_conf *h,
 		    const char *name, int family);
 /*
+ * Whether the deployment leaves challenge CH out (mailscope zones does not
+ * publish it, the report says so): a host of it has no section, or its MX
+ * has A (AAAA) records only and that host no IPv4 (IPv6) address, as
+ * mailscope plan writes with few IPv4 addresses.  1 with the reason in
+ * WHY (LEN bytes), else 0.
+ */
+struct catalog_challenge;
+int		 config_challenge_left_out(const struct config *,
+		    const struct catalog_challenge *ch, char *why, size_t len);
+/*
  * The challenges a connection to a shared (listen) address of host H of
  * FAMILY may be for, comma-separated in catalogue order into BUF: those
  * whose MX on H publishes the shared addresses (an MX of that family and

@@ -234,6 +234,8 @@ struct rp_challenge {
 	const char	*host2;		/* NULL: one MX */
 	const char	*meaning;
 	char		*address;	/* owned */
+	int		 offered;	/* 0: the deployment leaves it out
+					   (config_challenge_left_out()) */
 };
 
 /* Everything the rules read for one test. */
@@ -310,7 +312,9 @@ enum rp_outcome {
 	RPO_DELIVERED,
 	RPO_REFUSED,		/* a connection proved it will not deliver */
 	RPO_PENDING,		/* nothing yet, the wait is not over */
-	RPO_ABSENT		/* nothing, and the wait is over */
+	RPO_ABSENT,		/* nothing, and the wait is over */
+	RPO_NOT_OFFERED		/* nothing, and the deployment does not
+				   publish it (report_row() only) */
 };
 
 /*

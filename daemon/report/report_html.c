@@ -119,6 +119,8 @@ static const struct {
 	[RPO_REFUSED] = { "\xe2\x9c\x97", "no: refused", "Refused" },
 	[RPO_PENDING] = { "\xe2\x80\xa6", "not yet", "Not yet" },	/* … */
 	[RPO_ABSENT] = { "-", "no", "Nothing, and the wait is over" },
+	[RPO_NOT_OFFERED] = { "\xc2\xb7", "not offered",
+	    "Not offered by this deployment" },	/* · */
 };
 #define NOUTCOMES	(sizeof(outcomes) / sizeof(outcomes[0]))
 

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "report.h"
 #include "testid.h"
 
@@ -568,7 +569,7 @@ load_challenges(const struct config *cfg, struct rp_input *in)
 {
 	const struct catalog_challenge *cat;
 	struct rp_challenge *c;
-	char buf[512];
+	char buf[512], why[256];
 	size_t i, n;
 
 	cat = catalog_challenges(&n);
@@ -580,6 +581,8 @@ load_challenges(const struct config *cfg, struct rp_input *in)
 		c->host = cat[i].hosts[0];
 		c->host2 = cat[i].hosts[1];
 		c->meaning = cat[i].meaning;
+		c->offered = !config_challenge_left_out(cfg, &cat[i], why,
+		    sizeof(why));
 		if (testid_address(cfg, &cat[i], in->test_id, buf,
 		    sizeof(buf)) == -1 || (c->address = strdup(buf)) == NULL)
 			return -1;

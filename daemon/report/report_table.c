@@ -17,7 +17,7 @@
 #define RP_TIME_LAST	253402300799.0
 
 static const char *const outcome_names[] = {
-	"delivered", "refused", "pending", "absent"
+	"delivered", "refused", "pending", "absent", "not_offered"
 };
 
 const char *
@@ -132,6 +132,10 @@ report_row(const struct rp_input *in, size_t i, struct rp_row *row)
 	memset(row, 0, sizeof(*row));
 	row->ch = &in->challenges[i];
 	row->outcome = report_outcome(in, row->ch->name, NULL);
+	/* nothing can arrive where the zones publish no MX */
+	if (!row->ch->offered && (row->outcome == RPO_PENDING ||
+	    row->outcome == RPO_ABSENT))
+		row->outcome = RPO_NOT_OFFERED;
 	for (k = 0; k < in->ndeliveries; k++) {
 		if (report_row_delivery(row, &in->deliveries[k]) &&
 		    (row->first == NULL ||

@@ -28,7 +28,6 @@
 #include "mtasts.h"
 #include "names.h"
 #include "netaddr.h"
-#include "zones.h"
 
 #define NAME_MAX_TEXT	(DNSNAME_MAX + 1)
 
@@ -95,13 +94,13 @@ addrs(const struct names_run *r, const char *owner,
 	return count;
 }
 
-/* Whether mailscope zones leaves CH out (zones_left_out()). */
+/* Whether mailscope zones leaves CH out (config_challenge_left_out()). */
 static int
 skipped(const struct config *cfg, const struct catalog_challenge *ch)
 {
 	char why[256];
 
-	return zones_left_out(cfg, ch, why, sizeof(why));
+	return config_challenge_left_out(cfg, ch, why, sizeof(why));
 }
 
 /*

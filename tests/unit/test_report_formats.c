@@ -94,6 +94,7 @@ fill_input(struct fixture *f)
 		f->ch[i].host = hosts[i];
 		f->ch[i].meaning = SCRIPT;
 		f->ch[i].address = f->addr[i];
+		f->ch[i].offered = 1;
 	}
 	in->challenges = f->ch;
 	in->nchallenges = 4;
@@ -794,6 +795,50 @@ formats_of_a_test_without_contact(void **state)
 	report_free(&r);
 }
 
+/*
+ * A challenge the deployment leaves out (mailscope plan with one IPv4:
+ * grey-v4) is "not offered", not absent; one that got mail anyway keeps
+ * what it got.
+ */
+static void
+formats_say_which_challenges_are_not_offered(void **state)
+{
+	struct fixture *f = *state;
+	struct rp_report r;
+	json_error_t err;
+	json_t *root, *c;
+	size_t len, i;
+	char *out;
+
+	f->ch[0].offered = 0;	/* v4: delivered all the same */
+	f->ch[3].offered = 0;	/* sts-n: nothing */
+	assert_int_equal(report_build(&f->in, &r), 0);
+	out = render(&r, F_JSON, 0, 0, &len);
+	assert_non_null(root = json_loadb(out, len, 0, &err));
+	json_array_foreach(json_object_get(root, "challenges"), i, c) {
+		if (strcmp(get_str(c, "name"), "sts-n") == 0)
+			assert_string_equal(get_str(c, "outcome"),
+			    "not_offered");
+		else if (strcmp(get_str(c, "name"), "v4") == 0)
+			assert_string_equal(get_str(c, "outcome"),
+			    "delivered");
+		else
+			assert_string_not_equal(get_str(c, "outcome"),
+			    "not_offered");
+	}
+	json_decref(root);
+	free(out);
+	out = render(&r, F_TEXT, 0, 0, &len);
+	assert_inert(out, len, WIDTH);
+	assert_non_null(strstr(out, "not_offered"));
+	free(out);
+	out = render(&r, F_HTML, 0, 0, &len);
+	assert_inert(out, len, 0);
+	assert_non_null(strstr(out, "Not offered by this deployment"));
+	free(out);
+	report_free(&r);
+}
+
 static void
 report_time_is_utc_and_empty_when_unknown(void **state)
 {
@@ -862,6 +907,9 @@ main(void)
 		    formats_stay_inert_over_the_real_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    formats_of_a_test_without_contact, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    formats_say_which_challenges_are_not_offered, setup,
+		    teardown),
 		cmocka_unit_test(report_time_is_utc_and_empty_when_unknown),
 		cmocka_unit_test(text_utf8_replaces_each_invalid_byte),
 	};
