@@ -385,9 +385,11 @@ class OpenSMTPD:
             time.sleep(0.05)
 
     def _exec(self, *argv, input=None, timeout=30):
-        """ARGV in smtpd's network and mount namespaces."""
-        return run(["nsenter", "-t", str(self.proc.pid), "-m", "-n"] + list(argv),
-                   input=input, timeout=timeout)
+        """ARGV in smtpd's network and mount namespaces, and in its root
+        (-r, -w): entering a mount namespace resets the root to the
+        namespace's, which is not the test's in a chroot (fresh-machine)."""
+        return run(["nsenter", "-t", str(self.proc.pid), "-m", "-n", "-r", "-w"]
+                   + list(argv), input=input, timeout=timeout)
 
     def submit(self, mail_from, rcpts, message):
         cp = self._exec(SMTPCTL.replace("smtpctl", "sendmail"), "-f", mail_from, "--",

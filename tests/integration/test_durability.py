@@ -103,7 +103,8 @@ class Durability(unittest.TestCase):
         self.d = Daemon(self._testMethodName, options=[
             ("global", "max_connections", "200"),
             ("global", "max_per_ip", "200"),
-            ("global", "max_transactions", "100000"),
+            ("global", "max_connection_rate", "1000000"),
+        ("global", "max_transactions", "100000"),
             ("global", "max_client_transactions", "100000"),
             ("global", "max_test_transactions", "100000")] + list(options))
         self.addCleanup(self.d.close)

@@ -84,6 +84,10 @@ class Install(unittest.TestCase):
             # staging owned by someone else than root: nothing may chown
             os.chown(cls.stage, pwd.getpwnam(OTHER_USER).pw_uid, -1)
             open_to_others(cls.stage)
+            # the build and the sources it installs from, reachable by
+            # that user (a checkout under /root is not: fresh-machine)
+            open_to_others(BUILDDIR)
+            open_to_others(SRCDIR)
             argv = ["runuser", "-u", OTHER_USER, "--"] + argv
         cls.install = run(argv, timeout=300)
         cp = run(["make", "-s", "--no-print-directory", "-C", BUILDDIR,
