@@ -116,7 +116,8 @@ struct session {
 	const char		*sni_challenge;	/* static: of rec.sni_test_id */
 	unsigned		 ext;		/* EXT_* used */
 	enum verb		 cur;		/* command being answered */
-	char			*line;		/* owned, line_max + 1 */
+	char			*line;		/* owned, line_max + 1; NULL
+						   until the first input */
 	unsigned		 ok[V_COUNT], total[V_COUNT];
 	unsigned		 errors;
 	unsigned		 junk;		/* COUNTS_TOWARD_LIMIT commands */
@@ -321,7 +322,7 @@ smtp_reply(struct session *s, int code, const char *status, const char *fmt,
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	char text[1024], esc[256];
-	const char *p, *nl;
+	const char *line, *p, *nl;
 	va_list ap;
 	size_t n;
 	int len, cut;
@@ -353,11 +354,12 @@ smtp_reply(struct session *s, int code, const char *status, const char *fmt,
 		 * unknown command (AUTH among them: we offer none) only the
 		 * verb and the start: its argument may be a credential.
 		 */
-		n = strlen(s->line);
+		line = s->line != NULL ? s->line : "";
+		n = strlen(line);
 		cut = 0;
 		if (s->cur == V_UNKNOWN)
-			n = smtp_parse_loggable(s->line, n, &cut);
-		log_field(esc, sizeof(esc), s->line, n);
+			n = smtp_parse_loggable(line, n, &cut);
+		log_field(esc, sizeof(esc), line, n);
 		log_info("c%lld: reject: %d %s %s; %s%s%sfrom=%s "
 		    "cmd=\"%s%s\"", (long long)s->rec.id, code,
 		    status != NULL ? status : "", text,
@@ -457,7 +459,8 @@ close_after_reply(struct session *s, const char *reason)
 static void
 reply_unprompted(struct session *s, enum smtp_err e)
 {
-	s->line[0] = '\0';
+	if (s->line != NULL)
+		s->line[0] = '\0';
 	s->cur = V_COUNT;
 	(void)smtp_reply_err(s, e);
 }
@@ -1756,8 +1759,17 @@ tls_failed(struct session *s, short what)
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
+	struct session *s = arg;
+
 	(void)bev;
-	session_process(arg);
+	/* an idle connection holds no line buffer: taken at its first input */
+	if (s->line == NULL &&
+	    (s->line = calloc(1, s->srv->cfg->line_max + 1)) == NULL) {
+		log_warn("c%lld: out of memory", (long long)s->rec.id);
+		session_free(s, "error");
+		return;
+	}
+	session_process(s);
 }
 
 static void
@@ -2079,7 +2091,6 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	}
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->line = malloc(cfg->line_max + 1)) == NULL ||
 	    (s->rec.host = strdup(lis->host->name)) == NULL ||
 	    (s->rec.local_addr = strdup(lis->local)) == NULL ||
 	    (lis->challenge != NULL &&
@@ -2093,7 +2104,6 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 		log_warn("accept from %s: out of memory", addr);
 		connlimit_remove(srv->limit, addr);
 		if (s != NULL) {
-			free(s->line);
 			records_conn_clear(&s->rec);
 			if (s->lifetime != NULL)
 				event_free(s->lifetime);
@@ -2108,7 +2118,6 @@ smtp_accept(struct smtp_server *srv, const struct smtp_listen *lis,
 	s->lis = lis;
 	s->fd = fd;
 	s->cur = V_COUNT;
-	s->line[0] = '\0';
 	s->latched = SE_NONE;
 	s->end_after_commit = SE_NONE;
 	s->rec.id = ++srv->last_id;
