@@ -107,6 +107,21 @@ def read_log(path):
         return ""
 
 
+def stop_foreground(daemon):
+    """DAEMON.proc (one we started, in the foreground) ended: SIGTERM,
+    SIGKILL by its PID after 5 s; its log file DAEMON.logf closed."""
+    if daemon.proc is not None and daemon.proc.poll() is None:
+        daemon.proc.send_signal(signal.SIGTERM)
+        try:
+            daemon.proc.wait(deadline(5))
+        except subprocess.TimeoutExpired:
+            daemon.proc.kill()
+            daemon.proc.wait()
+    if daemon.logf:
+        daemon.logf.close()
+        daemon.logf = None
+
+
 class Postfix:
     """A private Postfix instance in network namespace NS, configured in
     DIR/etc, its queue in DIR/spool, its log DIR/maillog.  POLICY: the
@@ -237,16 +252,7 @@ class MtaSts:
             time.sleep(0.1)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(deadline(5))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.logf:
-            self.logf.close()
-            self.logf = None
+        stop_foreground(self)
 
     def log(self):
         return read_log(os.path.join(self.dir, "mta-sts-daemon.log"))
@@ -401,16 +407,7 @@ class OpenSMTPD:
         self._exec(SMTPCTL, "schedule", "all")
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(deadline(5))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.logf:
-            self.logf.close()
-            self.logf = None
+        stop_foreground(self)
 
     def log(self):
         return read_log(os.path.join(self.dir, "smtpd.log"))
