@@ -21,8 +21,6 @@
 
 #define DEFAULT_TIMEOUT_MS	10000	/* each network step */
 #define DEFAULT_PER_HOST	2	/* connections at once to one address */
-/* the main dialogue, four versions and six weak classes, each bounded */
-#define DEADLINE_STEPS		12
 
 struct probe_result *
 probe_result_new(const char *domain)
@@ -313,7 +311,7 @@ probe_opts_default(struct probe_opts *o, const struct config *cfg)
 	o->ipv4 = 1;
 	o->ipv6 = 1;
 	o->timeout_ms = DEFAULT_TIMEOUT_MS;
-	o->deadline_ms = DEFAULT_TIMEOUT_MS * DEADLINE_STEPS;
+	o->deadline_ms = DEFAULT_TIMEOUT_MS * PROBE_DEADLINE_STEPS;
 	o->port = 25;
 	o->per_host = DEFAULT_PER_HOST;
 }
