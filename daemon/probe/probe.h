@@ -320,6 +320,10 @@ struct probe_opts {
 	const char	*resolver;	/* ADDR[:PORT] or NULL: the config's */
 	unsigned int	 port;		/* 25; others only for tests */
 	unsigned int	 per_host;	/* connections at once per address */
+	int		 public_only;	/* the web's probes: no connection to
+					   an address that is not global
+					   unicast (loopback, private, link-
+					   local, documentation, ...) */
 	probe_progress_fn progress;
 	void		*progress_arg;
 };
