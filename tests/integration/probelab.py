@@ -75,6 +75,14 @@ TARGETS = {
     "tls12.measure.test": dict(mx="mx.tls12.measure.test", v4="192.0.2.62", v6=None,
                                kind="mailscoped", host="tls12", ptr=True, tlsa=None,
                                sts=None),
+    # a minimal greylisting server (serve_hostile's grey): 450 on the
+    # first RCPT of every (client, sender, recipient) for an hour
+    "grey.probe.test": dict(mx="mx.grey.probe.test", v4="192.0.2.75", v6=None,
+                            kind="hostile", mode="grey", ptr=True, tlsa=None, sts=None,
+                            cert="ca"),
+    # RFC 7505: a domain that receives no mail
+    "nullmx.probe.test": dict(mx=".", v4=None, v6=None, kind="dns", ptr=False, tlsa=None,
+                              sts=None),
     "endless.probe.test": dict(mx="mx.endless.probe.test", v4="192.0.2.71", v6=None,
                                kind="hostile", mode="endless", ptr=True, tlsa=None,
                                sts=None),
@@ -131,6 +139,11 @@ EXPECTED = {
         grade=None, findings=[], absent=["no_starttls", "chain_invalid", "open_relay"],
         addr=dict(stop="done", tls_version="TLSv1.2", chain_valid="yes", name_match="yes"),
         versions={"TLSv1.0": "yes", "TLSv1.1": "yes", "TLSv1.2": "yes", "TLSv1.3": "no"}),
+    "grey.probe.test": dict(
+        grade=None, findings=[], absent=["no_starttls", "open_relay"],
+        addr=dict(stop="done", greylisting="yes", open_relay="no", chain_valid="yes",
+                  name_match="yes")),
+    "nullmx.probe.test": dict(grade=None, findings=[], absent=["open_relay"], null_mx=True),
     # hostile servers: the probe stops in bounded time and says where
     "endless.probe.test": dict(grade="F", findings=[], absent=["open_relay"],
                                addr=dict(stop={"protocol", "timeout", "ehlo"})),
@@ -165,7 +178,27 @@ def _readline(c, buf):
     return line.rstrip(b"\r"), rest
 
 
-def _hostile_session(mode, c, ctx):
+GREY_DOMAIN = "grey.probe.test"
+GREY_DELAY = 3600
+GREY_KNOWN = ("postmaster", "abuse")
+
+
+def _grey_rcpt(seen, client, mail_from, line):
+    """The reply of the greylisting server to RCPT LINE: relay refused,
+    unknown users refused, then 450 until the triplet is GREY_DELAY old."""
+    addr = line.split(b":", 1)[-1].strip().strip(b"<>").lower()
+    local, _, domain = addr.partition(b"@")
+    if domain.decode(errors="replace") != GREY_DOMAIN:
+        return b"554 5.7.1 <%s>: Relay access denied\r\n" % addr
+    if local.decode(errors="replace") not in GREY_KNOWN:
+        return b"550 5.1.1 <%s>: Recipient address rejected: User unknown\r\n" % addr
+    first = seen.setdefault((client, mail_from, addr), time.time())
+    if time.time() - first < GREY_DELAY:
+        return b"450 4.2.0 <%s>: Recipient address rejected: Greylisted\r\n" % addr
+    return b"250 2.1.5 Ok\r\n"
+
+
+def _hostile_session(mode, c, ctx, seen):
     c.settimeout(60)
     if mode == "slow":
         # a banner that never ends, one byte a second
@@ -176,6 +209,8 @@ def _hostile_session(mode, c, ctx):
     c.sendall(b"220 %s ESMTP %s (%s)\r\n" % (HOSTILE_NAME.encode(), HOSTILE_BANNER,
                                              mode.encode()))
     buf = b""
+    client = c.getpeername()[0]
+    mail_from = b""
     while True:
         line, buf = _readline(c, buf)
         if line is None:
@@ -203,7 +238,10 @@ def _hostile_session(mode, c, ctx):
             c = ctx.wrap_socket(c, server_side=True)
             buf = b""
         elif verb == b"MAIL":
+            mail_from = line.split(b":", 1)[-1].strip().lower()
             c.sendall(b"250 2.1.0 Ok\r\n")
+        elif verb == b"RCPT" and mode == "grey":
+            c.sendall(_grey_rcpt(seen, client, mail_from, line))
         elif verb == b"RCPT":
             c.sendall(b"550 5.1.1 No such user\r\n")
         elif verb in (b"RSET", b"NOOP"):
@@ -220,7 +258,7 @@ def serve_hostile(mode, addr, certfile=None, keyfile=None):
     until killed: endless (an EHLO reply of endless 250- lines), slow (a
     banner one byte a second, forever), garbage (random bytes after
     STARTTLS's 220), hugechain (a certificate chain of CERTFILE, hundreds
-    of kilobytes)."""
+    of kilobytes), grey (a greylisting server: _grey_rcpt)."""
     ctx = None
     if certfile:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -230,10 +268,11 @@ def serve_hostile(mode, addr, certfile=None, keyfile=None):
     srv.bind((addr, 25))
     srv.listen(64)
     print("listening", mode, addr, flush=True)
+    seen = {}
 
     def session(c):
         try:
-            _hostile_session(mode, c, ctx)
+            _hostile_session(mode, c, ctx, seen)
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -559,7 +598,7 @@ class ProbeLab(DnsLab):
         self.certs = Certs(os.path.join(self.root, "certs"))
         for domain, t in TARGETS.items():
             c = t.get("cert")
-            if t["kind"] == "hostile" and c:
+            if t.get("mode") == "hugechain":
                 self.leaf[domain] = self.certs.huge_chain(domain, [t["mx"]])
             elif c == "ca":
                 self.leaf[domain] = self.certs.leaf(domain, [t["mx"]])
@@ -581,6 +620,9 @@ class ProbeLab(DnsLab):
         out = ""
         for domain, t in TARGETS.items():
             if not domain.endswith("." + zone):
+                continue
+            if t["kind"] == "dns":
+                out += "%s. 3600 IN MX 0 .\n" % domain
                 continue
             mx = t["mx"] + "."
             out += "%s. 3600 IN MX 10 %s\n" % (domain, mx)
@@ -617,8 +659,11 @@ class ProbeLab(DnsLab):
         soa = "{z} 3600 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 60\n"
         ns = "ns.test. 3600 IN A %s\nns.test. 3600 IN AAAA %s\n" % (NSD4, NSD6)
         children = []
+        # the probe's sender is at the tool's base_domain (measure.test),
+        # its SPF check's at spf-deny.<base> (mailscope zones publishes it)
         for zone, extra in ((ZONE, "%s. 3600 IN A %s\n%s. 3600 IN AAAA %s\n" % (
-                CLIENT_NAME, CLIENT4, CLIENT_NAME, CLIENT6)), (MEASURE, "")):
+                CLIENT_NAME, CLIENT4, CLIENT_NAME, CLIENT6)),
+                            (MEASURE, 'spf-deny.%s. 3600 IN TXT "v=spf1 -all"\n' % MEASURE)):
             text = (soa.format(z=zone + ".") + "%s. 3600 IN NS ns.test.\n" % zone + extra
                     + self._zone_records(zone))
             signed, ds = _signzone(d, zone + ".", text)
