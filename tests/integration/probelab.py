@@ -66,6 +66,9 @@ TARGETS = {
     "bad.probe.test": dict(mx="mx.bad.probe.test", v4="192.0.2.40", v6=None,
                            kind="postfix", variant="bad", ptr=False, tlsa="nomatch",
                            sts="mismatch", cert="self"),
+    "wrongca.probe.test": dict(mx="mx.wrongca.probe.test", v4="192.0.2.45", v6=None,
+                               kind="postfix", variant="wrongca", ptr=True, tlsa=None,
+                               sts=None, cert="other"),
     "plain.probe.test": dict(mx="mx.plain.probe.test", v4="192.0.2.50", v6=None,
                              kind="postfix", variant="plain", ptr=True, tlsa=None,
                              sts=None, cert=None),
@@ -96,16 +99,26 @@ TARGETS = {
                                  sts=None, cert="ca"),
 }
 
-# What `mailscope probe DOMAIN` must report for each target (the finding
-# keys are docs/probe.md's).  grade: the exact grade, or None where only
-# max_grade (the best it may get) is asserted; findings: keys that must
-# be there; absent: keys that must not; addr: fields every probed address
-# must have (JSON names of struct probe_addr; a set: one of them).
-GOOD_ABSENT = ["open_relay", "no_recipient_filtering", "no_starttls", "cert_self_signed",
-               "chain_invalid", "dane_nomatch", "mta_sts_mx_mismatch", "ptr_missing"]
+# What `mailscope probe DOMAIN` must report for each target, in the terms
+# of docs/probe.md (finding keys) and docs/probe.schema.json (facts):
+# grade: the exact grade (None: none, as for a null MX), or max_grade: the
+# best it may get (neither: not asserted); findings: keys that must be there; any_of: at least
+# one of these keys; absent: keys that must not be there; no_warn: no
+# finding of severity warn or worse; addr: facts of every probed address
+# (struct probe_addr's names; a set: one of them); mx: facts of the MX;
+# versions, weak: the handshakes tried one by one.
+GOOD_ABSENT = ["open_relay", "no_recipient_filtering", "no_starttls", "no_tls",
+               "cert_self_signed", "cert_chain_invalid", "cert_name_mismatch",
+               "dane_nomatch", "mta_sts_mismatch", "ptr_missing", "fcrdns_failed"]
+HOSTILE_ABSENT = ["open_relay", "cert_valid"]
 EXPECTED = {
+    # everything right, DANE and MTA-STS enforce: the top grade
     "good.probe.test": dict(
-        grade="A+", findings=[], absent=GOOD_ABSENT,
+        grade="A+", no_warn=True,
+        findings=["dane_match", "mta_sts_enforce", "cert_valid", "recipient_filtering",
+                  "tls13_supported", "dmarc_enforced"],
+        absent=GOOD_ABSENT + ["tls10_accepted", "tls11_accepted", "weak_no_pfs",
+                              "weak_cbc_only"],
         addr=dict(stop="done", fcrdns="yes", open_relay="no", recipient_filtering="yes",
                   greylisting="no", chain_valid="yes", name_match="yes", dane="match",
                   tls_version="TLSv1.3"),
@@ -113,46 +126,65 @@ EXPECTED = {
         versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "yes"},
         weak={"null": "no", "export": "no", "rc4": "no", "3des": "no", "cbc_only": "no",
               "no_pfs": "no"}),
+    # critical: F whatever else
     "relay.probe.test": dict(
-        grade="F", findings=["open_relay"], absent=["no_starttls", "chain_invalid"],
-        addr=dict(stop="done", open_relay="yes", chain_valid="yes", name_match="yes")),
+        grade="F", findings=["open_relay", "cert_valid"],
+        absent=["no_starttls", "cert_chain_invalid", "no_recipient_filtering"],
+        addr=dict(stop="done", open_relay="yes", recipient_filtering="yes",
+                  chain_valid="yes", name_match="yes")),
     "norcpt.probe.test": dict(
-        grade=None, max_grade="A", findings=["no_recipient_filtering"],
-        absent=["open_relay", "no_starttls", "chain_invalid"],
+        max_grade="A", findings=["no_recipient_filtering", "cert_valid"],
+        absent=["open_relay", "no_starttls", "cert_chain_invalid", "recipient_filtering"],
         addr=dict(stop="done", open_relay="no", recipient_filtering="no")),
     "bad.probe.test": dict(
-        grade=None, max_grade="C",
-        findings=["cert_self_signed", "chain_invalid", "dane_nomatch", "mta_sts_mx_mismatch",
-                  "ptr_missing"],
-        absent=["open_relay", "no_starttls"],
-        addr=dict(stop="done", chain_valid="no", dane="nomatch", open_relay="no"),
+        max_grade="C",
+        findings=["cert_self_signed", "dane_nomatch", "mta_sts_mismatch", "ptr_missing"],
+        absent=["open_relay", "no_starttls", "cert_valid", "dane_match"],
+        addr=dict(stop="done", chain_valid="no", dane="nomatch", open_relay="no",
+                  name_match="yes"),
         mx=dict(sts_match="no")),
+    # a certificate of a CA nobody trusts, naming another host
+    "wrongca.probe.test": dict(
+        max_grade="B", findings=["cert_chain_invalid", "cert_name_mismatch"],
+        absent=["open_relay", "cert_self_signed", "cert_valid", "no_starttls"],
+        addr=dict(stop="done", chain_valid="no", name_match="no", open_relay="no")),
     "plain.probe.test": dict(
-        grade="F", findings=["no_starttls"], absent=["open_relay"],
+        grade="F", findings=["no_starttls", "starttls_missing"], absent=["open_relay"],
         addr=dict(stop="done", open_relay="no")),
     # the project's own hosts: docs/tls-profiles.md
     "tls13.measure.test": dict(
-        grade=None, findings=[], absent=["no_starttls", "chain_invalid", "open_relay"],
+        findings=["tls13_supported"],
+        absent=["no_starttls", "cert_chain_invalid", "open_relay", "tls10_accepted",
+                "tls11_accepted"],
         addr=dict(stop="done", tls_version="TLSv1.3", chain_valid="yes", name_match="yes"),
         versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "no", "TLSv1.3": "yes"}),
     "tls12.measure.test": dict(
-        grade=None, findings=[], absent=["no_starttls", "chain_invalid", "open_relay"],
+        findings=["tls10_accepted", "tls11_accepted"],
+        absent=["no_starttls", "cert_chain_invalid", "open_relay", "tls13_supported"],
         addr=dict(stop="done", tls_version="TLSv1.2", chain_valid="yes", name_match="yes"),
         versions={"TLSv1.0": "yes", "TLSv1.1": "yes", "TLSv1.2": "yes", "TLSv1.3": "no"}),
     "grey.probe.test": dict(
-        grade=None, findings=[], absent=["no_starttls", "open_relay"],
+        findings=["greylisting", "cert_valid"],
+        absent=["no_starttls", "open_relay"],
         addr=dict(stop="done", greylisting="yes", open_relay="no", chain_valid="yes",
                   name_match="yes")),
-    "nullmx.probe.test": dict(grade=None, findings=[], absent=["open_relay"], null_mx=True),
+    # RFC 7505: no grade, one finding
+    "nullmx.probe.test": dict(grade=None, findings=["null_mx"], absent=["no_mx"],
+                              null_mx=True),
     # hostile servers: the probe stops in bounded time and says where
-    "endless.probe.test": dict(grade="F", findings=[], absent=["open_relay"],
-                               addr=dict(stop={"protocol", "timeout", "ehlo"})),
-    "slow.probe.test": dict(grade="F", findings=[], absent=["open_relay"],
-                            addr=dict(stop={"timeout", "banner"})),
-    "garbage.probe.test": dict(grade="F", findings=[], absent=["open_relay"],
-                               addr=dict(stop={"tls"})),
-    "hugechain.probe.test": dict(grade="F", findings=[], absent=["open_relay"],
-                                 addr=dict(stop={"tls", "done"})),
+    "endless.probe.test": dict(
+        grade="F", findings=[], any_of=["smtp_protocol_error", "smtp_timeout",
+                                        "ehlo_refused"],
+        absent=HOSTILE_ABSENT, addr=dict(stop={"protocol", "timeout", "ehlo"})),
+    "slow.probe.test": dict(
+        grade="F", findings=[], any_of=["smtp_timeout", "banner_refused"],
+        absent=HOSTILE_ABSENT, addr=dict(stop={"timeout", "banner"})),
+    "garbage.probe.test": dict(
+        grade="F", findings=["tls_handshake_failed"], absent=HOSTILE_ABSENT,
+        addr=dict(stop={"tls"})),
+    "hugechain.probe.test": dict(
+        grade="F", findings=[], any_of=["tls_handshake_failed"], absent=HOSTILE_ABSENT,
+        addr=dict(stop={"tls"})),
 }
 GRADES = ["A+", "A", "B", "C", "D", "E", "F"]
 
@@ -409,14 +441,14 @@ def openssl(*argv, cwd=None):
 class Certs:
     """The lab's CA and certificates, in directory D."""
 
-    def __init__(self, d):
+    def __init__(self, d, cn=CA_CN):
         self.d = d
         os.makedirs(d)
         self.ca = os.path.join(d, "ca.pem")
         self.ca_key = os.path.join(d, "ca.key")
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                 "-nodes", "-keyout", self.ca_key, "-out", self.ca, "-days", "30",
-                "-subj", "/CN=" + CA_CN,
+                "-subj", "/CN=" + cn,
                 "-addext", "basicConstraints=critical,CA:TRUE",
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
 
@@ -494,7 +526,7 @@ class ProbeLab(DnsLab):
     tool: its database receives the probes), certs, daemon (mailscoped,
     the tls13 and tls12 targets)."""
 
-    def __init__(self, name="probe"):
+    def __init__(self, name="plab"):
         super().__init__(name, {})
         self.client_ns = self.ns + "c"
         self.root = tempfile.mkdtemp(prefix="ms-probelab-")
@@ -602,6 +634,10 @@ class ProbeLab(DnsLab):
                 self.leaf[domain] = self.certs.huge_chain(domain, [t["mx"]])
             elif c == "ca":
                 self.leaf[domain] = self.certs.leaf(domain, [t["mx"]])
+            elif c == "other":
+                # a CA of its own, trusted by nobody; a name that is not the MX's
+                other = Certs(os.path.join(self.root, "certs-other"), "untrusted lab CA")
+                self.leaf[domain] = other.leaf(domain, ["mail.elsewhere." + ZONE])
             elif c == "self":
                 self.leaf[domain] = self.certs.self_signed(domain, [t["mx"]])
         self.sts_cert = self.certs.leaf(
