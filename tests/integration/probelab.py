@@ -78,6 +78,16 @@ TARGETS = {
     "tls12.measure.test": dict(mx="mx.tls12.measure.test", v4="192.0.2.62", v6=None,
                                kind="mailscoped", host="tls12", ptr=True, tlsa=None,
                                sts=None),
+    "strong.measure.test": dict(mx="mx.strong.measure.test", v4="192.0.2.64", v6=None,
+                                kind="mailscoped", host="strong", ptr=True, tlsa=None,
+                                sts=None),
+    "medium.measure.test": dict(mx="mx.medium.measure.test", v4="192.0.2.65", v6=None,
+                                kind="mailscoped", host="medium", ptr=True, tlsa=None,
+                                sts=None),
+    # expired, and issued for wrong-name.invalid
+    "tls-badcert.measure.test": dict(mx="mx.tls-badcert.measure.test", v4="192.0.2.66",
+                                     v6=None, kind="mailscoped", host="tls-bad", ptr=True,
+                                     tlsa=None, sts=None),
     # a minimal greylisting server (serve_hostile's grey): 450 on the
     # first RCPT of every (client, sender, recipient) for an hour
     "grey.probe.test": dict(mx="mx.grey.probe.test", v4="192.0.2.75", v6=None,
@@ -111,9 +121,9 @@ TARGETS = {
 #                 names; a set: any of them); mx: facts of the MX host;
 #   versions, weak  the handshakes tried one by one ("yes", "no",
 #                 "unknown": not tried, its detail says why).
-# Postfix's default TLS (and mailscoped's tls12 host): TLS 1.0 and 1.1
-# accepted, and static RSA key exchange.
-POSTFIX_TLS = ["tls10_accepted", "tls11_accepted", "weak_no_pfs"]
+# Postfix's default TLS settings and mailscoped's "all" hosts: TLS 1.0 and
+# 1.1 accepted, and static RSA key exchange.
+OLD_TLS = ["tls10_accepted", "tls11_accepted", "weak_no_pfs"]
 HOSTILE_ABSENT = ["open_relay", "cert_valid"]
 # Debian's OpenSSL 3 has no EXPORT, RC4 or 3DES suites to offer
 NO_WEAK = {"null": "no", "export": {"no", "unknown"}, "rc4": {"no", "unknown"},
@@ -133,18 +143,18 @@ EXPECTED = {
         weak=NO_WEAK),
     # critical: F whatever else
     "relay.probe.test": dict(
-        grade="F", score=39, problems=["open_relay"] + POSTFIX_TLS,
+        grade="F", score=39, problems=["open_relay"] + OLD_TLS,
         findings=["cert_valid", "recipient_filtering"],
         addr=dict(stop="done", open_relay="yes", recipient_filtering="yes",
                   chain_valid="yes", name_match="yes")),
     "norcpt.probe.test": dict(
-        grade="B", score=82, problems=["no_recipient_filtering"] + POSTFIX_TLS,
+        grade="B", score=82, problems=["no_recipient_filtering"] + OLD_TLS,
         findings=["cert_valid"], absent=["recipient_filtering"],
         addr=dict(stop="done", open_relay="no", recipient_filtering="no")),
     "bad.probe.test": dict(
         grade="F", score=32,
         problems=["cert_self_signed", "dane_nomatch", "mta_sts_mismatch", "ptr_missing"]
-        + POSTFIX_TLS,
+        + OLD_TLS,
         absent=["cert_valid", "dane_match"],
         addr=dict(stop="done", chain_valid="no", dane="nomatch", open_relay="no",
                   name_match="yes"),
@@ -152,7 +162,7 @@ EXPECTED = {
     # a certificate of a CA nobody trusts, naming another host
     "wrongca.probe.test": dict(
         grade="C", score=57,
-        problems=["cert_chain_invalid", "cert_name_mismatch"] + POSTFIX_TLS,
+        problems=["cert_chain_invalid", "cert_name_mismatch"] + OLD_TLS,
         absent=["cert_valid"],
         addr=dict(stop="done", chain_valid="no", name_match="no", open_relay="no")),
     "plain.probe.test": dict(
@@ -164,10 +174,25 @@ EXPECTED = {
         addr=dict(stop="done", tls_version="TLSv1.3", chain_valid="yes", name_match="yes"),
         versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "no", "TLSv1.3": "yes"}),
     "tls12.measure.test": dict(
-        grade="A", score=86, problems=POSTFIX_TLS, findings=["cert_valid"],
+        grade="A", score=86, problems=OLD_TLS, findings=["cert_valid"],
         absent=["tls13_supported"],
         addr=dict(stop="done", tls_version="TLSv1.2", chain_valid="yes", name_match="yes"),
         versions={"TLSv1.0": "yes", "TLSv1.1": "yes", "TLSv1.2": "yes", "TLSv1.3": "no"}),
+    "strong.measure.test": dict(
+        grade="A", score=99, problems=[], findings=["tls13_supported", "cert_valid"],
+        addr=dict(stop="done", tls_version="TLSv1.3", chain_valid="yes", name_match="yes"),
+        versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "yes"},
+        weak=NO_WEAK),
+    "medium.measure.test": dict(
+        grade="A", score=99, problems=[], findings=["weak_cbc_only", "cert_valid"], absent=["tls13_supported", "weak_no_pfs"],
+        addr=dict(stop="done", tls_version="TLSv1.2", chain_valid="yes", name_match="yes"),
+        versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "no"},
+        weak=dict(NO_WEAK, cbc_only="yes")),
+    "tls-badcert.measure.test": dict(
+        grade="F", score=36,
+        problems=["cert_expired", "cert_chain_invalid", "cert_name_mismatch"] + OLD_TLS,
+        absent=["cert_valid"],
+        addr=dict(stop="done", chain_valid="no", name_match="no")),
     "grey.probe.test": dict(
         grade="A", score=96, problems=["weak_no_pfs"], findings=["greylisting", "cert_valid"],
         addr=dict(stop="done", greylisting="yes", open_relay="no", chain_valid="yes",
