@@ -7,8 +7,8 @@ a real DNS hierarchy, in network namespaces of the test's own.
   `measure.test` (the project's own hosts) and `arpa.` (the PTRs), all
   signed with ldns-signzone; a validating Unbound (RESOLVER4/RESOLVER6);
   the targets on port 25 (TARGETS: private Postfix receivers, mailscoped's
-  tls13 and tls12 hosts, hostile Python servers) and one HTTPS server
-  (WEB4:443) serving the MTA-STS policies;
+  own hosts, a greylisting and hostile Python servers) and one HTTPS
+  server (WEB4:443) serving the MTA-STS policies;
 - client namespace: where the probe runs, on CLIENT4/CLIENT6 (a veth into
   br0), routed to 192.0.2.0/24 and 2001:db8::/64 only.
 

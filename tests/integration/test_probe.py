@@ -1,18 +1,22 @@
 """`mailscope probe DOMAIN` end to end against the lab of probelab.py:
-Postfix receivers (closed, open relay, no recipient filtering, self-signed,
-plaintext), mailscoped's own tls13 and tls12 hosts, hostile servers, all
-in a network namespace behind a signed fake root and a validating
-Unbound; the probe runs in a client namespace with --resolver pointing
-at that Unbound and SSL_CERT_FILE naming the lab's CAs.
+private Postfix receivers (closed with DANE and MTA-STS, an open relay, no
+recipient filtering, self-signed with a TLSA and an MTA-STS mismatch and
+no PTR, an untrusted CA, plaintext only), mailscoped's own tls13, tls12,
+strong, medium and tls-bad hosts, a greylisting server and hostile ones
+(endless reply, one byte a second, garbage after STARTTLS, a huge chain),
+all in a network namespace behind a signed fake root and a validating
+Unbound; the probe runs in a client namespace with --resolver naming that
+Unbound and SSL_CERT_FILE the lab's CAs.
 
-LabTargets proves the lab itself with dig, swaks, openssl s_client and
-Python's ssl (each target is what probelab.TARGETS says).  The other
-classes run the probe: every target once in setUpModule (JSON, in
-parallel, each with its wall time and max RSS), then assert
-probelab.EXPECTED, the bounds against the hostile servers, the text and
-HTML formats, the stored rows and the export, and the agreement of the
-TLS facts with testssl.sh on two targets.  The lab starts once for the
-module.
+LabTargets proves the lab itself with dig, swaks, openssl s_client,
+Python's ssl and testssl.sh (each target is what probelab.TARGETS says).
+The other classes run the probe: every target once in setUpModule (JSON,
+four at a time, each with its wall time and max RSS), then assert
+probelab.EXPECTED (grade, score, findings, facts), the JSON against
+docs/probe.schema.json, the bounds against the hostile servers, the text
+and HTML formats, the stored rows and the export, and the agreement of
+the TLS facts with testssl.sh on two targets.  The lab starts once for
+the module (about 50 s in all, testssl.sh the longest).
 """
 
 import json
@@ -29,7 +33,7 @@ import unittest
 import harness
 import probelab
 from harness import MAILSCOPE, describe, deadline
-from probelab import CLIENT4, EXPECTED, GRADES, RESOLVER4, TARGETS
+from probelab import EXPECTED, GRADES, RESOLVER4, TARGETS
 
 LAB = None
 PROBES = {}             # domain -> ProbeRun (JSON, --timeout 3)
