@@ -49,8 +49,10 @@ MEASURE = "measure.test"      # harness.BASE_DOMAIN: the mailscoped hosts' names
 CA_CN = "mailscope probe lab CA"
 
 # Every target: its domain, MX name, addresses (port 25), what serves it
-# and its DNS.  kind: "postfix" (PF_* below), "mailscoped" (the harness
-# daemon's host of that name), "hostile" (serve_hostile's mode).
+# and its DNS.  kind: "postfix" (Receiver's variant), "mailscoped" (the
+# harness daemon's host of that name, its listen moved to v4), "hostile"
+# (serve_hostile's mode), "dns" (records only: a null MX).  cert: "ca"
+# (the lab's CA), "self" (self-signed), "other" (a CA nobody trusts).
 # ptr: PTR records forward-confirmed; tlsa: "match", "nomatch" or None;
 # sts: the MTA-STS policy's mx: "match", "mismatch" or None.
 TARGETS = {
