@@ -8,7 +8,7 @@ a real DNS hierarchy, in network namespaces of the test's own.
   signed with ldns-signzone; a validating Unbound (RESOLVER4/RESOLVER6);
   the targets on port 25 (TARGETS: private Postfix receivers, mailscoped's
   own hosts, a greylisting and hostile Python servers) and one HTTPS
-  server (WEB4:443) serving the MTA-STS policies;
+  server (WEB4 and WEB6, 443) serving the MTA-STS policies;
 - client namespace: where the probe runs, on CLIENT4/CLIENT6 (a veth into
   br0), routed to 192.0.2.0/24 and 2001:db8::/64 only.
 
@@ -40,7 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 NSD4, NSD6 = "192.0.2.250", "2001:db8::250"
-WEB4 = "192.0.2.200"
+WEB4, WEB6 = "192.0.2.200", "2001:db8::200"
 RESOLVER4, RESOLVER6 = "198.51.100.1", "2001:db8:1::1"
 CLIENT4, CLIENT6 = "198.51.100.10", "2001:db8:1::10"
 CLIENT_NAME = "probe.client.probe.test"
@@ -106,6 +106,10 @@ TARGETS = {
     "garbage.probe.test": dict(mx="mx.garbage.probe.test", v4="192.0.2.73", v6=None,
                                kind="hostile", mode="garbage", ptr=True, tlsa=None,
                                sts=None),
+    # a valid leaf and 30 more certificates (small): more than the probe keeps
+    "longchain.probe.test": dict(mx="mx.longchain.probe.test", v4="192.0.2.76", v6=None,
+                                 kind="hostile", mode="longchain", ptr=True, tlsa=None,
+                                 sts=None, cert="ca"),
     "hugechain.probe.test": dict(mx="mx.hugechain.probe.test", v4="192.0.2.74", v6=None,
                                  kind="hostile", mode="hugechain", ptr=True, tlsa=None,
                                  sts=None, cert="ca"),
@@ -212,6 +216,10 @@ EXPECTED = {
     "garbage.probe.test": dict(
         grade="F", score=39, problems=["no_tls", "tls_handshake_failed", "postmaster_rejected"],
         absent=HOSTILE_ABSENT, addr=dict(stop="tls")),
+    # the leaf validates; the 30 certificates after it are kept to 10
+    "longchain.probe.test": dict(
+        findings=["cert_valid"], absent=["open_relay", "tls_handshake_failed"],
+        addr=dict(stop="done", chain_valid="yes", name_match="yes")),
     "hugechain.probe.test": dict(
         grade="F", score=39, problems=["no_tls", "tls_handshake_failed", "postmaster_rejected"],
         absent=HOSTILE_ABSENT, addr=dict(stop="tls"),
@@ -322,8 +330,8 @@ def serve_hostile(mode, addr, certfile=None, keyfile=None):
     """A hostile SMTP server of MODE on ADDR:25, a thread per connection,
     until killed: endless (an EHLO reply of endless 250- lines), slow (a
     banner one byte a second, forever), garbage (random bytes after
-    STARTTLS's 220), hugechain (a certificate chain of CERTFILE, hundreds
-    of kilobytes), grey (a greylisting server: _grey_rcpt)."""
+    STARTTLS's 220), hugechain and longchain (the certificate chain of
+    CERTFILE: hundreds of kilobytes, or 31 certificates), grey (a greylisting server: _grey_rcpt)."""
     ctx = None
     if certfile:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -372,7 +380,10 @@ def serve_sts(addr, certfile, keyfile, policies):
         def log_message(self, fmt, *args):
             sys.stderr.write("sts: " + (fmt % args) + "\n")
 
-    httpd = http.server.ThreadingHTTPServer((addr, 443), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+    httpd = Server((addr, 443), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(certfile, keyfile)
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
@@ -513,7 +524,7 @@ class Certs:
 
     def huge_chain(self, name, names, copies=10, sans=1500):
         """(chain file, key): a leaf for NAMES followed by COPIES of a
-        certificate with SANS names (about 40 kB each)."""
+        certificate with SANS names (1500: about 40 kB each)."""
         cert, key = self.leaf(name, names)
         big = os.path.join(self.d, name + "-big.pem")
         cnf = os.path.join(self.d, name + "-big.cnf")
@@ -627,7 +638,7 @@ class ProbeLab(DnsLab):
             assert cp.returncode == 0, describe(cp)
 
     def service_addrs(self):
-        addrs = {NSD4, NSD6, WEB4}
+        addrs = {NSD4, NSD6, WEB4, WEB6}
         for t in TARGETS.values():
             addrs.update(a for a in (t["v4"], t["v6"]) if a)
         return addrs
@@ -665,6 +676,9 @@ class ProbeLab(DnsLab):
             c = t.get("cert")
             if t.get("mode") == "hugechain":
                 self.leaf[domain] = self.certs.huge_chain(domain, [t["mx"]])
+            elif t.get("mode") == "longchain":
+                self.leaf[domain] = self.certs.huge_chain(domain, [t["mx"]], copies=30,
+                                                          sans=1)
             elif c == "ca":
                 self.leaf[domain] = self.certs.leaf(domain, [t["mx"]])
             elif c == "other":
@@ -705,7 +719,8 @@ class ProbeLab(DnsLab):
                 out += "_25._tcp.%s 3600 IN TLSA 3 1 1 %s\n" % (mx, data)
             if t["sts"]:
                 out += ('_mta-sts.%s. 3600 IN TXT "v=STSv1; id=20261207T000000"\n'
-                        "mta-sts.%s. 3600 IN A %s\n" % (domain, domain, WEB4))
+                        "mta-sts.{d}. 3600 IN A {a4}\nmta-sts.{d}. 3600 IN AAAA {a6}\n"
+                        % domain).format(d=domain, a4=WEB4, a6=WEB6)
             # every domain publishes SPF, DMARC and TLS-RPT: the grades
             # show what its server does
             out += ('{d}. 3600 IN TXT "v=spf1 mx -all"\n'
@@ -843,8 +858,10 @@ class ProbeLab(DnsLab):
         with open(os.path.join(self.root, "sts.json"), "w") as f:
             json.dump(self.sts_policies(), f)
         me = os.path.join(HERE, "probelab.py")
-        self._start(["sts"], sys.executable, "-B", me, "sts", WEB4, self.sts_cert[0],
-                    self.sts_cert[1], os.path.join(self.root, "sts.json"))
+        for i, web in enumerate((WEB4, WEB6)):
+            self._start(["sts%d" % i], sys.executable, "-B", me, "sts", web,
+                        self.sts_cert[0], self.sts_cert[1],
+                        os.path.join(self.root, "sts.json"))
         for domain, t in TARGETS.items():
             if t["kind"] == "hostile":
                 cert = list(self.leaf.get(domain, ()))
@@ -869,8 +886,8 @@ class ProbeLab(DnsLab):
 
     def _wait_targets(self):
         """Every target's port 25 (and 443) accepts from the client namespace."""
-        pending = [(a, 25) for a in self.service_addrs() - {NSD4, NSD6, WEB4}]
-        pending.append((WEB4, 443))
+        pending = [(a, 25) for a in self.service_addrs() - {NSD4, NSD6, WEB4, WEB6}]
+        pending += [(WEB4, 443), (WEB6, 443)]
         script = ("import socket,sys\nfor a in sys.argv[1:]:\n"
                   " h,p=a.rsplit(':',1)\n"
                   " try: socket.create_connection((h,int(p)),1).close()\n"

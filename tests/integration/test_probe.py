@@ -726,6 +726,8 @@ class ProbeGrades(unittest.TestCase):
         r = run.json(self)
         done = [a["addr"] for _, a in addrs(r) if a.get("stop") == "done"]
         self.assertEqual(done, [TARGETS["good.probe.test"]["v6"]], run.describe())
+        # the MTA-STS policy host has an IPv6 address too: nothing lost
+        self.assertEqual((r.get("grade"), r.get("score")), ("A+", 100), summary(r))
         for _, a in addrs(r):
             if a.get("family") == 4:
                 self.assertEqual(a.get("stop"), "not_tried", run.describe())
@@ -745,6 +747,8 @@ class ProbeGrades(unittest.TestCase):
         for _, a in addrs(r):
             self.assertEqual(a.get("stop"), "connect", why)
         self.assertIn("mx_unreachable", finding_keys(r), why)
+        for f in findings(r, "mx_unreachable"):
+            self.assertNotIn("port 25", f["summary"], why)
         self.assertIn("no_reachable_mx", finding_keys(r), why)
         self.assertEqual(r.get("grade"), "F", why)
 
@@ -834,6 +838,19 @@ class ProbeHostile(unittest.TestCase):
         r = self.check("hugechain.probe.test")
         for _, a in addrs(r):
             self.assertLessEqual(len(fact(a, "chain") or []), 10)
+
+    def test_long_chain_kept_to_ten(self):
+        run = PROBES["longchain.probe.test"]
+        r = ProbeGrades.check(self, "longchain.probe.test")
+        cert = LAB.leaf["longchain.probe.test"][0]
+        with open(cert) as f:
+            self.assertEqual(f.read().count("BEGIN CERTIFICATE"), 31)
+        for _, a in addrs(r):
+            chain = fact(a, "chain") or []
+            self.assertEqual(len(chain), 10, summary(r))
+            self.assertEqual(chain[0]["subject_cn"], "mx.longchain.probe.test")
+            self.assertTrue(all(c["subject_cn"] == "big.probe.test" for c in chain[1:]))
+        self.assertLess(run.wall, deadline(HOSTILE_WALL), run.describe())
 
     def test_every_probe_bounded_in_memory(self):
         for domain, run in PROBES.items():
@@ -927,9 +944,22 @@ class ProbeStore(unittest.TestCase):
         self.assertEqual(cp.returncode, 0, describe(cp))
         with open(out) as f:
             rows = [json.loads(l) for l in f if l.strip()]
-        domains = {x.get("domain") for x in rows}
-        self.assertIn("good.probe.test", domains, rows[:3])
-        self.assertIn("relay.probe.test", domains)
+        good = [x for x in rows if x.get("domain") == "good.probe.test"]
+        self.assertTrue(good, rows[:3])
+        first = min(x["probe_id"] for x in good)   # setUpModule's: the others vary options
+        good = [x for x in good if x["probe_id"] == first]
+        self.assertEqual({x.get("grade") for x in good}, {"A+"})
+        self.assertIn(TARGETS["good.probe.test"]["v6"], {x.get("addr") for x in good})
+        relay = [x for x in rows if x.get("domain") == "relay.probe.test"]
+        self.assertEqual({x.get("open_relay") for x in relay}, {1}, relay)
+        # and the findings, one row each
+        cp = harness.run([MAILSCOPE, "-c", LAB.conf, "export", "--format", "jsonl",
+                          "--what", "probe-findings", "--out", out])
+        self.assertEqual(cp.returncode, 0, describe(cp))
+        with open(out) as f:
+            rows = [json.loads(l) for l in f if l.strip()]
+        self.assertIn(("relay.probe.test", "open_relay"),
+                      {(x.get("domain"), x.get("key")) for x in rows}, rows[:3])
 
 
 class ProbeAgreesWithTestssl(unittest.TestCase):
