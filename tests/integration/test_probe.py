@@ -86,7 +86,7 @@ def setUpModule():
         sys.stderr.write("# testssl: %s\n" % ", ".join(
             "%s %.1fs" % (d, t.took) for d, t in TESTSSL.items()))
     except BaseException:
-        LAB.stop()
+        LAB.stop(check=False)
         raise
 
 
@@ -164,9 +164,13 @@ class ProbeRun:
             " KILLED" if self.killed else "", self.out.decode("utf-8", "replace")[-6000:],
             self.err[-3000:])
 
-    def json(self, test):
+    def ok(self, test):
+        """It ran: exit 0, no sanitizer report."""
         test.assertEqual(self.rc, 0, self.describe())
         test.assertFalse(harness.sanitizer_report(self.err), self.describe())
+
+    def json(self, test):
+        self.ok(test)
         try:
             return json.loads(self.out)
         except ValueError as e:
@@ -792,6 +796,7 @@ class ProbeGrades(unittest.TestCase):
                 p.wait()
         self.assertEqual(p.returncode, 0, seen)
         text = seen.decode("utf-8", "replace")
+        self.assertFalse(harness.sanitizer_report(text), text)
         self.assertIn("\r", text)
         self.assertRegex(text, r"probe: mx\.good\.probe\.test 192\.0\.2\.10: ", text)
         with open(out_path) as f:
@@ -863,7 +868,7 @@ class ProbeFormats(unittest.TestCase):
 
     def test_text(self):
         run = run_probe("good.probe.test", fmt="text")
-        self.assertEqual(run.rc, 0, run.describe())
+        run.ok(self)
         out = run.out.decode()
         self.assertIn("good.probe.test", out)
         self.assertIn("mx.good.probe.test", out)
@@ -871,12 +876,12 @@ class ProbeFormats(unittest.TestCase):
 
     def test_text_has_no_remote_control_sequence(self):
         run = run_probe("hugechain.probe.test", fmt="text")
-        self.assertEqual(run.rc, 0, run.describe())
+        run.ok(self)
         self.assertNotIn(b"\x1b", run.out, run.describe())
 
     def test_html_escapes_the_banner(self):
         run = run_probe("hugechain.probe.test", fmt="html")
-        self.assertEqual(run.rc, 0, run.describe())
+        run.ok(self)
         out = run.out.decode("utf-8", "replace")
         self.assertIn("<html", out.lower())
         self.assertNotIn("<script>alert(1)", out)
