@@ -671,10 +671,11 @@ try_refused:
 		if (code != 220) {
 			/* go on in plain text, as an opportunistic sender */
 			if (a->tls_error == NULL) {
-				char why[PROBE_TEXT_MAX + 1];
+				char why[PROBE_TEXT_MAX + 32];
 
 				snprintf(why, sizeof(why),
-				    "STARTTLS refused: %d %s", code, text);
+				    "STARTTLS refused: %d %.*s", code,
+				    PROBE_TEXT_MAX, text);
 				set_str(t->net, &a->tls_error, why);
 			}
 			return start_policy(c);
@@ -786,8 +787,12 @@ on_line(struct conn *c, char *line, size_t len)
 	last = len == 3 || line[3] == ' ';
 	if (c->nlines == 0) {
 		c->code = code;
-		snprintf(c->first, sizeof(c->first), "%s",
-		    len > 4 ? line + 4 : "");
+		size_t n = len > 4 ? len - 4 : 0;
+
+		if (n > PROBE_TEXT_MAX)
+			n = PROBE_TEXT_MAX;
+		memcpy(c->first, line + 4, n);
+		c->first[n] = '\0';
 	} else if ((c->state == ST_EHLO || c->state == ST_EHLO_TLS) &&
 	    len > 4)
 		parse_ext(c, line + 4);
@@ -907,6 +912,19 @@ conn_read(struct conn *c)
 
 /* ---- the TLS handshake ---- */
 
+/* The version as probe_tlsv_name() spells it ("TLSv1.0", not "TLSv1"). */
+static const char *
+version_name(const SSL *ssl)
+{
+	switch (SSL_version(ssl)) {
+	case TLS1_VERSION:	return "TLSv1.0";
+	case TLS1_1_VERSION:	return "TLSv1.1";
+	case TLS1_2_VERSION:	return "TLSv1.2";
+	case TLS1_3_VERSION:	return "TLSv1.3";
+	default:		return SSL_get_version(ssl);
+	}
+}
+
 static int
 handshake_done(struct conn *c)
 {
@@ -919,10 +937,10 @@ handshake_done(struct conn *c)
 	    NULL ? SSL_CIPHER_standard_name(cipher) :
 	    SSL_CIPHER_get_name(cipher);
 	if (!main_kind(c)) {
-		try_result(c, PT_YES, "%s %s", SSL_get_version(c->ssl), suite);
+		try_result(c, PT_YES, "%s %s", version_name(c->ssl), suite);
 		return quit(c);
 	}
-	note(c, "-- TLS: %s %s", SSL_get_version(c->ssl), suite);
+	note(c, "-- TLS: %s %s", version_name(c->ssl), suite);
 	if (probe_tls_record(c->ssl, t->mx, t->a) == -1)
 		t->net->oom = 1;
 	return send_cmd(c, ST_EHLO_TLS, "EHLO %s", t->net->hostname);
@@ -1569,10 +1587,14 @@ probe_smtp(struct event_base *base, const struct probe_opts *opts,
 			t->net = &n;
 			t->mx = &r->mx[i];
 			t->a = a;
-			addr_init(a);
 			a->started = clock_now();
 			memcpy(t->random_local, "nx-", 3);
 			random_hex(t->random_local + 3, 8);
+			if (a->stop == PSTOP_NOT_TRIED) {
+				target_skip(t);
+				continue;
+			}
+			addr_init(a);
 			if ((a->family == 4 && !opts->ipv4) ||
 			    (a->family == 6 && !opts->ipv6)) {
 				a->stop = PSTOP_NOT_TRIED;

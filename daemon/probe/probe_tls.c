@@ -414,6 +414,19 @@ set_text(char **dst, const char *s)
 	return (*dst = dup_cut(s, strlen(s))) == NULL ? -1 : 0;
 }
 
+/* The version as probe_tlsv_name() spells it ("TLSv1.0", not "TLSv1"). */
+static const char *
+version_name(const SSL *ssl)
+{
+	switch (SSL_version(ssl)) {
+	case TLS1_VERSION:	return "TLSv1.0";
+	case TLS1_1_VERSION:	return "TLSv1.1";
+	case TLS1_2_VERSION:	return "TLSv1.2";
+	case TLS1_3_VERSION:	return "TLSv1.3";
+	default:		return SSL_get_version(ssl);
+	}
+}
+
 int
 probe_tls_record(SSL *ssl, const struct probe_mx *mx, struct probe_addr *a)
 {
@@ -426,7 +439,7 @@ probe_tls_record(SSL *ssl, const struct probe_mx *mx, struct probe_addr *a)
 	int nid, n;
 
 	a->tls = 1;
-	if (set_text(&a->tls_version, SSL_get_version(ssl)) == -1)
+	if (set_text(&a->tls_version, version_name(ssl)) == -1)
 		return -1;
 	cipher = SSL_get_current_cipher(ssl);
 	if (cipher != NULL && set_text(&a->tls_cipher,
