@@ -1620,8 +1620,9 @@ probe_smtp(struct event_base *base, const struct probe_opts *opts,
 			conn_start(t, CK_MAIN, 0);
 		}
 
+	/* every address not done has its deadline pending: never idle */
 	while (n.pending > 0)
-		if (event_base_loop(base, EVLOOP_ONCE) == -1)
+		if (event_base_loop(base, EVLOOP_ONCE) != 0)
 			break;
 	rc = n.oom ? -1 : 0;
 

@@ -262,6 +262,10 @@ class Server:
                     except OSError:
                         return
                     return
+                if h == "fat-ehlo":
+                    c.sendall(("250-" + "F" * 4000 + "\r\n").encode() * 99)
+                    time.sleep(2)
+                    return
                 exts = list(self.exts)
                 if self.tls is not None and not tls:
                     exts.append("STARTTLS")
@@ -275,6 +279,13 @@ class Server:
                     self._send(c, "220 2.0.0 go ahead")
                     c.sendall(os.urandom(3000))
                     time.sleep(2)
+                    return
+                if h == "silent-after-starttls":
+                    self._send(c, "220 2.0.0 go ahead")
+                    for _ in range(50):
+                        if self.stopping:
+                            return
+                        time.sleep(0.1)
                     return
                 if h == "pipeline-before-tls":
                     c.sendall(b"220 2.0.0 go ahead\r\n250 injected before TLS\r\n")
@@ -652,12 +663,109 @@ class ProbeNetTest(unittest.TestCase):
         self.assertTrue(any("without STARTTLS" in l for l in a["tx"]), a["tx"])
         self.assertEqual(a["version.TLSv1.3"], "no")
 
+    def test_silence_after_starttls_times_out_in_the_handshake(self):
+        s = self.serve(tls=self.certs.ctx(), hostile="silent-after-starttls")
+        a, took = self.probe(s, timeout_ms=1000, per_host=1)
+        self.assertEqual(a["stop"], "timeout", a)
+        self.assertIn("TLS handshake did not finish within 1000 ms", a["stop_detail"])
+        self.assertLess(took, 30)
+
+    def test_bytes_per_connection_are_bounded(self):
+        s = self.serve(hostile="fat-ehlo")
+        a, _ = self.probe(s)
+        self.assertEqual(a["stop"], "protocol")
+        self.assertIn("more than 262144 bytes", a["stop_detail"])
+
+    def test_transcript_is_cut_at_its_bound(self):
+        many = ["X-EXT-%03d" % i for i in range(95)]
+        s = self.serve(tls=self.certs.ctx(), exts=many)
+        a, _ = self.probe(s)
+        self.assertEqual(a["stop"], "done")
+        self.assertEqual(len(a["tx"]), 200)
+        self.assertEqual(a["tx"][-1], "-- transcript cut at 200 lines")
+        # the dialogue went on all the same
+        self.assertEqual(s.seen[0][-1], "QUIT")
+
+    def test_one_connection_at_a_time_with_per_host_1(self):
+        s = self.serve(tls=self.certs.ctx(), delay=0.02)
+        a, _ = self.probe(s, per_host=1)
+        self.assertEqual(s.max_conns, 1)
+        # the main dialogue, then one connection per try it could offer
+        offered = sum(1 for k, v in a.items()
+                      if (k.startswith("version.") or k.startswith("weak."))
+                      and not k.endswith(".detail") and v != "unknown")
+        self.assertEqual(len(s.seen), 1 + offered)
+        for cmds in s.seen[1:]:
+            self.assertEqual(cmds[:2], ["EHLO prober.measure.test", "STARTTLS"])
+            self.assertNotIn("MAIL", " ".join(cmds))
+
     def test_address_deadline_bounds_a_slow_dialogue(self):
         s = self.serve(delay=0.5)
         a, took = self.probe(s, timeout_ms=2000, deadline_ms=1800)
         self.assertEqual(a["stop"], "timeout")
         self.assertIn("deadline", a["stop_detail"])
         self.assertLess(took, 6)
+
+
+# docs/tls-profiles.md: what each of the project's own hosts accepts
+HOST_VERSIONS = {
+    "tls13": {"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "no", "TLSv1.3": "yes"},
+    "tls12": {"TLSv1.0": "yes", "TLSv1.1": "yes", "TLSv1.2": "yes", "TLSv1.3": "no"},
+    "strong": {"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "yes"},
+    "medium": {"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "no"},
+    "tls": {"TLSv1.0": "yes", "TLSv1.1": "yes", "TLSv1.2": "yes", "TLSv1.3": "yes"},
+}
+HOST_WEAK = {           # cbc_only, no_pfs
+    "tls13": ("no", "no"), "tls12": ("yes", "yes"), "strong": ("no", "no"),
+    "medium": ("yes", "no"), "tls": ("yes", "yes"),
+}
+
+
+class ProbeOwnHosts(harness.DaemonTestCase):
+    """The project's own mailscoped hosts, whose TLS profiles are known:
+    the engine must find exactly those."""
+
+    def probe_host(self, host, family=4, **kw):
+        addr, port = self.d.addr(host, family)
+        env = {"SSL_CERT_FILE": self.d.ca}
+        res, _ = run_driver(port, addrs=(addr,), mx=harness.mx_name(
+            harness.HOST_CHALLENGE[host]), env=env, **kw)
+        return res[0]
+
+    def test_versions_and_weak_classes_per_host(self):
+        for host, versions in HOST_VERSIONS.items():
+            with self.subTest(host=host):
+                a = self.probe_host(host)
+                self.assertEqual(a["tls"], "1", a.get("stop_detail"))
+                got = {v: a["version." + v] for v in versions}
+                self.assertEqual(got, versions, {v: a["version.%s.detail" % v]
+                                                 for v in versions})
+                self.assertEqual((a["weak.cbc_only"], a["weak.no_pfs"]), HOST_WEAK[host],
+                                 (a["weak.cbc_only.detail"], a["weak.no_pfs.detail"]))
+                self.assertEqual(a["chain_valid"], "yes", a.get("chain_error"))
+                self.assertEqual(a["name_match"], "yes")
+                # mailscoped is never a relay, and the probe sent no DATA
+                self.assertEqual(a["open_relay"], "no")
+                self.assertNotIn("C: DATA", a["tx"])
+
+    def test_bad_certificate_host(self):
+        a = self.probe_host("tls-bad")
+        self.assertEqual(a["tls"], "1")
+        self.assertEqual(a["chain_valid"], "no")
+        self.assertIn("expired", a["chain_error"])
+        self.assertEqual(a["name_match"], "no")
+
+    def test_plain_host_offers_no_starttls(self):
+        a = self.probe_host("plain")
+        self.assertEqual(a["stop"], "done", a.get("stop_detail"))
+        self.assertEqual(a["starttls_code"], "0")
+        self.assertNotIn("STARTTLS", a["ext"].split(","))
+        self.assertEqual(a["open_relay"], "no")
+
+    def test_ipv6_listener(self):
+        a = self.probe_host("tls13", family=6)
+        self.assertEqual(a["tls_version"], "TLSv1.3")
+        self.assertEqual(a["version.TLSv1.2"], "no")
 
 
 if __name__ == "__main__":
