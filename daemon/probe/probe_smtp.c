@@ -307,7 +307,7 @@ ssl_why(char *buf, size_t len, int sslerr, int ret)
 	unsigned long e;
 	size_t used = 0;
 	char one[256];
-	int n;
+	int n, saved = errno;
 
 	buf[0] = '\0';
 	while ((e = ERR_get_error()) != 0) {
@@ -320,13 +320,14 @@ ssl_why(char *buf, size_t len, int sslerr, int ret)
 			break;
 		used += (size_t)n;
 	}
+	ERR_clear_error();	/* what did not fit */
 	if (buf[0] != '\0')
 		return;
 	if (sslerr == SSL_ERROR_ZERO_RETURN || (sslerr == SSL_ERROR_SYSCALL &&
 	    ret == 0))
 		snprintf(buf, len, "connection closed by the server");
-	else if (sslerr == SSL_ERROR_SYSCALL && errno != 0)
-		snprintf(buf, len, "%s", strerror(errno));
+	else if (sslerr == SSL_ERROR_SYSCALL && saved != 0)
+		snprintf(buf, len, "%s", strerror(saved));
 	else
 		snprintf(buf, len, "TLS error %d", sslerr);
 }
@@ -438,6 +439,7 @@ conn_lost(struct conn *c, const char *why)
 static int
 conn_flush(struct conn *c)
 {
+	char why[300];
 	unsigned char *p;
 	size_t len;
 	ssize_t n;
@@ -460,12 +462,8 @@ conn_flush(struct conn *c)
 					event_add(c->ev_write, NULL);
 				return 0;
 			}
-			{
-				char why[300];
-
-				ssl_why(why, sizeof(why), e, r);
-				return conn_lost(c, why);
-			}
+			ssl_why(why, sizeof(why), e, r);
+			return conn_lost(c, why);
 		}
 		n = send(c->fd, p, len, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -851,7 +849,7 @@ toolong:
 static int
 conn_read(struct conn *c)
 {
-	char buf[4096];
+	char buf[4096], why[300];
 	ssize_t n;
 	int r, e;
 
@@ -867,12 +865,8 @@ conn_read(struct conn *c)
 					event_add(c->ev_write, NULL);
 					return 0;
 				}
-				{
-					char why[300];
-
-					ssl_why(why, sizeof(why), e, r);
-					return conn_lost(c, why);
-				}
+				ssl_why(why, sizeof(why), e, r);
+				return conn_lost(c, why);
 			}
 			n = r;
 		} else {
