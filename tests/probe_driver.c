@@ -184,7 +184,7 @@ usage(void)
 	fprintf(stderr, "usage: probe_driver --port N [--timeout MS] "
 	    "[--deadline MS] [--per-host N] [--mx NAME] [--domain D] "
 	    "[--hostname H] [--base B] [--tlsa 'U S M HEX'] [--ad] "
-	    "[--no-ipv6] ADDR...\n");
+	    "[--no-ipv6] [--public-only] ADDR...\n");
 	exit(2);
 }
 
@@ -203,6 +203,7 @@ main(int argc, char **argv)
 		{ "tlsa", required_argument, NULL, 'T' },
 		{ "ad", no_argument, NULL, 'a' },
 		{ "no-ipv6", no_argument, NULL, '6' },
+		{ "public-only", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config cfg;
@@ -253,6 +254,7 @@ main(int argc, char **argv)
 			break;
 		case 'a': mx->tlsa_q.ad = 1; break;
 		case '6': o.ipv6 = 0; break;
+		case 'P': o.public_only = 1; break;
 		default: usage();
 		}
 	}

@@ -1589,6 +1589,16 @@ probe_smtp(struct event_base *base, const struct probe_opts *opts,
 				continue;
 			}
 			addr_init(a);
+			/* probe_run() sorted them out already; kept here too,
+			   as the web's probes must never reach inside */
+			if (a->addr == NULL || !probe_addr_allowed(opts,
+			    a->addr)) {
+				a->stop = PSTOP_NOT_TRIED;
+				set_str(&n, &a->stop_detail, "not a public "
+				    "address: not connected to");
+				target_skip(t);
+				continue;
+			}
 			if ((a->family == 4 && !opts->ipv4) ||
 			    (a->family == 6 && !opts->ipv6)) {
 				a->stop = PSTOP_NOT_TRIED;

@@ -25,7 +25,7 @@ BASE = "measure.test"
 
 
 def run_driver(port, addrs=("127.0.0.1",), timeout_ms=2000, deadline_ms=20000,
-               per_host=2, mx=MX, tlsa=(), ad=False, env=None, wall=60):
+               per_host=2, mx=MX, tlsa=(), ad=False, env=None, wall=60, extra=()):
     argv = [DRIVER, "--port", str(port), "--timeout", str(timeout_ms),
             "--deadline", str(deadline_ms), "--per-host", str(per_host),
             "--mx", mx, "--domain", DOMAIN, "--base", BASE,
@@ -34,7 +34,7 @@ def run_driver(port, addrs=("127.0.0.1",), timeout_ms=2000, deadline_ms=20000,
         argv += ["--tlsa", t]
     if ad:
         argv.append("--ad")
-    argv += list(addrs)
+    argv += list(extra) + list(addrs)
     e = dict(os.environ)
     e.update(env or {})
     e.setdefault("SSL_CERT_FILE", "/nonexistent")
@@ -154,7 +154,8 @@ class Server:
         self.mail = mail or (lambda a: "250 2.1.0 ok")
         self.ehlo_ok, self.helo_ok, self.hostile, self.delay = ehlo_ok, helo_ok, hostile, delay
         self.seen, self.sni, self.lock = [], [], threading.Lock()
-        self.conns = self.max_conns = 0
+        self.max_conns = 0
+        self.dups = []
         self.stopping = False
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -181,6 +182,19 @@ class Server:
                 c, _ = self.sock.accept()
             except OSError:
                 return
+            # Connections open at once, as the kernel sees them: a
+            # duplicate of each accepted socket tells by its TCP state
+            # whether the probe has closed it (CLOSE_WAIT), however late
+            # the thread serving it notices.
+            with self.lock:
+                live = []
+                for d in self.dups:
+                    if tcp_state(d) == TCP_ESTABLISHED:
+                        live.append(d)
+                    else:
+                        d.close()
+                self.dups = live + [c.dup()]
+                self.max_conns = max(self.max_conns, len(self.dups))
             t = threading.Thread(target=self._serve, args=(c,), daemon=True)
             self.threads.append(t)
             t.start()
@@ -195,11 +209,11 @@ class Server:
         self.acceptor.join(5)
         for t in self.threads:
             t.join(5)
+        for d in self.dups:
+            d.close()
 
     def _serve(self, c):
         with self.lock:
-            self.conns += 1
-            self.max_conns = max(self.max_conns, self.conns)
             cmds = []
             self.seen.append(cmds)
         c.settimeout(10)
@@ -208,12 +222,12 @@ class Server:
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
-            with self.lock:
-                self.conns -= 1
+            # the duplicate must not keep the connection open
             try:
-                c.close()
+                c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            c.close()
 
     def _send(self, c, text):
         if self.delay:
@@ -307,6 +321,17 @@ class Server:
                 self._send(c, "554 5.5.1 the probe must never send DATA")
             else:
                 self._send(c, "500 5.5.2 what")
+
+
+TCP_ESTABLISHED = 1
+
+
+def tcp_state(sock):
+    """The socket's TCP state (struct tcp_info's first byte)."""
+    try:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+    except OSError:
+        return 0
 
 
 def filtering_rcpt(arg):
@@ -445,6 +470,18 @@ class ProbeNetTest(unittest.TestCase):
         self.assertEqual(res[0]["stop"], "connect")
         self.assertIn("refused", res[0]["stop_detail"].lower())
         self.assertEqual(res[0]["connect_ms"], "-1.000")
+
+    def test_family_off_and_public_only_are_not_tried(self):
+        s = self.serve()
+        res, _ = run_driver(s.port, addrs=("127.0.0.1", "::1"), extra=["--no-ipv6"])
+        by = {r["addr"]: r for r in res}
+        self.assertEqual(by["127.0.0.1"]["stop"], "done")
+        self.assertEqual(by["::1"]["stop"], "not_tried")
+        res, _ = run_driver(s.port, extra=["--public-only"])
+        self.assertEqual(res[0]["stop"], "not_tried")
+        self.assertIn("not a public address", res[0]["stop_detail"])
+        # one connection in all: the IPv4 one of the first run
+        self.assertEqual(len(s.seen), 1)
 
     def test_ipv6_and_ipv4_addresses_in_parallel(self):
         # one port on both loopbacks: a server per family
