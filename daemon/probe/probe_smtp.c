@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "log.h"
 #include "probe.h"
 #include "types.h"
 
@@ -102,6 +103,13 @@ enum ckind {
 				   after the main handshake failed */
 	CK_VERSION,		/* one TLS version alone */
 	CK_WEAK			/* one weak suite class alone */
+};
+
+static const char *const kind_names[] = {
+	[CK_MAIN] = "main",
+	[CK_PLAIN] = "plain",
+	[CK_VERSION] = "version",
+	[CK_WEAK] = "weak",
 };
 
 #define NTRIES	(PROBE_NVERSIONS + PROBE_NWEAK)
@@ -247,6 +255,11 @@ set_state(struct conn *c, enum pstate st)
 	const struct probe_opts *o = c->t->net->opts;
 
 	c->state = st;
+	log_debug("probe %s: %s%s%s -> %s", c->t->a->addr, kind_names[c->kind],
+	    c->kind == CK_VERSION ? " " : c->kind == CK_WEAK ? " " : "",
+	    c->kind == CK_VERSION ? probe_tlsv_name((enum probe_tlsv)c->idx) :
+	    c->kind == CK_WEAK ? probe_weak_name((enum probe_weak)c->idx) : "",
+	    state_names[st]);
 	if (main_kind(c) && o->progress != NULL)
 		o->progress(o->progress_arg, c->t->mx, c->t->a,
 		    state_names[st]);
@@ -961,6 +974,9 @@ conn_handshake(struct conn *c)
 		return 0;
 	}
 	ssl_why(why, sizeof(why), e, r);
+	/* a refused handshake is evidence, not a warning */
+	log_debug("probe %s: %s handshake failed: %s", c->t->a->addr,
+	    kind_names[c->kind], why);
 	if (!main_kind(c)) {
 		try_result(c, PT_NO, "%s", why);
 		conn_end(c);
