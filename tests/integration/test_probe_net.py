@@ -357,7 +357,7 @@ class ProbeNetTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not os.access(DRIVER, os.X_OK):
-            raise AssertionError("%s is not built (make check builds it)" % DRIVER)
+            raise AssertionError("%s is not built (make builds it)" % DRIVER)
         cls.tmp = tempfile.mkdtemp(prefix="probe-net-")
         cls.certs = Certs(cls.tmp)
 
