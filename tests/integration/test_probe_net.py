@@ -254,7 +254,7 @@ class Server:
         self._send(c, self.banner)
         if not self.banner.startswith("220"):
             pass
-        buf, tls = b"", False
+        buf, tls, mail_from = b"", False, ""
         while True:
             while b"\n" not in buf:
                 d = c.recv(4096)
@@ -309,9 +309,13 @@ class Server:
                 c = self.tls.wrap_socket(c, server_side=True)
                 tls, buf = True, b""
             elif verb == "MAIL":
-                self._send(c, self.mail(line[10:]))
+                mail_from = line[10:]
+                self._send(c, self.mail(mail_from))
             elif verb == "RCPT":
-                self._send(c, self.rcpt(line[8:]))
+                if h == "spf-at-rcpt" and "spf-deny." in mail_from:
+                    self._send(c, "550 5.7.23 SPF fail for the sender")
+                else:
+                    self._send(c, self.rcpt(line[8:]))
             elif verb == "RSET":
                 self._send(c, "250 2.0.0 ok")
             elif verb == "QUIT":
@@ -429,6 +433,21 @@ class ProbeNetTest(unittest.TestCase):
         self.assertEqual(a["recipient_filtering"], "no")
         self.assertEqual(a["spf_checked"], "no")
         self.assertEqual((a["spf_mail_code"], a["spf_rcpt_code"]), ("250", "250"))
+
+    def test_spf_refusal_at_rcpt_counts_as_checked(self):
+        s = self.serve(rcpt=filtering_rcpt, hostile="spf-at-rcpt")
+        a, _ = self.probe(s)
+        self.assertEqual((a["spf_mail_code"], a["spf_rcpt_code"]), ("250", "550"))
+        self.assertEqual(a["spf_checked"], "yes")
+
+    def test_refused_mail_leaves_the_policy_unknown(self):
+        s = self.serve(mail=lambda a: "530 5.7.0 must issue a STARTTLS command first")
+        a, _ = self.probe(s)
+        self.assertEqual(a["stop"], "done")
+        self.assertEqual(a["mail_code"], "530")
+        for k in ("open_relay", "recipient_filtering", "greylisting", "spf_checked"):
+            self.assertEqual(a[k], "unknown", k)
+        self.assertEqual(s.seen[0][-3:], ["MAIL FROM:<probe@%s>" % BASE, "RSET", "QUIT"])
 
     def test_greylisting_4xx_on_first_rcpt_is_no_relay(self):
         s = self.serve(rcpt=lambda a: "451 4.7.1 greylisted, try again later")
