@@ -178,6 +178,16 @@ print_addr(const struct probe_addr *a)
 	printf("elapsed=%.3f\n", a->ended - a->started);
 }
 
+/* Every step the tool's display would show, in order. */
+static void
+progress(void *arg, const struct probe_mx *mx, const struct probe_addr *a,
+    const char *step)
+{
+	(void)arg;
+	(void)mx;
+	printf("progress=%s %s\n", a->addr, step);
+}
+
 static void
 usage(void)
 {
@@ -222,6 +232,7 @@ main(int argc, char **argv)
 	probe_opts_default(&o, &cfg);
 	o.timeout_ms = 2000;
 	o.deadline_ms = 20000;
+	o.progress = progress;
 	if ((r = probe_result_new(domain)) == NULL ||
 	    (r->mx = calloc(1, sizeof(*r->mx))) == NULL)
 		return 1;

@@ -379,9 +379,16 @@ conn_end(struct conn *c)
 {
 	struct target *t = c->t;
 
+	const struct probe_opts *o = t->net->opts;
+
 	if (main_kind(c)) {
 		t->main_done = 1;
-		set_state(c, ST_DONE);
+		c->state = ST_DONE;
+		/* the display's step while the handshake tries go on */
+		if (o->progress != NULL && !t->done && (t->nconns > 1 ||
+		    (t->tries_ok && t->next_try < NTRIES)))
+			o->progress(o->progress_arg, t->mx, t->a,
+			    "handshakes");
 	}
 	conn_free(c);
 	target_schedule(t);

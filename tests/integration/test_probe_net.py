@@ -51,10 +51,13 @@ def run_driver(port, addrs=("127.0.0.1",), timeout_ms=2000, deadline_ms=20000,
 def parse(text):
     """The driver's KEY=VALUE lines: one dict per address; repeated keys
     (tx, chain.N.san) become lists."""
-    out, cur = [], None
+    out, cur, steps = [], None, []
     multi = ("tx",)
     for line in text.splitlines():
         k, _, v = line.partition("=")
+        if k == "progress":
+            steps.append(v.split(" ", 1))
+            continue
         if k == "addr":
             cur = {"addr": v, "tx": []}
             out.append(cur)
@@ -65,6 +68,8 @@ def parse(text):
             cur.setdefault(k, []).append(v) if k != "tx" else cur["tx"].append(v)
         else:
             cur[k] = v
+    for r in out:
+        r["progress"] = [step for addr, step in steps if addr == r["addr"]]
     return out
 
 
@@ -565,6 +570,15 @@ class ProbeNetTest(unittest.TestCase):
         self.assertLessEqual(s.max_conns, 2)
         self.assertEqual(a["version.TLSv1.3"], "yes")
         self.assertEqual(a["version.TLSv1.2"], "yes")
+
+    def test_progress_steps_in_order_done_last(self):
+        s = self.serve(tls=self.certs.ctx(), delay=0.01)
+        a, _ = self.probe(s)
+        self.assertEqual(a["progress"][:7], ["connect", "banner", "ehlo", "starttls",
+                                             "handshake", "ehlo-tls", "mail"])
+        self.assertEqual(a["progress"][-1], "done")
+        self.assertEqual(a["progress"].count("done"), 1)
+        self.assertIn("handshakes", a["progress"])
 
     def test_test_ca_chain_validates_and_name_mismatch_shows(self):
         c = self.certs
