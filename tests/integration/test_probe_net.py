@@ -65,7 +65,7 @@ def parse(text):
         if cur is None:
             continue
         if k in multi or k.endswith(".san"):
-            cur.setdefault(k, []).append(v) if k != "tx" else cur["tx"].append(v)
+            cur.setdefault(k, []).append(v)
         else:
             cur[k] = v
     for r in out:
