@@ -5,7 +5,7 @@
  * the test fills in what it would have found.  Used by
  * tests/integration/test_probe_net.py.
  */
-#include "config.h"
+#include "build.h"
 
 #include <event2/event.h>
 #include <getopt.h>

@@ -6,7 +6,7 @@
  * tool's thread.  RFC 5321 (4.2 replies, 4.5.3 limits), RFC 3207
  * (STARTTLS), RFC 7505/7672 facts are recorded by probe_tls.c.
  */
-#include "config.h"
+#include "build.h"
 
 #include <sys/socket.h>
 

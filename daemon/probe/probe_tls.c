@@ -4,7 +4,7 @@
  * against the default CA store, the name match and DANE (RFC 7672, RFC
  * 6698, RFC 7671).  The tool's thread, called by probe_smtp.c.
  */
-#include "config.h"
+#include "build.h"
 
 #include <sys/socket.h>
 
@@ -24,17 +24,25 @@
 
 #define SAN_MAX		100	/* names kept of one certificate */
 
-/* A copy of the N bytes at S, cut to PROBE_TEXT_MAX; NULL: no memory. */
+/*
+ * A copy of the N bytes at S, cut to PROBE_TEXT_MAX; NULL: no memory.
+ * A NUL inside (a SAN "good.example\0.evil.example") becomes '?', so
+ * that the evidence does not show less than the certificate holds.
+ */
 static char *
 dup_cut(const char *s, size_t n)
 {
 	char *p;
+	size_t i;
 
 	if (n > PROBE_TEXT_MAX)
 		n = PROBE_TEXT_MAX;
 	if ((p = malloc(n + 1)) == NULL)
 		return NULL;
 	memcpy(p, s, n);
+	for (i = 0; i < n; i++)
+		if (p[i] == '\0')
+			p[i] = '?';
 	p[n] = '\0';
 	return p;
 }
