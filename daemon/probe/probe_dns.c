@@ -907,9 +907,7 @@ dns_dmarc(struct resolver *res, struct probe_result *r)
 	if (k == DMARC_INVALID && add_error(&d->error,
 	    "no valid p= and no valid rua= (RFC 7489 6.6.3)") == -1)
 		goto out;
-	if (k == DMARC_RECORD && pol.p == NULL && add_error(&d->error,
-	    "no valid p=: taken as p=none for its rua=") == -1)
-		goto out;
+	/* dmarc_parse() took an invalid p= with a valid rua= as p=none */
 	if (pol.invalid != NULL) {
 		(void)snprintf(buf, sizeof(buf), "invalid tags ignored: %s",
 		    pol.invalid);

@@ -655,6 +655,11 @@ probe_sts_fetch(const struct probe_opts *o, struct probe_result *r)
 		ERR_clear_error();
 	/* verified below, after the handshake, to say why it failed */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/*
+	 * Web servers often close without close_notify: the reply's length
+	 * (Content-Length, chunked) tells a cut body, not the TLS layer.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	for (i = 0; i < naddrs; i++) {
 		if ((f.fd = tcp_connect(addrs[i], fams[i], o->timeout_ms, err,
 		    sizeof(err))) == -1) {
