@@ -246,7 +246,8 @@ dns_mx(struct resolver *res, struct probe_result *r)
 		if (mx_add(r, cand[i].name, cand[i].pref) == NULL)
 			goto out;
 	}
-	qsort(r->mx, r->nmx, sizeof(*r->mx), mx_cmp);
+	if (r->nmx > 1)
+		qsort(r->mx, r->nmx, sizeof(*r->mx), mx_cmp);
 	/* the first PROBE_MX_MAX by preference are probed */
 	while (r->nmx > PROBE_MX_MAX) {
 		r->nmx--;
