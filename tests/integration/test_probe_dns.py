@@ -7,6 +7,7 @@ brought by SSL_CERT_FILE.  tests/probe/probe_dns_driver runs in the
 namespace and prints the facts; every process is stopped by PID.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -82,6 +83,20 @@ mta-sts.stsname A 192.0.2.83
 stsredir MX 10 a.plain.test.
 _mta-sts.stsredir TXT "v=STSv1; id=1"
 mta-sts.stsredir A 192.0.2.84
+_mta-sts.stssilent TXT "v=STSv1; id=1"
+mta-sts.stssilent A 192.0.2.85
+_mta-sts.stsbig TXT "v=STSv1; id=1"
+mta-sts.stsbig A 192.0.2.86
+; a wildcard matches one label: a.plain.test, not c.sub.plain.test
+stschunk MX 10 a.plain.test.
+stschunk MX 20 c.sub.plain.test.
+_mta-sts.stschunk TXT "v=STSv1; id=1"
+mta-sts.stschunk A 192.0.2.87
+_mta-sts.stsbad TXT "v=STSv1; id=1"
+mta-sts.stsbad A 192.0.2.88
+_mta-sts.stsnoaddr TXT "v=STSv1; id=1"
+; SPF includes a domain without a record, and macros not followed
+noinc TXT "v=spf1 include:nothing.plain.test exists:%%{i}.e.plain.test -all"
 """ % {"tlsa": TLSA_HEX}
 
 REV4 = """$ORIGIN 2.0.192.in-addr.arpa.
@@ -100,35 +115,71 @@ $TTL 300
 0.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 PTR a.plain.test.
 """
 
-# A web server for one MTA-STS host: STATUS, BODY, extra headers.
-SERVER = r'''
-import http.server, ssl, sys
-addr, cert, key, status, body, extra = sys.argv[1:7]
+# A web server for one MTA-STS host, as SPEC (JSON) says: status, body,
+# content type, more headers, chunked; "silent": TCP accepted, then nothing.
+SERVER = r"""
+import http.server, json, socket, ssl, sys, time
+addr, cert, key, spec = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+if spec.get("silent"):
+    s = socket.socket(); s.bind((addr, 443)); s.listen(8)
+    print("ready", flush=True)
+    held = []
+    while True:
+        c, _ = s.accept(); held.append(c)
 class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
     def do_GET(self):
-        b = body.replace("\\n", "\n").encode()
+        b = spec.get("body", "").encode()
         if self.path != "/.well-known/mta-sts.txt":
             self.send_response(404); b = b"no\n"
         else:
-            self.send_response(int(status))
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(b)))
-        for h in extra.split("|"):
-            if h:
-                k, v = h.split(": ", 1); self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(b)
+            self.send_response(spec.get("status", 200))
+        self.send_header("Content-Type", spec.get("type", "text/plain"))
+        self.send_header("Connection", "close")
+        for k, v in spec.get("headers", []):
+            self.send_header(k, v)
+        if spec.get("chunked"):
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(b), 7):
+                part = b[i:i + 7]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(b)))
+            self.end_headers()
+            self.wfile.write(b)
     def log_message(self, *a):
-        sys.stderr.write("%s %s\n" % (self.requestline, a[1] if len(a) > 1 else ""))
+        sys.stderr.write("%s\n" % self.requestline)
 s = http.server.HTTPServer((addr, 443), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
 s.socket = ctx.wrap_socket(s.socket, server_side=True)
 print("ready", flush=True)
 s.serve_forever()
-'''
+"""
 
-POLICY = "version: STSv1\\nmode: enforce\\nmx: a.plain.test\\nmx: *.sub.plain.test\\nmax_age: 86400\\n"
+POLICY = ("version: STSv1\r\nmode: enforce\r\nmx: a.plain.test\r\n"
+          "mx: *.sub.plain.test\r\nmax_age: 86400\r\n")
+# (the MTA-STS host's last label, its certificate's, the server's spec)
+WEB = [
+    (80, "two", "two", {"body": POLICY}),
+    (81, "sts404", "sts404", {"status": 404, "body": "none"}),
+    (82, "stsself", "self", {"body": POLICY}),
+    (83, "stsname", "two", {"body": POLICY}),
+    (84, "stsredir", "stsredir", {
+        "status": 301, "body": "moved",
+        "headers": [["Location", "https://mta-sts.two.plain.test/"]]}),
+    (85, "stssilent", "stssilent", {"silent": True}),
+    (86, "stsbig", "stsbig", {"body": "version: STSv1\n" + "x" * 70000}),
+    (87, "stschunk", "stschunk", {
+        "body": "version: STSv1\nmode: testing\nmx: *.plain.test\n"
+                "max_age: 604800\n", "chunked": True,
+        "type": "text/plain; charset=utf-8"}),
+    (88, "stsbad", "stsbad", {
+        "body": "version: STSv2\nmode: strict\nmax_age: 99999999999\n"
+                "junk\n", "type": "text/html"}),
+]
 
 
 def need(*programs):
@@ -163,7 +214,7 @@ class ProbeDnsLab:
     def _start(self):
         r = self.root
         assert self.nsrun(["ip", "link", "set", "lo", "up"]).returncode == 0
-        for i in range(80, 85):
+        for i in range(80, 80 + len(WEB)):
             cp = self.nsrun(["ip", "addr", "add", "192.0.2.%d/32" % i,
                              "dev", "lo"])
             assert cp.returncode == 0, describe(cp)
@@ -216,14 +267,8 @@ class ProbeDnsLab:
         self._spawn("unbound", ["unbound", "-d", "-c",
                                 os.path.join(r, "unbound.conf")])
         self._certs()
-        for i, host, cert, status, body, extra in (
-                (80, "two", "two", 200, POLICY, ""),
-                (81, "sts404", "sts404", 404, "none", ""),
-                (82, "stsself", "self", 200, POLICY, ""),
-                (83, "stsname", "two", 200, POLICY, ""),
-                (84, "stsredir", "stsredir", 301, "moved",
-                 "Location: https://mta-sts.two.plain.test/")):
-            self._web(i, cert, status, body, extra)
+        for i, _, cert, spec in WEB:
+            self._web(i, cert, spec)
         self._wait_dns()
 
     def _certs(self):
@@ -233,7 +278,7 @@ class ProbeDnsLab:
                   "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
                   "-out", "ca.pem", "-days", "30", "-subj", "/CN=probe test CA")
         assert cp.returncode == 0, describe(cp)
-        for name in ("two", "sts404", "stsredir"):
+        for name in [w[2] for w in WEB if w[2] not in ("self",)]:
             host = "mta-sts.%s.plain.test" % name
             cp = ossl("req", "-newkey", "ec", "-pkeyopt",
                       "ec_paramgen_curve:P-256", "-nodes", "-keyout",
@@ -254,7 +299,7 @@ class ProbeDnsLab:
                   "subjectAltName=DNS:mta-sts.stsself.plain.test")
         assert cp.returncode == 0, describe(cp)
 
-    def _web(self, i, cert, status, body, extra):
+    def _web(self, i, cert, spec):
         r = self.root
         script = os.path.join(r, "sts_server.py")
         with open(script, "w") as f:
@@ -262,7 +307,7 @@ class ProbeDnsLab:
         p = self._spawn("web%d" % i, [
             sys.executable, "-u", script, "192.0.2.%d" % i,
             os.path.join(r, cert + ".pem"), os.path.join(r, cert + ".key"),
-            str(status), body, extra], pipe=True)
+            json.dumps(spec)], pipe=True)
         end = time.monotonic() + deadline(10)
         line = p.stdout.readline()
         if "ready" not in line or time.monotonic() > end:
@@ -533,6 +578,60 @@ class TestProbeDns(unittest.TestCase):
         self.assertIn("not valid for mta-sts.stsname.plain.test",
                       one(f, "sts.fetch_error"))
         self.assertEqual(one(f, "sts.fetched"), "0")
+
+    def test_sts_silent_server_bounded_by_the_timeout(self):
+        t0 = time.monotonic()
+        f = self.probe("stssilent.plain.test")
+        elapsed = time.monotonic() - t0
+        self.assertIn("TLS handshake: timed out", one(f, "sts.fetch_error"))
+        self.assertEqual(one(f, "sts.cert_valid"), "unknown")
+        # -t 3000: the handshake's step, with the DNS around it
+        self.assertGreater(elapsed, 2.9)
+        self.assertLess(elapsed, 6 * harness.SLOW)
+
+    def test_sts_body_over_64k_refused(self):
+        f = self.probe("stsbig.plain.test")
+        self.assertEqual(one(f, "sts.http_status"), "200")
+        self.assertIn("policy body over 64 KiB", one(f, "sts.fetch_error"))
+        self.assertEqual(one(f, "sts.fetched"), "0")
+
+    def test_sts_chunked_policy_wildcard_one_label(self):
+        f = self.probe("stschunk.plain.test")
+        self.assertEqual(one(f, "sts.fetch_error"), "(null)")
+        self.assertEqual(one(f, "sts.fetched"), "1")
+        self.assertEqual(one(f, "sts.mode"), "testing")
+        self.assertEqual(one(f, "sts.max_age"), "604800")
+        self.assertEqual(one(f, "sts.policy"), "version: STSv1\\x0amode: "
+                         "testing\\x0amx: *.plain.test\\x0amax_age: 604800"
+                         "\\x0a")
+        self.assertEqual(one(f, "mx0"), "a.plain.test")
+        self.assertEqual(one(f, "mx0.sts_match"), "yes")
+        self.assertEqual(one(f, "mx1"), "c.sub.plain.test")
+        self.assertEqual(one(f, "mx1.sts_match"), "no")
+
+    def test_sts_bad_policy_errors(self):
+        f = self.probe("stsbad.plain.test")
+        err = one(f, "sts.fetch_error")
+        for e in ("Content-Type text/html, not text/plain",
+                  "policy: version is not STSv1",
+                  "policy: mode is not enforce, testing or none",
+                  "policy: max_age is not 1 to 10 digits",
+                  "policy: a line without ':'", "policy: no max_age",
+                  "policy: no mx"):
+            self.assertIn(e, err)
+        self.assertEqual(one(f, "sts.mode"), "strict")
+
+    def test_sts_host_without_address(self):
+        f = self.probe("stsnoaddr.plain.test")
+        self.assertEqual(one(f, "sts.fetch_error"),
+                         "mta-sts.stsnoaddr.plain.test: no address "
+                         "(A nxdomain, AAAA nxdomain)")
+
+    def test_spf_include_without_record_and_macro(self):
+        f = self.probe("noinc.plain.test")
+        self.assertEqual(one(f, "spf.lookups"), "2")
+        self.assertEqual(one(f, "spf.error"),
+                         "include nothing.plain.test: no SPF record")
 
     def test_sts_no_record_no_fetch(self):
         f = self.probe("signed.test")

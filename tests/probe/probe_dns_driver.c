@@ -206,6 +206,7 @@ main(int argc, char **argv)
 	putf("sts.http_status", r->sts.http_status);
 	put("sts.cert_valid", probe_tri_name(r->sts.cert_valid));
 	put("sts.fetch_error", r->sts.fetch_error);
+	put("sts.policy", r->sts.policy);
 	put("sts.mode", r->sts.mode);
 	putf("sts.max_age", r->sts.max_age);
 	for (i = 0; i < r->sts.mx.n; i++)
