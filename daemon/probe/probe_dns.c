@@ -23,6 +23,7 @@
 #include "text.h"
 
 #define TYPE_TLSA	52	/* RFC 6698 7.1 */
+#define TLSA_DATA_MAX	4096	/* bytes: a full certificate (mtype 0) */
 #define PTR_NAMES_MAX	4	/* PTR names tried for forward confirmation */
 /* SPF: how far includes and redirects are followed */
 #define SPF_DEPTH_MAX	10
@@ -31,6 +32,14 @@
 #define SPF_LOOKUP_LIMIT 10	/* RFC 7208 4.6.4 */
 
 /* ---- small helpers ---- */
+
+/* A record kept: cut to PROBE_TEXT_MAX once it has been parsed whole. */
+static void
+cut_text(char *s)
+{
+	if (s != NULL && strlen(s) > PROBE_TEXT_MAX)
+		s[PROBE_TEXT_MAX] = '\0';
+}
 
 static int
 set_str(char **dst, const char *s)
@@ -358,6 +367,16 @@ dns_tlsa(struct resolver *res, struct probe_mx *m)
 		    ldns_rdf_size(ldns_rr_rdf(rr, 1)) != 1 ||
 		    ldns_rdf_size(ldns_rr_rdf(rr, 2)) != 1)
 			continue;	/* malformed: no record */
+		if (ldns_rdf_size(ldns_rr_rdf(rr, 3)) > TLSA_DATA_MAX) {
+			if (probe_strv_addf(&m->tlsa_q.answers,
+			    "%u %u %u (%zu bytes: not kept)",
+			    ldns_rdf_data(ldns_rr_rdf(rr, 0))[0],
+			    ldns_rdf_data(ldns_rr_rdf(rr, 1))[0],
+			    ldns_rdf_data(ldns_rr_rdf(rr, 2))[0],
+			    ldns_rdf_size(ldns_rr_rdf(rr, 3))) == -1)
+				goto out;
+			continue;
+		}
 		t = &m->tlsa[m->ntlsa];
 		t->usage = ldns_rdf_data(ldns_rr_rdf(rr, 0))[0];
 		t->selector = ldns_rdf_data(ldns_rr_rdf(rr, 1))[0];
@@ -842,9 +861,9 @@ out:
 /* ---- DMARC, TLS-RPT, MTA-STS records ---- */
 
 /*
- * The records among NAME's TXT that IS_REC picks: *REC the only one
- * (bounded), or an error into *ERR when there are several, or a
- * failed lookup.
+ * The records among NAME's TXT that start with VERSION: *REC the first
+ * (whole: cut_text() once parsed), and an error into *ERR when there are
+ * several, or when the lookup failed.
  */
 static int
 one_txt(struct resolver *res, const char *name, const char *version,
@@ -867,8 +886,7 @@ one_txt(struct resolver *res, const char *name, const char *version,
 	for (i = 0; i < a.n; i++) {
 		if (!has_tag(a.data[i], version, " ;"))
 			continue;
-		if (found++ == 0 && set_bounded(rec, a.data[i],
-		    strlen(a.data[i])) == -1) {
+		if (found++ == 0 && set_str(rec, a.data[i]) == -1) {
 			rc = -1;
 			goto out;
 		}
@@ -917,6 +935,7 @@ dns_dmarc(struct resolver *res, struct probe_result *r)
 	}
 	rc = 0;
 out:
+	cut_text(d->record);
 	dmarc_policy_clear(&pol);
 	return rc;
 }
@@ -995,6 +1014,7 @@ dns_tlsrpt(struct resolver *res, struct probe_result *r)
 	}
 	if (t->rua == NULL && add_error(&t->error, "no rua=") == -1)
 		return -1;
+	cut_text(t->record);
 	return 0;
 }
 
@@ -1034,6 +1054,7 @@ dns_sts(struct resolver *res, struct probe_result *r)
 	}
 	if (st->id == NULL && add_error(&st->txt_error, "no id=") == -1)
 		return -1;
+	cut_text(st->txt);
 	return 0;
 }
 

@@ -367,7 +367,7 @@ dechunk(char *b, size_t n, size_t *outlen)
 static int
 http_reply(struct fetch *f, struct probe_sts *st, char **body, size_t *blen)
 {
-	char err[PROBE_TEXT_MAX], v[256], *hend;
+	char err[PROBE_TEXT_MAX], v[256], *hend, *e;
 	size_t hlen, n;
 	long cl;
 
@@ -401,8 +401,11 @@ http_reply(struct fetch *f, struct probe_sts *st, char **body, size_t *blen)
 		if (dechunk(*body, n, &n) == -1)
 			return sts_error(st, "bad chunked body") == -1 ? -1 : 1;
 	} else if (header(f->buf, hlen, "Content-Length", v, sizeof(v))) {
-		cl = strtol(v, NULL, 10);
-		if (cl < 0 || (size_t)cl > n) {
+		errno = 0;
+		cl = strtol(v, &e, 10);
+		if (v[0] < '0' || v[0] > '9' || *e != '\0' || errno != 0)
+			return sts_error(st, "bad Content-Length") == -1 ? -1 : 1;
+		if ((size_t)cl > n) {
 			if (f->overflow)
 				return sts_error(st, "policy body over 64 KiB") ==
 				    -1 ? -1 : 1;

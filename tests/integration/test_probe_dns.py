@@ -9,6 +9,7 @@ namespace and prints the facts; every process is stopped by PID.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,6 +33,8 @@ ns A 127.0.0.1
 @ MX 10 mx1.signed.test.
 mx1 A 192.0.2.10
 _25._tcp.mx1 TLSA 3 1 1 %s
+; made bogus after signing: its MX rdata changed
+bogus MX 10 mx1.signed.test.
 """ % TLSA_HEX
 
 PLAIN = """$ORIGIN plain.test.
@@ -96,8 +99,9 @@ _mta-sts.stsbad TXT "v=STSv1; id=1"
 mta-sts.stsbad A 192.0.2.88
 _mta-sts.stsnoaddr TXT "v=STSv1; id=1"
 ; SPF includes a domain without a record, and macros not followed
+_dmarc.long TXT "v=DMARC1; p=reject; x1=%(pad)s" "%(pad)s" "%(pad)s; rua=mailto:long@plain.test"
 noinc TXT "v=spf1 include:nothing.plain.test exists:%%{i}.e.plain.test -all"
-""" % {"tlsa": TLSA_HEX}
+""" % {"tlsa": TLSA_HEX, "pad": "a" * 200}
 
 REV4 = """$ORIGIN 2.0.192.in-addr.arpa.
 $TTL 300
@@ -230,6 +234,14 @@ class ProbeDnsLab:
         key = cp.stdout.strip()
         cp = run(["ldns-signzone", "signed.test.zone", key], cwd=r)
         assert cp.returncode == 0, describe(cp)
+        signed = os.path.join(r, "signed.test.zone.signed")
+        with open(signed) as f:
+            text = f.read()
+        text, n = re.subn(r"^(bogus\.signed\.test\.\s+\d+\s+IN\s+MX\s+)10 ",
+                          r"\g<1>20 ", text, flags=re.M)
+        assert n == 1, text
+        with open(signed, "w") as f:
+            f.write(text)
         zones = [("signed.test", "signed.test.zone.signed"),
                  ("plain.test", "plain.test.zone"),
                  ("2.0.192.in-addr.arpa", "2.0.192.in-addr.arpa.zone"),
@@ -458,6 +470,19 @@ class TestProbeDns(unittest.TestCase):
         self.assertEqual(one(f, "mx0.tlsa"), "3 1 1 " + TLSA_HEX)
         self.assertEqual(one(f, "mx0.addr0.ptr"), "mx1.signed.test")
         self.assertEqual(one(f, "mx0.addr0.fcrdns"), "yes")
+
+    def test_bogus_mx_is_servfail_without_hosts(self):
+        f = self.probe("bogus.signed.test")
+        self.assertEqual(one(f, "mx_q.status"), "servfail")
+        self.assertEqual(one(f, "dnssec"), "unknown")
+        self.assertEqual(one(f, "nmx"), "0")
+        self.assertEqual(one(f, "implicit_mx"), "0")
+
+    def test_long_dmarc_record_parsed_whole_kept_bounded(self):
+        f = self.probe("long.plain.test")
+        self.assertEqual(one(f, "dmarc.rua"), "mailto:long@plain.test")
+        self.assertEqual(one(f, "dmarc.policy"), "reject")
+        self.assertEqual(len(one(f, "dmarc.record")), 512)
 
     def test_null_mx_has_no_hosts(self):
         f = self.probe("null.plain.test")
