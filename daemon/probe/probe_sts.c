@@ -21,6 +21,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,6 +602,37 @@ sts_addrs(struct resolver *res, const struct probe_opts *o, const char *host,
 	return 0;
 }
 
+/*
+ * A write to a connection the server closed raises SIGPIPE, which the
+ * tool does not ignore: blocked on this thread while it fetches, and a
+ * SIGPIPE raised meanwhile taken off before the mask is restored.
+ */
+static void
+sigpipe_block(sigset_t *old, int *was_pending)
+{
+	sigset_t pipe, pending;
+
+	(void)sigemptyset(&pipe);
+	(void)sigaddset(&pipe, SIGPIPE);
+	*was_pending = sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE) == 1;
+	(void)pthread_sigmask(SIG_BLOCK, &pipe, old);
+}
+
+static void
+sigpipe_restore(const sigset_t *old, int was_pending)
+{
+	static const struct timespec zero = { 0, 0 };
+	sigset_t pipe, pending;
+
+	(void)sigemptyset(&pipe);
+	(void)sigaddset(&pipe, SIGPIPE);
+	if (!was_pending && sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE) == 1)
+		(void)sigtimedwait(&pipe, NULL, &zero);
+	(void)pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 static void
 fetch_close(struct fetch *f)
 {
@@ -620,7 +653,8 @@ probe_sts_fetch(const struct probe_opts *o, struct probe_result *r)
 	struct probe_sts *st = &r->sts;
 	char host[300], err[PROBE_TEXT_MAX], why[128];
 	char addrs[STS_ADDRS_MAX][INET6_ADDRSTRLEN];
-	int fams[STS_ADDRS_MAX], rc = -1, k = 1;
+	int fams[STS_ADDRS_MAX], rc = -1, k = 1, was_pending = 0;
+	sigset_t oldmask;
 	struct resolver *res;
 	struct fetch f;
 	SSL_CTX *ctx = NULL;
@@ -663,6 +697,7 @@ probe_sts_fetch(const struct probe_opts *o, struct probe_result *r)
 	 * (Content-Length, chunked) tells a cut body, not the TLS layer.
 	 */
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	sigpipe_block(&oldmask, &was_pending);
 	for (i = 0; i < naddrs; i++) {
 		if ((f.fd = tcp_connect(addrs[i], fams[i], o->timeout_ms, err,
 		    sizeof(err))) == -1) {
@@ -699,6 +734,8 @@ out:
 					r->mx[i].sts_match = PT_YES;
 		}
 	fetch_close(&f);
+	if (ctx != NULL)
+		sigpipe_restore(&oldmask, was_pending);
 	SSL_CTX_free(ctx);
 	return rc;
 }
