@@ -24,6 +24,7 @@
 
 #define TYPE_TLSA	52	/* RFC 6698 7.1 */
 #define TLSA_DATA_MAX	4096	/* bytes: a full certificate (mtype 0) */
+#define ANSWERS_MAX	32	/* records kept of one answer */
 #define PTR_NAMES_MAX	4	/* PTR names tried for forward confirmation */
 /* SPF: how far includes and redirects are followed */
 #define SPF_DEPTH_MAX	10
@@ -74,6 +75,21 @@ add_error(char **err, const char *msg)
 	return set_str(err, buf);
 }
 
+/*
+ * One more record of Q's answer, or past ANSWERS_MAX one line that says
+ * how many more there were.  -1: out of memory.
+ */
+static int
+answer_add(struct probe_dnsq *q, const char *text, size_t total)
+{
+	if (q->answers.n < ANSWERS_MAX)
+		return probe_strv_add(&q->answers, text);
+	if (q->answers.n > ANSWERS_MAX)
+		return 0;
+	return probe_strv_addf(&q->answers, "(%zu more records not kept)",
+	    total - ANSWERS_MAX);
+}
+
 /* The question's facts (not its answers) into Q. */
 static int
 dnsq_set(struct probe_dnsq *q, const char *name, const char *type,
@@ -100,7 +116,7 @@ lookup(struct resolver *res, const char *name, uint16_t type,
 	if (dnsq_set(q, name, tname, a) == -1)
 		return -1;
 	for (i = 0; i < a->n; i++)
-		if (probe_strv_add(&q->answers, a->data[i]) == -1)
+		if (answer_add(q, a->data[i], a->n) == -1)
 			return -1;
 	return 0;
 }
@@ -184,7 +200,7 @@ dns_mx(struct resolver *res, struct probe_result *r)
 	ldns_rr_list *rrs = NULL;
 	ldns_rr *rr;
 	size_t i, j, n, ncand = 0;
-	char *name;
+	char *name, text[PROBE_TEXT_MAX];
 	int pref, rc = -1, dup;
 
 	if (resolver_query(res, r->domain, RESOLVER_MX, &p, &a) == -1)
@@ -205,8 +221,8 @@ dns_mx(struct resolver *res, struct probe_result *r)
 		pref = ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
 		if ((name = resolver_name_text(ldns_rr_rdf(rr, 1))) == NULL)
 			goto out;
-		if (probe_strv_addf(&r->mx_q.answers, "%d %s", pref,
-		    name) == -1) {
+		(void)snprintf(text, sizeof(text), "%d %s", pref, name);
+		if (answer_add(&r->mx_q, text, n) == -1) {
 			free(name);
 			goto out;
 		}
@@ -342,7 +358,7 @@ hex(const uint8_t *d, size_t n)
 static int
 dns_tlsa(struct resolver *res, struct probe_mx *m)
 {
-	char qname[300];
+	char qname[300], text[PROBE_TEXT_MAX];
 	struct resolver_answer a;
 	ldns_pkt *p = NULL;
 	ldns_rr_list *rrs = NULL;
@@ -368,12 +384,13 @@ dns_tlsa(struct resolver *res, struct probe_mx *m)
 		    ldns_rdf_size(ldns_rr_rdf(rr, 2)) != 1)
 			continue;	/* malformed: no record */
 		if (ldns_rdf_size(ldns_rr_rdf(rr, 3)) > TLSA_DATA_MAX) {
-			if (probe_strv_addf(&m->tlsa_q.answers,
+			(void)snprintf(text, sizeof(text),
 			    "%u %u %u (%zu bytes: not kept)",
 			    ldns_rdf_data(ldns_rr_rdf(rr, 0))[0],
 			    ldns_rdf_data(ldns_rr_rdf(rr, 1))[0],
 			    ldns_rdf_data(ldns_rr_rdf(rr, 2))[0],
-			    ldns_rdf_size(ldns_rr_rdf(rr, 3))) == -1)
+			    ldns_rdf_size(ldns_rr_rdf(rr, 3)));
+			if (answer_add(&m->tlsa_q, text, n) == -1)
 				goto out;
 			continue;
 		}
@@ -385,8 +402,9 @@ dns_tlsa(struct resolver *res, struct probe_mx *m)
 		    ldns_rdf_size(ldns_rr_rdf(rr, 3)))) == NULL)
 			goto out;
 		m->ntlsa++;
-		if (probe_strv_addf(&m->tlsa_q.answers, "%d %d %d %s",
-		    t->usage, t->selector, t->mtype, t->data) == -1)
+		(void)snprintf(text, sizeof(text), "%d %d %d %s", t->usage,
+		    t->selector, t->mtype, t->data);
+		if (answer_add(&m->tlsa_q, text, n) == -1)
 			goto out;
 	}
 	rc = 0;

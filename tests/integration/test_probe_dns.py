@@ -101,7 +101,8 @@ _mta-sts.stsnoaddr TXT "v=STSv1; id=1"
 ; SPF includes a domain without a record, and macros not followed
 _dmarc.long TXT "v=DMARC1; p=reject; x1=%(pad)s" "%(pad)s" "%(pad)s; rua=mailto:long@plain.test"
 noinc TXT "v=spf1 include:nothing.plain.test exists:%%{i}.e.plain.test -all"
-""" % {"tlsa": TLSA_HEX, "pad": "a" * 200}
+""" % {"tlsa": TLSA_HEX, "pad": "a" * 200} + "".join(
+    "many MX %d h%02d.plain.test.\n" % (100 - i, i) for i in range(40))
 
 REV4 = """$ORIGIN 2.0.192.in-addr.arpa.
 $TTL 300
@@ -483,6 +484,15 @@ class TestProbeDns(unittest.TestCase):
         self.assertEqual(one(f, "dmarc.rua"), "mailto:long@plain.test")
         self.assertEqual(one(f, "dmarc.policy"), "reject")
         self.assertEqual(len(one(f, "dmarc.record")), 512)
+
+    def test_many_mx_bounded_best_preferences_kept(self):
+        f = self.probe("many.plain.test")
+        self.assertEqual(one(f, "nmx"), "16")
+        self.assertEqual(one(f, "mx0"), "h39.plain.test")
+        self.assertEqual(one(f, "mx0.preference"), "61")
+        self.assertEqual(one(f, "mx15"), "h24.plain.test")
+        self.assertEqual(len(f["mx_q.answer"]), 33)
+        self.assertEqual(f["mx_q.answer"][-1], "(8 more records not kept)")
 
     def test_null_mx_has_no_hosts(self):
         f = self.probe("null.plain.test")
