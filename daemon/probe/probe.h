@@ -31,6 +31,8 @@
 #define PROBE_ADDRS_MAX		8	/* addresses probed per MX name */
 #define PROBE_TLSA_MAX		16
 #define PROBE_CHAIN_MAX		10	/* certificates kept of a chain */
+/* an address's deadline in steps: the dialogue, 4 versions, 6 classes */
+#define PROBE_DEADLINE_STEPS	12
 
 /* A yes/no answer that may not have been found out. */
 enum probe_tri {
@@ -318,6 +320,10 @@ struct probe_opts {
 	const char	*resolver;	/* ADDR[:PORT] or NULL: the config's */
 	unsigned int	 port;		/* 25; others only for tests */
 	unsigned int	 per_host;	/* connections at once per address */
+	int		 public_only;	/* the web's probes: no connection to
+					   an address that is not global
+					   unicast (loopback, private, link-
+					   local, documentation, ...) */
 	probe_progress_fn progress;
 	void		*progress_arg;
 };
@@ -355,6 +361,13 @@ const char	*probe_sev_name(enum probe_sev);	/* good info ... */
  */
 int		 probe_run(const struct probe_opts *, struct probe_result **out);
 
+/*
+ * ADDR (numeric) may be connected to: always, but with
+ * OPTS->public_only only a global unicast address (netaddr_is_global()).
+ * probe_sts_fetch() asks it too.
+ */
+int		 probe_addr_allowed(const struct probe_opts *, const char *addr);
+
 /* ---- probe_dns.c, probe_sts.c: the DNS facts ---- */
 
 struct resolver;
@@ -383,8 +396,9 @@ struct event_base;
  * OPTS->per_host connections per address: the main dialogue (banner,
  * EHLO, STARTTLS, the handshake, EHLO again, the policy checks, RSET,
  * QUIT; never DATA), then a handshake per TLS version and per weak
- * class.  Runs BASE until every address is done.  0, or -1 when out of
- * memory.
+ * class.  An address whose stop is already PSTOP_NOT_TRIED (probe_run():
+ * not allowed) is skipped.  Runs BASE until every address is done.  0,
+ * or -1 when out of memory.
  */
 int		 probe_smtp(struct event_base *, const struct probe_opts *,
 		    struct probe_result *r);
