@@ -138,9 +138,9 @@ addr_init(struct probe_addr *a)
 {
 	size_t i;
 
+	/* stop stays PSTOP_DONE (0): PSTOP_NOT_TRIED tells probe_smtp() to skip */
 	memset(a, 0, sizeof(*a));
 	a->fcrdns = PT_UNKNOWN;
-	a->stop = PSTOP_NOT_TRIED;
 	a->connect_ms = -1;
 	a->size_limit = -1;
 	a->chain_valid = PT_UNKNOWN;

@@ -699,6 +699,13 @@ probe_sts_fetch(const struct probe_opts *o, struct probe_result *r)
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	sigpipe_block(&oldmask, &was_pending);
 	for (i = 0; i < naddrs; i++) {
+		if (!probe_addr_allowed(o, addrs[i])) {
+			(void)snprintf(err, sizeof(err), "%s: not a public "
+			    "address, not connected to", addrs[i]);
+			if (i + 1 == naddrs && sts_error(st, err) == -1)
+				goto out;
+			continue;
+		}
 		if ((f.fd = tcp_connect(addrs[i], fams[i], o->timeout_ms, err,
 		    sizeof(err))) == -1) {
 			if (i + 1 == naddrs && sts_error(st, err) == -1)

@@ -435,6 +435,8 @@ class TestProbeDns(unittest.TestCase):
         self.assertEqual(one(f, "mx0.addr1"), "2001:db8::20")
         self.assertEqual(one(f, "mx0.addr1.family"), "6")
         self.assertEqual(one(f, "mx1.aaaa_q.status"), "noerror")
+        # left for probe_smtp(): PSTOP_NOT_TRIED would make it skip them
+        self.assertEqual(one(f, "mx0.addr0.stop"), "done")
 
     def test_families_asked_always_addresses_only_of_probed_ones(self):
         f = self.probe("two.plain.test", "-4")
@@ -667,6 +669,13 @@ class TestProbeDns(unittest.TestCase):
         self.assertEqual(one(f, "spf.lookups"), "2")
         self.assertEqual(one(f, "spf.error"),
                          "include nothing.plain.test: no SPF record")
+
+    def test_sts_public_only_connects_to_no_documentation_address(self):
+        f = self.probe("two.plain.test", "-p")
+        self.assertEqual(one(f, "sts.fetch_error"),
+                         "192.0.2.80: not a public address, not connected to")
+        self.assertEqual(one(f, "sts.fetched"), "0")
+        self.assertEqual(one(f, "sts.cert_valid"), "unknown")
 
     def test_sts_no_record_no_fetch(self):
         f = self.probe("signed.test")

@@ -4,7 +4,8 @@
  * facts printed as "key=value" lines (values as the result holds them,
  * non-printable bytes as \xHH), for the test to compare.
  *
- * probe_dns_driver [-4] [-6] [-t TIMEOUT_MS] RESOLVER_ADDR:PORT DOMAIN
+ * probe_dns_driver [-4] [-6] [-p] [-t TIMEOUT_MS] RESOLVER_ADDR:PORT DOMAIN
+ * (-p: public_only)
  */
 #include "build.h"
 
@@ -94,16 +95,19 @@ main(int argc, char **argv)
 	struct resolver *res;
 	char err[256], k[128];
 	size_t i, j;
-	int c, only4 = 0, only6 = 0;
+	int c, only4 = 0, only6 = 0, public_only = 0;
 	unsigned int timeout = 3000;
 
-	while ((c = getopt(argc, argv, "46t:")) != -1) {
+	while ((c = getopt(argc, argv, "46pt:")) != -1) {
 		switch (c) {
 		case '4':
 			only4 = 1;
 			break;
 		case '6':
 			only6 = 1;
+			break;
+		case 'p':
+			public_only = 1;
 			break;
 		case 't':
 			timeout = (unsigned int)strtoul(optarg, NULL, 10);
@@ -113,7 +117,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) {
-		fprintf(stderr, "usage: probe_dns_driver [-4] [-6] [-t MS] "
+		fprintf(stderr, "usage: probe_dns_driver [-4] [-6] [-p] [-t MS] "
 		    "ADDR:PORT DOMAIN\n");
 		return 2;
 	}
@@ -125,6 +129,7 @@ main(int argc, char **argv)
 	o.timeout_ms = timeout;
 	o.ipv4 = !only6;
 	o.ipv6 = !only4;
+	o.public_only = public_only;
 	if ((res = resolver_new(&cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "resolver: %s\n", err);
 		return 1;
@@ -182,6 +187,8 @@ main(int argc, char **argv)
 			(void)snprintf(k, sizeof(k), "mx%zu.addr%zu.fcrdns",
 			    i, j);
 			put(k, probe_tri_name(a->fcrdns));
+			(void)snprintf(k, sizeof(k), "mx%zu.addr%zu.stop", i, j);
+			put(k, probe_stop_name(a->stop));
 		}
 	}
 	put("spf.record", r->spf.record);
