@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dmarc.h"
 #include "probe.h"
@@ -1076,24 +1077,71 @@ dns_sts(struct resolver *res, struct probe_result *r)
 	return 0;
 }
 
+/* A deadline of RES tightened to MS from now; deadline_pop() undoes it. */
+struct deadline {
+	uint64_t	left;		/* the one before: UINT64_MAX none */
+	struct timespec	start;
+};
+
+static void
+deadline_push(struct resolver *res, uint64_t ms, struct deadline *d)
+{
+	(void)clock_gettime(CLOCK_MONOTONIC, &d->start);
+	d->left = resolver_time_left(res);
+	if (d->left == UINT64_MAX || ms < d->left)
+		resolver_set_deadline(res, ms);
+}
+
+static void
+deadline_pop(struct resolver *res, const struct deadline *d)
+{
+	struct timespec now;
+	uint64_t spent;
+
+	if (d->left == UINT64_MAX) {
+		resolver_clear_deadline(res);
+		return;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	spent = (uint64_t)(now.tv_sec - d->start.tv_sec) * 1000 +
+	    (uint64_t)((now.tv_nsec - d->start.tv_nsec) / 1000000);
+	resolver_set_deadline(res, d->left > spent ? d->left - spent : 0);
+}
+
+/*
+ * A zone that answers slowly bounds the whole step by OPTS->deadline_ms
+ * (as one address's steps are), and the SPF walk by OPTS->timeout_ms:
+ * past them, the lookups left fail at once with status "timeout".
+ */
 int
 probe_dns(struct resolver *res, const struct probe_opts *o,
     struct probe_result *r)
 {
+	struct deadline all, spf;
 	size_t i, j;
+	int rc = -1;
 
+	deadline_push(res, o->deadline_ms, &all);
 	if (dns_mx(res, r) == -1)
-		return -1;
+		goto out;
 	for (i = 0; i < r->nmx; i++) {
 		if (dns_addrs(res, o, &r->mx[i]) == -1 ||
 		    dns_tlsa(res, &r->mx[i]) == -1)
-			return -1;
+			goto out;
 		for (j = 0; j < r->mx[i].naddrs; j++)
 			if (dns_ptr(res, &r->mx[i].addrs[j]) == -1)
-				return -1;
+				goto out;
 	}
-	if (dns_spf(res, r) == -1 || dns_dmarc(res, r) == -1 ||
-	    dns_tlsrpt(res, r) == -1 || dns_sts(res, r) == -1)
-		return -1;
-	return 0;
+	deadline_push(res, o->timeout_ms, &spf);
+	rc = dns_spf(res, r);
+	deadline_pop(res, &spf);
+	if (rc == -1 || dns_dmarc(res, r) == -1 ||
+	    dns_tlsrpt(res, r) == -1 || dns_sts(res, r) == -1) {
+		rc = -1;
+		goto out;
+	}
+	rc = 0;
+out:
+	deadline_pop(res, &all);
+	return rc;
 }

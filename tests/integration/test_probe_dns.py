@@ -23,6 +23,7 @@ from harness import deadline, describe, run
 
 DRIVER = os.path.join(harness.BUILDDIR, "tests", "probe", "probe_dns_driver")
 UNBOUND_PORT = 5353
+SILENT_PORT = 5454      # a "resolver" that reads queries and never answers
 TLSA_HEX = "aa" * 32
 
 SIGNED = """$ORIGIN signed.test.
@@ -282,7 +283,20 @@ class ProbeDnsLab:
         self._certs()
         for i, _, cert, spec in WEB:
             self._web(i, cert, spec)
+        self._silent()
         self._wait_dns()
+
+    def _silent(self):
+        p = self._spawn("silent", [sys.executable, "-u", "-c",
+                                   "import socket\n"
+                                   "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                                   "s.bind(('127.0.0.1', %d))\n"
+                                   "print('ready', flush=True)\n"
+                                   "while True: s.recv(4096)\n" % SILENT_PORT],
+                        pipe=True)
+        if "ready" not in p.stdout.readline():
+            raise AssertionError("silent resolver did not start\n"
+                                 + self.logs())
 
     def _certs(self):
         r = self.root
@@ -358,13 +372,13 @@ class ProbeDnsLab:
                     out.append("--- %s\n%s" % (f, fp.read()[-3000:]))
         return "\n".join(out)
 
-    def probe(self, domain, *opts):
-        """The driver's facts: {key: [values]}, and the process."""
+    def probe(self, domain, *opts, port=UNBOUND_PORT):
+        """The driver's facts: {key: [values]}."""
         env = dict(os.environ, SSL_CERT_FILE=os.path.join(self.root, "ca.pem"))
         env.pop("SSL_CERT_DIR", None)
         cp = run(["ip", "netns", "exec", self.ns] +
                  harness.valgrind([DRIVER, "-t", "3000"] + list(opts) +
-                                  ["127.0.0.1:%d" % UNBOUND_PORT, domain],
+                                  ["127.0.0.1:%d" % port, domain],
                                   tool=True),
                  env=env, timeout=60)
         if cp.returncode != 0 or harness.sanitizer_report(cp.stderr):
@@ -495,6 +509,23 @@ class TestProbeDns(unittest.TestCase):
         self.assertEqual(one(f, "mx15"), "h24.plain.test")
         self.assertEqual(len(f["mx_q.answer"]), 33)
         self.assertEqual(f["mx_q.answer"][-1], "(8 more records not kept)")
+
+    def test_silent_resolver_bounded_by_the_deadline(self):
+        # 2 s a try, two tries: unbounded, MX and the four TXT alone
+        # would take 20 s
+        t0 = time.monotonic()
+        f = self.lab.probe("two.plain.test", "-d", "1500", "-t", "1000",
+                           port=SILENT_PORT)
+        elapsed = time.monotonic() - t0
+        self.assertLess(elapsed, 3.5 * harness.SLOW)
+        self.assertEqual(one(f, "mx_q.status"), "timeout")
+        self.assertEqual(one(f, "dnssec"), "unknown")
+        self.assertEqual(one(f, "nmx"), "0")
+        self.assertEqual(one(f, "spf.error"), "TXT lookup: timeout")
+        self.assertEqual(one(f, "spf.lookups"), "-1")
+        self.assertEqual(one(f, "dmarc.error"), "TXT lookup: timeout")
+        self.assertEqual(one(f, "sts.txt_error"), "TXT lookup: timeout")
+        self.assertEqual(one(f, "sts.fetched"), "0")
 
     def test_null_mx_has_no_hosts(self):
         f = self.probe("null.plain.test")

@@ -4,8 +4,9 @@
  * facts printed as "key=value" lines (values as the result holds them,
  * non-printable bytes as \xHH), for the test to compare.
  *
- * probe_dns_driver [-4] [-6] [-p] [-t TIMEOUT_MS] RESOLVER_ADDR:PORT DOMAIN
- * (-p: public_only)
+ * probe_dns_driver [-4] [-6] [-p] [-d DEADLINE_MS] [-t TIMEOUT_MS]
+ *     RESOLVER_ADDR:PORT DOMAIN
+ * (-p: public_only; the resolver's own timeout is 2 s a try)
  */
 #include "build.h"
 
@@ -96,9 +97,9 @@ main(int argc, char **argv)
 	char err[256], k[128];
 	size_t i, j;
 	int c, only4 = 0, only6 = 0, public_only = 0;
-	unsigned int timeout = 3000;
+	unsigned int timeout = 3000, dl = 0;
 
-	while ((c = getopt(argc, argv, "46pt:")) != -1) {
+	while ((c = getopt(argc, argv, "46pd:t:")) != -1) {
 		switch (c) {
 		case '4':
 			only4 = 1;
@@ -109,6 +110,9 @@ main(int argc, char **argv)
 		case 'p':
 			public_only = 1;
 			break;
+		case 'd':
+			dl = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
 		case 't':
 			timeout = (unsigned int)strtoul(optarg, NULL, 10);
 			break;
@@ -117,7 +121,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) {
-		fprintf(stderr, "usage: probe_dns_driver [-4] [-6] [-p] [-t MS] "
+		fprintf(stderr, "usage: probe_dns_driver [-4] [-6] [-p] [-d MS] [-t MS] "
 		    "ADDR:PORT DOMAIN\n");
 		return 2;
 	}
@@ -130,6 +134,8 @@ main(int argc, char **argv)
 	o.ipv4 = !only6;
 	o.ipv6 = !only4;
 	o.public_only = public_only;
+	if (dl > 0)
+		o.deadline_ms = dl;
 	if ((res = resolver_new(&cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "resolver: %s\n", err);
 		return 1;
