@@ -672,6 +672,8 @@ probe_sts_fetch(const struct probe_opts *o, struct probe_result *r)
 		return sts_error(st, "domain too long");
 	if ((res = sts_resolver(o, r, err, sizeof(err))) == NULL)
 		return sts_error(st, err);
+	/* both lookups within one step's time */
+	resolver_set_deadline(res, o->timeout_ms);
 	if (sts_addrs(res, o, host, addrs, fams, &naddrs, why,
 	    sizeof(why)) == -1) {
 		resolver_free(res);
