@@ -1,5 +1,5 @@
 """The probe's network engine (daemon/probe/probe_smtp.c, probe_tls.c)
-driven by tests/probe_driver against small real SMTP servers of this
+driven by tests/probe/probe_smtp_driver against small real SMTP servers of this
 module on loopback: plain, STARTTLS with certificates made here by
 openssl, version- and suite-limited, and hostile ones.  Real sockets,
 real OpenSSL on both sides; the driver fills in the DNS facts by hand."""
@@ -18,7 +18,7 @@ import warnings
 
 import harness
 
-DRIVER = os.path.join(harness.BUILDDIR, "tests", "probe_driver")
+DRIVER = os.path.join(harness.BUILDDIR, "tests", "probe", "probe_smtp_driver")
 MX = "mx.probe.test"
 DOMAIN = "probe.test"
 BASE = "measure.test"

@@ -17,8 +17,9 @@
 #include "types.h"
 
 /*
- * The other steps of probe_run() are not this driver's: weak stand-ins
- * until (and after) their files land, so probe.o links.
+ * The other steps of probe_run() are not this driver's: weak stand-ins,
+ * so that probe.o links without pulling in the DNS step (or before the
+ * grade lands); the real ones win where they are linked.
  */
 __attribute__((weak)) int
 probe_dns(struct resolver *res, const struct probe_opts *o,
@@ -191,7 +192,7 @@ progress(void *arg, const struct probe_mx *mx, const struct probe_addr *a,
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: probe_driver --port N [--timeout MS] "
+	fprintf(stderr, "usage: probe_smtp_driver --port N [--timeout MS] "
 	    "[--deadline MS] [--per-host N] [--mx NAME] [--domain D] "
 	    "[--hostname H] [--base B] [--tlsa 'U S M HEX'] [--ad] "
 	    "[--no-ipv6] [--public-only] ADDR...\n");
