@@ -655,6 +655,20 @@ class ProbeNetTest(unittest.TestCase):
             self.assertEqual(a["version." + v], "yes", a["version.%s.detail" % v])
             self.assertTrue(a["version.%s.detail" % v].startswith(v), a)
 
+    def test_tls10_only_server_is_still_reached_by_the_main_handshake(self):
+        c = self.certs
+        s = self.serve(tls=c.ctx(minv=ssl.TLSVersion.TLSv1, maxv=ssl.TLSVersion.TLSv1,
+                                 ciphers="ALL:@SECLEVEL=0"), rcpt=filtering_rcpt)
+        a, _ = self.probe(s, per_host=3)
+        self.assertEqual(a["stop"], "done", a.get("stop_detail"))
+        self.assertEqual(a["tls_version"], "TLSv1.0")
+        self.assertTrue(a["tls_cipher"].startswith("TLS_"), a["tls_cipher"])
+        self.assertEqual({v: a["version." + v] for v in
+                          ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")},
+                         {"TLSv1.0": "yes", "TLSv1.1": "no", "TLSv1.2": "no",
+                          "TLSv1.3": "no"})
+        self.assertEqual(a["recipient_filtering"], "yes")
+
     def test_weak_classes_on_a_permissive_and_a_strict_server(self):
         c = self.certs
         loose = self.serve(tls=c.ctx(minv=ssl.TLSVersion.TLSv1, ciphers="ALL:@SECLEVEL=0"))
