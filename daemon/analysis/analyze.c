@@ -209,6 +209,7 @@ analyze_new(const struct config *cfg, struct store *store, int nthreads)
 	for (i = 0; i < nthreads && i < ANALYSIS_WORKERS_MAX; i++) {
 		if (pthread_create(&an->threads[i], NULL, worker, an) != 0)
 			break;
+		(void)pthread_setname_np(an->threads[i], "ms-analysis");
 		an->nthreads++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

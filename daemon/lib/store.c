@@ -2254,6 +2254,8 @@ store_writer_start(struct store *st, struct event_base *base,
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&st->writer, NULL, store_writer, st);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		(void)pthread_setname_np(st->writer, "ms-store");
 	if (rc != 0) {
 		log_warn("store: writer thread: %s", strerror(rc));
 		event_free(st->done_ev);

@@ -31,6 +31,8 @@
 #define PROBE_ADDRS_MAX		8	/* addresses probed per MX name */
 #define PROBE_TLSA_MAX		16
 #define PROBE_CHAIN_MAX		10	/* certificates kept of a chain */
+/* an address's deadline in steps: the dialogue, 4 versions, 6 classes */
+#define PROBE_DEADLINE_STEPS	12
 
 /* A yes/no answer that may not have been found out. */
 enum probe_tri {

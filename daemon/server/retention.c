@@ -141,7 +141,7 @@ retention_new(struct event_base *base, const struct config *cfg, char *err,
 	if (cfg->retention_days == 0)
 		return r;
 	if ((r->timer = evtimer_new(base, retention_tick, r)) == NULL ||
-	    (r->worker = worker_new(base, 1)) == NULL) {
+	    (r->worker = worker_new(base, 1, "ms-retention")) == NULL) {
 		(void)snprintf(err, errlen, "retention: cannot start its "
 		    "worker");
 		retention_free(r);

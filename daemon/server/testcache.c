@@ -129,7 +129,7 @@ testcache_new(struct event_base *base, const char *database, char *err,
 		free(tc);
 		return NULL;
 	}
-	if ((tc->worker = worker_new(base, TC_QUEUE)) == NULL) {
+	if ((tc->worker = worker_new(base, TC_QUEUE, "ms-testcache")) == NULL) {
 		(void)snprintf(err, errlen, "cannot start the test lookup "
 		    "thread");
 		testcache_free(tc);

@@ -709,7 +709,7 @@ web_start(struct web *w, char *err, size_t errlen)
 {
 	if ((w->store = store_open(w->cfg->database, err, errlen)) == NULL)
 		return -1;
-	if ((w->worker = worker_new(w->base, WEB_QUEUE_MAX)) == NULL) {
+	if ((w->worker = worker_new(w->base, WEB_QUEUE_MAX, "ms-web")) == NULL) {
 		snprintf(err, errlen, "web: cannot start the worker thread");
 		return -1;
 	}

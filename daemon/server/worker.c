@@ -81,7 +81,7 @@ on_done(evutil_socket_t fd, short what, void *arg)
 }
 
 struct worker *
-worker_new(struct event_base *base, size_t max)
+worker_new(struct event_base *base, size_t max, const char *name)
 {
 	struct worker *w;
 	sigset_t all, old;
@@ -103,6 +103,8 @@ worker_new(struct event_base *base, size_t max)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&w->thread, NULL, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		(void)pthread_setname_np(w->thread, name);
 	if (rc != 0) {
 		log_warn("web: worker thread: %s", strerror(rc));
 		pthread_cond_destroy(&w->cond);

@@ -26,11 +26,13 @@ struct worker_job {
 };
 
 /*
- * At most MAX jobs queued, running or waiting for the loop.  NULL when
- * out of memory or the thread cannot start.  evthread_use_pthreads()
- * must precede the base.
+ * At most MAX jobs queued, running or waiting for the loop; the thread
+ * named NAME (at most 15 bytes: top -H, perf).  NULL when out of memory
+ * or the thread cannot start.  evthread_use_pthreads() must precede the
+ * base.
  */
-struct worker	*worker_new(struct event_base *, size_t max);
+struct worker	*worker_new(struct event_base *, size_t max,
+		    const char *name);
 /*
  * Queues J.  0; -1 when the queue is full (J untouched: the caller
  * answers 503).

@@ -21,10 +21,12 @@ LAYERS = {
                  ["lib", "analysis"]),
     "report": (["daemon/report"], "libms_report_a_CPPFLAGS",
                ["lib", "report"]),
+    "probe": (["daemon/probe"], "libms_probe_a_CPPFLAGS",
+              ["lib", "analysis", "report", "probe"]),
     "server": (["daemon/server"], "libms_server_a_CPPFLAGS",
                ["lib", "analysis", "report", "server"]),
     "tool": (["daemon/tool", "zones", "certs"], "libms_tool_a_CPPFLAGS",
-             ["lib", "analysis", "report", "tool"]),
+             ["lib", "analysis", "report", "probe", "tool"]),
 }
 # The two mains: the daemon is a server program, the tool is not.
 MAINS = {"daemon/mailscoped.c": "mailscoped_CPPFLAGS",
