@@ -331,9 +331,16 @@ grade_records(struct grade *g)
 		f = add(g, "dmarc_none", NULL, NULL, "DMARC policy p=none: "
 		    "monitoring only");
 		ev(g, f, "%s", r->dmarc.record);
-	} else {
+	} else if (r->dmarc.policy != NULL &&
+	    (strcasecmp(r->dmarc.policy, "quarantine") == 0 ||
+	    strcasecmp(r->dmarc.policy, "reject") == 0)) {
 		f = add(g, "dmarc_enforced", NULL, NULL, "DMARC policy p=%s",
-		    str(r->dmarc.policy));
+		    r->dmarc.policy);
+		ev(g, f, "%s", r->dmarc.record);
+	} else {
+		/* RFC 7489 6.3: p= is required, one of three values */
+		f = add(g, "dmarc_invalid", NULL, NULL, "the DMARC record has "
+		    "no valid p=");
 		ev(g, f, "%s", r->dmarc.record);
 	}
 	if (r->tlsrpt.error != NULL) {
