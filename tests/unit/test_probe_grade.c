@@ -6,6 +6,7 @@
  */
 #include "build.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,6 +591,72 @@ evidence_is_bounded(void **state)
 	probe_result_free(r);
 }
 
+/* The text of TOP/PATH, malloc'd. */
+static char *
+slurp(const char *top, const char *path)
+{
+	char name[PATH_MAX], *buf;
+	FILE *fp;
+	long n;
+
+	snprintf(name, sizeof(name), "%s/%s", top, path);
+	if ((fp = fopen(name, "r")) == NULL)
+		fail_msg("%s: cannot open", name);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	assert_true((n = ftell(fp)) > 0);
+	rewind(fp);
+	assert_non_null(buf = malloc((size_t)n + 1));
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/*
+ * docs/probe.md's table of keys is probe_grade.c's rules[]: the same
+ * keys, severities and points, in the same order.
+ */
+static void
+docs_table_is_the_rules_table(void **state)
+{
+	const char *top = getenv("top_srcdir");
+	char *code, *doc, *p, *q, key[64], sev[16], dkey[64], dsev[16];
+	int points, dpoints, n = 0;
+
+	(void)state;
+	if (top == NULL)
+		top = "../..";
+	code = slurp(top, "daemon/probe/probe_grade.c");
+	doc = slurp(top, "docs/probe.md");
+	p = strstr(code, "} rules[] = {");
+	assert_non_null(p);
+	q = strstr(doc, "|-----|");
+	assert_non_null(q);
+	for (;;) {
+		p = strchr(p, '\n') + 1;
+		if (strncmp(p, "\t/*", 3) == 0)
+			continue;	/* a group's comment */
+		if (sscanf(p, " { \"%63[a-z0-9_]\", PF_%15[A-Z], %d },", key,
+		    sev, &points) != 3)
+			break;
+		q = strchr(q, '\n') + 1;
+		if (sscanf(q, "| `%63[a-z0-9_]` | %15[a-z] | %d |", dkey, dsev,
+		    &dpoints) != 3)
+			fail_msg("docs/probe.md: no row for %s: %.60s", key, q);
+		assert_string_equal(dkey, key);
+		for (char *c = sev; *c != '\0'; c++)
+			*c = (char)(*c - 'A' + 'a');
+		assert_string_equal(dsev, sev);
+		assert_int_equal(dpoints, points);
+		n++;
+	}
+	assert_true(n > 60);
+	q = strchr(q, '\n') + 1;
+	assert_true(strncmp(q, "| `", 3) != 0);	/* no row too many */
+	free(code);
+	free(doc);
+}
+
 int
 main(void)
 {
@@ -623,6 +690,7 @@ main(void)
 		cmocka_unit_test(grade_bounds_d_and_f_without_a_critical),
 		cmocka_unit_test(regrading_replaces_the_findings),
 		cmocka_unit_test(evidence_is_bounded),
+		cmocka_unit_test(docs_table_is_the_rules_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
