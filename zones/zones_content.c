@@ -28,6 +28,7 @@
 
 #include "catalog.h"
 #include "config.h"
+#include "dnsname.h"
 #include "mtasts.h"
 #include "zones_int.h"
 
@@ -477,15 +478,22 @@ has_addrs(const struct zrun *r, const char *name)
  * The base zone's own mail: TLS-RPT reports go to tlsrpt@<base>, so the
  * base domain's MX is the greeting name, which (when it is in the base
  * zone) has the addresses of the open host: it accepts every sender.
+ * And the probe's sender that SPF forbids everywhere.
  */
 static int
 emit_base_mail(struct zrun *r, FILE *fp)
 {
 	const struct host_conf *open = config_host(r->cfg, "open");
 	const char *hn = r->cfg->hostname;
+	char owner[DNSNAME_MAX + 2];
 	size_t i;
 	int n4 = 0, n6 = 0;
 
+	fprintf(fp, "\n; mailscope probe's sender whom no address may send "
+	    "for: does a server check SPF?\n");
+	(void)snprintf(owner, sizeof(owner), CATALOG_PROBE_SPF_DENY ".%s",
+	    r->base);
+	rr(fp, owner, "TXT", "\"v=spf1 -all\"");
 	fprintf(fp, "\n; TLS-RPT reports to " TLSRPT_LOCAL "@%s arrive at the "
 	    "greeting name\n", r->base);
 	rr(fp, r->base, "MX", "10 %s.", hn);

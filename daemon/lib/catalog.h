@@ -53,6 +53,11 @@ struct catalog_host {
  * rua=mailto:tlsrpt@<base>; testid_classify() accepts it on every host.
  */
 #define CATALOG_TLSRPT_LOCAL	"tlsrpt"
+/*
+ * `mailscope probe` asks whether a server checks SPF with a sender at
+ * <this>.<base>, whose SPF record (the base zone's) lets no address send.
+ */
+#define CATALOG_PROBE_SPF_DENY	"spf-deny"
 
 /*
  * The MX of a delegated challenge (CH_DELEGATED: dns) for test ID is

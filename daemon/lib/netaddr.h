@@ -23,6 +23,15 @@ int	netaddr_text(const struct sockaddr *sa, char *addr, size_t addrlen,
  * included.
  */
 int	netaddr_is_loopback(const char *addr);
+/*
+ * ADDR (numeric text) is a global unicast address: not in a block of the
+ * IANA IPv4 and IPv6 Special-Purpose Address Registries that is not
+ * "globally reachable" (loopback, private, shared, link-local,
+ * documentation, benchmarking, multicast, reserved, ...); IPv4-mapped
+ * and NAT64 (64:ff9b::/96) addresses as their IPv4 address.  0 for
+ * anything else, text that is no address included.
+ */
+int	netaddr_is_global(const char *addr);
 /* SA is the IPv4 or IPv6 wildcard address (0.0.0.0, ::). */
 int	netaddr_is_unspecified(const struct sockaddr *sa);
 

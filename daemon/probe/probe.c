@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "netaddr.h"
 #include "probe.h"
 #include "resolver.h"
 #include "text.h"
@@ -353,6 +354,34 @@ probe_resolver(const struct probe_opts *o, struct probe_result *r)
 }
 
 int
+probe_addr_allowed(const struct probe_opts *o, const char *addr)
+{
+	return !o->public_only || netaddr_is_global(addr);
+}
+
+/* The addresses of R that OPTS does not allow are not tried. */
+static int
+keep_allowed(const struct probe_opts *o, struct probe_result *r)
+{
+	struct probe_addr *a;
+	size_t i, j;
+
+	for (i = 0; i < r->nmx; i++)
+		for (j = 0; j < r->mx[i].naddrs; j++) {
+			a = &r->mx[i].addrs[j];
+			if (a->stop == PSTOP_NOT_TRIED ||
+			    probe_addr_allowed(o, a->addr))
+				continue;
+			a->stop = PSTOP_NOT_TRIED;
+			text_set(&a->stop_detail, "not a public address: this "
+			    "probe connects to global unicast addresses only");
+			if (a->stop_detail == NULL)
+				return -1;
+		}
+	return 0;
+}
+
+int
 probe_run(const struct probe_opts *o, struct probe_result **out)
 {
 	struct probe_result *r;
@@ -365,7 +394,8 @@ probe_run(const struct probe_opts *o, struct probe_result **out)
 	r->started = clock_now();
 	if ((res = probe_resolver(o, r)) == NULL)
 		goto done;
-	if (probe_dns(res, o, r) == -1 || probe_sts_fetch(o, r) == -1) {
+	if (probe_dns(res, o, r) == -1 || keep_allowed(o, r) == -1 ||
+	    probe_sts_fetch(o, r) == -1) {
 		resolver_free(res);
 		goto oom;
 	}

@@ -320,6 +320,10 @@ struct probe_opts {
 	const char	*resolver;	/* ADDR[:PORT] or NULL: the config's */
 	unsigned int	 port;		/* 25; others only for tests */
 	unsigned int	 per_host;	/* connections at once per address */
+	int		 public_only;	/* the web's probes: no connection to
+					   an address that is not global
+					   unicast (loopback, private, link-
+					   local, documentation, ...) */
 	probe_progress_fn progress;
 	void		*progress_arg;
 };
@@ -362,6 +366,13 @@ const char	*probe_ext_name(size_t i, unsigned int *bit);
  */
 int		 probe_run(const struct probe_opts *, struct probe_result **out);
 
+/*
+ * ADDR (numeric) may be connected to: always, but with
+ * OPTS->public_only only a global unicast address (netaddr_is_global()).
+ * probe_sts_fetch() asks it too.
+ */
+int		 probe_addr_allowed(const struct probe_opts *, const char *addr);
+
 /* ---- probe_dns.c, probe_sts.c: the DNS facts ---- */
 
 struct resolver;
@@ -390,8 +401,9 @@ struct event_base;
  * OPTS->per_host connections per address: the main dialogue (banner,
  * EHLO, STARTTLS, the handshake, EHLO again, the policy checks, RSET,
  * QUIT; never DATA), then a handshake per TLS version and per weak
- * class.  Runs BASE until every address is done.  0, or -1 when out of
- * memory.
+ * class.  An address whose stop is already PSTOP_NOT_TRIED (probe_run():
+ * not allowed) is skipped.  Runs BASE until every address is done.  0,
+ * or -1 when out of memory.
  */
 int		 probe_smtp(struct event_base *, const struct probe_opts *,
 		    struct probe_result *r);

@@ -785,6 +785,35 @@ client_net_is_the_ipv4_address_or_the_ipv6_slash_64(void **state)
 	assert_int_equal(netaddr_client_net("2001:db8::1", net, 10), -1);
 }
 
+/* The addresses a probe the web starts may connect to. */
+static void
+global_addresses_are_outside_the_special_purpose_blocks(void **state)
+{
+	static const char *const global[] = { "8.8.8.8", "1.1.1.1",
+	    "192.0.1.255", "192.0.3.1", "100.63.255.255", "100.128.0.1",
+	    "172.32.0.1", "198.20.0.1", "223.255.255.255",
+	    "2a00:1450:4001:82b::1b", "2001:200::1", "2600::1",
+	    "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1" };
+	static const char *const special[] = { "0.1.2.3", "10.1.2.3",
+	    "100.64.0.1", "127.0.0.1", "169.254.1.1", "172.16.0.1",
+	    "172.31.255.255", "192.0.0.9", "192.0.2.1", "192.88.99.1",
+	    "192.168.1.1", "198.18.0.1", "198.19.255.255", "198.51.100.1",
+	    "203.0.113.9", "224.0.0.1", "239.1.1.1", "240.0.0.1",
+	    "255.255.255.255", "::", "::1", "fe80::1", "fc00::1", "fd12::1",
+	    "ff02::1", "2001:db8::1", "2001::1", "2001:10::1", "3fff::1",
+	    "::ffff:10.0.0.1", "::ffff:127.0.0.1", "64:ff9b::7f00:1",
+	    "2002:a00:1::1", "4000::1", "x", "", "1.2.3" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(global) / sizeof(global[0]); i++)
+		if (!netaddr_is_global(global[i]))
+			fail_msg("%s is global", global[i]);
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (netaddr_is_global(special[i]))
+			fail_msg("%s is not global", special[i]);
+}
+
 /* The peers whose X-Forwarded-For the plain web listener believes. */
 static void
 loopback_addresses_are_127_8_and_1(void **state)
@@ -864,6 +893,8 @@ main(void)
 		cmocka_unit_test(
 		    testid_address_fits_exactly_and_fails_one_short),
 		cmocka_unit_test(loopback_addresses_are_127_8_and_1),
+		cmocka_unit_test(
+		    global_addresses_are_outside_the_special_purpose_blocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
