@@ -299,6 +299,7 @@ no_handshake_anywhere_is_f(void **state)
 
 	(void)state;
 	a->tls = 0;
+	probe_cert_clear(&a->chain[0]);
 	a->nchain = 0;
 	pfx_set(&a->tls_error, "sslv3 alert handshake failure");
 	a->stop = PSTOP_TLS;
