@@ -35,7 +35,8 @@ void	termout_newline(struct termout *, size_t indent);
  * The N bytes of S escaped, runs of spaces as one, up to column RIGHT:
  * what does not fit is cut with an ellipsis.
  */
-void	termout_fit(struct termout *, const char *s, size_t n, size_t right);
+void	termout_fit(struct termout *, const char *s, size_t n,
+	    size_t right);
 /* S (NULL: "") escaped, cut to COLS columns and padded to them. */
 void	termout_cell(struct termout *, const char *s, size_t cols);
 /*

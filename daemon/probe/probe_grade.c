@@ -123,7 +123,7 @@ static const struct {
 	{ "D", 40 },
 };
 #define NGRADES		(sizeof(grades) / sizeof(grades[0]))
-#define CRITICAL_MAX	39	/* the score of a probe with a critical one */
+#define CRITICAL_MAX	39	/* the most a probe with a critical scores */
 
 #define MIN_RSA_BITS	2048
 #define MIN_EC_BITS	256
@@ -306,9 +306,10 @@ grade_records(struct grade *g)
 			ev(g, f, "error: %s", r->spf.error);
 		}
 		if (r->spf.lookups > SPF_LOOKUPS_MAX) {
-			f = add(g, "spf_too_many_lookups", NULL, NULL, "the SPF "
-			    "record needs %d DNS lookups, more than %d (RFC "
-			    "7208 4.6.4)", r->spf.lookups, SPF_LOOKUPS_MAX);
+			f = add(g, "spf_too_many_lookups", NULL, NULL,
+			    "the SPF record needs %d DNS lookups, more than %d "
+			    "(RFC 7208 4.6.4)", r->spf.lookups,
+			    SPF_LOOKUPS_MAX);
 			ev(g, f, "%s", str(r->spf.record));
 		}
 		if (r->spf.all != NULL && strcmp(r->spf.all, "+all") == 0) {
@@ -845,7 +846,8 @@ probe_grade(struct probe_result *r)
 		f = add(&g, "null_mx", NULL, NULL, "%s accepts no mail: null "
 		    "MX (RFC 7505)", r->domain);
 		ev_dnsq(&g, f, &r->mx_q);
-		return g.err ? -1 : 0;	/* no grade for a domain without mail */
+		/* no grade for a domain that takes no mail */
+		return g.err ? -1 : 0;
 	}
 	if (r->implicit_mx) {
 		f = add(&g, "implicit_mx", NULL, NULL, "%s has no MX record: "

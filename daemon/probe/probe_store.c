@@ -18,9 +18,9 @@
 #include "probe.h"
 #include "store.h"
 
-#define PSTORE_BUSY_MS	5000	/* the daemon's writer may hold the lock */
+#define PSTORE_BUSY_MS	5000	/* the daemon's writer may hold it */
 #define PSTORE_ERRLEN	1024
-#define PSTORE_LIST_MAX	4096	/* SANs, extensions, evidence as text */
+#define PSTORE_LIST_MAX	4096	/* SANs, extensions as text */
 
 static const char sql_probe[] =
 	"INSERT INTO probes (domain, started, finished, grade, score,"

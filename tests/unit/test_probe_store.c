@@ -28,7 +28,7 @@
 struct fixture {
 	char	 dir[PATH_MAX / 2];
 	char	 path[PATH_MAX];
-	sqlite3	*db;		/* the test's own reading connection */
+	sqlite3	*db;		/* the test's own, to read */
 };
 
 static int
