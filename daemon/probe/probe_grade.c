@@ -200,6 +200,33 @@ str(const char *s)
 	return s != NULL ? s : "(none)";
 }
 
+/* TEXT line by line as evidence, each line after PREFIX. */
+static void
+ev_lines(struct grade *g, struct probe_finding *f, const char *prefix,
+    const char *text)
+{
+	const char *p = text, *nl;
+	size_t n;
+
+	if (text == NULL) {
+		ev(g, f, "%s(none)", prefix);
+		return;
+	}
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		/* RFC 8461 3.2: lines end in CRLF or LF */
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n > PROBE_TEXT_MAX)
+			n = PROBE_TEXT_MAX;
+		ev(g, f, "%s%.*s", prefix, (int)n, p);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
 /* A DNS question and its answers as evidence. */
 static void
 ev_dnsq(struct grade *g, struct probe_finding *f, const struct probe_dnsq *q)
@@ -402,7 +429,7 @@ grade_sts(struct grade *g, int *bonus, int *strong)
 		f = add(g, "mta_sts_invalid", NULL, NULL, "the MTA-STS policy "
 		    "is invalid");
 		ev(g, f, "error: %s", str(s->fetch_error));
-		ev(g, f, "policy: %s", str(s->policy));
+		ev_lines(g, f, "policy: ", s->policy);
 		return;
 	}
 	for (i = 0; i < r->nmx; i++) {
@@ -423,13 +450,13 @@ grade_sts(struct grade *g, int *bonus, int *strong)
 	} else if (strcmp(s->mode, "testing") == 0) {
 		f = add(g, "mta_sts_testing", NULL, NULL, "MTA-STS policy in "
 		    "testing mode%s", all ? ", every MX matching" : "");
-		ev(g, f, "policy: %s", str(s->policy));
+		ev_lines(g, f, "policy: ", s->policy);
 		if (all)
 			*bonus += BONUS_STS_TESTING;
 	} else if (strcmp(s->mode, "enforce") == 0) {
 		f = add(g, "mta_sts_enforce", NULL, NULL, "MTA-STS policy in "
 		    "enforce mode%s", all ? ", every MX matching" : "");
-		ev(g, f, "policy: %s", str(s->policy));
+		ev_lines(g, f, "policy: ", s->policy);
 		if (all) {
 			*bonus += BONUS_STS_ENFORCE;
 			*strong = 1;
@@ -437,7 +464,7 @@ grade_sts(struct grade *g, int *bonus, int *strong)
 	} else {
 		f = add(g, "mta_sts_invalid", NULL, NULL, "MTA-STS policy mode "
 		    "%s is unknown", s->mode);
-		ev(g, f, "policy: %s", str(s->policy));
+		ev_lines(g, f, "policy: ", s->policy);
 	}
 }
 

@@ -381,7 +381,8 @@ finding(struct termout *o, const struct probe_finding *f)
 	termout_newline(o, EVIDENCE_COL - 2);
 	termout_text(o, str(f->summary), EVIDENCE_COL - 2, 0);
 	termout_newline(o, 0);
-	for (i = 0; i < f->evidence.n; i++) {
+	/* what is done right needs no proof here (JSON and HTML have it) */
+	for (i = 0; f->severity != PF_GOOD && i < f->evidence.n; i++) {
 		termout_cell(o, NULL, EVIDENCE_COL);
 		termout_raw(o, "| ");
 		termout_text(o, f->evidence.v[i], EVIDENCE_COL + 2, 0);

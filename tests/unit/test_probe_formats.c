@@ -426,6 +426,49 @@ json_validates_against_docs_schema(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/*
+ * The text of a result with one finding of each kind of scope against
+ * the checked-in tests/unit/probe_text.ref: a changed layout is a
+ * visible diff.  UPDATE_GOLDEN=1 writes the file instead.
+ */
+static void
+text_equals_the_golden_reference(void **state)
+{
+	struct probe_result *r = pfx_good(2, 2);
+	const char *top = getenv("top_srcdir");
+	char path[PATH_MAX], *out, *ref;
+	size_t len;
+	long n;
+	FILE *fp;
+
+	(void)state;
+	pfx_sts(r, "enforce");
+	r->mx[1].addrs[1].versions[PV_TLS10].accepted = PT_YES;
+	r->mx[1].addrs[0].open_relay = PT_YES;
+	r->mx[1].addrs[0].rcpt_relay = 250;
+	assert_int_equal(probe_grade(r), 0);
+	out = render(r, F_TEXT, &len);
+	snprintf(path, sizeof(path), "%s/tests/unit/probe_text.ref",
+	    top != NULL ? top : "../..");
+	if (getenv("UPDATE_GOLDEN") != NULL) {
+		assert_non_null(fp = fopen(path, "w"));
+		assert_int_equal(fwrite(out, 1, len, fp), len);
+		assert_int_equal(fclose(fp), 0);
+	}
+	if ((fp = fopen(path, "r")) == NULL)
+		fail_msg("%s: cannot open", path);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	rewind(fp);
+	assert_non_null(ref = calloc(1, (size_t)n + 1));
+	assert_int_equal(fread(ref, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	assert_string_equal(out, ref);
+	free(ref);
+	free(out);
+	probe_result_free(r);
+}
+
 int
 main(void)
 {
@@ -436,6 +479,7 @@ main(void)
 		cmocka_unit_test(html_escapes_everything_the_server_sent),
 		cmocka_unit_test(json_is_strict_utf8_and_round_trips),
 		cmocka_unit_test(json_validates_against_docs_schema),
+		cmocka_unit_test(text_equals_the_golden_reference),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

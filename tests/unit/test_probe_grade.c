@@ -129,6 +129,10 @@ mta_sts_enforce_on_every_mx_gives_a_plus(void **state)
 	assert_int_equal(r->score, 100);
 	assert_true(pfx_has(r, "mta_sts_enforce", NULL));
 	assert_false(pfx_has(r, "mta_sts_missing", NULL));
+	/* the policy's lines, one evidence line each */
+	assert_true(has_evidence(r, "mta_sts_enforce", "policy: mode: enforce"));
+	assert_true(has_evidence(r, "mta_sts_enforce",
+	    "policy: max_age: 86400"));
 	probe_result_free(r);
 }
 
