@@ -119,6 +119,7 @@ static void
 header(struct termout *o, const struct probe_result *r)
 {
 	char when[32], line[256];
+	size_t i, n;
 
 	termout_sgr(o, SGR_BOLD);
 	termout_raw(o, "mailscope probe ");
@@ -139,10 +140,18 @@ header(struct termout *o, const struct probe_result *r)
 			line[0] = '\0';
 		termout_raw(o, line);
 		termout_sgr(o, SGR_RESET);
-		if (snprintf(line, sizeof(line), "  (score %d/100)",
+		if (snprintf(line, sizeof(line), "  (score %d/100",
 		    r->score) < 0)
 			line[0] = '\0';
 		termout_raw(o, line);
+		/* what made it F whatever the score */
+		for (i = 0, n = 0; i < r->nfindings; i++) {
+			if (r->findings[i].severity != PF_CRITICAL)
+				continue;
+			termout_raw(o, n++ == 0 ? "; critical: " : ", ");
+			termout_text(o, r->findings[i].key, 2, 0);
+		}
+		termout_raw(o, ")");
 	} else {
 		termout_sgr(o, SGR_BOLD);
 		termout_raw(o, "Grade: none");
