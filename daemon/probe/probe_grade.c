@@ -891,6 +891,11 @@ probe_grade(struct probe_result *r)
 		for (i = 0; i < r->nmx; i++) {
 			ev_dnsq(&g, f, &r->mx[i].a_q);
 			ev_dnsq(&g, f, &r->mx[i].aaaa_q);
+			/* addresses left out: another family, not public */
+			for (k = 0; k < r->mx[i].naddrs; k++)
+				ev(&g, f, "%s: not tried: %s",
+				    str(r->mx[i].addrs[k].addr),
+				    str(r->mx[i].addrs[k].stop_detail));
 		}
 	}
 	grade_records(&g);

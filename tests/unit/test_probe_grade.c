@@ -380,6 +380,24 @@ no_mx_and_no_address_is_f(void **state)
 }
 
 static void
+addresses_all_left_out_are_no_mx(void **state)
+{
+	struct probe_result *r = pfx_good(1, 1);
+
+	(void)state;
+	stop_at(addr(r, 0, 0), PSTOP_NOT_TRIED);
+	pfx_set(&addr(r, 0, 0)->stop_detail, "not a global address");
+	assert_int_equal(probe_grade(r), 0);
+	assert_true(pfx_has(r, "no_mx", NULL));
+	assert_true(has_evidence(r, "no_mx",
+	    "192.0.2.10: not tried: not a global address"));
+	assert_false(pfx_has(r, "no_reachable_mx", NULL));
+	assert_false(pfx_has(r, "ptr_missing", NULL));
+	assert_string_equal(r->grade, "F");
+	probe_result_free(r);
+}
+
+static void
 implicit_mx_is_a_warning(void **state)
 {
 	struct probe_result *r = pfx_good(1, 1);
@@ -685,6 +703,7 @@ main(void)
 		cmocka_unit_test(null_mx_gets_no_grade),
 		cmocka_unit_test(a_probe_that_could_not_run_gets_no_grade),
 		cmocka_unit_test(no_mx_and_no_address_is_f),
+		cmocka_unit_test(addresses_all_left_out_are_no_mx),
 		cmocka_unit_test(implicit_mx_is_a_warning),
 		cmocka_unit_test(expired_certificate_for_another_name_is_c),
 		cmocka_unit_test(self_signed_weak_sha1_certificate),
