@@ -132,6 +132,7 @@ static void
 grade(FILE *fp, const struct probe_result *r)
 {
 	const char *cls = "bad";
+	size_t i, n;
 
 	fputs("<header>\n<h1>mailscope probe ", fp);
 	code(fp, r->domain);
@@ -145,11 +146,18 @@ grade(FILE *fp, const struct probe_result *r)
 		cls = "good";
 	else if (r->grade[0] == 'B' || r->grade[0] == 'C')
 		cls = "improve";
-	if (r->grade[0] != '\0')
+	if (r->grade[0] != '\0') {
 		fprintf(fp, "<p class=\"grade %s\">Grade %s</p>\n<p class="
-		    "\"score\">Score <b>%d</b>/100</p>\n", cls, r->grade,
-		    r->score);
-	else
+		    "\"score\">Score <b>%d</b>/100", cls, r->grade, r->score);
+		/* what made it F whatever the score */
+		for (i = 0, n = 0; i < r->nfindings; i++) {
+			if (r->findings[i].severity != PF_CRITICAL)
+				continue;
+			fputs(n++ == 0 ? "; critical: " : ", ", fp);
+			code(fp, r->findings[i].key);
+		}
+		fputs("</p>\n", fp);
+	} else
 		fprintf(fp, "<p class=\"grade\">No grade</p>\n<p>%s</p>\n",
 		    r->null_mx ? "The domain has a null MX (RFC 7505): it "
 		    "accepts no mail." : "The probe could not run.");

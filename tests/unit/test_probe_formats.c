@@ -279,6 +279,7 @@ html_escapes_everything_the_server_sent(void **state)
 	assert_non_null(strstr(out, "Content-Security-Policy"));
 	assert_non_null(strstr(out, "<p class=\"grade good\">Grade A"));
 	assert_non_null(strstr(out, "<summary>Transcript</summary>"));
+	assert_null(strstr(out, "critical: "));
 	free(out);
 	probe_result_free(r);
 }
