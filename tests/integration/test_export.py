@@ -489,6 +489,12 @@ class ExportProbes(ExportCase):
         later = self.jsonl_rows(self.export_probes("--format", "jsonl", "--what", "probes",
                                                    "--since", "2026-12-08T10:00Z"))
         self.assertEqual([r["domain"] for r in later], ["nomail.example"])
+        # --anonymize: a finding's free text goes, the rest stays
+        anon = self.jsonl_rows(self.export_probes("--format", "jsonl", "--what",
+                                                  "probe-findings", "--anonymize"))
+        self.assertEqual([r["summary"] for r in anon], [None] * 3)
+        self.assertEqual([{k: v for k, v in r.items() if k != "summary"} for r in anon],
+                         [{k: v for k, v in r.items() if k != "summary"} for r in got])
 
 
 class ExportNoDatabase(ConfigCase):
