@@ -16,33 +16,6 @@
 #include "probe.h"
 #include "types.h"
 
-/*
- * The other steps of probe_run() are not this driver's: weak stand-ins,
- * so that probe.o links without pulling in the DNS step (or before the
- * grade lands); the real ones win where they are linked.
- */
-__attribute__((weak)) int
-probe_dns(struct resolver *res, const struct probe_opts *o,
-    struct probe_result *r)
-{
-	(void)res; (void)o; (void)r;
-	return 0;
-}
-
-__attribute__((weak)) int
-probe_sts_fetch(const struct probe_opts *o, struct probe_result *r)
-{
-	(void)o; (void)r;
-	return 0;
-}
-
-__attribute__((weak)) int
-probe_grade(struct probe_result *r)
-{
-	(void)r;
-	return 0;
-}
-
 /* VALUE on one line: newlines and backslashes escaped. */
 static void
 kv(const char *key, const char *value)

@@ -24,17 +24,6 @@
 #include "probe.h"
 
 /*
- * probe.c (probe_strv_add) comes with probe_run(), which calls the grade
- * of another file; weak, so that the real one wins once it is linked.
- */
-__attribute__((weak)) int
-probe_grade(struct probe_result *r)
-{
-	(void)r;
-	return 0;
-}
-
-/*
  * A certificate for CN (CNLEN bytes) with NSAN DNS names, each SAN
  * (SANLEN bytes), self-signed by KEY, or by ISSUER_KEY under ISSUER's
  * name when given.
