@@ -95,10 +95,13 @@ def tearDownModule():
         LAB.stop()
 
 
-def probe_argv(domain, *args, fmt="json"):
-    return ["ip", "netns", "exec", LAB.client_ns, MAILSCOPE, "-c", LAB.conf, "probe",
-            domain, "--format", fmt, "--resolver", RESOLVER4,
-            "--timeout", str(PROBE_TIMEOUT)] + list(args)
+def probe_argv(domain, *args, fmt="json", domain_first=False):
+    """The probe of DOMAIN in the client namespace; its options before
+    the operand (getopt takes both orders: test_domain_before_options)."""
+    opts = ["--format", fmt, "--resolver", RESOLVER4, "--timeout", str(PROBE_TIMEOUT)]
+    opts += list(args)
+    return (["ip", "netns", "exec", LAB.client_ns, MAILSCOPE, "-c", LAB.conf, "probe"]
+            + ([domain] + opts if domain_first else opts + [domain]))
 
 
 def probe_env():
@@ -110,9 +113,9 @@ class ProbeRun:
     its exit status, wall time and max RSS (wait4: `ip netns exec` execs
     the tool, so the PID is the probe's)."""
 
-    def __init__(self, domain, *args, fmt="json", limit=120):
+    def __init__(self, domain, *args, fmt="json", limit=120, domain_first=False):
         self.domain, self.fmt, self.limit = domain, fmt, limit
-        self.argv = probe_argv(domain, *args, fmt=fmt)
+        self.argv = probe_argv(domain, *args, fmt=fmt, domain_first=domain_first)
         self.rc = None
         self.wall = None
         self.maxrss_kb = None
@@ -177,8 +180,9 @@ class ProbeRun:
             test.fail("not JSON: %s\n%s" % (e, self.describe()))
 
 
-def run_probe(domain, *args, fmt="json", limit=120):
-    return ProbeRun(domain, *args, fmt=fmt, limit=limit).start().wait()
+def run_probe(domain, *args, fmt="json", limit=120, domain_first=False):
+    return ProbeRun(domain, *args, fmt=fmt, limit=limit,
+                    domain_first=domain_first).start().wait()
 
 
 # ---- reading the JSON (docs/probe.schema.json)
@@ -801,6 +805,11 @@ class ProbeGrades(unittest.TestCase):
         self.assertRegex(text, r"probe: mx\.good\.probe\.test 192\.0\.2\.10: ", text)
         with open(out_path) as f:
             self.assertEqual(json.load(f)["grade"], "A+")
+
+    def test_domain_before_options(self):
+        """mailscope.1's order, `probe DOMAIN --format json ...`."""
+        run = run_probe("good.probe.test", domain_first=True)
+        self.assertEqual(run.json(self).get("grade"), "A+", run.describe())
 
     def test_unknown_domain_runs_and_says_so(self):
         run = run_probe("nothing-here.probe.test")
