@@ -200,7 +200,7 @@ EXPECTED = {
         absent=["cert_valid"],
         addr=dict(stop="done", chain_valid="no", name_match="no")),
     "grey.probe.test": dict(
-        grade="A", score=96, problems=["weak_no_pfs"], findings=["greylisting", "cert_valid"],
+        grade="A", score=99, problems=[], findings=["greylisting", "cert_valid"],
         addr=dict(stop="done", greylisting="yes", open_relay="no", chain_valid="yes",
                   name_match="yes")),
     # RFC 7505: no grade, one finding
@@ -218,7 +218,7 @@ EXPECTED = {
         absent=HOSTILE_ABSENT, addr=dict(stop="tls")),
     # the leaf validates; the 30 certificates after it are kept to 10
     "longchain.probe.test": dict(
-        findings=["cert_valid"], absent=["open_relay", "tls_handshake_failed"],
+        grade="A", score=97, problems=["postmaster_rejected"], findings=["cert_valid"], absent=["open_relay", "tls_handshake_failed"],
         addr=dict(stop="done", chain_valid="yes", name_match="yes")),
     "hugechain.probe.test": dict(
         grade="F", score=39, problems=["no_tls", "tls_handshake_failed", "postmaster_rejected"],
@@ -335,6 +335,10 @@ def serve_hostile(mode, addr, certfile=None, keyfile=None):
     ctx = None
     if certfile:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        # fixed here, not left to the Python build's defaults: TLS 1.2 and
+        # 1.3, forward secrecy only, CBC suites among them
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL")
         ctx.load_cert_chain(certfile, keyfile)
     srv = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -391,13 +395,54 @@ def serve_sts(addr, certfile, keyfile, policies):
     httpd.serve_forever()
 
 
+def describe_target(t):
+    """What serves a target, in a few words (the table's second column)."""
+    kind = t["kind"]
+    what = {"postfix": "Postfix, %s" % t.get("variant"),
+            "mailscoped": "mailscoped, host %s" % t.get("host"),
+            "hostile": "Python, %s" % t.get("mode"),
+            "dns": "DNS only"}[kind]
+    extra = []
+    if t.get("cert") == "self":
+        extra.append("self-signed")
+    elif t.get("cert") == "other":
+        extra.append("untrusted CA")
+    if t.get("tlsa"):
+        extra.append("TLSA " + t["tlsa"])
+    if t.get("sts"):
+        extra.append("MTA-STS enforce, mx " + t["sts"])
+    if kind != "dns" and not t.get("ptr"):
+        extra.append("no PTR")
+    if t.get("v6"):
+        extra.append("IPv4 and IPv6")
+    return what + ("; " + ", ".join(extra) if extra else "")
+
+
+def markdown_table():
+    """EXPECTED as the Markdown table docs/probe.md quotes
+    (`python3 tests/integration/probelab.py table`)."""
+    out = ["| domain | target | grade | score | warn, bad and critical findings |",
+           "|--------|--------|-------|------:|-----------------------------------|"]
+    for domain, want in EXPECTED.items():
+        grade = want.get("grade", want.get("max_grade"))
+        out.append("| `%s` | %s | %s | %s | %s |" % (
+            domain, describe_target(TARGETS[domain]),
+            "none" if grade is None else grade,
+            "-" if want.get("score") is None else want["score"],
+            ", ".join("`%s`" % k for k in sorted(want.get("problems", []))) or "-"))
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "hostile":
+    if sys.argv[1:] == ["table"]:
+        sys.stdout.write(markdown_table())
+    elif sys.argv[1] == "hostile":
         serve_hostile(*sys.argv[2:])
     elif sys.argv[1] == "sts":
         serve_sts(*sys.argv[2:])
     else:
-        sys.exit("usage: probelab.py hostile MODE ADDR [CERT KEY] | sts ADDR CERT KEY POLICIES")
+        sys.exit("usage: probelab.py table | hostile MODE ADDR [CERT KEY] | "
+                 "sts ADDR CERT KEY POLICIES")
     sys.exit(0)
 
 # ---- the lab (imported by the tests only from here on)
