@@ -190,7 +190,8 @@ EXPECTED = {
         versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "yes"},
         weak=NO_WEAK),
     "medium.measure.test": dict(
-        grade="A", score=99, problems=[], findings=["weak_cbc_only", "cert_valid"], absent=["tls13_supported", "weak_no_pfs"],
+        grade="A", score=99, problems=[], findings=["weak_cbc_only", "cert_valid"],
+        absent=["tls13_supported", "weak_no_pfs"],
         addr=dict(stop="done", tls_version="TLSv1.2", chain_valid="yes", name_match="yes"),
         versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "no"},
         weak=dict(NO_WEAK, cbc_only="yes")),
@@ -218,7 +219,8 @@ EXPECTED = {
         absent=HOSTILE_ABSENT, addr=dict(stop="tls")),
     # the leaf validates; the 30 certificates after it are kept to 10
     "longchain.probe.test": dict(
-        grade="A", score=97, problems=["postmaster_rejected"], findings=["cert_valid"], absent=["open_relay", "tls_handshake_failed"],
+        grade="A", score=97, problems=["postmaster_rejected"], findings=["cert_valid"],
+        absent=["open_relay", "tls_handshake_failed"],
         addr=dict(stop="done", chain_valid="yes", name_match="yes")),
     "hugechain.probe.test": dict(
         grade="F", score=39, problems=["no_tls", "tls_handshake_failed", "postmaster_rejected"],
@@ -331,7 +333,8 @@ def serve_hostile(mode, addr, certfile=None, keyfile=None):
     until killed: endless (an EHLO reply of endless 250- lines), slow (a
     banner one byte a second, forever), garbage (random bytes after
     STARTTLS's 220), hugechain and longchain (the certificate chain of
-    CERTFILE: hundreds of kilobytes, or 31 certificates), grey (a greylisting server: _grey_rcpt)."""
+    CERTFILE: hundreds of kilobytes, or 31 certificates), grey (a
+    greylisting server: _grey_rcpt)."""
     ctx = None
     if certfile:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -487,10 +490,11 @@ RECIPIENTS = ("postmaster", "abuse", "lab")
 
 class Receiver(Postfix):
     """Postfix receiving on port 25 of ADDRS in namespace NS for DOMAIN,
-    VARIANT: good (closed, recipient filtering, strict TLS), relay (an
-    open relay: the probe's network in mynetworks), norcpt (closed, any local part accepted), bad (like good
-    with the default TLS settings: its certificate is self-signed), plain
-    (no STARTTLS)."""
+    VARIANT: good (closed, recipient filtering, TLS 1.2+ with forward-
+    secret AEAD suites only), relay (an open relay: the probe's network in
+    mynetworks), norcpt (closed, any local part accepted), bad and
+    wrongca (closed, recipient filtering; CERT is what is wrong), plain
+    (no STARTTLS).  All but good keep Postfix's default TLS settings."""
 
     def __init__(self, ns, d, domain, mx, addrs, variant, cert=None, key=None):
         rcpt_maps = "texthash:{d}/etc/recipients"

@@ -162,7 +162,8 @@ class ProbeRun:
             return f.read().decode("utf-8", "replace")
 
     def describe(self):
-        return "$ %s\nexit %s after %.1fs (max RSS %s kB)%s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+        return ("$ %s\nexit %s after %.1fs (max RSS %s kB)%s\n--- stdout ---\n%s\n"
+                "--- stderr ---\n%s") % (
             " ".join(self.argv), self.rc, self.wall or 0, self.maxrss_kb,
             " KILLED" if self.killed else "", self.out.decode("utf-8", "replace")[-6000:],
             self.err[-3000:])
@@ -997,7 +998,8 @@ class ProbeAgreesWithTestssl(unittest.TestCase):
         why = "%s\n%s" % (summary(r), ts.describe())
         for tid, v in self.VERSIONS.items():
             offered = f.get(tid, "").lower()
-            self.assertTrue(offered.startswith(("offered", "not offered")), "%s: %s" % (tid, offered))
+            self.assertTrue(offered.startswith(("offered", "not offered")),
+                            "%s: %s" % (tid, offered))
             self.assertEqual(tri(fact(a, "versions").get(v)),
                              "no" if offered.startswith("not") else "yes",
                              "%s\n%s" % (v, why))
