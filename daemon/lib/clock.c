@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "clock.h"
 
@@ -18,6 +19,20 @@ clock_now(void)
 
 	gettimeofday(&tv, NULL);
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+void
+clock_iso(double t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t s = (time_t)t;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (t == 0 || gmtime_r(&s, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		buf[0] = '\0';
 }
 
 void

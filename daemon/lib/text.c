@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "log.h"
 #include "text.h"
 
@@ -105,4 +107,20 @@ text_digits(const char *s, int n, int *v)
 		*v = *v * 10 + (s[i] - '0');
 	}
 	return 0;
+}
+
+json_t *
+text_json(const char *s)
+{
+	json_t *j;
+	size_t len;
+	char *clean;
+
+	if (s == NULL)
+		return json_null();
+	if ((clean = text_utf8(s, strlen(s), &len)) == NULL)
+		return NULL;
+	j = json_stringn(clean, len);
+	free(clean);
+	return j;
 }

@@ -32,6 +32,13 @@ size_t	 text_utf8_char(const char *s, size_t n, unsigned int *cp);
  */
 char	*text_utf8(const char *s, size_t n, size_t *outlen);
 
+struct json_t;			/* jansson's json_t */
+/*
+ * S (NUL-terminated, any bytes) as a JSON string, invalid UTF-8 replaced
+ * as by text_utf8(); JSON null for NULL.  NULL when out of memory.
+ */
+struct json_t	*text_json(const char *s);
+
 /* The N decimal digits at S into *V: 0, or -1 at anything else (dates). */
 int	 text_digits(const char *s, int n, int *v);
 

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "probe.h"
 
 /*
@@ -270,15 +271,11 @@ ev_transcript(struct grade *g, struct probe_finding *f,
 static void
 ev_cert(struct grade *g, struct probe_finding *f, const struct probe_cert *c)
 {
-	char nb[32], na[32];
-	struct tm tm;
+	char nb[CLOCK_ISO_MAX], na[CLOCK_ISO_MAX];
 	size_t i;
 
-	nb[0] = na[0] = '\0';
-	if (gmtime_r(&c->not_before, &tm) != NULL)
-		strftime(nb, sizeof(nb), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (gmtime_r(&c->not_after, &tm) != NULL)
-		strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_iso((double)c->not_before, nb, sizeof(nb));
+	clock_iso((double)c->not_after, na, sizeof(na));
 	ev(g, f, "subject: %s", str(c->subject));
 	for (i = 0; i < c->san.n; i++)
 		ev(g, f, "SAN: %s", c->san.v[i]);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "probe.h"
 #include "report.h"
 
@@ -62,12 +63,10 @@ tri(enum probe_tri t)
 static void
 put_time(FILE *fp, double t)
 {
-	char buf[32];
-	struct tm tm;
-	time_t s = (time_t)t;
+	char buf[CLOCK_ISO_MAX];
 
-	if (t == 0 || gmtime_r(&s, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+	clock_iso(t, buf, sizeof(buf));
+	if (buf[0] == '\0') {
 		fputs("-", fp);
 		return;
 	}

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "probe.h"
 #include "text.h"
 
@@ -43,35 +44,14 @@ probe_ext_name(size_t i, unsigned int *bit)
 	return exts[i].name;
 }
 
-/* S as a JSON string (null for NULL); NULL when out of memory. */
-static json_t *
-jstr(const char *s)
-{
-	json_t *j;
-	size_t len;
-	char *clean;
-
-	if (s == NULL)
-		return json_null();
-	if ((clean = text_utf8(s, strlen(s), &len)) == NULL)
-		return NULL;
-	j = json_stringn(clean, len);
-	free(clean);
-	return j;
-}
-
 /* T (Unix seconds) as ISO 8601 UTC; null for 0. */
 static json_t *
 jtime(double t)
 {
-	char buf[32];
-	struct tm tm;
-	time_t s = (time_t)t;
+	char buf[CLOCK_ISO_MAX];
 
-	if (t == 0 || gmtime_r(&s, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_null();
-	return json_string(buf);
+	clock_iso(t, buf, sizeof(buf));
+	return buf[0] != '\0' ? json_string(buf) : json_null();
 }
 
 static json_t *
@@ -140,7 +120,7 @@ strv(const struct probe_strv *sv, int *err)
 	size_t i;
 
 	for (i = 0; a != NULL && i < sv->n; i++)
-		append(a, jstr(sv->v[i]), err);
+		append(a, text_json(sv->v[i]), err);
 	return a;
 }
 
@@ -152,9 +132,9 @@ dnsq(const struct probe_dnsq *q, int *err)
 	if (q->name == NULL)
 		return json_null();	/* not asked */
 	o = object(err);
-	put(o, "name", jstr(q->name), err);
-	put(o, "type", jstr(q->type), err);
-	put(o, "status", jstr(q->status), err);
+	put(o, "name", text_json(q->name), err);
+	put(o, "type", text_json(q->type), err);
+	put(o, "status", text_json(q->status), err);
 	put(o, "ad", json_boolean(q->ad), err);
 	put(o, "answers", strv(&q->answers, err), err);
 	return o;
@@ -177,17 +157,17 @@ cert(const struct probe_cert *c, int *err)
 {
 	json_t *o = object(err);
 
-	put(o, "subject", jstr(c->subject), err);
-	put(o, "subject_cn", jstr(c->subject_cn), err);
+	put(o, "subject", text_json(c->subject), err);
+	put(o, "subject_cn", text_json(c->subject_cn), err);
 	put(o, "san", strv(&c->san, err), err);
-	put(o, "issuer", jstr(c->issuer), err);
-	put(o, "sha1", jstr(c->sha1), err);
-	put(o, "sha256", jstr(c->sha256), err);
-	put(o, "spki_sha256", jstr(c->spki_sha256), err);
-	put(o, "key_type", jstr(c->key_type), err);
+	put(o, "issuer", text_json(c->issuer), err);
+	put(o, "sha1", text_json(c->sha1), err);
+	put(o, "sha256", text_json(c->sha256), err);
+	put(o, "spki_sha256", text_json(c->spki_sha256), err);
+	put(o, "key_type", text_json(c->key_type), err);
 	put(o, "key_bits", json_integer(c->key_bits), err);
-	put(o, "curve", jstr(c->curve), err);
-	put(o, "sig_alg", jstr(c->sig_alg), err);
+	put(o, "curve", text_json(c->curve), err);
+	put(o, "sig_alg", text_json(c->sig_alg), err);
 	put(o, "not_before", jtime((double)c->not_before), err);
 	put(o, "not_after", jtime((double)c->not_after), err);
 	put(o, "self_signed", json_boolean(c->self_signed), err);
@@ -200,7 +180,7 @@ try(const struct probe_try *t, int *err)
 	json_t *o = object(err);
 
 	put(o, "accepted", jtri(t->accepted), err);
-	put(o, "detail", jstr(t->detail), err);
+	put(o, "detail", text_json(t->detail), err);
 	return o;
 }
 
@@ -211,18 +191,18 @@ address(const struct probe_addr *a, int *err)
 	    *vs = object(err), *wk = object(err), *pol = object(err);
 	size_t i;
 
-	put(o, "addr", jstr(a->addr), err);
+	put(o, "addr", text_json(a->addr), err);
 	put(o, "family", json_integer(a->family), err);
-	put(o, "ptr", jstr(a->ptr), err);
+	put(o, "ptr", text_json(a->ptr), err);
 	put(o, "ptr_query", dnsq(&a->ptr_q, err), err);
 	put(o, "fcrdns", jtri(a->fcrdns), err);
-	put(o, "stop", jstr(probe_stop_name(a->stop)), err);
-	put(o, "stop_detail", jstr(a->stop_detail), err);
+	put(o, "stop", text_json(probe_stop_name(a->stop)), err);
+	put(o, "stop_detail", text_json(a->stop_detail), err);
 	put(o, "connect_ms", a->connect_ms >= 0 ? json_real(a->connect_ms) :
 	    json_null(), err);
 	put(o, "banner_code", jcode(a->banner_code), err);
-	put(o, "banner", jstr(a->banner), err);
-	put(o, "banner_name", jstr(a->banner_name), err);
+	put(o, "banner", text_json(a->banner), err);
+	put(o, "banner_name", text_json(a->banner_name), err);
 	put(o, "ehlo_code", jcode(a->ehlo_code), err);
 	put(o, "extensions", extensions(a->ext, err), err);
 	put(o, "extensions_tls", extensions(a->ext_tls, err), err);
@@ -231,17 +211,17 @@ address(const struct probe_addr *a, int *err)
 	put(o, "starttls_code", jcode(a->starttls_code), err);
 
 	put(tls, "established", json_boolean(a->tls), err);
-	put(tls, "version", jstr(a->tls_version), err);
-	put(tls, "cipher", jstr(a->tls_cipher), err);
-	put(tls, "group", jstr(a->tls_group), err);
-	put(tls, "error", jstr(a->tls_error), err);
+	put(tls, "version", text_json(a->tls_version), err);
+	put(tls, "cipher", text_json(a->tls_cipher), err);
+	put(tls, "group", text_json(a->tls_group), err);
+	put(tls, "error", text_json(a->tls_error), err);
 	for (i = 0; i < a->nchain && i < PROBE_CHAIN_MAX; i++)
 		append(ch, cert(&a->chain[i], err), err);
 	put(tls, "chain", ch, err);
 	put(tls, "chain_valid", jtri(a->chain_valid), err);
-	put(tls, "chain_error", jstr(a->chain_error), err);
+	put(tls, "chain_error", text_json(a->chain_error), err);
 	put(tls, "name_match", jtri(a->name_match), err);
-	put(tls, "dane", jstr(probe_dane_name(a->dane)), err);
+	put(tls, "dane", text_json(probe_dane_name(a->dane)), err);
 	put(tls, "dane_matched", a->dane_matched >= 0 ?
 	    json_integer(a->dane_matched) : json_null(), err);
 	for (i = 0; i < PROBE_NVERSIONS; i++)
@@ -279,7 +259,7 @@ mx(const struct probe_mx *m, int *err)
 	json_t *o = object(err), *tl = array(err), *as = array(err), *t;
 	size_t i;
 
-	put(o, "name", jstr(m->name), err);
+	put(o, "name", text_json(m->name), err);
 	put(o, "preference", json_integer(m->preference), err);
 	put(o, "a_query", dnsq(&m->a_q, err), err);
 	put(o, "aaaa_query", dnsq(&m->aaaa_q, err), err);
@@ -289,7 +269,7 @@ mx(const struct probe_mx *m, int *err)
 		put(t, "usage", json_integer(m->tlsa[i].usage), err);
 		put(t, "selector", json_integer(m->tlsa[i].selector), err);
 		put(t, "mtype", json_integer(m->tlsa[i].mtype), err);
-		put(t, "data", jstr(m->tlsa[i].data), err);
+		put(t, "data", text_json(m->tlsa[i].data), err);
 		append(tl, t, err);
 	}
 	put(o, "tlsa", tl, err);
@@ -306,41 +286,41 @@ records(const struct probe_result *r, int *err)
 	json_t *o = object(err), *spf = object(err), *dm = object(err),
 	    *sts = object(err), *rpt = object(err);
 
-	put(spf, "record", jstr(r->spf.record), err);
+	put(spf, "record", text_json(r->spf.record), err);
 	put(spf, "records", json_integer(r->spf.records), err);
 	put(spf, "lookups", r->spf.lookups >= 0 ?
 	    json_integer(r->spf.lookups) : json_null(), err);
-	put(spf, "all", jstr(r->spf.all), err);
-	put(spf, "error", jstr(r->spf.error), err);
+	put(spf, "all", text_json(r->spf.all), err);
+	put(spf, "error", text_json(r->spf.error), err);
 	put(o, "spf", spf, err);
 
-	put(dm, "record", jstr(r->dmarc.record), err);
-	put(dm, "policy", jstr(r->dmarc.policy), err);
-	put(dm, "subdomain_policy", jstr(r->dmarc.subdomain_policy), err);
+	put(dm, "record", text_json(r->dmarc.record), err);
+	put(dm, "policy", text_json(r->dmarc.policy), err);
+	put(dm, "subdomain_policy", text_json(r->dmarc.subdomain_policy), err);
 	put(dm, "pct", json_integer(r->dmarc.pct), err);
-	put(dm, "rua", jstr(r->dmarc.rua), err);
-	put(dm, "ruf", jstr(r->dmarc.ruf), err);
-	put(dm, "error", jstr(r->dmarc.error), err);
+	put(dm, "rua", text_json(r->dmarc.rua), err);
+	put(dm, "ruf", text_json(r->dmarc.ruf), err);
+	put(dm, "error", text_json(r->dmarc.error), err);
 	put(o, "dmarc", dm, err);
 
-	put(sts, "txt", jstr(r->sts.txt), err);
-	put(sts, "id", jstr(r->sts.id), err);
-	put(sts, "txt_error", jstr(r->sts.txt_error), err);
+	put(sts, "txt", text_json(r->sts.txt), err);
+	put(sts, "id", text_json(r->sts.id), err);
+	put(sts, "txt_error", text_json(r->sts.txt_error), err);
 	put(sts, "fetched", json_boolean(r->sts.fetched), err);
 	put(sts, "http_status", r->sts.http_status != 0 ?
 	    json_integer(r->sts.http_status) : json_null(), err);
 	put(sts, "cert_valid", jtri(r->sts.cert_valid), err);
-	put(sts, "fetch_error", jstr(r->sts.fetch_error), err);
-	put(sts, "policy", jstr(r->sts.policy), err);
-	put(sts, "mode", jstr(r->sts.mode), err);
+	put(sts, "fetch_error", text_json(r->sts.fetch_error), err);
+	put(sts, "policy", text_json(r->sts.policy), err);
+	put(sts, "mode", text_json(r->sts.mode), err);
 	put(sts, "max_age", r->sts.max_age >= 0 ?
 	    json_integer(r->sts.max_age) : json_null(), err);
 	put(sts, "mx", strv(&r->sts.mx, err), err);
 	put(o, "mta_sts", sts, err);
 
-	put(rpt, "record", jstr(r->tlsrpt.record), err);
-	put(rpt, "rua", jstr(r->tlsrpt.rua), err);
-	put(rpt, "error", jstr(r->tlsrpt.error), err);
+	put(rpt, "record", text_json(r->tlsrpt.record), err);
+	put(rpt, "rua", text_json(r->tlsrpt.rua), err);
+	put(rpt, "error", text_json(r->tlsrpt.error), err);
 	put(o, "tlsrpt", rpt, err);
 	return o;
 }
@@ -350,11 +330,11 @@ finding(const struct probe_finding *f, int *err)
 {
 	json_t *o = object(err);
 
-	put(o, "key", jstr(f->key), err);
-	put(o, "severity", jstr(probe_sev_name(f->severity)), err);
-	put(o, "mx", jstr(f->mx), err);
-	put(o, "addr", jstr(f->addr), err);
-	put(o, "summary", jstr(f->summary), err);
+	put(o, "key", text_json(f->key), err);
+	put(o, "severity", text_json(probe_sev_name(f->severity)), err);
+	put(o, "mx", text_json(f->mx), err);
+	put(o, "addr", text_json(f->addr), err);
+	put(o, "summary", text_json(f->summary), err);
 	put(o, "evidence", strv(&f->evidence, err), err);
 	return o;
 }
@@ -370,7 +350,7 @@ probe_json(FILE *fp, const struct probe_result *r)
 	ms = array(&err);
 	fs = array(&err);
 	put(root, "schema", json_integer(PROBE_SCHEMA), &err);
-	put(root, "domain", jstr(r->domain), &err);
+	put(root, "domain", text_json(r->domain), &err);
 	put(root, "started", jtime(r->started), &err);
 	put(root, "finished", jtime(r->finished), &err);
 	put(root, "duration_ms", r->finished >= r->started && r->started > 0 ?
@@ -380,8 +360,8 @@ probe_json(FILE *fp, const struct probe_result *r)
 	    json_null(), &err);
 	put(root, "score", r->grade[0] != '\0' ? json_integer(r->score) :
 	    json_null(), &err);
-	put(root, "error", jstr(r->error), &err);
-	put(root, "resolver", jstr(r->resolver), &err);
+	put(root, "error", text_json(r->error), &err);
+	put(root, "resolver", text_json(r->resolver), &err);
 	put(root, "port", json_integer(r->port), &err);
 	put(root, "mx_query", dnsq(&r->mx_q, &err), &err);
 	put(root, "null_mx", json_boolean(r->null_mx), &err);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "probe.h"
 #include "termout.h"
 
@@ -56,16 +57,6 @@ grade_sgr(const char *g)
 	if (g[0] == 'B' || g[0] == 'C')
 		return "1;33";
 	return "1;31";
-}
-
-static void
-iso(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	buf[0] = '\0';
-	if (t != 0 && gmtime_r(&t, &tm) != NULL)
-		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* "LABEL  value", the value escaped and wrapped under itself. */
@@ -118,7 +109,7 @@ extensions(unsigned int ext, char *buf, size_t len)
 static void
 header(struct termout *o, const struct probe_result *r)
 {
-	char when[32], line[256];
+	char when[CLOCK_ISO_MAX], line[256];
 	size_t i, n;
 
 	termout_sgr(o, SGR_BOLD);
@@ -126,7 +117,7 @@ header(struct termout *o, const struct probe_result *r)
 	termout_fit(o, str(r->domain), strlen(str(r->domain)), WIDTH);
 	termout_sgr(o, SGR_RESET);
 	termout_newline(o, 2);
-	iso((time_t)r->started, when, sizeof(when));
+	clock_iso(r->started, when, sizeof(when));
 	if (snprintf(line, sizeof(line), "%s, %.1f s, resolver ", when,
 	    r->finished > r->started ? r->finished - r->started : 0.0) < 0)
 		line[0] = '\0';
@@ -235,7 +226,7 @@ static void
 tls(struct termout *o, const struct probe_mx *mx, const struct probe_addr *a)
 {
 	const struct probe_cert *c = &a->chain[0];
-	char nb[32], na[32], line[LINE_MAX];
+	char nb[CLOCK_ISO_MAX], na[CLOCK_ISO_MAX], line[LINE_MAX];
 	size_t i, n;
 
 	if (!a->tls) {
@@ -259,8 +250,8 @@ tls(struct termout *o, const struct probe_mx *mx, const struct probe_addr *a)
 	fieldf(o, "weak suites", "%s accepted", line[0] != '\0' ? line :
 	    "none");
 	if (a->nchain > 0) {
-		iso(c->not_before, nb, sizeof(nb));
-		iso(c->not_after, na, sizeof(na));
+		clock_iso((double)c->not_before, nb, sizeof(nb));
+		clock_iso((double)c->not_after, na, sizeof(na));
 		fieldf(o, "certificate", "CN %s, %s %d bits%s%s, %s, %s to %s",
 		    str(c->subject_cn), str(c->key_type), c->key_bits,
 		    c->curve != NULL ? " " : "", c->curve != NULL ? c->curve :

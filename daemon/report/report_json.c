@@ -14,23 +14,6 @@
 #include "report.h"
 #include "text.h"
 
-/* S as a JSON string (null for NULL); NULL when out of memory. */
-static json_t *
-jstr(const char *s)
-{
-	json_t *j;
-	size_t len;
-	char *clean;
-
-	if (s == NULL)
-		return json_null();
-	if ((clean = text_utf8(s, strlen(s), &len)) == NULL)
-		return NULL;
-	j = json_stringn(clean, len);
-	free(clean);
-	return j;
-}
-
 /* T as ISO 8601 UTC, null for none. */
 static json_t *
 jtime(double t)
@@ -82,20 +65,20 @@ verdict(const struct rp_verdict *v, int *err)
 		*err = 1;
 		return NULL;
 	}
-	put(o, "key", jstr(v->rule->key), err);
-	put(o, "group", jstr(report_group_name(v->rule->group)), err);
-	put(o, "title", jstr(v->rule->title), err);
-	put(o, "state", jstr(report_state_name(v->state)), err);
-	put(o, "summary", jstr(v->reason), err);
-	put(o, "context", jstr(v->rule->context), err);
+	put(o, "key", text_json(v->rule->key), err);
+	put(o, "group", text_json(report_group_name(v->rule->group)), err);
+	put(o, "title", text_json(v->rule->title), err);
+	put(o, "state", text_json(report_state_name(v->state)), err);
+	put(o, "summary", text_json(v->reason), err);
+	put(o, "context", text_json(v->rule->context), err);
 	put(o, "weight", json_integer(v->rule->weight), err);
 	for (i = 0; i < v->nevidence; i++) {
 		if ((e = object(err)) == NULL)
 			break;
-		put(e, "table", jstr(v->evidence[i].table), err);
+		put(e, "table", text_json(v->evidence[i].table), err);
 		put(e, "id", json_integer(v->evidence[i].id), err);
 		put(e, "time", jtime(v->evidence[i].time), err);
-		put(e, "summary", jstr(v->evidence[i].summary), err);
+		put(e, "summary", text_json(v->evidence[i].summary), err);
 		append(ev, e, err);
 	}
 	put(o, "evidence", ev, err);
@@ -110,13 +93,13 @@ delivery(const struct rp_delivery *d, int *err)
 	if ((o = object(err)) == NULL)
 		return NULL;
 	put(o, "time", jtime(d->received), err);
-	put(o, "host", jstr(d->host), err);
+	put(o, "host", text_json(d->host), err);
 	put(o, "mx", json_integer(d->mx), err);
 	put(o, "family", json_integer(d->family), err);
-	put(o, "client_addr", jstr(d->client_addr), err);
-	put(o, "tls_version", jstr(d->tls_version), err);
-	put(o, "tls_cipher", jstr(d->tls_cipher), err);
-	put(o, "mail_from", jstr(d->mail_from), err);
+	put(o, "client_addr", text_json(d->client_addr), err);
+	put(o, "tls_version", text_json(d->tls_version), err);
+	put(o, "tls_cipher", text_json(d->tls_cipher), err);
+	put(o, "mail_from", text_json(d->mail_from), err);
 	return o;
 }
 
@@ -129,8 +112,8 @@ grey(const struct rp_grey *g, int *err)
 		return NULL;
 	put(o, "time", jtime(g->time), err);
 	put(o, "connection", json_integer(g->connection_id), err);
-	put(o, "client_addr", jstr(g->client_addr), err);
-	put(o, "mail_from", jstr(g->mail_from), err);
+	put(o, "client_addr", text_json(g->client_addr), err);
+	put(o, "mail_from", text_json(g->mail_from), err);
 	put(o, "accepted", json_boolean(g->accepted), err);
 	return o;
 }
@@ -146,15 +129,15 @@ refusal(const struct rp_conn *c, int *err)
 	report_refusal_text(c, what, sizeof(what));
 	put(o, "time", jtime(c->started), err);
 	put(o, "connection", json_integer(c->id), err);
-	put(o, "host", jstr(c->host), err);
+	put(o, "host", text_json(c->host), err);
 	put(o, "family", json_integer(c->family), err);
-	put(o, "client_addr", jstr(c->client_addr), err);
-	put(o, "helo", jstr(c->helo), err);
-	put(o, "reason", jstr(c->reason), err);
-	put(o, "tls_alert_sent", jstr(c->tls_alert_sent), err);
-	put(o, "tls_alert_received", jstr(c->tls_alert_received), err);
-	put(o, "tls_error", jstr(c->tls_error), err);
-	put(o, "summary", jstr(what), err);
+	put(o, "client_addr", text_json(c->client_addr), err);
+	put(o, "helo", text_json(c->helo), err);
+	put(o, "reason", text_json(c->reason), err);
+	put(o, "tls_alert_sent", text_json(c->tls_alert_sent), err);
+	put(o, "tls_alert_received", text_json(c->tls_alert_received), err);
+	put(o, "tls_error", text_json(c->tls_error), err);
+	put(o, "summary", text_json(what), err);
 	return o;
 }
 
@@ -175,13 +158,13 @@ challenge(const struct rp_input *in, size_t i, int *err)
 		return NULL;
 	}
 	report_row(in, i, &row);
-	put(o, "name", jstr(row.ch->name), err);
-	put(o, "address", jstr(row.ch->address), err);
-	put(o, "host", jstr(row.ch->host), err);
-	put(o, "host2", jstr(row.ch->host2), err);
-	put(o, "meaning", jstr(row.ch->meaning), err);
+	put(o, "name", text_json(row.ch->name), err);
+	put(o, "address", text_json(row.ch->address), err);
+	put(o, "host", text_json(row.ch->host), err);
+	put(o, "host2", text_json(row.ch->host2), err);
+	put(o, "meaning", text_json(row.ch->meaning), err);
 	put(o, "delivered", json_boolean(row.outcome == RPO_DELIVERED), err);
-	put(o, "outcome", jstr(report_outcome_name(row.outcome)), err);
+	put(o, "outcome", text_json(report_outcome_name(row.outcome)), err);
 	for (k = 0; k < in->ndeliveries; k++)
 		if (report_row_delivery(&row, &in->deliveries[k]))
 			append(dl, delivery(&in->deliveries[k], err), err);
@@ -213,15 +196,15 @@ report_json(const struct rp_report *r, FILE *fp)
 		return -1;
 	}
 	put(root, "schema", json_integer(REPORT_SCHEMA), &err);
-	put(root, "id", jstr(in->test_id), &err);
-	put(root, "base", jstr(in->base), &err);
+	put(root, "id", text_json(in->test_id), &err);
+	put(root, "base", text_json(in->base), &err);
 	put(root, "created", jtime(in->created), &err);
 	put(root, "generated", jtime(in->now), &err);
 	put(root, "deadline", deadline != 0 ? jtime(deadline) : json_null(),
 	    &err);
 	put(root, "score", r->score >= 0 ? json_integer(r->score) :
 	    json_null(), &err);
-	put(root, "score_reason", jstr(r->score_reason), &err);
+	put(root, "score_reason", text_json(r->score_reason), &err);
 	for (i = 0; i < r->nverdicts; i++)
 		append(vs, verdict(&r->verdicts[i], &err), &err);
 	put(root, "verdicts", vs, &err);

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "report.h"
 
 /* 9999-12-31T23:59:59Z: the last time ISO 8601's four digits hold */
@@ -40,16 +41,9 @@ report_group_used(const struct rp_report *r, enum rp_group g)
 void
 report_time(double t, char *buf, size_t len)
 {
-	struct tm tm;
-	time_t s;
-
 	buf[0] = '\0';
-	if (!(t > 0 && t <= RP_TIME_LAST))
-		return;
-	s = (time_t)t;
-	if (gmtime_r(&s, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		buf[0] = '\0';
+	if (t > 0 && t <= RP_TIME_LAST)
+		clock_iso(t, buf, len);
 }
 
 int

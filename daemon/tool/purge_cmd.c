@@ -33,14 +33,12 @@ static const struct option purge_opts[] = {
 static void
 purge_print(const struct purge_result *r, long days, double cutoff, int dry)
 {
-	char		 when[32];
-	struct tm	 tm;
-	time_t		 t = (time_t)cutoff;
+	char		 when[CLOCK_ISO_MAX];
 	uint64_t	 total = 0;
 	int		 i;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	clock_iso(cutoff, when, sizeof(when));
+	if (when[0] == '\0')
 		(void)snprintf(when, sizeof(when), "%.0f", cutoff);
 	printf("purge: tests created before %s (older than %ld days)%s\n",
 	    when, days, dry ? ", dry run: nothing deleted" : "");
