@@ -507,6 +507,13 @@ resolver_query_cd(struct resolver *res, const char *name, uint16_t type,
 }
 
 int
+resolver_query(struct resolver *res, const char *name, uint16_t type,
+    struct ldns_struct_pkt **pp, struct resolver_answer *a)
+{
+	return send_query(res, name, type, 0, pp, a);
+}
+
+int
 resolver_reverse_name(const char *addr, char *buf, size_t buflen)
 {
 	static const char hexd[] = "0123456789abcdef";

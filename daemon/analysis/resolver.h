@@ -108,6 +108,15 @@ int		 resolver_query_cd(struct resolver *, const char *name,
 		    struct resolver_answer *a);
 
 /*
+ * As resolver_query_cd(), without the CD bit: the validating resolver's
+ * own verdict, its AD bit, with every record of the reply (the MX
+ * preference and the TLSA fields that resolver_lookup() drops).
+ */
+int		 resolver_query(struct resolver *, const char *name,
+		    uint16_t type, struct ldns_struct_pkt **p,
+		    struct resolver_answer *a);
+
+/*
  * The text of the name RDF (the caller's: free): lowercase, without the
  * final dot, the root as ".".  NULL when out of memory.
  */
