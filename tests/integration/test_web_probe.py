@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import socket
 import subprocess
 import tempfile
@@ -60,6 +61,9 @@ keen                MX    10 mx.probe.test.
 _mailscope-probe.keen TXT "opt-outs are described at example.org"
 ; a private address, for probe_private = no
 private             MX    10 trap.probe.test.
+; a server that never answers, for the queue
+slow                MX    10 slowmx.probe.test.
+slowmx              A     127.0.0.3
 """ + "".join("null%d              MX    0 .\n" % i for i in range(1, 9))
 
 OWNER_ZONE = """$ORIGIN owner.test.
@@ -84,6 +88,10 @@ class Trap:
         self.s.listen(64)
         self.s.setblocking(False)
         self.count = 0
+
+    def pending(self):
+        """A connection waits in the backlog (left there)."""
+        return bool(select.select([self.s], [], [], 0)[0])
 
     def connections(self):
         while True:
@@ -241,6 +249,51 @@ class Probe(ProbeCase):
         self.assertEqual(self.api("example.org/x").status, 404)
         self.assertNothingConnected()
 
+    def test_a_full_queue_answers_503_with_retry_after(self):
+        """Six probes at once of a server that never answers: one runs,
+        three wait, two get 503 at once; when the server goes away the
+        four are answered."""
+        slow = Trap("127.0.0.3", self.d.port("tls"))
+        req = (b"GET /api/probe/slow.probe.test HTTP/1.1\r\nHost: x\r\n"
+               b"Connection: close\r\n\r\n")
+        socks = []
+        try:
+            for _ in range(6):
+                s = socket.create_connection(("127.0.0.1", self.http_port),
+                                             timeout=deadline(30))
+                s.sendall(req)
+                socks.append(s)
+            end = time.monotonic() + deadline(10)
+            while not slow.pending():
+                self.assertLess(time.monotonic(), end, "the first probe did not connect")
+                time.sleep(0.05)
+            busy = []
+            for s in socks:
+                s.settimeout(0.5)
+                try:
+                    data = s.recv(65536)
+                except socket.timeout:
+                    continue
+                self.assertTrue(data.startswith(b"HTTP/1.1 503 "), data)
+                self.assertIn(b"\r\nRetry-After: 10\r\n", data)
+                busy.append(s)
+            self.assertEqual(len(busy), 2)
+        finally:
+            slow.close()        # the probes waiting on it are reset
+        for s in socks:
+            if s in busy:
+                s.close()
+                continue
+            s.settimeout(deadline(30))
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:300])
+
     def test_wrong_method_gets_405(self):
         for path in ("/api/probe/example.org", "/probe"):
             r = self.request("POST", path)
@@ -293,11 +346,13 @@ class Probe(ProbeCase):
         rows = self.probe_rows("good.probe.test")
         self.assertTrue(rows)
         self.assertEqual(json.loads(rows[-1]["result_json"]), got)
-        # and the daemon saw the probe's connections on its tls host
+        # and the daemon saw the probe's connections on its tls host (the
+        # harness's readiness checks say no EHLO)
         conns = self.d.wait_for(
-            "SELECT * FROM connections WHERE server_port = ? AND started >= ?",
-            (self.d.port("tls"), since), what="the probe's connections")
-        self.assertEqual({c["client_addr"] for c in conns}, {"127.0.0.1"})
+            "SELECT * FROM connections WHERE host = 'tls' AND started >= ?"
+            " AND helo IS NOT NULL", (since,), what="the probe's connections")
+        self.assertEqual({(c["client_addr"], c["helo"]) for c in conns},
+                         {("127.0.0.1", harness.HOSTNAME)}, conns)
         self.assertNothingConnected()
         # a record without the token opted nothing out
         self.assertEqual(self.api("keen.probe.test").status, 200)
@@ -407,13 +462,17 @@ class ProbePublicOnly(ProbeCase):
         self.assertEqual([(a["addr"], a["stop"]) for a in addrs],
                          [("127.0.0.1", "not_tried")])
         # a connection of ours after it: rows are written at accept, in
-        # order, so a connection of the probe would have a smaller id
+        # order, so a connection of the probe would have a smaller id (the
+        # harness's readiness checks aside)
         with self.d.smtp("tls") as c:
             ours = self.d.connection_id(c)
             c.quit()
-        self.assertEqual(self.d.query(
-            "SELECT * FROM connections WHERE server_port = ? AND started >= ?"
-            " AND id < ?", (self.d.port("tls"), since, ours)), [])
+        ready = {(e.client_addr, e.client_port) for e in self.d.probe_ports}
+        rows = [r for r in self.d.query(
+            "SELECT * FROM connections WHERE host = 'tls' AND started >= ?"
+            " AND id < ?", (since, ours))
+            if (r["client_addr"], r["client_port"]) not in ready]
+        self.assertEqual(rows, [])
 
 
 if __name__ == "__main__":
