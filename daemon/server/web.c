@@ -43,8 +43,12 @@
 
 #define WEB_QUEUE_MAX	32	/* jobs waiting or running: then 503 */
 #define WEB_BUSY_RETRY	"2"	/* Retry-After of a 503, seconds */
-#define PROBE_QUEUE_MAX	4	/* probes waiting or running: then 503 */
+#define PROBE_THREADS	4	/* probes at once, a thread each: then 503 */
 #define PROBE_BUSY_RETRY "10"	/* a probe takes seconds */
+#define WEB_LIFETIMES	3	/* policy_http.c's: idle limits a connection
+				   lives */
+#define PROBE_MARGIN_MS	5000	/* of a probe's time, for the answer */
+#define PROBE_BUDGET_MIN_MS 10000
 #define PROBE_DNS_RETRY	"60"	/* the opt-out record was not read */
 #define PROBE_SEG_MAX	(DNSNAME_MAX + 8)	/* a domain as requested */
 #define SCRIPT_SRC	"/static/mailscope.js"
@@ -158,8 +162,9 @@ struct web {
 	struct store		*store;		/* owned: the worker's */
 	struct ratelimit	*limit;		/* owned: test creation */
 	struct web_probe	*probe;		/* owned; NULL: probe = off */
-	struct worker		*probe_worker;	/* owned; NULL until
-						   web_start, or probe off */
+	struct worker		*probe_workers[PROBE_THREADS];	/* owned;
+						   NULL until web_start, or
+						   probe off */
 	struct job_list		 jobs;		/* submitted, not done */
 	char			 csp[CSP_MAX];
 	int			 stopping;	/* web_free() runs */
@@ -733,6 +738,7 @@ probe_request(struct web *w, struct evhttp_request *req, const char *client,
 	enum web_probe_admit admit;
 	unsigned wait;
 	struct job *j;
+	size_t i;
 	int rc;
 
 	if (rt->kind == RT_PROBE_PAGE &&
@@ -799,8 +805,12 @@ probe_request(struct web *w, struct evhttp_request *req, const char *client,
 	j->head = head;
 	memcpy(j->domain, domain, sizeof(j->domain));
 	snprintf(j->client, sizeof(j->client), "%s", client);
-	if (w->probe_worker == NULL ||
-	    worker_submit(w->probe_worker, &j->wj) == -1) {
+	/* the first thread that is free: a client waits for its own only */
+	for (i = 0; i < PROBE_THREADS; i++)
+		if (w->probe_workers[i] != NULL &&
+		    worker_submit(w->probe_workers[i], &j->wj) == 0)
+			break;
+	if (i == PROBE_THREADS) {
 		free(j);
 		send_error_detail(w, req, client, 503, rt->api, head, NULL,
 		    PROBE_BUSY_RETRY, "Other probes are running. Please try "
@@ -919,6 +929,7 @@ web_new(struct event_base *base, const struct config *cfg, char *err,
 {
 	const struct web_conf *wc = &cfg->web;
 	struct web *w;
+	uint64_t budget;
 	size_t i;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
@@ -933,7 +944,14 @@ web_new(struct event_base *base, const struct config *cfg, char *err,
 	w->base = base;
 	w->cfg = cfg;
 	TAILQ_INIT(&w->jobs);
-	if (wc->probe && (w->probe = web_probe_new(cfg)) == NULL) {
+	/*
+	 * A probe's answer must come before the HTTPS connection's lifetime
+	 * ends (policy_http.c): that, less a margin, is its budget.
+	 */
+	budget = httpd_timeout_ms(cfg) * WEB_LIFETIMES;
+	budget = budget > PROBE_BUDGET_MIN_MS + PROBE_MARGIN_MS ?
+	    budget - PROBE_MARGIN_MS : PROBE_BUDGET_MIN_MS;
+	if (wc->probe && (w->probe = web_probe_new(cfg, budget)) == NULL) {
 		snprintf(err, errlen, "[web]: out of memory");
 		web_free(w);
 		return NULL;
@@ -966,18 +984,25 @@ web_new(struct event_base *base, const struct config *cfg, char *err,
 int
 web_start(struct web *w, char *err, size_t errlen)
 {
+	size_t i;
+
 	if ((w->store = store_open(w->cfg->database, err, errlen)) == NULL)
 		return -1;
 	if ((w->worker = worker_new(w->base, WEB_QUEUE_MAX, "ms-web")) == NULL) {
 		snprintf(err, errlen, "web: cannot start the worker thread");
 		return -1;
 	}
-	/* probes take seconds each: their own thread, reports never wait */
-	if (w->probe != NULL && (w->probe_worker = worker_new(w->base,
-	    PROBE_QUEUE_MAX, "ms-probe")) == NULL) {
-		snprintf(err, errlen, "web: cannot start the probe thread");
-		return -1;
-	}
+	/*
+	 * Probes take seconds each: threads of their own, one probe each,
+	 * so that reports never wait and no probe waits for another.
+	 */
+	for (i = 0; w->probe != NULL && i < PROBE_THREADS; i++)
+		if ((w->probe_workers[i] = worker_new(w->base, 1,
+		    "ms-probe")) == NULL) {
+			snprintf(err, errlen, "web: cannot start the probe "
+			    "threads");
+			return -1;
+		}
 	return 0;
 }
 
@@ -996,6 +1021,8 @@ web_stop(struct web *w)
 void
 web_free(struct web *w)
 {
+	size_t i;
+
 	if (w == NULL)
 		return;
 	/* its connections' requests waiting for the worker: marked gone */
@@ -1003,8 +1030,9 @@ web_free(struct web *w)
 		evhttp_free(w->http);
 	w->stopping = 1;
 	worker_free(w->worker);
-	/* a probe still running is waited for: its deadline bounds it */
-	worker_free(w->probe_worker);
+	/* a probe still running is waited for: its budget bounds it */
+	for (i = 0; i < PROBE_THREADS; i++)
+		worker_free(w->probe_workers[i]);
 	web_probe_free(w->probe);
 	store_close(w->store);
 	ratelimit_free(w->limit);

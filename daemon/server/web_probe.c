@@ -34,7 +34,7 @@
 #define KEPT_MAX	64	/* domains whose last result is kept */
 #define KEY_HEX		40	/* of a domain's bucket: 160 bits of SHA-256 */
 #define NET_TEXT_MAX	(INET6_ADDRSTRLEN + 8)
-#define TIMEOUT_MS	5000	/* each network step of a web probe */
+#define TIMEOUT_MS	5000	/* a network step of a web probe, at most */
 #define OPT_OUT_TOKEN	"opt-out"
 
 /* Owns its limits, its PSL context and the kept results. */
@@ -44,12 +44,15 @@ struct web_probe {
 	struct ratelimit	*domains;	/* owned: domains, everyone */
 	struct dmarc		*psl;		/* owned: organizational
 						   domains only */
+	unsigned int		 txt_ms;	/* the opt-out lookups */
+	unsigned int		 timeout_ms;	/* probe_opts' */
+	unsigned int		 deadline_ms;
 	struct web_probe_kept	 kept[KEPT_MAX];
 	size_t			 nkept;
 };
 
 struct web_probe *
-web_probe_new(const struct config *cfg)
+web_probe_new(const struct config *cfg, uint64_t budget_ms)
 {
 	const struct web_conf *wc = &cfg->web;
 	struct web_probe *wp;
@@ -57,6 +60,18 @@ web_probe_new(const struct config *cfg)
 	if ((wp = calloc(1, sizeof(*wp))) == NULL)
 		return NULL;
 	wp->cfg = cfg;
+	/*
+	 * probe_run() takes at most about the DNS step (deadline_ms), the
+	 * MTA-STS fetch (timeout_ms) and the addresses, all at once
+	 * (deadline_ms each); the opt-out lookups come first.
+	 */
+	if (budget_ms > 600000)
+		budget_ms = 600000;
+	wp->txt_ms = (unsigned int)(budget_ms / 10);
+	wp->timeout_ms = (unsigned int)(budget_ms / 6) < TIMEOUT_MS ?
+	    (unsigned int)(budget_ms / 6) : TIMEOUT_MS;
+	wp->deadline_ms = (unsigned int)((budget_ms - wp->txt_ms -
+	    wp->timeout_ms) / 2);
 	/* everyone's bucket is the domains' limiter's: this one never says */
 	if ((wp->clients = ratelimit_new(wc->probes_per_client, UINT32_MAX,
 	    WEB_PROBE_PERIOD_S)) == NULL ||
@@ -429,6 +444,7 @@ web_probe_run(const struct web_probe *wp, const char *domain,
 		log_warn("web: probe of %s: no resolver: %s", domain, err);
 		return;
 	}
+	resolver_set_deadline(res, wp->txt_ms);
 	rc = opt_out_txt(wp, res, domain, out);
 	resolver_free(res);
 	if (rc != 0) {
@@ -440,8 +456,8 @@ web_probe_run(const struct web_probe *wp, const char *domain,
 	o.domain = domain;
 	o.port = cfg->web.probe_port;
 	o.public_only = !cfg->web.probe_private;
-	o.timeout_ms = TIMEOUT_MS;
-	o.deadline_ms = TIMEOUT_MS * PROBE_DEADLINE_STEPS;
+	o.timeout_ms = wp->timeout_ms;
+	o.deadline_ms = wp->deadline_ms;
 	if (probe_run(&o, &r) == -1 || r == NULL) {
 		detail_set(out, "The probe of %s could not run: %s.", domain,
 		    r != NULL && r->error != NULL ? r->error : "out of memory");

@@ -62,8 +62,13 @@ struct web_probe_out {
 	double		 finished;
 };
 
-/* The limits of CFG's [web] (CFG borrowed).  NULL when out of memory. */
-struct web_probe *web_probe_new(const struct config *cfg);
+/*
+ * The limits of CFG's [web] (CFG borrowed); a probe ends within about
+ * BUDGET_MS (the opt-out lookups, the DNS step, the addresses).  NULL
+ * when out of memory.
+ */
+struct web_probe *web_probe_new(const struct config *cfg,
+		    uint64_t budget_ms);
 void		 web_probe_free(struct web_probe *);
 
 /*

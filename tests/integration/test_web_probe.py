@@ -250,8 +250,8 @@ class Probe(ProbeCase):
         self.assertNothingConnected()
 
     def test_a_full_queue_answers_503_with_retry_after(self):
-        """Six probes at once of a server that never answers: one runs,
-        three wait, two get 503 at once; when the server goes away the
+        """Six probes at once of a server that never answers: four run,
+        a thread each, two get 503 at once; when the server goes away the
         four are answered."""
         slow = Trap("127.0.0.3", self.d.port("tls"))
         req = (b"GET /api/probe/slow.probe.test HTTP/1.1\r\nHost: x\r\n"

@@ -150,7 +150,7 @@ operator_list_covers_subdomains(void **state)
 	unsigned retry;
 
 	(void)state;
-	assert_non_null(wp = web_probe_new(cfg));
+	assert_non_null(wp = web_probe_new(cfg, 25000));
 	assert_int_equal(web_probe_admit(wp, "192.0.2.1", "example.net", 0,
 	    &retry, &kept, detail), WPA_OPT_OUT);
 	assert_non_null(strstr(detail, "example.net"));
@@ -177,7 +177,7 @@ client_net_is_its_slash_24(void **state)
 	unsigned retry;
 
 	(void)state;
-	assert_non_null(wp = web_probe_new(cfg));
+	assert_non_null(wp = web_probe_new(cfg, 25000));
 	assert_int_equal(admit(wp, "192.0.2.1", "a.example", 10, &retry,
 	    &kept), WPA_PROBE);
 	assert_int_equal(admit(wp, "192.0.2.200", "b.example", 10, &retry,
@@ -210,7 +210,7 @@ domain_over_its_limit_gets_its_kept_result(void **state)
 	double now = clock_now();	/* web_probe_keep() expires by it */
 
 	(void)state;
-	assert_non_null(wp = web_probe_new(cfg));
+	assert_non_null(wp = web_probe_new(cfg, 25000));
 	assert_int_equal(admit(wp, "192.0.2.1", "a.example", now, &retry,
 	    &kept), WPA_PROBE);
 	/* nothing kept yet: 429 with the wait for the domain's token */
@@ -259,7 +259,7 @@ everyone_s_limit_counts_every_domain(void **state)
 	unsigned retry;
 
 	(void)state;
-	assert_non_null(wp = web_probe_new(cfg));
+	assert_non_null(wp = web_probe_new(cfg, 25000));
 	assert_int_equal(admit(wp, "192.0.2.1", "a.example", 0, &retry,
 	    &kept), WPA_PROBE);
 	assert_int_equal(admit(wp, "198.51.100.1", "b.example", 0, &retry,
