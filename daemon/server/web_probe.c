@@ -37,7 +37,10 @@
 #define TIMEOUT_MS	5000	/* a network step of a web probe, at most */
 #define OPT_OUT_TOKEN	"opt-out"
 
-/* Owns its limits, its PSL context and the kept results. */
+/*
+ * Owns its limits, its PSL context and the kept results.  The PSL
+ * context is only read, by the loop and the probe threads.
+ */
 struct web_probe {
 	const struct config	*cfg;		/* borrowed */
 	struct ratelimit	*clients;	/* owned: client nets */
@@ -231,7 +234,7 @@ web_probe_admit(struct web_probe *wp, const char *net, const char *domain,
     char *detail)
 {
 	struct web_probe_kept *k;
-	char cnet[NET_TEXT_MAX], key[KEY_HEX + 1];
+	char cnet[NET_TEXT_MAX], key[KEY_HEX + 1], org[DNSNAME_MAX + 1];
 	const char *entry;
 
 	*kept = NULL;
@@ -245,7 +248,13 @@ web_probe_admit(struct web_probe *wp, const char *net, const char *domain,
 	client_net(net, cnet, sizeof(cnet));
 	if (ratelimit_take(wp->clients, cnet, now, retry) != RL_OK)
 		return WPA_CLIENT;
-	domain_key(domain, key);
+	/*
+	 * A domain counts by its organizational domain: a.example.org and
+	 * b.example.org (a wildcard MX) are one owner's, mostly one MX
+	 */
+	if (dmarc_org_domain(wp->psl, domain, org, sizeof(org)) == -1)
+		(void)snprintf(org, sizeof(org), "%s", domain);
+	domain_key(org, key);
 	if (ratelimit_take(wp->domains, key, now, retry) == RL_OK)
 		return WPA_PROBE;
 	kept_expire(wp, now);

@@ -83,8 +83,8 @@ int		 web_probe_domain(const char *in, size_t len, char *out);
 /*
  * Whether the client of net NET (netaddr_client_net(): an IPv4 address
  * is counted by its /24) may probe DOMAIN at NOW (seconds).  Tokens are
- * taken from the client's bucket, then from the domain's and everyone's
- * together.  WPA_CLIENT and WPA_LIMIT set *RETRY (seconds); WPA_CACHED
+ * taken from the client's bucket, then from the domain's (that of its
+ * organizational domain) and everyone's together.  WPA_CLIENT and WPA_LIMIT set *RETRY (seconds); WPA_CACHED
  * sets *KEPT (valid until the next call).  WPA_OPT_OUT with a sentence
  * for the client in DETAIL (WEB_PROBE_DETAIL_MAX bytes).
  */

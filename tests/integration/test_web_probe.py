@@ -74,7 +74,15 @@ _mailscope-probe    TXT   "opt-out"
 sub                 MX    10 trap.probe.test.
 """
 
-ZONES = [("probe.test", PROBE_ZONE), ("owner.test", OWNER_ZONE)]
+# domains of their own (the limit per domain counts organizational domains)
+NULL_ZONE = """$TTL 300
+@                   SOA   ns.probe.test. hostmaster.probe.test. 1 3600 600 86400 300
+@                   NS    ns.probe.test.
+@                   MX    0 .
+"""
+
+ZONES = [("probe.test", PROBE_ZONE), ("owner.test", OWNER_ZONE)] + [
+    ("null%d.test" % i, NULL_ZONE) for i in range(1, 7)]
 
 
 class Trap:
@@ -389,7 +397,8 @@ class Probe(ProbeCase):
 
 
 class ProbeLimits(ProbeCase):
-    """probes_per_client = 2 (a /24, an IPv6 /64), probes_per_domain = 1."""
+    """probes_per_client = 2 (a /24, an IPv6 /64), probes_per_domain = 1
+    (an organizational domain: nullN.test are six, *.probe.test one)."""
 
     options = [("web", "probe_private", "yes"),
                ("web", "probes_per_client", "2"),
@@ -397,36 +406,39 @@ class ProbeLimits(ProbeCase):
 
     def test_per_client_net_then_per_domain(self):
         # client 127.0.0.0/24: two probes, then 429 for half an hour
-        first = self.api("null1.probe.test")
+        first = self.api("null1.test")
         self.assertEqual(first.status, 200, first)
-        self.assertEqual(self.get("/probe?domain=null2.probe.test",
+        self.assertEqual(self.get("/probe?domain=null2.test",
                                   source="127.0.0.9").status, 200)
-        r = self.api("null3.probe.test", source="127.0.0.77")
+        r = self.api("null3.test", source="127.0.0.77")
         self.assertError(r, 429, detail="your network")
         # half an hour for a token, less what the bucket refilled since
         self.assertTrue(1700 < int(r.header("Retry-After")) <= 1800, r)
-        self.assertError(self.get("/probe?domain=null3.probe.test"), 429, api=False)
+        self.assertError(self.get("/probe?domain=null3.test"), 429, api=False)
         # another /24: its own two
         other = dict(source="127.0.1.1")
         # the domain probed in the last hour: its result, with its age
-        kept = self.api("null1.probe.test", **other)
+        kept = self.api("null1.test", **other)
         self.assertEqual(kept.status, 200, kept)
         self.assertEqual(kept.body, first.body)
         self.assertRegex(kept.header("Age") or "", r"^[0-9]+$")
-        self.assertEqual(len(self.probe_rows("null1.probe.test")), 1, "not probed again")
+        self.assertEqual(len(self.probe_rows("null1.test")), 1, "not probed again")
         # over the domain's limit with nothing kept (it was opted out): 429
         self.assertError(self.api("shy.probe.test", family=6), 403)
         r = self.api("shy.probe.test", family=6)
         self.assertError(r, 429, detail="shy.probe.test was probed too often")
+        # a name of the same organizational domain shares its limit
+        r = self.api("good.probe.test", source="127.0.2.1")
+        self.assertError(r, 429, detail="good.probe.test was probed too often")
         self.assertTrue(3500 < int(r.header("Retry-After")) <= 3600, r)
         # the plain listener behind a proxy: the client it names
-        r = self.get("/api/probe/null4.probe.test", plain=True,
+        r = self.get("/api/probe/null4.test", plain=True,
                      headers={"X-Forwarded-For": "198.51.100.7"})
         self.assertEqual(r.status, 200, r)
-        r = self.get("/api/probe/null5.probe.test", plain=True,
+        r = self.get("/api/probe/null5.test", plain=True,
                      headers={"X-Forwarded-For": "198.51.100.200"})
         self.assertEqual(r.status, 200, r)
-        r = self.get("/api/probe/null6.probe.test", plain=True,
+        r = self.get("/api/probe/null6.test", plain=True,
                      headers={"X-Forwarded-For": "198.51.100.9"})
         self.assertError(r, 429)
         self.assertIn("(net 198.51.100.9): client rate limit", self.d.log())

@@ -243,6 +243,11 @@ domain_over_its_limit_gets_its_kept_result(void **state)
 	/* another domain has its own limit */
 	assert_int_equal(admit(wp, "198.51.100.1", "b.example", now + 60,
 	    &retry, &kept), WPA_PROBE);
+	/* one below it shares its organizational domain's, kept nothing */
+	assert_int_equal(admit(wp, "198.51.100.1", "mx.b.example", now + 60,
+	    &retry, &kept), WPA_LIMIT);
+	assert_int_equal(admit(wp, "198.51.100.1", "mx.a.example", now + 60,
+	    &retry, &kept), WPA_LIMIT);
 	/* an hour later the result is gone, and the domain's token is back */
 	assert_int_equal(admit(wp, "198.51.100.1", "a.example", now + 3600,
 	    &retry, &kept), WPA_PROBE);
