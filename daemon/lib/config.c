@@ -1824,6 +1824,11 @@ check_web_probe(struct parser *p)
 
 	if (!wc->probe)
 		return;
+	/* probe_run()'s rule: "off" is the daemon's, a probe needs DNS */
+	if (p->cfg->resolver != NULL && strcmp(p->cfg->resolver, "off") == 0)
+		diag(p, key_line(&p->web, SECT_WEB, "probe", NULL), 0,
+		    "probe = on with resolver = off: the web's probes look "
+		    "names up with the system's resolver (/etc/resolv.conf)");
 	line = key_line(&p->web, SECT_WEB, "probe_private", &bad);
 	if (wc->probe_private && !bad)
 		diag(p, line, 0, "probe_private = yes: probes from the web "

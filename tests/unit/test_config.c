@@ -1526,6 +1526,19 @@ web_probe_keys_load_with_their_defaults(void **state)
 	assert_string_equal(cfg->web.probe_opt_out[2], "third.example");
 	config_free(cfg);
 
+	/* the daemon does no lookups, its probes do */
+	cfg = assert_loads(GLOBAL
+	    "resolver = off\n"
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n"
+	    "probe = on\n",
+	    "t.conf:10: warning: probe = on with resolver = off: the web's "
+	    "probes look names up with the system's resolver "
+	    "(/etc/resolv.conf)\n", 0);
+	config_free(cfg);
+
 	/* off: nothing to say about what is not used */
 	cfg = assert_loads(GLOBAL
 	    "[web]\n"
