@@ -32,6 +32,12 @@
 #include "web_probe.h"
 
 #define KEPT_MAX	64	/* domains whose last result is kept */
+/*
+ * Bytes kept: a domain's servers choose how long a result is (up to
+ * 128 addresses of 200 transcript lines), so memory is what bounds it.
+ */
+#define KEPT_BYTES_ONE	(4 * 1024 * 1024)
+#define KEPT_BYTES_ALL	(32 * 1024 * 1024)
 #define KEY_HEX		40	/* of a domain's bucket: 160 bits of SHA-256 */
 #define NET_TEXT_MAX	(INET6_ADDRSTRLEN + 8)
 #define TIMEOUT_MS	5000	/* a network step of a web probe, at most */
@@ -52,6 +58,7 @@ struct web_probe {
 	unsigned int		 deadline_ms;
 	struct web_probe_kept	 kept[KEPT_MAX];
 	size_t			 nkept;
+	size_t			 kept_bytes;	/* of their bodies */
 };
 
 struct web_probe *
@@ -88,11 +95,33 @@ web_probe_new(const struct config *cfg, uint64_t budget_ms)
 }
 
 static void
-kept_clear(struct web_probe_kept *k)
+kept_clear(struct web_probe *wp, struct web_probe_kept *k)
 {
+	wp->kept_bytes -= k->json_len + k->html_len;
 	free(k->json);
 	free(k->html);
 	memset(k, 0, sizeof(*k));
+}
+
+/* Drops result I, the last one taking its place. */
+static void
+kept_drop(struct web_probe *wp, size_t i)
+{
+	kept_clear(wp, &wp->kept[i]);
+	wp->kept[i] = wp->kept[--wp->nkept];
+	memset(&wp->kept[wp->nkept], 0, sizeof(wp->kept[0]));
+}
+
+/* The index of the oldest result; there is one. */
+static size_t
+kept_oldest(const struct web_probe *wp)
+{
+	size_t i, o = 0;
+
+	for (i = 1; i < wp->nkept; i++)
+		if (wp->kept[i].finished < wp->kept[o].finished)
+			o = i;
+	return o;
 }
 
 void
@@ -103,7 +132,7 @@ web_probe_free(struct web_probe *wp)
 	if (wp == NULL)
 		return;
 	for (i = 0; i < wp->nkept; i++)
-		kept_clear(&wp->kept[i]);
+		kept_clear(wp, &wp->kept[i]);
 	ratelimit_free(wp->clients);
 	ratelimit_free(wp->domains);
 	dmarc_free(wp->psl);
@@ -219,11 +248,9 @@ kept_expire(struct web_probe *wp, double now)
 
 	while (i < wp->nkept) {
 		if (now - wp->kept[i].finished >= WEB_PROBE_PERIOD_S ||
-		    wp->kept[i].finished > now + WEB_PROBE_PERIOD_S) {
-			kept_clear(&wp->kept[i]);
-			wp->kept[i] = wp->kept[--wp->nkept];
-			memset(&wp->kept[wp->nkept], 0, sizeof(wp->kept[0]));
-		} else
+		    wp->kept[i].finished > now + WEB_PROBE_PERIOD_S)
+			kept_drop(wp, i);
+		else
 			i++;
 	}
 }
@@ -278,29 +305,26 @@ web_probe_keep(struct web_probe *wp, const char *domain,
     struct web_probe_out *out)
 {
 	struct web_probe_kept *k;
-	size_t i;
+	size_t len = out->json_len + out->html_len;
 
-	if (out->status != 200 || out->json == NULL || out->html == NULL)
+	if (out->status != 200 || out->json == NULL || out->html == NULL ||
+	    len > KEPT_BYTES_ONE)
 		return;
 	kept_expire(wp, clock_now());
-	if ((k = kept_find(wp, domain)) == NULL) {
-		if (wp->nkept < KEPT_MAX)
-			k = &wp->kept[wp->nkept++];
-		else {
-			/* full: the oldest goes */
-			k = &wp->kept[0];
-			for (i = 1; i < wp->nkept; i++)
-				if (wp->kept[i].finished < k->finished)
-					k = &wp->kept[i];
-		}
-	}
-	kept_clear(k);
+	if ((k = kept_find(wp, domain)) != NULL)
+		kept_drop(wp, (size_t)(k - wp->kept));
+	/* full, by count or by bytes: the oldest go */
+	while (wp->nkept > 0 && (wp->nkept == KEPT_MAX ||
+	    wp->kept_bytes + len > KEPT_BYTES_ALL))
+		kept_drop(wp, kept_oldest(wp));
+	k = &wp->kept[wp->nkept++];
 	(void)snprintf(k->domain, sizeof(k->domain), "%s", domain);
 	k->finished = out->finished;
 	k->json = out->json;
 	k->json_len = out->json_len;
 	k->html = out->html;
 	k->html_len = out->html_len;
+	wp->kept_bytes += len;
 	out->json = out->html = NULL;
 	out->json_len = out->html_len = 0;
 }

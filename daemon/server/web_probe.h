@@ -103,8 +103,9 @@ void		 web_probe_run(const struct web_probe *, const char *domain,
 
 /*
  * The loop: OUT's bodies, when it has them, kept as DOMAIN's result
- * (they move: OUT's pointers are cleared).  The oldest goes when the
- * table is full.
+ * (they move: OUT's pointers are cleared).  The oldest go when the
+ * table is full, by count (64) or by bytes (32 MiB); a result over
+ * 4 MiB is not kept.
  */
 void		 web_probe_keep(struct web_probe *, const char *domain,
 		    struct web_probe_out *out);

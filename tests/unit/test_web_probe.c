@@ -255,6 +255,65 @@ domain_over_its_limit_gets_its_kept_result(void **state)
 	free(cfg);
 }
 
+/* A result of LEN bytes (JSON and page together) for DOMAIN, kept. */
+static void
+keep_sized(struct web_probe *wp, const char *domain, double now, size_t len)
+{
+	struct web_probe_out out;
+
+	memset(&out, 0, sizeof(out));
+	out.status = 200;
+	out.finished = now;
+	assert_non_null(out.json = calloc(1, len / 2));
+	out.json_len = len / 2;
+	assert_non_null(out.html = calloc(1, len - len / 2));
+	out.html_len = len - len / 2;
+	web_probe_keep(wp, domain, &out);
+	web_probe_out_clear(&out);
+}
+
+static void
+kept_results_are_bounded_in_bytes(void **state)
+{
+	struct config *cfg = probe_config(100, 1, 100);
+	const struct web_probe_kept *kept;
+	struct web_probe *wp;
+	char domain[32];
+	unsigned retry;
+	double now = clock_now();
+	int i;
+
+	(void)state;
+	assert_non_null(wp = web_probe_new(cfg, 25000));
+	/* over 4 MiB: not kept */
+	assert_int_equal(admit(wp, "192.0.2.1", "big.example", now, &retry,
+	    &kept), WPA_PROBE);
+	keep_sized(wp, "big.example", now, 4 * 1024 * 1024 + 1);
+	assert_int_equal(admit(wp, "192.0.2.1", "big.example", now, &retry,
+	    &kept), WPA_LIMIT);
+	/* nine of 3.9 MiB: 32 MiB hold eight, the oldest goes */
+	for (i = 1; i <= 9; i++) {
+		snprintf(domain, sizeof(domain), "d%d.example", i);
+		assert_int_equal(admit(wp, "192.0.2.1", domain, now, &retry,
+		    &kept), WPA_PROBE);
+		keep_sized(wp, domain, now + i, 39 * 1024 * 1024 / 10);
+	}
+	assert_int_equal(admit(wp, "192.0.2.1", "d1.example", now + 10,
+	    &retry, &kept), WPA_LIMIT);
+	for (i = 2; i <= 9; i++) {
+		snprintf(domain, sizeof(domain), "d%d.example", i);
+		assert_int_equal(admit(wp, "192.0.2.1", domain, now + 10,
+		    &retry, &kept), WPA_CACHED);
+	}
+	/* a new result of a domain replaces its old one */
+	keep_sized(wp, "d9.example", now + 11, 100);
+	assert_int_equal(admit(wp, "192.0.2.1", "d9.example", now + 12,
+	    &retry, &kept), WPA_CACHED);
+	assert_int_equal(kept->json_len + kept->html_len, 100);
+	web_probe_free(wp);
+	free(cfg);
+}
+
 static void
 everyone_s_limit_counts_every_domain(void **state)
 {
@@ -287,6 +346,7 @@ main(void)
 		cmocka_unit_test(operator_list_covers_subdomains),
 		cmocka_unit_test(client_net_is_its_slash_24),
 		cmocka_unit_test(domain_over_its_limit_gets_its_kept_result),
+		cmocka_unit_test(kept_results_are_bounded_in_bytes),
 		cmocka_unit_test(everyone_s_limit_counts_every_domain),
 	};
 
