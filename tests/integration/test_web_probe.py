@@ -13,8 +13,9 @@ limits per client net (/24) and per domain are 429 with Retry-After, and
 a domain over its limit gets its result of the last hour (Age); a probe
 of the daemon's own listener is 200, JSON that validates against
 docs/probe.schema.json and equals what probe_store() kept, and its page
-keeps the CSP; with probe_private = no an MX on a private address is
-not connected to.  The ```sh probe examples of docs/api.md run too."""
+keeps the CSP, in a headless Chromium too; with probe_private = no an
+MX on a private address is not connected to.  The ```sh probe examples
+of docs/api.md run too."""
 
 import base64
 import hashlib
@@ -394,6 +395,47 @@ class Probe(ProbeCase):
                                     capture_output=True, text=True, timeout=deadline(60))
                 self.assertEqual(cp.returncode, 0, "%s\n%s\n%s" % (script, cp.stdout,
                                                                  cp.stderr))
+
+
+class ProbeBrowser(ProbeCase):
+    """The probe's pages in a headless Chromium (browser.py): the form of
+    the start page leads to the result page, whose style the CSP lets
+    through (the grade is shown large) with no violation and no error."""
+
+    options = [("web", "probe_private", "yes"),
+               ("web", "probes_per_client", "1000")]
+
+    @classmethod
+    def setUpClass(cls):
+        import browser
+        browser.require()
+        super().setUpClass()
+        cls.b = browser.Browser(ca_pem=cls.d.ca)
+        cls.addClassCleanup(cls.b.stop)
+        cls.b.start()
+        addr, port = cls.d.addr("web", 4)
+        cls.base = "https://%s:%d" % (addr, port)
+
+    def test_form_to_result_page_keeps_the_csp(self):
+        b = self.b
+        b.reset()
+        b.get(self.base + "/")
+        field = b.find('form[action="/probe"] input[name="domain"]')
+        self.assertEqual(len(field), 1, "the start page's probe form")
+        field[0].send_keys("Good.Probe.Test")
+        b.find('form[action="/probe"] button[type="submit"]')[0].click()
+        b.wait("return location.search === '?domain=Good.Probe.Test' && "
+               "document.querySelector('.grade') !== null", deadline(30),
+               what="the result page")
+        self.assertIn("good.probe.test", b.text("h1"))
+        # the page's own style applies: .grade is 2.4em of the body's
+        size = b.js("return [parseFloat(getComputedStyle(document.querySelector("
+                    "'.grade')).fontSize), parseFloat(getComputedStyle("
+                    "document.body).fontSize)];")
+        self.assertGreater(size[0], 2 * size[1], size)
+        self.assertEqual(b.csp_violations(), [], b.console_summary())
+        self.assertEqual(b.console_errors(), [], b.console_summary())
+        b.assert_no_dialog()
 
 
 class ProbeLimits(ProbeCase):
