@@ -41,6 +41,12 @@
 #define KEY_HEX		40	/* of a domain's bucket: 160 bits of SHA-256 */
 #define NET_TEXT_MAX	(INET6_ADDRSTRLEN + 8)
 #define TIMEOUT_MS	5000	/* a network step of a web probe, at most */
+/*
+ * Requests that take a client's token, from everyone, an hour: probes_total
+ * times this.  Without a total, nets that each took one token would fill
+ * the client table (IPv6 /64s are plenty) and every take scans it.
+ */
+#define REQUESTS_PER_PROBE	4
 #define OPT_OUT_TOKEN	"opt-out"
 
 /*
@@ -82,9 +88,10 @@ web_probe_new(const struct config *cfg, uint64_t budget_ms)
 	    (unsigned int)(budget_ms / 6) : TIMEOUT_MS;
 	wp->deadline_ms = (unsigned int)((budget_ms - wp->txt_ms -
 	    wp->timeout_ms) / 2);
-	/* everyone's bucket is the domains' limiter's: this one never says */
-	if ((wp->clients = ratelimit_new(wc->probes_per_client, UINT32_MAX,
-	    WEB_PROBE_PERIOD_S)) == NULL ||
+	if ((wp->clients = ratelimit_new(wc->probes_per_client,
+	    wc->probes_total > UINT32_MAX / REQUESTS_PER_PROBE ? UINT32_MAX :
+	    wc->probes_total * REQUESTS_PER_PROBE, WEB_PROBE_PERIOD_S)) ==
+	    NULL ||
 	    (wp->domains = ratelimit_new(wc->probes_per_domain,
 	    wc->probes_total, WEB_PROBE_PERIOD_S)) == NULL ||
 	    (wp->psl = dmarc_new(resolver_lookup, NULL)) == NULL) {
@@ -273,8 +280,15 @@ web_probe_admit(struct web_probe *wp, const char *net, const char *domain,
 		return WPA_OPT_OUT;
 	}
 	client_net(net, cnet, sizeof(cnet));
-	if (ratelimit_take(wp->clients, cnet, now, retry) != RL_OK)
+	switch (ratelimit_take(wp->clients, cnet, now, retry)) {
+	case RL_OK:
+		break;
+	case RL_TOTAL:
+		goto over;	/* everyone's requests: a kept result or 429 */
+	case RL_CLIENT:
+	case RL_NOMEM:
 		return WPA_CLIENT;
+	}
 	/*
 	 * A domain counts by its organizational domain: a.example.org and
 	 * b.example.org (a wildcard MX) are one owner's, mostly one MX
@@ -284,6 +298,7 @@ web_probe_admit(struct web_probe *wp, const char *net, const char *domain,
 	domain_key(org, key);
 	if (ratelimit_take(wp->domains, key, now, retry) == RL_OK)
 		return WPA_PROBE;
+ over:
 	kept_expire(wp, now);
 	if ((k = kept_find(wp, domain)) != NULL) {
 		*kept = k;

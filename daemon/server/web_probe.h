@@ -30,8 +30,9 @@ enum web_probe_admit {
 				   the domain's result of the last hour */
 	WPA_OPT_OUT,		/* in probe_opt_out: 403 */
 	WPA_CLIENT,		/* the client net's limit: 429 */
-	WPA_LIMIT		/* the domain's or everyone's, nothing kept:
-				   429 */
+	WPA_LIMIT		/* the domain's, everyone's probes or
+				   everyone's requests (4 x probes_total),
+				   nothing kept: 429 */
 };
 
 /* A result kept for its domain; owned by the web_probe. */
@@ -83,8 +84,9 @@ int		 web_probe_domain(const char *in, size_t len, char *out);
 /*
  * Whether the client of net NET (netaddr_client_net(): an IPv4 address
  * is counted by its /24) may probe DOMAIN at NOW (seconds).  Tokens are
- * taken from the client's bucket, then from the domain's (that of its
- * organizational domain) and everyone's together.  WPA_CLIENT and WPA_LIMIT set *RETRY (seconds); WPA_CACHED
+ * taken from the client's bucket and everyone's requests', then from
+ * the domain's (that of its organizational domain) and everyone's
+ * probes' together.  WPA_CLIENT and WPA_LIMIT set *RETRY (seconds); WPA_CACHED
  * sets *KEPT (valid until the next call).  WPA_OPT_OUT with a sentence
  * for the client in DETAIL (WEB_PROBE_DETAIL_MAX bytes).
  */

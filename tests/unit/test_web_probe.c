@@ -331,6 +331,23 @@ everyone_s_limit_counts_every_domain(void **state)
 	assert_int_equal(admit(wp, "203.0.113.1", "c.example", 0, &retry,
 	    &kept), WPA_LIMIT);
 	assert_int_equal(retry, 1800);
+	/*
+	 * Requests, kept results among them, from everyone: four times the
+	 * probes (eight); three were made.  Many nets cannot fill the table.
+	 */
+	assert_int_equal(admit(wp, "203.0.113.1", "d.example", 0, &retry,
+	    &kept), WPA_LIMIT);
+	assert_int_equal(admit(wp, "203.0.114.1", "d.example", 0, &retry,
+	    &kept), WPA_LIMIT);
+	assert_int_equal(admit(wp, "2001:db8:1::/64", "d.example", 0, &retry,
+	    &kept), WPA_LIMIT);
+	assert_int_equal(admit(wp, "2001:db8:2::/64", "d.example", 0, &retry,
+	    &kept), WPA_LIMIT);
+	assert_int_equal(admit(wp, "2001:db8:3::/64", "d.example", 0, &retry,
+	    &kept), WPA_LIMIT);
+	assert_int_equal(admit(wp, "2001:db8:4::/64", "d.example", 0, &retry,
+	    &kept), WPA_LIMIT);
+	assert_int_equal(retry, 450);
 	web_probe_free(wp);
 	free(cfg);
 }
