@@ -27,6 +27,7 @@
 #include "log.h"
 #include "names.h"
 #include "plan.h"
+#include "probe_cmd.h"
 #include "purge_cmd.h"
 #include "report.h"
 #include "store.h"
@@ -82,6 +83,7 @@ static int	cmd_names(const struct config *, const struct cmd_args *);
 static int	cmd_plan(const struct config *, const struct cmd_args *);
 static int	cmd_purge(const struct config *, const struct cmd_args *);
 static int	cmd_backup(const struct config *, const struct cmd_args *);
+static int	cmd_probe(const struct config *, const struct cmd_args *);
 
 /* --out is required wherever it is an option. */
 static const struct option certs_opts[] = {
@@ -116,10 +118,13 @@ static const struct command commands[] = {
 	{ "report", cmd_report, CMD_CONFIG, NULL, "ID [--format "
 	    "text|json|html] [--verbose] [--out FILE]" },
 	{ "export", cmd_export, CMD_CONFIG, NULL, "--format csv|jsonl "
-	    "[--what deliveries|connections|verdicts] [--since DATE] "
-	    "[--anonymize] [--out FILE]" },
+	    "[--what deliveries|connections|verdicts|probes|probe-findings] "
+	    "[--since DATE] [--anonymize] [--out FILE]" },
 	{ "purge", cmd_purge, CMD_CONFIG, NULL, "--older-than DAYS [--dry-run]" },
 	{ "backup", cmd_backup, CMD_CONFIG, NULL, "FILE [--force]" },
+	{ "probe", cmd_probe, CMD_CONFIG, NULL, "DOMAIN [--format "
+	    "text|json|html] [--ipv4-only|--ipv6-only] [--timeout S] "
+	    "[--resolver ADDR[:PORT]] [--port N]" },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -386,6 +391,12 @@ static int
 cmd_backup(const struct config *cfg, const struct cmd_args *a)
 {
 	return backup_main(cfg, a->argc, a->argv, stderr);
+}
+
+static int
+cmd_probe(const struct config *cfg, const struct cmd_args *a)
+{
+	return probe_cmd_main(cfg, a->argc, a->argv, stderr);
 }
 
 int

@@ -203,3 +203,32 @@ FROM connection_attribution a
 JOIN tests s ON instr(' ' || a.candidates || ' ', ' ' || s.id || ' ') > 0
 JOIN connections c ON c.id = a.connection_id
 WHERE a.reason = 'ambiguous';
+
+-- Every MX address of every probe (schema/021_probes.sql), with the
+-- probe's domain and grade: one row per probe host, a probe that found
+-- no address (null MX, no MX, an error) as one row with NULL host
+-- columns.  The findings are counted by severity; probe_findings lists
+-- them (docs/probe.md names every key).
+DROP VIEW IF EXISTS v_probes;
+CREATE VIEW v_probes AS
+SELECT p.id AS probe_id, p.domain,
+	datetime(p.started, 'unixepoch') AS started,
+	datetime(p.finished, 'unixepoch') AS finished,
+	p.grade, p.score, p.error, p.null_mx, p.implicit_mx, p.dnssec,
+	p.mta_sts_mode, p.dmarc_policy, p.spf_lookups,
+	h.id AS host_id, h.mx, h.preference, h.addr, h.family, h.reachable,
+	h.stop, h.ptr, h.fcrdns, h.banner_name, h.starttls, h.tls,
+	h.tls_version, h.tls_cipher, h.tls_group, h.tls10, h.tls11, h.tls12,
+	h.tls13, h.weak_classes, h.cert_cn, h.cert_issuer, h.cert_key_type,
+	h.cert_key_bits, h.cert_sig_alg,
+	datetime(h.cert_not_after, 'unixepoch') AS cert_not_after,
+	h.chain_valid, h.name_match, h.dane, h.sts_match, h.open_relay,
+	h.recipient_filtering, h.greylisting, h.spf_checked,
+	(SELECT count(*) FROM probe_findings f WHERE f.probe_id = p.id
+	    AND f.severity = 'critical') AS findings_critical,
+	(SELECT count(*) FROM probe_findings f WHERE f.probe_id = p.id
+	    AND f.severity = 'bad') AS findings_bad,
+	(SELECT count(*) FROM probe_findings f WHERE f.probe_id = p.id
+	    AND f.severity = 'warn') AS findings_warn
+FROM probes p
+LEFT JOIN probe_hosts h ON h.probe_id = p.id;

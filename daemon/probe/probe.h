@@ -352,6 +352,11 @@ const char	*probe_tlsv_name(enum probe_tlsv);	/* TLSv1.0 ... */
 const char	*probe_weak_name(enum probe_weak);	/* null export ... */
 const char	*probe_dane_name(enum probe_dane);	/* none match ... */
 const char	*probe_sev_name(enum probe_sev);	/* good info ... */
+/*
+ * The I-th ESMTP extension of the PX_* bits, its bit in *BIT: "SIZE",
+ * "PIPELINING", ...; NULL past the last (probe_json.c).
+ */
+const char	*probe_ext_name(size_t i, unsigned int *bit);
 
 /*
  * The whole probe of OPTS->domain into *OUT (the caller's:

@@ -1,7 +1,8 @@
 /*
- * mailscope export: streams v_deliveries or v_connections, one row
- * stepped and written at a time, or the verdicts of every test, one test
- * loaded and judged at a time (report_load(), report_build()), as CSV
+ * mailscope export: streams v_deliveries, v_connections, v_probes or the
+ * probes' findings, one row stepped and written at a time, or the
+ * verdicts of every test, one test loaded and judged at a time
+ * (report_load(), report_build()), as CSV
  * (RFC 4180) or JSON Lines.  Runs in the tool, single-threaded; its own
  * read-only connection and one prepared SELECT per kind
  * (docs/design-notes.md, "export").
@@ -34,7 +35,8 @@
 #include "text.h"
 
 #define EXPORT_USAGE	"usage: mailscope [-c FILE] export --format csv|jsonl " \
-			"[--what deliveries|connections|verdicts] " \
+			"[--what deliveries|connections|verdicts|probes|" \
+			"probe-findings] " \
 			"[--since DATE] [--anonymize] [--out FILE]\n"
 #define EXPORT_KEYLEN	32	/* the per-export pseudonym key */
 #define EXPORT_PSEUDO	16	/* hex digits of a pseudonym */
@@ -100,6 +102,15 @@ static const struct export_kind export_kinds[] = {
 	    "WHERE id IS NOT NULL AND (?1 IS NULL OR "
 	    "datetime(created, 'unixepoch') >= ?1) ORDER BY created, id",
 	    export_verdicts },
+	/* mailscope probe (schema/021_probes.sql): a row per address */
+	{ "probes", "SELECT * FROM v_probes WHERE ?1 IS NULL OR "
+	    "started >= ?1 ORDER BY probe_id, host_id", export_view },
+	{ "probe-findings", "SELECT f.probe_id, p.domain,"
+	    " datetime(p.started, 'unixepoch') AS started, p.grade, p.score,"
+	    " f.key, f.severity, f.mx, f.addr, f.summary, f.evidence"
+	    " FROM probe_findings f JOIN probes p ON p.id = f.probe_id"
+	    " WHERE ?1 IS NULL OR datetime(p.started, 'unixepoch') >= ?1"
+	    " ORDER BY f.probe_id, f.id", export_view },
 };
 #define EXPORT_NKINDS	(sizeof(export_kinds) / sizeof(export_kinds[0]))
 
@@ -653,8 +664,8 @@ export_main(const struct config *cfg, int argc, char *argv[], FILE *err)
 					break;
 			if (i == EXPORT_NKINDS) {
 				fprintf(err, "mailscope: bad --what '%s' "
-				    "(deliveries, connections or verdicts)\n",
-				    optarg);
+				    "(deliveries, connections, verdicts, probes "
+				    "or probe-findings)\n", optarg);
 				return 2;
 			}
 			kind = &export_kinds[i];

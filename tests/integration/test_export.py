@@ -1,7 +1,7 @@
 """mailscope export: CSV (RFC 4180) and JSON Lines of v_deliveries and
 v_connections, and of the verdicts of every test (equal to what
-`mailscope report` says), --since, --anonymize, usage errors, constant
-memory."""
+`mailscope report` says), of v_probes and the probes' findings (`mailscope
+probe`), --since, --anonymize, usage errors, constant memory."""
 
 import csv
 import datetime
@@ -404,6 +404,97 @@ class ExportVerdicts(ExportCase):
         self.assertLess(hwm, max_rss(), "max RSS %d bytes" % hwm)
         self.assertGreater(hwm, 0)
         self.assertEqual(json.loads(head.split(b"\n")[0])["test_id"], self.t1["id"])
+
+
+PROBE_FINDING_COLUMNS = ["probe_id", "domain", "started", "grade", "score", "key",
+                         "severity", "mx", "addr", "summary", "evidence"]
+
+
+def fill_probes(dst):
+    """Two probes a day apart: one of two addresses with findings, one of
+    a null MX domain (no address: one row of v_probes)."""
+    dst.execute("INSERT INTO probes (id, domain, started, finished, grade, score, "
+                "result_json) VALUES (1, 'good.example', 1796637600, 1796637602.5, "
+                "'B', 75, '{}')")
+    dst.execute("INSERT INTO probes (id, domain, started, finished, null_mx, "
+                "result_json) VALUES (2, 'nomail.example', 1796724000, 1796724001, 1, '{}')")
+    for i, (addr, fam) in enumerate((("192.0.2.10", 4), ("2001:db8::1", 6))):
+        dst.execute("INSERT INTO probe_hosts (probe_id, mx, preference, addr, family, "
+                    "reachable, stop, starttls, tls, tls_version, cert_cn, banner) "
+                    "VALUES (1, 'mx1.good.example', 10, ?, ?, 1, 'done', 1, 1, 'TLSv1.3', "
+                    "'mx1.good.example', ?)", (addr, fam, HOSTILE_FROM + str(i)))
+    dst.executemany("INSERT INTO probe_findings (probe_id, key, severity, mx, addr, summary, "
+                    "evidence) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ((1, "dane_nomatch", "bad", "mx1.good.example", "192.0.2.10",
+                      "no TLSA record matches", "DNS _25._tcp.mx1.good.example TLSA\n  3 1 1 ab"),
+                     (1, "tlsrpt_missing", "info", None, None, "no TLS-RPT record", None),
+                     (2, "null_mx", "info", None, None, "nomail.example accepts no mail",
+                      "DNS nomail.example MX: noerror")))
+
+
+class ExportProbes(ExportCase):
+    """--what probes (v_probes) and --what probe-findings over rows of
+    schema 021 written into a copy of the store."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.conf = copy_store(cls.d, fill_probes)
+
+    def export_probes(self, *args):
+        # bytes: CSV's CRLF as written
+        cp = subprocess.run([MAILSCOPE, "-c", self.conf, "export"] + list(args),
+                            capture_output=True, timeout=harness.deadline(30))
+        err = cp.stderr.decode(errors="replace")
+        if cp.returncode != 0 or harness.sanitizer_report(err):
+            self.fail("export %s: exit %d\n%s" % (" ".join(args), cp.returncode, err))
+        return cp.stdout
+
+    def copy_rows(self, sql):
+        con = sqlite3.connect(os.path.join(self.d.dir, "big.db"))    # copy_store's
+        con.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con.execute(sql)]
+        finally:
+            con.close()
+
+    def test_probes_equal_v_probes_in_both_formats(self):
+        rows = self.copy_rows("SELECT * FROM v_probes ORDER BY probe_id, host_id")
+        self.assertEqual(len(rows), 3)
+        self.assertEqual([(r["domain"], r["grade"], r["addr"]) for r in rows],
+                         [("good.example", "B", "192.0.2.10"),
+                          ("good.example", "B", "2001:db8::1"),
+                          ("nomail.example", None, None)])
+        self.assertEqual(rows[0]["findings_bad"], 1)
+        got = self.jsonl_rows(self.export_probes("--format", "jsonl", "--what", "probes"))
+        self.assertEqual(got, rows)
+        self.assertEqual([list(r) for r in got], [list(r) for r in rows])
+        header, got = self.csv_rows(self.export_probes("--format", "csv", "--what", "probes"))
+        self.assertEqual(header, list(rows[0].keys()))
+        self.assertEqual(got, [{k: as_csv(v) for k, v in r.items()} for r in rows])
+
+    def test_probe_findings_and_since(self):
+        got = self.jsonl_rows(self.export_probes("--format", "jsonl", "--what",
+                                                 "probe-findings"))
+        self.assertEqual([list(r) for r in got], [PROBE_FINDING_COLUMNS] * 3)
+        self.assertEqual([(r["probe_id"], r["key"], r["severity"], r["addr"]) for r in got],
+                         [(1, "dane_nomatch", "bad", "192.0.2.10"),
+                          (1, "tlsrpt_missing", "info", None),
+                          (2, "null_mx", "info", None)])
+        self.assertEqual(got[0]["started"], "2026-12-07 10:00:00")
+        self.assertEqual(got[0]["evidence"], "DNS _25._tcp.mx1.good.example TLSA\n  3 1 1 ab")
+        later = self.jsonl_rows(self.export_probes("--format", "jsonl", "--what",
+                                                   "probe-findings", "--since", "2026-12-08"))
+        self.assertEqual([r["key"] for r in later], ["null_mx"])
+        later = self.jsonl_rows(self.export_probes("--format", "jsonl", "--what", "probes",
+                                                   "--since", "2026-12-08T10:00Z"))
+        self.assertEqual([r["domain"] for r in later], ["nomail.example"])
+        # --anonymize: a finding's free text goes, the rest stays
+        anon = self.jsonl_rows(self.export_probes("--format", "jsonl", "--what",
+                                                  "probe-findings", "--anonymize"))
+        self.assertEqual([r["summary"] for r in anon], [None] * 3)
+        self.assertEqual([{k: v for k, v in r.items() if k != "summary"} for r in anon],
+                         [{k: v for k, v in r.items() if k != "summary"} for r in got])
 
 
 class ExportNoDatabase(ConfigCase):

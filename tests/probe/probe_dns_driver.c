@@ -20,33 +20,6 @@
 #include "probe.h"
 #include "resolver.h"
 
-/*
- * Until the other probe files are in the library, probe.c's probe_run()
- * needs these; weak, so that the real ones win when they are linked.
- */
-__attribute__((weak)) int
-probe_smtp(struct event_base *b, const struct probe_opts *o,
-    struct probe_result *r)
-{
-	(void)b;
-	(void)o;
-	(void)r;
-	return 0;
-}
-
-__attribute__((weak)) int
-probe_grade(struct probe_result *r)
-{
-	(void)r;
-	return 0;
-}
-
-__attribute__((weak)) void
-probe_cert_clear(struct probe_cert *c)
-{
-	(void)c;
-}
-
 static void
 put(const char *key, const char *v)
 {
