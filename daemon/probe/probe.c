@@ -40,6 +40,7 @@ probe_result_new(const char *domain)
 			r->domain[i] += 'a' - 'A';
 	if (i > 1 && r->domain[i - 1] == '.')
 		r->domain[i - 1] = '\0';
+	r->port = 25;		/* probe_run() sets the one probed */
 	r->dnssec = PT_UNKNOWN;
 	r->spf.lookups = -1;
 	r->dmarc.pct = 100;
@@ -392,6 +393,7 @@ probe_run(const struct probe_opts *o, struct probe_result **out)
 	if ((*out = r = probe_result_new(o->domain)) == NULL)
 		return -1;
 	r->started = clock_now();
+	r->port = o->port;
 	if ((res = probe_resolver(o, r)) == NULL)
 		goto done;
 	if (probe_dns(res, o, r) == -1 || keep_allowed(o, r) == -1 ||

@@ -286,6 +286,7 @@ struct probe_result {
 	double		 started;
 	double		 finished;
 	char		*resolver;	/* what answered, as given or found */
+	unsigned int	 port;		/* the SMTP port probed (25) */
 	struct probe_dnsq mx_q;
 	int		 null_mx;	/* RFC 7505 "0 ." */
 	int		 implicit_mx;	/* no MX: the domain itself (RFC 5321

@@ -47,6 +47,7 @@ static const struct grade_rule {
 	{ "tls_version_old", PF_BAD, 20 },
 	{ "tls10_accepted", PF_WARN, 5 },
 	{ "tls11_accepted", PF_WARN, 5 },
+	{ "tls_cbc_negotiated", PF_WARN, 5 },
 	{ "tls13_supported", PF_GOOD, 0 },
 	{ "weak_null", PF_BAD, 20 },
 	{ "weak_export", PF_BAD, 20 },
@@ -479,7 +480,8 @@ grade_reach(struct grade *g, const struct probe_mx *mx,
 	switch (a->stop) {
 	case PSTOP_CONNECT:
 		f = add(g, "mx_unreachable", mx->name, a->addr, "no SMTP "
-		    "connection to %s (%s) on port 25", a->addr, mx->name);
+		    "connection to %s (%s) on port %u", a->addr, mx->name,
+		    g->r->port);
 		ev(g, f, "%s", str(a->stop_detail));
 		return;
 	case PSTOP_BANNER:
@@ -573,6 +575,14 @@ grade_versions(struct grade *g, const struct probe_mx *mx,
 		f = add(g, "tls11_accepted", mx->name, a->addr, "%s accepts "
 		    "TLS 1.1 (deprecated, RFC 8996)", a->addr);
 		ev(g, f, "TLSv1.1: %s", str(a->versions[PV_TLS11].detail));
+	}
+	/* RFC 9325 4.2: AEAD suites; the main hello offers them first */
+	if (a->tls_cipher != NULL && strstr(a->tls_cipher, "_CBC_") != NULL) {
+		f = add(g, "tls_cbc_negotiated", mx->name, a->addr, "%s "
+		    "negotiated a CBC suite although AEAD suites were offered",
+		    a->addr);
+		ev(g, f, "negotiated %s %s", str(a->tls_version),
+		    a->tls_cipher);
 	}
 	if (a->versions[PV_TLS13].accepted == PT_YES) {
 		f = add(g, "tls13_supported", mx->name, a->addr, "%s supports "

@@ -382,6 +382,7 @@ probe_json(FILE *fp, const struct probe_result *r)
 	    json_null(), &err);
 	put(root, "error", jstr(r->error), &err);
 	put(root, "resolver", jstr(r->resolver), &err);
+	put(root, "port", json_integer(r->port), &err);
 	put(root, "mx_query", dnsq(&r->mx_q, &err), &err);
 	put(root, "null_mx", json_boolean(r->null_mx), &err);
 	put(root, "implicit_mx", json_boolean(r->implicit_mx), &err);

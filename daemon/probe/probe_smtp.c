@@ -964,7 +964,8 @@ static int
 conn_handshake(struct conn *c)
 {
 	char why[300];
-	int r, e;
+	unsigned long err;
+	int r, e, ours;
 
 	ERR_clear_error();
 	errno = 0;
@@ -980,12 +981,22 @@ conn_handshake(struct conn *c)
 		event_add(c->ev_write, NULL);
 		return 0;
 	}
+	/* our own bound on the server's certificates: it says nothing of
+	   what the server accepts */
+	err = ERR_peek_error();
+	ours = ERR_GET_LIB(err) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(err) == SSL_R_EXCESSIVE_MESSAGE_SIZE;
 	ssl_why(why, sizeof(why), e, r);
 	/* a refused handshake is evidence, not a warning */
 	log_debug("probe %s: %s handshake failed: %s", c->t->a->addr,
 	    kind_names[c->kind], why);
 	if (!main_kind(c)) {
-		try_result(c, PT_NO, "%s", why);
+		if (ours)
+			try_result(c, PT_UNKNOWN, "not judged: the server's "
+			    "certificates exceed the probe's %d bytes (%s)",
+			    CERT_LIST_MAX, why);
+		else
+			try_result(c, PT_NO, "%s", why);
 		conn_end(c);
 		return -1;
 	}

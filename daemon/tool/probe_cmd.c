@@ -105,7 +105,7 @@ probe_cmd_main(const struct config *cfg, int argc, char *argv[], FILE *err)
 	int			 ch, rv;
 
 	probe_opts_default(&o, cfg);
-	optind = 1;
+	optind = 0;	/* glibc: a new scan, operands before options too */
 	while ((ch = getopt_long(argc, argv, "", probe_longopts, NULL)) !=
 	    -1) {
 		switch (ch) {

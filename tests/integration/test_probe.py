@@ -634,6 +634,16 @@ class ProbeGrades(unittest.TestCase):
                       + want.get("absent", [])):
                 self.assertIn(k, documented, domain)
 
+    def test_docs_probe_md_has_the_lab_table(self):
+        """docs/probe.md's table of the lab's grades is the one the
+        expectations print."""
+        with open(os.path.join(harness.SRCDIR, "docs", "probe.md")) as f:
+            text = f.read()
+        m = re.search(r"<!-- probelab table: begin -->\n(.*?)<!-- probelab "
+                      r"table: end -->", text, re.S)
+        self.assertIsNotNone(m, "docs/probe.md lacks the probelab table")
+        self.assertEqual(m.group(1), probelab.markdown_table())
+
     def test_json_valid_against_the_schema(self):
         """Every probe's JSON against docs/probe.schema.json."""
         import jsonschema

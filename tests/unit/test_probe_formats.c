@@ -358,10 +358,7 @@ write_json(const struct probe_result *r, const char *dir, const char *name)
 
 static const char validate_py[] =
 	"import glob, json, sys\n"
-	"try:\n"
-	"    import jsonschema\n"
-	"except ImportError:\n"
-	"    sys.exit(77)\n"
+	"import jsonschema\n"
 	"schema = json.load(open(sys.argv[1]))\n"
 	"jsonschema.Draft202012Validator.check_schema(schema)\n"
 	"v = jsonschema.Draft202012Validator(schema)\n"
@@ -421,9 +418,8 @@ json_validates_against_docs_schema(void **state)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		print_message("could not remove %s\n", dir);
+	/* python3-jsonschema is contrib/install-deps': missing, it fails */
 	assert_true(WIFEXITED(st));
-	if (WEXITSTATUS(st) == 77)
-		skip();	/* no python3-jsonschema */
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
