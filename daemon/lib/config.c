@@ -69,6 +69,10 @@
 #define DEF_ATTRIBUTION_WINDOW_MS	(24 * 3600 * 1000ULL)
 #define DEF_TESTS_PER_CLIENT	10	/* new tests per period, one client */
 #define DEF_TESTS_TOTAL		600	/* and from everyone */
+#define DEF_PROBES_PER_CLIENT	10	/* web probes an hour, one client */
+#define DEF_PROBES_PER_DOMAIN	6	/* ... of one target domain */
+#define DEF_PROBES_TOTAL	60	/* ... from everyone */
+#define DEF_PROBE_PORT		25	/* RFC 5321 4.5.4.2 */
 #define DEF_DNS_RRL_RATE	200	/* UDP answers/s per /24, /56 (NSD's) */
 #define DEF_DNS_RRL_SLIP	2	/* every 2nd limited one TC=1 (NSD's) */
 #define DEF_DNS_RRL_TOTAL	10000	/* UDP answers/s from everyone */
@@ -111,7 +115,11 @@ enum kind {
 	KIND_FILES,		/* list of paths, checked when all is read */
 	KIND_PROTOCOLS,		/* int min; off2: int max */
 	KIND_CIPHERS,
-	KIND_DNS_TRUNCATE	/* enum dns_truncate: off | mx */
+	KIND_DNS_TRUNCATE,	/* enum dns_truncate: off | mx */
+	KIND_BOOL,		/* int: on|yes 1, off|no 0 */
+	KIND_PORT,		/* unsigned, 1 .. 65535 */
+	KIND_DOMAINS		/* char ** of domains; off2: its count;
+				   appended when repeated */
 };
 
 #define REQUIRED	0x01
@@ -213,6 +221,16 @@ static const struct keydef keys[] = {
 	{ SECT_WEB, "tests_period", KIND_DURATION_POS, W(tests_period_ms), 0,
 	    0 },
 	{ SECT_WEB, "acme_dir", KIND_PATH, W(acme_dir), 0, 0 },
+	{ SECT_WEB, "probe", KIND_BOOL, W(probe), 0, 0 },
+	{ SECT_WEB, "probe_private", KIND_BOOL, W(probe_private), 0, 0 },
+	{ SECT_WEB, "probes_per_client", KIND_COUNT, W(probes_per_client), 0,
+	    0 },
+	{ SECT_WEB, "probes_per_domain", KIND_COUNT, W(probes_per_domain), 0,
+	    0 },
+	{ SECT_WEB, "probes_total", KIND_COUNT, W(probes_total), 0, 0 },
+	{ SECT_WEB, "probe_port", KIND_PORT, W(probe_port), 0, 0 },
+	{ SECT_WEB, "probe_opt_out", KIND_DOMAINS, W(probe_opt_out),
+	    W(nprobe_opt_out), REPEATABLE },
 
 	{ SECT_ZONES, "ns", KIND_NS, Z(ns), Z(nns), 0 },
 	{ SECT_ZONES, "ns6", KIND_NS6, Z(ns6), Z(nns6), 0 },
@@ -1117,6 +1135,48 @@ set_mailbox(struct parser *p, void *base, const struct keydef *kd,
 	return 0;
 }
 
+/*
+ * A list of domain names (probe_opt_out): each token a DNS name,
+ * lowercased, without its final dot; appended to what earlier lines of
+ * the key gave.
+ */
+static int
+set_domains(struct parser *p, void *base, const struct keydef *kd,
+    const char *value)
+{
+	char ***vp = (char ***)((char *)base + kd->off);
+	size_t *np = (size_t *)((char *)base + kd->off2);
+	const char *tok, *s = value, *last;
+	char *name, **v;
+	size_t len;
+	int rc = 0;
+
+	while ((tok = next_token(&s, &len)) != NULL) {
+		if ((name = xstrndup(p, tok, len)) == NULL)
+			return -1;
+		/* RFC 3696 2: a top-level label of digits is an address */
+		if (canon_dns_name(name)) {
+			last = strrchr(name, '.');
+			last = last != NULL ? last + 1 : name;
+		} else
+			last = "";
+		if (last[strspn(last, "0123456789")] == '\0') {
+			bad_value(p, kd, tok, len, "not a DNS name");
+			free(name);
+			rc = -1;
+			continue;
+		}
+		if ((v = reallocarray(*vp, *np + 1, sizeof(*v))) == NULL) {
+			free(name);
+			p->nomem = 1;
+			return -1;
+		}
+		*vp = v;
+		v[(*np)++] = name;
+	}
+	return rc;
+}
+
 /* Checks VALUE for key KD and stores it in BASE; 0 or -1 (reported). */
 static int
 set_value(struct parser *p, void *base, const struct keydef *kd,
@@ -1213,6 +1273,24 @@ set_value(struct parser *p, void *base, const struct keydef *kd,
 		else
 			return reject(p, kd, value, "expected off or mx");
 		return 0;
+	case KIND_BOOL:
+		if (strcmp(value, "on") == 0 || strcmp(value, "yes") == 0)
+			*(int *)field = 1;
+		else if (strcmp(value, "off") == 0 || strcmp(value, "no") == 0)
+			*(int *)field = 0;
+		else
+			return reject(p, kd, value, "expected on, off, yes or "
+			    "no");
+		return 0;
+	case KIND_PORT:
+		s = value;
+		if (parse_number(&s, 65535, &n) == -1 || *s != '\0' || n == 0)
+			return reject(p, kd, value,
+			    "expected a port from 1 to 65535");
+		*(unsigned *)field = (unsigned)n;
+		return 0;
+	case KIND_DOMAINS:
+		return set_domains(p, base, kd, value);
 	}
 	/* the string kinds, checked: stored as written */
 	set_string(base, kd, xstrdup(p, value));
@@ -1733,6 +1811,35 @@ check_host(struct parser *p, struct host_conf *h, struct sect_state *st)
 }
 
 /* What can only be checked when the whole file is read. */
+/*
+ * The web's probes: what only a lab should have is said.  A probe port
+ * other than 25 or private addresses would let strangers point this
+ * server at what is behind it (docs/api.md).
+ */
+static void
+check_web_probe(struct parser *p)
+{
+	const struct web_conf *wc = &p->cfg->web;
+	int line, bad;
+
+	if (!wc->probe)
+		return;
+	/* probe_run()'s rule: "off" is the daemon's, a probe needs DNS */
+	if (p->cfg->resolver != NULL && strcmp(p->cfg->resolver, "off") == 0)
+		diag(p, key_line(&p->web, SECT_WEB, "probe", NULL), 0,
+		    "probe = on with resolver = off: the web's probes look "
+		    "names up with the system's resolver (/etc/resolv.conf)");
+	line = key_line(&p->web, SECT_WEB, "probe_private", &bad);
+	if (wc->probe_private && !bad)
+		diag(p, line, 0, "probe_private = yes: probes from the web "
+		    "may connect to loopback and private addresses (labs "
+		    "only)");
+	line = key_line(&p->web, SECT_WEB, "probe_port", &bad);
+	if (wc->probe_port != DEF_PROBE_PORT && !bad)
+		diag(p, line, 0, "probe_port = %u: probes from the web go "
+		    "to that port, not to 25 (labs only)", wc->probe_port);
+}
+
 static void
 config_check(struct parser *p)
 {
@@ -1752,6 +1859,7 @@ config_check(struct parser *p)
 		    &cfg->web.key);
 		resolve_key(p, &p->web, SECT_WEB, "acme_dir",
 		    &cfg->web.acme_dir);
+		check_web_probe(p);
 	}
 	if (cfg->dns.present) {
 		check_required(p, &p->dns, SECT_DNS, "[dns]");
@@ -1862,6 +1970,10 @@ config_new(struct parser *p, const char *file)
 	cfg->attribution_window_ms = DEF_ATTRIBUTION_WINDOW_MS;
 	cfg->web.tests_per_client = DEF_TESTS_PER_CLIENT;
 	cfg->web.tests_total = DEF_TESTS_TOTAL;
+	cfg->web.probes_per_client = DEF_PROBES_PER_CLIENT;
+	cfg->web.probes_per_domain = DEF_PROBES_PER_DOMAIN;
+	cfg->web.probes_total = DEF_PROBES_TOTAL;
+	cfg->web.probe_port = DEF_PROBE_PORT;
 	cfg->dns.rrl_rate = DEF_DNS_RRL_RATE;
 	cfg->dns.rrl_slip = DEF_DNS_RRL_SLIP;
 	cfg->dns.rrl_total = DEF_DNS_RRL_TOTAL;
@@ -1951,6 +2063,9 @@ config_free(struct config *cfg)
 	free(cfg->web.certificate);
 	free(cfg->web.key);
 	free(cfg->web.acme_dir);
+	for (i = 0; i < cfg->web.nprobe_opt_out; i++)
+		free(cfg->web.probe_opt_out[i]);
+	free(cfg->web.probe_opt_out);
 	free(cfg->dns.listen);
 	free(cfg->dns.zones);
 	free_ns(cfg->zones.ns, cfg->zones.nns);

@@ -69,6 +69,19 @@ struct web_conf {
 	uint64_t		 tests_period_ms;	/* default 1 h */
 	char			*acme_dir;	/* owned: ACME HTTP-01 files;
 						   NULL: none served */
+	/* `mailscope probe` from the web (docs/api.md, web_probe.c) */
+	int			 probe;		/* on: the routes exist */
+	int			 probe_private;	/* yes: non-global addresses
+						   are probed (labs, tests) */
+	unsigned		 probes_per_client; /* an hour, client /24 or
+						   /64, default 10 */
+	unsigned		 probes_per_domain; /* an hour, target domain,
+						   default 6 */
+	unsigned		 probes_total;	/* an hour, everyone, 60 */
+	unsigned		 probe_port;	/* 25; others for labs only */
+	char			**probe_opt_out; /* owned: domains (and their
+						   subdomains) never probed */
+	size_t			 nprobe_opt_out;
 };
 
 /* [dns] truncate: UDP answers for A/AAAA of mx-<id>.dns.<base> (dnsd.c). */

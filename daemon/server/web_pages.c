@@ -1,6 +1,6 @@
 /*
- * The web's own pages: the start page, the error pages, and the script
- * the pages load from /static/ (no inline script: the CSP allows only
+ * The web's own pages: the start page, the probe's form page, the error
+ * pages, and the script the pages load from /static/ (no inline script: the CSP allows only
  * 'self' and the hash of report_html_style()).  Text is escaped by the
  * report's one HTML escaper.  Pure; any thread.
  */
@@ -174,8 +174,22 @@ page_end(FILE *fp)
 	return fflush(fp) == EOF || ferror(fp) ? -1 : 0;
 }
 
+/* The probe's form: a GET, so that the result page has an address. */
+static void
+probe_form(FILE *fp)
+{
+	fputs("<form method=\"get\" action=\"/probe\" class=\"actions\">\n"
+	    "<label for=\"probe-domain\">Domain</label>\n"
+	    "<input id=\"probe-domain\" name=\"domain\" type=\"text\" "
+	    "required maxlength=\"253\" autocomplete=\"off\" "
+	    "autocapitalize=\"none\" spellcheck=\"false\" "
+	    "placeholder=\"example.org\">\n"
+	    "<button type=\"submit\">Probe its mail servers</button>\n"
+	    "</form>\n", fp);
+}
+
 int
-web_page_home(FILE *fp, const char *script_src)
+web_page_home(FILE *fp, const char *script_src, int probe)
 {
 	page_head(fp, "mailscope: how does your mail server send?",
 	    script_src);
@@ -198,6 +212,46 @@ web_page_home(FILE *fp, const char *script_src)
 	    "<code>POST /api/tests</code> starts a test, "
 	    "<code>GET /api/tests/ID</code> answers its report in JSON; "
 	    "docs/api.md in mailscope's source describes it.</p>\n", fp);
+	if (probe) {
+		fputs("<h2>How does your mail server receive?</h2>\n"
+		    "<p>A probe connects to the mail servers of a domain, "
+		    "as a sender would, and grades what it finds: "
+		    "<a href=\"/probe\">more about probes</a>.</p>\n", fp);
+		probe_form(fp);
+	}
+	return page_end(fp);
+}
+
+int
+web_page_probe(FILE *fp)
+{
+	page_head(fp, "mailscope: how does a domain receive mail?", NULL);
+	fputs("<header>\n<h1>mailscope probe</h1>\n<p class=\"meta\">How "
+	    "does a domain receive mail?</p>\n</header>\n"
+	    "<main id=\"probe\">\n"
+	    "<p>A probe looks up a domain's MX hosts and connects to each "
+	    "of their addresses on port 25, as a sender would: it reads "
+	    "the banner and the EHLO reply, starts TLS with every protocol "
+	    "version and checks the certificate, DANE and MTA-STS, and asks "
+	    "whether the server takes mail for the domain's postmaster, for "
+	    "a made-up address and for a domain of someone else (an open "
+	    "relay). It never sends a message: every dialogue ends with "
+	    "RSET and QUIT before DATA. The result is a grade from A+ to F "
+	    "with the evidence of each finding; this server keeps it.</p>\n",
+	    fp);
+	probe_form(fp);
+	fputs("<p>A network can ask for a few probes an hour, and a "
+	    "domain is probed a few times an hour at most: beyond that its "
+	    "latest result is shown.</p>\n"
+	    "<p>Owners who do not want their domain probed from here "
+	    "publish a TXT record <code>opt-out</code> at "
+	    "<code>_mailscope-probe.</code> followed by the domain, for "
+	    "example <code>_mailscope-probe.example.org. TXT "
+	    "\"opt-out\"</code>; it covers the domain's subdomains "
+	    "too.</p>\n"
+	    "<p class=\"meta\">Programs use <code>GET /api/probe/DOMAIN</code>"
+	    ", which answers the result in JSON; docs/api.md in "
+	    "mailscope's source describes it.</p>\n", fp);
 	return page_end(fp);
 }
 

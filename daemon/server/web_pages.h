@@ -11,10 +11,18 @@
 
 /*
  * The start page: what mailscope measures, a form that POSTs to /tests
- * (works without script), where the API is described.  SCRIPT_SRC: the
- * URL of web_script() (NULL: no <script>).  0, or -1 on an output error.
+ * (works without script), where the API is described; with PROBE, the
+ * form of a probe too.  SCRIPT_SRC: the URL of web_script() (NULL: no
+ * <script>).  0, or -1 on an output error.
  */
-int		 web_page_home(FILE *fp, const char *script_src);
+int		 web_page_home(FILE *fp, const char *script_src, int probe);
+
+/*
+ * The page of /probe: what a probe does and does not do, its form (GET
+ * /probe?domain=D, no script), the limits and how an owner opts out.
+ * 0, or -1 on an output error.
+ */
+int		 web_page_probe(FILE *fp);
 
 /*
  * A small page for HTTP status STATUS (404, 429, 503 ...) with TITLE and

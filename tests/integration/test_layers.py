@@ -24,7 +24,7 @@ LAYERS = {
     "probe": (["daemon/probe"], "libms_probe_a_CPPFLAGS",
               ["lib", "analysis", "report", "probe"]),
     "server": (["daemon/server"], "libms_server_a_CPPFLAGS",
-               ["lib", "analysis", "report", "server"]),
+               ["lib", "analysis", "report", "probe", "server"]),
     "tool": (["daemon/tool", "zones", "certs"], "libms_tool_a_CPPFLAGS",
              ["lib", "analysis", "report", "probe", "tool"]),
 }

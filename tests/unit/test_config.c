@@ -1475,6 +1475,105 @@ web_keys_load_with_their_defaults(void **state)
 	    "(must be more than 0)\n");
 }
 
+/* [web]'s probes: off by default, their limits, the opt-out list. */
+static void
+web_probe_keys_load_with_their_defaults(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = assert_loads(GLOBAL
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n", "", 0);
+	assert_int_equal(cfg->web.probe, 0);
+	assert_int_equal(cfg->web.probe_private, 0);
+	assert_int_equal(cfg->web.probes_per_client, 10);
+	assert_int_equal(cfg->web.probes_per_domain, 6);
+	assert_int_equal(cfg->web.probes_total, 60);
+	assert_int_equal(cfg->web.probe_port, 25);
+	assert_int_equal(cfg->web.nprobe_opt_out, 0);
+	config_free(cfg);
+
+	/* a lab's: private addresses and another port are said */
+	cfg = assert_loads(GLOBAL
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n"
+	    "probe = on\n"
+	    "probe_private = yes\n"
+	    "probes_per_client = 3\n"
+	    "probes_per_domain = 2\n"
+	    "probes_total = 100\n"
+	    "probe_port = 2525\n"
+	    "probe_opt_out = Example.NET. owner.test\n"
+	    "probe_opt_out = third.example\n",
+	    "t.conf:10: warning: probe_private = yes: probes from the web "
+	    "may connect to loopback and private addresses (labs only)\n"
+	    "t.conf:14: warning: probe_port = 2525: probes from the web go "
+	    "to that port, not to 25 (labs only)\n", 0);
+	assert_int_equal(cfg->web.probe, 1);
+	assert_int_equal(cfg->web.probe_private, 1);
+	assert_int_equal(cfg->web.probes_per_client, 3);
+	assert_int_equal(cfg->web.probes_per_domain, 2);
+	assert_int_equal(cfg->web.probes_total, 100);
+	assert_int_equal(cfg->web.probe_port, 2525);
+	assert_int_equal(cfg->web.nprobe_opt_out, 3);
+	assert_string_equal(cfg->web.probe_opt_out[0], "example.net");
+	assert_string_equal(cfg->web.probe_opt_out[1], "owner.test");
+	assert_string_equal(cfg->web.probe_opt_out[2], "third.example");
+	config_free(cfg);
+
+	/* the daemon does no lookups, its probes do */
+	cfg = assert_loads(GLOBAL
+	    "resolver = off\n"
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n"
+	    "probe = on\n",
+	    "t.conf:10: warning: probe = on with resolver = off: the web's "
+	    "probes look names up with the system's resolver "
+	    "(/etc/resolv.conf)\n", 0);
+	config_free(cfg);
+
+	/* off: nothing to say about what is not used */
+	cfg = assert_loads(GLOBAL
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n"
+	    "probe = off\n"
+	    "probe_private = yes\n", "", 0);
+	assert_int_equal(cfg->web.probe, 0);
+	config_free(cfg);
+
+	assert_errors(GLOBAL
+	    "[web]\n"
+	    "listen = 127.0.0.1:8443\n"
+	    "certificate = web.pem\n"
+	    "key = web.key\n"
+	    "probe = maybe\n"
+	    "probe_private = 1\n"
+	    "probes_per_domain = 0\n"
+	    "probe_port = 65536\n"
+	    "probe_opt_out = ok.example bad..example 192.0.2.1\n",
+	    "t.conf:9: error: bad value for probe: 'maybe' (expected on, "
+	    "off, yes or no)\n"
+	    "t.conf:10: error: bad value for probe_private: '1' (expected "
+	    "on, off, yes or no)\n"
+	    "t.conf:11: error: bad value for probes_per_domain: '0' "
+	    "(expected a number from 1 to 4294967295)\n"
+	    "t.conf:12: error: bad value for probe_port: '65536' (expected "
+	    "a port from 1 to 65535)\n"
+	    "t.conf:13: error: bad value for probe_opt_out: 'bad..example' "
+	    "(not a DNS name)\n"
+	    "t.conf:13: error: bad value for probe_opt_out: '192.0.2.1' "
+	    "(not a DNS name)\n");
+}
+
 static void
 bad_values_name_the_key_and_quote_the_value(void **state)
 {
@@ -1932,6 +2031,7 @@ main(void)
 		cmocka_unit_test(nul_byte_in_line_reported),
 		cmocka_unit_test(analysis_workers_default_and_bounds),
 		cmocka_unit_test(web_keys_load_with_their_defaults),
+		cmocka_unit_test(web_probe_keys_load_with_their_defaults),
 		cmocka_unit_test(bad_values_name_the_key_and_quote_the_value),
 		cmocka_unit_test(zero_limits_and_timeouts_rejected),
 		cmocka_unit_test(line_max_outside_512_to_65536_rejected),

@@ -1,6 +1,8 @@
 /*
  * Unit tests of the web's own pages (daemon/server/web_pages.c): the
- * start page posts to /tests without script, the error page escapes what
+ * start page posts to /tests without script, the probe's form is a GET
+ * of /probe (on the start page only when probes are on), the error page
+ * escapes what
  * it is given, every page keeps to the CSP (one <style> that is
  * report_html_style(), no inline script, no style attribute, no event
  * handler), and the script builds no markup from strings.
@@ -33,7 +35,7 @@ page(int home, const char *script_src, size_t *len)
 
 	assert_non_null(fp = open_memstream(&buf, len));
 	if (home)
-		assert_int_equal(web_page_home(fp, script_src), 0);
+		assert_int_equal(web_page_home(fp, script_src, 1), 0);
 	else
 		assert_int_equal(web_page_error(fp, 429, HOSTILE, HOSTILE), 0);
 	assert_int_equal(fclose(fp), 0);
@@ -100,6 +102,44 @@ home_posts_to_tests_without_script(void **state)
 }
 
 static void
+probe_form_gets_probe_only_when_on(void **state)
+{
+	static const char form[] = "<form method=\"get\" action=\"/probe\"";
+	char *buf = NULL;
+	size_t len;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(fp = open_memstream(&buf, &len));
+	assert_int_equal(web_page_home(fp, SCRIPT_SRC, 0), 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_null(strstr(buf, "/probe"));
+	free(buf);
+
+	buf = page(1, SCRIPT_SRC, &len);
+	assert_page(buf);
+	assert_int_equal(occurrences(buf, form), 1);
+	assert_non_null(strstr(buf, "name=\"domain\""));
+	free(buf);
+
+	buf = NULL;
+	assert_non_null(fp = open_memstream(&buf, &len));
+	assert_int_equal(web_page_probe(fp), 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_page(buf);
+	assert_null(strstr(buf, "<script"));
+	assert_int_equal(occurrences(buf, form), 1);
+	assert_non_null(strstr(buf, "<label for=\"probe-domain\">"));
+	assert_non_null(strstr(buf, "<input id=\"probe-domain\" "
+	    "name=\"domain\""));
+	/* what it does not do, and how an owner says no */
+	assert_non_null(strstr(buf, "never sends a message"));
+	assert_non_null(strstr(buf, "_mailscope-probe."));
+	assert_non_null(strstr(buf, "GET /api/probe/DOMAIN"));
+	free(buf);
+}
+
+static void
 error_page_escapes_its_text(void **state)
 {
 	static const char want[] = "&lt;script&gt;alert(1)&lt;/script&gt; "
@@ -162,6 +202,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(home_posts_to_tests_without_script),
+		cmocka_unit_test(probe_form_gets_probe_only_when_on),
 		cmocka_unit_test(error_page_escapes_its_text),
 		cmocka_unit_test(script_copies_and_swaps_parsed_nodes_only),
 	};
