@@ -516,9 +516,11 @@ policyd-spf_time_limit = 3600
 """
 SPF_MASTER_CF = ("policyd-spf unix  -       n       n       -       0       spawn\n"
                  "  user=nobody argv=/usr/bin/policyd-spf {conf}\n")
-# the package's defaults, less the debug level: reject a Fail of the MAIL
-# FROM or HELO identity (TestOnly = 1 is "reject", 0 would only log); a
-# sender without SPF (None), a Neutral or a Softfail gets through
+# the package's settings, with no debug logging and 10 s for an SPF check
+# (RFC 7208's 20 s by default): reject a Fail of the MAIL FROM or HELO
+# identity (TestOnly = 1 is "reject", 0 would only log); a sender without
+# SPF (None: the probe's own, measure.test has none), a Neutral or a
+# Softfail gets through
 SPF_CONF = """\
 debugLevel = 0
 TestOnly = 1
