@@ -74,6 +74,11 @@ TARGETS = {
     "plain.probe.test": dict(mx="mx.plain.probe.test", v4="192.0.2.50", v6=None,
                              kind="postfix", variant="plain", ptr=True, tlsa=None,
                              sts=None, cert=None),
+    # good's TLS, no DANE or MTA-STS, and SPF checked (policyd-spf): a
+    # sender whose SPF fails for the client is refused at RCPT
+    "spf.probe.test": dict(mx="mx.spf.probe.test", v4="192.0.2.35", v6=None,
+                           kind="postfix", variant="spf", ptr=True, tlsa=None, sts=None,
+                           cert="ca"),
     "tls13.measure.test": dict(mx="mx.tls13.measure.test", v4="192.0.2.61", v6=None,
                                kind="mailscoped", host="tls13", ptr=True, tlsa=None,
                                sts=None),
@@ -139,11 +144,11 @@ EXPECTED = {
     "good.probe.test": dict(
         grade="A+", score=100, problems=[],
         findings=["dane_match", "mta_sts_enforce", "cert_valid", "recipient_filtering",
-                  "tls13_supported", "dmarc_enforced"],
-        absent=["weak_cbc_only"],
+                  "tls13_supported", "dmarc_enforced", "spf_not_checked"],
+        absent=["weak_cbc_only", "spf_checked"],
         addr=dict(stop="done", fcrdns="yes", open_relay="no", recipient_filtering="yes",
                   greylisting="no", chain_valid="yes", name_match="yes", dane="match",
-                  tls_version="TLSv1.3"),
+                  tls_version="TLSv1.3", spf_checked="no"),
         mx=dict(sts_match="yes"),
         versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "yes"},
         weak=NO_WEAK),
@@ -174,6 +179,18 @@ EXPECTED = {
     "plain.probe.test": dict(
         grade="F", score=39, problems=["no_starttls", "starttls_missing"],
         addr=dict(stop="done", open_relay="no")),
+    # everything right but neither MTA-STS nor DANE: A (100), not A+; the
+    # sender of spf-deny.measure.test ("v=spf1 -all") refused at RCPT
+    "spf.probe.test": dict(
+        grade="A", score=100, problems=[],
+        findings=["spf_checked", "recipient_filtering", "cert_valid", "tls13_supported",
+                  "dmarc_enforced"],
+        absent=["spf_not_checked", "mta_sts_enforce", "dane_match"],
+        addr=dict(stop="done", open_relay="no", recipient_filtering="yes", greylisting="no",
+                  chain_valid="yes", name_match="yes", tls_version="TLSv1.3",
+                  mail_code=250, rcpt_postmaster=250, spf_checked="yes", spf_mail_code=250,
+                  spf_rcpt_code=550),
+        versions={"TLSv1.0": "no", "TLSv1.1": "no", "TLSv1.2": "yes", "TLSv1.3": "yes"}),
     # the project's own hosts (docs/tls-profiles.md)
     "tls13.measure.test": dict(
         grade="A", score=99, problems=[], findings=["tls13_supported", "cert_valid"],
@@ -407,6 +424,8 @@ def describe_target(t):
             "hostile": "Python, %s" % t.get("mode"),
             "dns": "DNS only"}[kind]
     extra = []
+    if t.get("variant") == "spf":
+        extra.append("SPF checked by policyd-spf")
     if t.get("cert") == "self":
         extra.append("self-signed")
     elif t.get("cert") == "other":
@@ -486,6 +505,32 @@ smtpd_tls_ciphers = high
 smtpd_tls_exclude_ciphers = aNULL, eNULL, kRSA, SHA1, SHA256, SHA384
 """
 CLOSED_RELAY = "permit_mynetworks, reject_unauth_destination"
+# SPF checked at RCPT by policyd-spf (postfix-policyd-spf-python), spawned
+# per connection with the lab's config (SPF_CONF) instead of the system's
+# /etc/postfix-policyd-spf-python; it resolves through the namespace's
+# resolv.conf (/etc/netns/NAME, Unbound), as smtpd does.  After the relay
+# restrictions: never an open relay.
+SPF_CF = """
+smtpd_recipient_restrictions = check_policy_service unix:private/policyd-spf
+policyd-spf_time_limit = 3600
+"""
+SPF_MASTER_CF = ("policyd-spf unix  -       n       n       -       0       spawn\n"
+                 "  user=nobody argv=/usr/bin/policyd-spf {conf}\n")
+# the package's settings, with no debug logging and 10 s for an SPF check
+# (RFC 7208's 20 s by default): reject a Fail of the MAIL FROM or HELO
+# identity (TestOnly = 1 is "reject", 0 would only log); a sender without
+# SPF (None: the probe's own, measure.test has none), a Neutral or a
+# Softfail gets through
+SPF_CONF = """\
+debugLevel = 0
+TestOnly = 1
+HELO_reject = Fail
+Mail_From_reject = Fail
+PermError_reject = False
+TempError_Defer = False
+skip_addresses = 127.0.0.0/8,::ffff:127.0.0.0/104,::1
+Lookup_Time = 10
+"""
 RECIPIENTS = ("postmaster", "abuse", "lab")
 
 
@@ -495,7 +540,9 @@ class Receiver(Postfix):
     secret AEAD suites only), relay (an open relay: the probe's network in
     mynetworks), norcpt (closed, any local part accepted), bad and
     wrongca (closed, recipient filtering; CERT is what is wrong), plain
-    (no STARTTLS).  All but good keep Postfix's default TLS settings."""
+    (no STARTTLS), spf (good's settings, and SPF checked at RCPT by
+    policyd-spf: SPF_CF).  All but good and spf keep Postfix's default
+    TLS settings."""
 
     def __init__(self, ns, d, domain, mx, addrs, variant, cert=None, key=None):
         rcpt_maps = "texthash:{d}/etc/recipients"
@@ -516,12 +563,20 @@ class Receiver(Postfix):
             tls=tls)
         if tls != "none":
             extra += TLS_CF.format(cert=cert, key=key)
-        if variant == "good":
+        if variant in ("good", "spf"):
             extra += STRICT_TLS_CF
+        if variant == "spf":
+            extra += SPF_CF
         super().__init__(ns, d, extra=extra, hostname=mx)   # {d}: Postfix's
 
         with open(os.path.join(self.etc, "master.cf"), "a") as f:
             f.write("smtp      inet  n       -       n       -       -       smtpd\n")
+            if variant == "spf":
+                conf = os.path.join(self.etc, "policyd-spf.conf")
+                f.write(SPF_MASTER_CF.format(conf=conf))
+                with open(conf, "w") as c:
+                    c.write(SPF_CONF)
+                os.chmod(conf, 0o644)   # read by policyd-spf as nobody
         with open(os.path.join(self.etc, "recipients"), "w") as f:
             f.writelines("%s@%s OK\n" % (r, domain) for r in RECIPIENTS)
 
@@ -638,7 +693,7 @@ class ProbeLab(DnsLab):
 
     def start(self):
         need("ip", "nsd", "unbound", "dig", "ldns-keygen", "ldns-signzone", "ldns-key2ds",
-             "openssl", "postfix")
+             "openssl", "postfix", "policyd-spf")
         harness.require_binaries()
         add_netns(self.ns)
         try:

@@ -1,7 +1,8 @@
 """`mailscope probe DOMAIN` end to end against the lab of probelab.py:
 private Postfix receivers (closed with DANE and MTA-STS, an open relay, no
 recipient filtering, self-signed with a TLSA and an MTA-STS mismatch and
-no PTR, an untrusted CA, plaintext only), mailscoped's own tls13, tls12,
+no PTR, an untrusted CA, plaintext only, SPF checked by policyd-spf),
+mailscoped's own tls13, tls12,
 strong, medium and tls-bad hosts, a greylisting server and hostile ones
 (endless reply, one byte a second, garbage after STARTTLS, a huge chain),
 all in a network namespace behind a signed fake root and a validating
@@ -186,6 +187,11 @@ def run_probe(domain, *args, fmt="json", limit=120, domain_first=False):
                     domain_first=domain_first).start().wait()
 
 
+def receiver(variant):
+    """The lab's Postfix receiver of VARIANT."""
+    return [x for x in LAB.receivers if os.path.basename(x.dir) == "postfix-" + variant][0]
+
+
 # ---- reading the JSON (docs/probe.schema.json)
 
 # Facts of an address the schema keeps in its "tls" and "policy" objects,
@@ -350,9 +356,9 @@ class LabTargets(unittest.TestCase):
     namespace with dig, swaks and openssl s_client: a lab that is wrong
     would make the probe's tests meaningless."""
 
-    def swaks(self, server, to, *args):
+    def swaks(self, server, to, *args, sender="lab@" + probelab.CLIENT_NAME):
         cp = LAB.client("swaks", "--server", server, "--to", to, "--from",
-                        "lab@" + probelab.CLIENT_NAME, "--helo", probelab.CLIENT_NAME,
+                        sender, "--helo", probelab.CLIENT_NAME,
                         "--quit-after", "RCPT", "--timeout", "10", *args, timeout=30)
         return cp.stdout + cp.stderr
 
@@ -447,6 +453,33 @@ class LabTargets(unittest.TestCase):
         out = self.swaks(TARGETS["plain.probe.test"]["v4"], "postmaster@plain.probe.test")
         self.assertIn("250 ", out)
         self.assertNotIn("STARTTLS", out)
+
+    def test_spf_refuses_only_a_sender_whose_spf_fails(self):
+        """policyd-spf refuses at RCPT the sender of spf-deny.measure.test
+        ("v=spf1 -all", validated); the probe's own sender (measure.test
+        publishes no SPF: None) and the lab's get through."""
+        a = TARGETS["spf.probe.test"]["v4"]
+        status, flags, answer, cp = LAB.dig("spf-deny." + probelab.MEASURE, "TXT")
+        self.assertEqual([" ".join(r[4:]) for r in answer if r[3] == "TXT"],
+                         ['"v=spf1 -all"'], describe(cp))
+        self.assertIn("ad", flags, describe(cp))
+        status, _, answer, cp = LAB.dig(probelab.MEASURE, "TXT")
+        self.assertEqual(status, "NOERROR", describe(cp))
+        self.assertFalse([r for r in answer if "v=spf1" in " ".join(r[4:])], describe(cp))
+        out = self.swaks(a, "postmaster@spf.probe.test",
+                         sender="x@spf-deny." + probelab.MEASURE)
+        self.assertRegex(out, r"MAIL FROM:<x@spf-deny\.measure\.test>\n<-\s+250 ", out)
+        self.assertEqual(self.rcpt_reply(out), 550, out)
+        self.assertRegex(out, r"550 5\.7\.23 .*SPF fail", out)
+        for sender in ("probe@" + probelab.MEASURE, "lab@" + probelab.CLIENT_NAME):
+            out = self.swaks(a, "postmaster@spf.probe.test", sender=sender)
+            self.assertEqual(self.rcpt_reply(out), 250, out)
+        # closed, and filtering recipients, as good
+        self.assertEqual(self.rcpt_reply(self.swaks(a, "x7q2k9@spf.probe.test")), 550)
+        self.assertEqual(self.rcpt_reply(self.swaks(a, "lab@example.net")), 554)
+        log = receiver("spf").log()
+        self.assertRegex(log, r"reject: RCPT from \S+\[198\.51\.100\.10\]: 550 5\.7\.23 "
+                         r".*SPF fail.*from=<x@spf-deny\.measure\.test>", log[-3000:])
 
     def fetch_policy(self, host):
         script = ("import socket,ssl,sys\nc=ssl.create_default_context(cafile=sys.argv[3])\n"
@@ -697,6 +730,32 @@ class ProbeGrades(unittest.TestCase):
         # and Postfix accepted that RCPT: its log has no message queued
         log = [x for x in LAB.receivers if "relay" in x.dir][0].log()
         self.assertNotIn("status=sent", log)
+
+    def test_spf_checked_with_transcript_evidence(self):
+        """The -all sender refused at RCPT: spf_checked, its codes as the
+        finding's evidence and the refusal in the transcript; Postfix
+        refused that sender only."""
+        r = self.check("spf.probe.test")
+        why = summary(r)
+        f = findings(r, "spf_checked")
+        self.assertEqual([x.get("addr") for x in f], [TARGETS["spf.probe.test"]["v4"]], why)
+        self.assertEqual(f[0]["severity"], "good", f)
+        self.assertEqual(f[0].get("evidence"), ["MAIL 250, RCPT 550"], f)
+        sender = "probe@spf-deny." + probelab.MEASURE
+        for _, a in addrs(r):
+            tr = a.get("transcript") or []
+            self.assertIn("C: MAIL FROM:<%s>" % sender, tr, tr)
+            i = tr.index("C: MAIL FROM:<%s>" % sender)
+            self.assertRegex(tr[i + 1], r"^S: 250 ", tr)
+            self.assertEqual(tr[i + 2], "C: RCPT TO:<postmaster@spf.probe.test>", tr)
+            self.assertRegex(tr[i + 3], r"^S: 550 5\.7\.23 .*SPF fail", tr)
+            self.assertEqual(tr[i + 4], "C: RSET", tr)
+            # the probe's own sender went through the same policy check
+            self.assertIn("C: MAIL FROM:<probe@%s>" % probelab.MEASURE, tr, tr)
+        refused = [l for l in receiver("spf").log().splitlines() if " 5.7.23 " in l]
+        self.assertTrue([l for l in refused if "from=<%s>" % sender in l], refused)
+        self.assertFalse([l for l in refused if "from=<probe@%s>" % probelab.MEASURE in l],
+                         refused)
 
     def test_no_recipient_filtering(self):
         self.check("norcpt.probe.test")
