@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "clock.h"
 #include "probe.h"
 
@@ -264,6 +265,30 @@ ev_transcript(struct grade *g, struct probe_finding *f,
 			ev(g, f, "%s", l);
 		if (needle == NULL && strncmp(l, "C:", 2) == 0)
 			break;
+	}
+}
+
+/*
+ * The dialogue of A from the client line holding NEEDLE to the next RSET
+ * or QUIT, as evidence.
+ */
+static void
+ev_dialogue(struct grade *g, struct probe_finding *f,
+    const struct probe_addr *a, const char *needle)
+{
+	size_t i;
+	int on = 0;
+	const char *l;
+
+	for (i = 0; i < a->transcript.n; i++) {
+		l = a->transcript.v[i];
+		if (!on && strncmp(l, "C:", 2) == 0 && strstr(l, needle) != NULL)
+			on = 1;
+		else if (on && (strncasecmp(l, "C: RSET", 7) == 0 ||
+		    strncasecmp(l, "C: QUIT", 7) == 0))
+			return;
+		if (on)
+			ev(g, f, "%s", l);
 	}
 }
 
@@ -795,11 +820,13 @@ grade_policy(struct grade *g, const struct probe_mx *mx,
 		    "sender whose SPF forbids the probe", a->addr);
 		ev(g, f, "MAIL %d, RCPT %d", a->spf_mail_code,
 		    a->spf_rcpt_code);
+		ev_dialogue(g, f, a, "@" CATALOG_PROBE_SPF_DENY ".");
 	} else if (a->spf_checked == PT_NO) {
 		f = add(g, "spf_not_checked", mx->name, a->addr, "%s accepted "
 		    "a sender whose SPF forbids the probe", a->addr);
 		ev(g, f, "MAIL %d, RCPT %d", a->spf_mail_code,
 		    a->spf_rcpt_code);
+		ev_dialogue(g, f, a, "@" CATALOG_PROBE_SPF_DENY ".");
 	}
 }
 

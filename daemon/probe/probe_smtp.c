@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "clock.h"
 #include "log.h"
 #include "probe.h"
@@ -1587,7 +1588,8 @@ probe_smtp(struct event_base *base, const struct probe_opts *opts,
 	    opts->cfg->base_domain : "invalid";
 	snprintf(n.mail_from, sizeof(n.mail_from), "probe@%s", bd);
 	/* the project's zones publish "v=spf1 -all" at this name */
-	snprintf(n.spf_from, sizeof(n.spf_from), "probe@spf-deny.%s", bd);
+	snprintf(n.spf_from, sizeof(n.spf_from),
+	    "probe@" CATALOG_PROBE_SPF_DENY ".%s", bd);
 
 	for (i = 0; i < r->nmx; i++)
 		nt += r->mx[i].naddrs;

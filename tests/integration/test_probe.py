@@ -740,8 +740,11 @@ class ProbeGrades(unittest.TestCase):
         f = findings(r, "spf_checked")
         self.assertEqual([x.get("addr") for x in f], [TARGETS["spf.probe.test"]["v4"]], why)
         self.assertEqual(f[0]["severity"], "good", f)
-        self.assertEqual(f[0].get("evidence"), ["MAIL 250, RCPT 550"], f)
         sender = "probe@spf-deny." + probelab.MEASURE
+        ev = f[0].get("evidence")
+        self.assertEqual(ev[0], "MAIL 250, RCPT 550", f)
+        self.assertEqual(ev[1], "C: MAIL FROM:<%s>" % sender, f)
+        self.assertRegex(ev[-1], r"^S: 550 5\.7\.23 .*SPF", f)
         for _, a in addrs(r):
             tr = a.get("transcript") or []
             self.assertIn("C: MAIL FROM:<%s>" % sender, tr, tr)
