@@ -171,6 +171,7 @@ probe_result_free(struct probe_result *r)
 	free(r->spf.all);
 	free(r->spf.error);
 	free(r->dmarc.record);
+	free(r->dmarc.org_domain);
 	free(r->dmarc.policy);
 	free(r->dmarc.subdomain_policy);
 	free(r->dmarc.rua);

@@ -69,8 +69,10 @@ struct probe_spf {
 };
 
 struct probe_dmarc {
-	char	*record;	/* _dmarc.DOMAIN; NULL: none */
-	char	*policy;	/* p= */
+	char	*record;	/* _dmarc.DOMAIN, else _dmarc.ORG; NULL: none */
+	char	*org_domain;	/* the record is the Organizational
+				   Domain's (RFC 7489 6.6.3); NULL: own */
+	char	*policy;	/* p=; from ORG: sp= if there, else p= */
 	char	*subdomain_policy;	/* sp= */
 	int	 pct;		/* 100 when absent */
 	char	*rua;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "dmarc.h"
+#include "dnsname.h"
 #include "probe.h"
 #include "resolver.h"
 #include "text.h"
@@ -920,6 +921,32 @@ out:
 	return rc;
 }
 
+/*
+ * RFC 7489 6.6.3 step 3: without a record at _dmarc.DOMAIN, the one of
+ * DOMAIN's Organizational Domain (3.2), when that is another name.
+ */
+static int
+dmarc_of_org(struct resolver *res, struct probe_result *r)
+{
+	struct probe_dmarc *d = &r->dmarc;
+	struct dmarc *dm;
+	char org[DNSNAME_MAX + 1], name[DNSNAME_MAX + 8];
+	int rc;
+
+	if ((dm = dmarc_new(resolver_lookup, res)) == NULL)
+		return -1;
+	rc = dmarc_org_domain(dm, r->domain, org, sizeof(org));
+	dmarc_free(dm);
+	if (rc == -1 || strcmp(org, r->domain) == 0)
+		return 0;
+	(void)snprintf(name, sizeof(name), "_dmarc.%s", org);
+	if (one_txt(res, name, "v=DMARC1", &d->record, &d->error) == -1)
+		return -1;
+	if (d->record == NULL && d->error == NULL)
+		return 0;
+	return set_str(&d->org_domain, org);
+}
+
 /* RFC 7489 6.3 via dmarc.c's parser; one record only (6.6.3). */
 static int
 dns_dmarc(struct resolver *res, struct probe_result *r)
@@ -932,12 +959,17 @@ dns_dmarc(struct resolver *res, struct probe_result *r)
 	(void)snprintf(name, sizeof(name), "_dmarc.%s", r->domain);
 	if (one_txt(res, name, "v=DMARC1", &d->record, &d->error) == -1)
 		return -1;
+	if (d->record == NULL && d->error == NULL &&
+	    dmarc_of_org(res, r) == -1)
+		return -1;
 	if (d->record == NULL)
 		return 0;
 	memset(&pol, 0, sizeof(pol));
 	if ((k = dmarc_parse(d->record, &pol)) == -1)
 		return -1;
-	if (set_str(&d->policy, pol.p) == -1 ||
+	/* a subdomain takes the Organizational Domain's sp= (6.6.3 step 5) */
+	if (set_str(&d->policy, d->org_domain != NULL && pol.sp != NULL ?
+	    pol.sp : pol.p) == -1 ||
 	    set_str(&d->subdomain_policy, pol.sp) == -1 ||
 	    set_str(&d->rua, pol.rua) == -1 || set_str(&d->ruf, pol.ruf) == -1)
 		goto out;

@@ -371,7 +371,7 @@ grade_records(struct grade *g)
 	}
 	if (r->dmarc.record == NULL && r->dmarc.error == NULL) {
 		add(g, "dmarc_missing", NULL, NULL, "no DMARC record at "
-		    "_dmarc.%s", r->domain);
+		    "_dmarc.%s nor at its Organizational Domain", r->domain);
 	} else if (r->dmarc.error != NULL) {
 		f = add(g, "dmarc_invalid", NULL, NULL, "the DMARC record "
 		    "has an error");

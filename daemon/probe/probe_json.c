@@ -295,6 +295,7 @@ records(const struct probe_result *r, int *err)
 	put(o, "spf", spf, err);
 
 	put(dm, "record", text_json(r->dmarc.record), err);
+	put(dm, "org_domain", text_json(r->dmarc.org_domain), err);
 	put(dm, "policy", text_json(r->dmarc.policy), err);
 	put(dm, "subdomain_policy", text_json(r->dmarc.subdomain_policy), err);
 	put(dm, "pct", json_integer(r->dmarc.pct), err);

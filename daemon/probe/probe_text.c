@@ -196,7 +196,10 @@ domain(struct termout *o, const struct probe_result *r)
 		fieldf(o, "DMARC", "none%s%s", r->dmarc.error != NULL ? ": " :
 		    "", r->dmarc.error != NULL ? r->dmarc.error : "");
 	else
-		field(o, "DMARC", r->dmarc.record);
+		fieldf(o, "DMARC", "%s%s%s%s", r->dmarc.record,
+		    r->dmarc.org_domain != NULL ? " (the record of " : "",
+		    r->dmarc.org_domain != NULL ? r->dmarc.org_domain : "",
+		    r->dmarc.org_domain != NULL ? ")" : "");
 	if (s->txt == NULL)
 		fieldf(o, "MTA-STS", "none%s%s", s->txt_error != NULL ? ": " :
 		    "", s->txt_error != NULL ? s->txt_error : "");

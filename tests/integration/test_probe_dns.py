@@ -58,6 +58,8 @@ s1 TXT "v=spf1 a mx include:s2.plain.test ~all"
 s2 TXT "v=spf1 a mx a:x.plain.test mx:y.plain.test/24 include:s3.plain.test"
 s3 TXT "v=spf1 a mx ip4:192.0.2.0/24 ?all"
 _dmarc.two TXT "v=DMARC1; p=reject; sp=quarantine; pct=50; rua=mailto:d@plain.test; ruf=mailto:f@plain.test"
+; the Organizational Domain's, for the names without their own
+_dmarc TXT "v=DMARC1; p=reject; sp=none; rua=mailto:org@plain.test"
 _smtp._tls.two TXT "v=TLSRPTv1; rua=mailto:tlsrpt@plain.test"
 _mta-sts.two TXT "v=STSv1; id=20261207"
 mta-sts.two A 192.0.2.80
@@ -595,6 +597,19 @@ class TestProbeDns(unittest.TestCase):
         self.assertEqual(one(f, "tlsrpt.error"), "(null)")
         self.assertEqual(one(f, "sts.id"), "20261207")
         self.assertEqual(one(f, "sts.txt_error"), "(null)")
+
+    def test_dmarc_of_the_organizational_domain(self):
+        """RFC 7489 6.6.3: no _dmarc.implicit.plain.test, so plain.test's
+        record, with its sp= as the policy; a name with its own record
+        keeps it."""
+        f = self.probe("implicit.plain.test")
+        self.assertEqual(one(f, "dmarc.org_domain"), "plain.test")
+        self.assertEqual(one(f, "dmarc.rua"), "mailto:org@plain.test")
+        self.assertEqual(one(f, "dmarc.policy"), "none")
+        self.assertEqual(one(f, "dmarc.subdomain_policy"), "none")
+        f = self.probe("two.plain.test")
+        self.assertEqual(one(f, "dmarc.org_domain"), "(null)")
+        self.assertEqual(one(f, "dmarc.policy"), "reject")
 
     def test_bad_dmarc_tlsrpt_sts_records(self):
         f = self.probe("bad.plain.test")

@@ -176,6 +176,7 @@ main(int argc, char **argv)
 	put("spf.all", r->spf.all);
 	put("spf.error", r->spf.error);
 	put("dmarc.record", r->dmarc.record);
+	put("dmarc.org_domain", r->dmarc.org_domain);
 	put("dmarc.policy", r->dmarc.policy);
 	put("dmarc.subdomain_policy", r->dmarc.subdomain_policy);
 	putf("dmarc.pct", r->dmarc.pct);
