@@ -18,13 +18,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
@@ -352,16 +352,98 @@ export_csv_field(FILE *out, const char *v, size_t n)
 	size_t i;
 
 	if (n > 0 && strcspn(v, ",\"\r\n") == n && memchr(v, '\0', n) == NULL) {
-		fwrite(v, 1, n, out);
+		fwrite_unlocked(v, 1, n, out);
 		return;
 	}
-	putc('"', out);
+	putc_unlocked('"', out);
 	for (i = 0; i < n; i++) {
 		if (v[i] == '"')
-			putc('"', out);
-		putc(v[i], out);
+			putc_unlocked('"', out);
+		putc_unlocked(v[i], out);
 	}
-	putc('"', out);
+	putc_unlocked('"', out);
+}
+
+/*
+ * N bytes of V as a JSON string (RFC 8259 7): invalid UTF-8 replaced, a
+ * byte at a time, by U+FFFD (as text_utf8() does), '"', '\\' and the
+ * controls escaped, the rest as it is.  Written straight to OUT: a row
+ * builds no tree.  The tool has one thread: stdio without its locks.
+ */
+static void
+export_json_string(FILE *out, const char *v, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned int cp;
+	size_t i = 0, len, run;
+
+	putc_unlocked('"', out);
+	while (i < n) {
+		/* the longest run that needs nothing */
+		for (run = 0; i + run < n; run++) {
+			cp = (unsigned char)v[i + run];
+			if (cp < 0x20 || cp == '"' || cp == '\\' || cp >= 0x80)
+				break;
+		}
+		fwrite_unlocked(v + i, 1, run, out);
+		if ((i += run) == n)
+			break;
+		cp = (unsigned char)v[i];
+		if (cp >= 0x80) {
+			if ((len = text_utf8_char(v + i, n - i, &cp)) == 0) {
+				fputs_unlocked("\xef\xbf\xbd", out);
+				i++;
+			} else {
+				fwrite_unlocked(v + i, 1, len, out);
+				i += len;
+			}
+			continue;
+		}
+		putc_unlocked('\\', out);
+		switch (cp) {
+		case '"':
+		case '\\':
+			putc_unlocked((int)cp, out);
+			break;
+		case '\b':
+			putc_unlocked('b', out);
+			break;
+		case '\f':
+			putc_unlocked('f', out);
+			break;
+		case '\n':
+			putc_unlocked('n', out);
+			break;
+		case '\r':
+			putc_unlocked('r', out);
+			break;
+		case '\t':
+			putc_unlocked('t', out);
+			break;
+		default:
+			fputs_unlocked("u00", out);
+			putc_unlocked(hex[cp >> 4], out);
+			putc_unlocked(hex[cp & 0xf], out);
+		}
+		i++;
+	}
+	putc_unlocked('"', out);
+}
+
+/* R as a JSON number: 17 significant digits, always with '.' or 'e'. */
+static void
+export_json_real(FILE *out, double r)
+{
+	char buf[40];
+
+	if (!isfinite(r)) {
+		fputs_unlocked("null", out);	/* JSON has no NaN nor infinity */
+		return;
+	}
+	(void)snprintf(buf, sizeof(buf), "%.17g", r);
+	fputs_unlocked(buf, out);
+	if (strpbrk(buf, ".eE") == NULL)
+		fputs_unlocked(".0", out);
 }
 
 /* V as text S; NULL: SQL NULL. */
@@ -391,57 +473,43 @@ export_row(struct export_ctx *x, const struct export_value *vals, size_t n)
 {
 	char buf[1024], *owned;
 	const char *v;
-	json_t *obj = NULL, *jv;
-	char *clean;
 	size_t i, cl;
 	enum export_type type;
-	int rc = -1;
 
-	if (x->format == EXPORT_JSONL && (obj = json_object()) == NULL)
-		return -1;
+	if (x->format == EXPORT_JSONL)
+		putc_unlocked('{', x->out);
 	for (i = 0; i < n; i++) {
 		if (export_anon(x, vals[i].name, vals[i].text, &v, buf,
 		    sizeof(buf), &owned) == -1)
-			goto out;
+			return -1;
 		/* a rewritten value is text; bytes: with any NUL kept */
 		type = v == vals[i].text ? vals[i].type : EXPORT_TEXT;
 		cl = v == vals[i].text ? vals[i].len : v != NULL ? strlen(v) : 0;
 		if (x->format == EXPORT_CSV) {
 			if (i > 0)
-				putc(',', x->out);
+				putc_unlocked(',', x->out);
 			if (v != NULL)
 				export_csv_field(x->out, v, cl);
 			free(owned);
 			continue;
 		}
+		if (i > 0)
+			putc_unlocked(',', x->out);
+		export_json_string(x->out, vals[i].name, strlen(vals[i].name));
+		putc_unlocked(':', x->out);
 		if (v == NULL)
-			jv = json_null();
+			fputs_unlocked("null", x->out);
 		else if (type == EXPORT_INTEGER)
-			jv = json_integer(vals[i].i);
+			fprintf(x->out, "%" PRId64, vals[i].i);
 		else if (type == EXPORT_FLOAT)
-			jv = json_real(vals[i].r);
-		else {
-			if ((clean = text_utf8(v, cl, &cl)) == NULL) {
-				free(owned);
-				goto out;
-			}
-			jv = json_stringn(clean, cl);
-			free(clean);
-		}
+			export_json_real(x->out, vals[i].r);
+		else
+			export_json_string(x->out, v, cl);
 		free(owned);
-		if (jv == NULL || json_object_set_new(obj, vals[i].name, jv) ==
-		    -1)
-			goto out;
 	}
-	if (x->format == EXPORT_CSV)
-		fputs("\r\n", x->out);	/* RFC 4180 2.1 */
-	else if (json_dumpf(obj, x->out, JSON_COMPACT | JSON_PRESERVE_ORDER) ==
-	    -1 || putc('\n', x->out) == EOF)
-		goto out;
-	rc = ferror(x->out) ? -1 : 0;
- out:
-	json_decref(obj);
-	return rc;
+	/* RFC 4180 2.1; one JSON object a line */
+	fputs_unlocked(x->format == EXPORT_CSV ? "\r\n" : "}\n", x->out);
+	return ferror(x->out) ? -1 : 0;
 }
 
 /* CSV's header line (RFC 4180 2.3): the N column names of NAMES. */

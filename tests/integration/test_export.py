@@ -243,7 +243,8 @@ class Export(ExportCase):
                         "WHERE n < 20000) INSERT INTO connections (%s) SELECT %s FROM s, "
                         "(SELECT * FROM connections ORDER BY id LIMIT 1)"
                         % (", ".join(cols), sel))
-            dst.execute("UPDATE connections SET helo = CAST(X'66ff6fc0af' AS TEXT) WHERE id = "
+            dst.execute("UPDATE connections SET helo = CAST(X'66ff6fc0af' AS TEXT), "
+                        "end_reason = CAST(X'01225c0a097f2fe282ac' AS TEXT) WHERE id = "
                         "(SELECT min(id) FROM connections)")
         conf = copy_store(self.d, fill)
         hwm, size, n, head = stream_export(conf, "--format", "jsonl", "--what", "connections")
@@ -253,6 +254,10 @@ class Export(ExportCase):
         self.assertGreater(hwm, 0)
         first = json.loads(head.split(b"\n")[0])
         self.assertEqual(first["helo"], "f\ufffdo\ufffd\ufffd")
+        # controls, quote and backslash escaped; DEL, '/' and UTF-8 as they are
+        self.assertEqual(first["end_reason"], "\x01\"\\\n\t\x7f/\u20ac")
+        line = head.split(b"\n")[0]
+        self.assertIn(b'"end_reason":"\\u0001\\"\\\\\\n\\t\x7f/\xe2\x82\xac"', line)
         self.assertEqual(n, 20000 + len(self.views()[1]))
 
 
