@@ -87,6 +87,7 @@ enum stmt_id {
 	ST_ATTR_INSERT,
 	ST_ATTR_CONN_EVIDENCE,
 	ST_ATTR_EVIDENCE,
+	ST_ATTR_SCOPE,
 	ST_ATTR_EVAL,
 	ST_ATTR_SET,
 	ST_COUNT
@@ -368,13 +369,26 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " first_seen = min(first_seen, excluded.first_seen),"
 	    " last_seen = max(last_seen, excluded.last_seen)",
 	/*
+	 * Before new evidence of a network for tests :scope_test and
+	 * :scope_test2 is written: the earliest start of a connection whose
+	 * decision it can change.  A test's window (ST_ATTR_EVAL) only
+	 * grows at its end: for a test with evidence already, the
+	 * connections after its window's end; else those since its
+	 * creation.  NULL when neither test exists.
+	 */
+	[ST_ATTR_SCOPE] =
+	    "SELECT min(coalesce((SELECT e.last_seen FROM attribution_evidence e"
+	    " WHERE e.client_net = :client_net AND e.test_id = t.id) + :window,"
+	    " t.created)) FROM tests t WHERE t.id IN (:scope_test, :scope_test2)",
+	/*
 	 * The undecided connections of a network whose decision changes:
 	 * the tests with evidence from the network whose window (creation
 	 * to last evidence + :window) holds the connection's start.  Only
 	 * those that new evidence can change: the closing connection's own
-	 * row, and those since the creation of the tests the evidence names
-	 * (none: its own row alone), so that a flood of connections without
-	 * evidence costs one row each, not the network's whole history.
+	 * row, and those from :scope_from on (ST_ATTR_SCOPE; NULL: its own
+	 * row alone), so that neither a flood of connections without
+	 * evidence nor one that names the same test again and again costs
+	 * more than its own rows, not the network's whole history.
 	 */
 	[ST_ATTR_EVAL] =
 	    "SELECT connection_id, test_id, reason, candidates FROM ("
@@ -392,8 +406,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " WHERE a.client_net = :client_net"
 	    " AND a.reason IN ('none', 'address', 'ambiguous')"
 	    " AND (a.connection_id = :scope_connection"
-	    " OR a.started >= (SELECT min(created) FROM tests"
-	    " WHERE id IN (:scope_test, :scope_test2)))"
+	    " OR a.started >= :scope_from)"
 	    " GROUP BY a.connection_id)"
 	    " WHERE reason IS NOT was OR candidates IS NOT was_candidates",
 	[ST_ATTR_SET] =
@@ -1418,12 +1431,18 @@ struct attr_scope {
 	int64_t		 connection;	/* 0: none */
 	const char	*test;		/* the tests the evidence names */
 	const char	*test2;
+	double		 from;		/* ST_ATTR_SCOPE; 0: none */
+};
+
+static const struct col scope_tests_cols[] = {
+	COL_AS(attr_scope, TEXT, test, ":scope_test"),
+	COL_AS(attr_scope, TEXT, test2, ":scope_test2"),
 };
 
 static const struct col scope_cols[] = {
 	COL_AS(attr_scope, INT64, connection, ":scope_connection"),
-	COL_AS(attr_scope, TEXT, test, ":scope_test"),
-	COL_AS(attr_scope, TEXT, test2, ":scope_test2"),
+	{ ":scope_from", COL_DOUBLE, COL_NONPOS, offsetof(struct attr_scope,
+	    from), 0 },
 };
 
 static const struct col attr_cols[] = {
@@ -1474,6 +1493,28 @@ static char *
 column_dup(sqlite3_stmt *s, int i)
 {
 	return job_strdup((const char *)sqlite3_column_text(s, i));
+}
+
+/*
+ * SCOPE->from for evidence of network NET about to be written
+ * (ST_ATTR_SCOPE); on failure 0, logged: the connection's own row alone.
+ */
+static void
+attr_scope_from(struct store *st, const struct job *j, const char *net,
+    struct attr_scope *scope)
+{
+	sqlite3_stmt		*s = st->stmt[ST_ATTR_SCOPE];
+	const struct src	 src[] = { SRC(net_col, net),
+				    SRC(window_col, &st->attr_window),
+				    SRC(scope_tests_cols, scope) };
+	int			 rc;
+
+	scope->from = 0;
+	if ((rc = stmt_run(s, src, NELEM(src))) == SQLITE_ROW)
+		scope->from = sqlite3_column_double(s, 0);
+	else if (rc != SQLITE_DONE)
+		job_warn(st, j, "attribution scope");
+	stmt_reset(s);
 }
 
 /*
@@ -1545,8 +1586,8 @@ job_attr_conn(struct store *st, const struct job *j)
 	double			 now = clock_now();
 	const struct src	 src[] = { SRC(conn_cols, c),
 				    SRC(net_col, net), SRC(decided_col, &now) };
-	const struct attr_scope	 scope = { c->id, c->test_id,
-				    c->sni_test_id };
+	struct attr_scope	 scope = { c->id, c->test_id, c->sni_test_id,
+				    0 };
 
 	if (netaddr_client_net(c->client_addr, net, sizeof(net)) == -1) {
 		log_warn("c%" PRId64 ": store: attribution: no address: %s",
@@ -1556,10 +1597,12 @@ job_attr_conn(struct store *st, const struct job *j)
 	if (job_exec(st, j, ST_ATTR_INSERT, src, NELEM(src),
 	    "attribution insert") == -1)
 		return;
-	if ((c->test_id != NULL || c->sni_test_id != NULL) &&
-	    job_exec(st, j, ST_ATTR_CONN_EVIDENCE, src, NELEM(src),
-	    "attribution evidence") == -1)
-		return;
+	if (c->test_id != NULL || c->sni_test_id != NULL) {
+		attr_scope_from(st, j, net, &scope);
+		if (job_exec(st, j, ST_ATTR_CONN_EVIDENCE, src, NELEM(src),
+		    "attribution evidence") == -1)
+			return;
+	}
 	attr_eval(st, j, net, now, &scope);
 }
 
@@ -1570,10 +1613,12 @@ job_attr_dnsq(struct store *st, const struct job *j)
 	const struct dnsq_rec	*q = &j->dnsq;
 	char			 net[STORE_NET_MAX];
 	const struct src	 src[] = { SRC(dnsq_cols, q), SRC(net_col, net) };
-	const struct attr_scope	 scope = { 0, q->test_id, NULL };
+	struct attr_scope	 scope = { 0, q->test_id, NULL, 0 };
 
-	if (netaddr_client_net(q->client_addr, net, sizeof(net)) == -1 ||
-	    job_exec(st, j, ST_ATTR_EVIDENCE, src, NELEM(src),
+	if (netaddr_client_net(q->client_addr, net, sizeof(net)) == -1)
+		return;
+	attr_scope_from(st, j, net, &scope);
+	if (job_exec(st, j, ST_ATTR_EVIDENCE, src, NELEM(src),
 	    "attribution evidence") == -1)
 		return;
 	attr_eval(st, j, net, clock_now(), &scope);

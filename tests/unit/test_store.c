@@ -1001,6 +1001,55 @@ attribution_by_rcpt_sni_address_and_ambiguous(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * Evidence that comes again only looks at the connections its window's
+ * new end takes in (ST_ATTR_SCOPE): those after the old end become the
+ * test's, those before keep their decision, on both borders.
+ */
+static void
+attribution_evidence_again_widens_the_window(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st;
+	struct dnsq_rec	 q;
+	struct config	 cfg;
+	sqlite3		*db;
+	const double	 t0 = 1700000000;
+
+	st = open_ok(f->path);
+	assert_int_equal(store_test_create(st, T1, t0), 0);
+	assert_int_equal(store_test_create(st, T2, t0 + 5000), 0);
+	set_config(st, &cfg, 3600 * 1000);
+	/* evidence until t0 + 101: the window ends at t0 + 3701 */
+	attr_conn(st, 1, "127.0.0.2", t0 + 100, T1, NULL);
+	attr_conn(st, 2, "127.0.0.2", t0 + 200, NULL, NULL);
+	attr_conn(st, 3, "127.0.0.2", t0 + 3701, NULL, NULL);
+	attr_conn(st, 4, "127.0.0.2", t0 + 3702, NULL, NULL);
+	attr_conn(st, 5, "127.0.0.2", t0 + 6000, NULL, NULL);
+	attr_conn(st, 6, "127.0.0.2", t0 + 8000, NULL, NULL);
+	/* again, until t0 + 2401: the window ends at t0 + 6001 */
+	attr_conn(st, 7, "127.0.0.2", t0 + 2400, T1, NULL);
+	/* T2's first evidence: from its creation on */
+	memset(&q, 0, sizeof(q));
+	q.time = t0 + 5100;
+	q.local_addr = "127.0.0.1:53";
+	q.client_addr = "127.0.0.2";
+	q.transport = "udp";
+	q.test_id = T2;
+	store_dns_query(st, &q);
+	store_close(st);
+
+	db = raw_open(f->path);
+	assert_attr(db, 1, "rcpt " T1 " -");
+	assert_attr(db, 2, "address " T1 " " T1);
+	assert_attr(db, 3, "address " T1 " " T1);
+	assert_attr(db, 4, "address " T1 " " T1);
+	assert_attr(db, 5, "ambiguous - " T1 " " T2);
+	assert_attr(db, 6, "address " T2 " " T2);
+	assert_attr(db, 7, "rcpt " T1 " -");
+	sqlite3_close(db);
+}
+
 #define T3	"cccccccccccccccccccccccccc"
 
 /*
@@ -1559,6 +1608,7 @@ main(void)
 		T(empty_report_is_stored_as_empty_blob),
 		T(tlsrpt_report_rows_as_written),
 		T(attribution_by_rcpt_sni_address_and_ambiguous),
+		T(attribution_evidence_again_widens_the_window),
 		T(tlsrpt_policies_attributed_by_domain_and_sender),
 		T(unparsed_reports_are_handed_back_and_parsed_alone),
 		T(challenges_table_is_replaced_by_the_rows_given),
