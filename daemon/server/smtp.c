@@ -956,6 +956,8 @@ test_looked_up(enum testcache_answer a, void *arg)
 	else {
 		s->lookup_unknown = a == TC_UNKNOWN;
 		r = cmd_rcpt(s, s->lookup_arg);
+		if (r == NEXT_CLOSED)
+			return;		/* S perhaps freed: its refusal ended it */
 		s->lookup_unknown = 0;
 	}
 	if (r != NEXT_CONTINUE)

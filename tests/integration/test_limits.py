@@ -228,6 +228,27 @@ class MessageLimits(DaemonTestCase):
         conn = self.d.connection(c)
         self.assertEqual(conn["end_reason"], "errors")
 
+    def test_the_last_error_an_unknown_test_ends_the_session_cleanly(self):
+        """The refusal that reaches max_errors answers a RCPT that waited
+        for the test's lookup (the session fuzz target's finding: the
+        session was written to after that refusal had freed it): 550
+        5.1.1, 421 4.7.0, the end, and the daemon serves on."""
+        unknown = self.to.replace(self.t["id"], self.t["id"][::-1])
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            for _ in range(MAX_ERRORS - 1):
+                self.assertReply(c.cmd("XYZZY"), 500, "5.5.1")
+            self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
+            self.assertReply(c.cmd("RCPT TO:<%s>" % unknown), 550, "5.1.1")
+            self.assertReply(c.read_reply(), 421, "4.7.0")
+            c.expect_eof()
+        self.assertEqual(self.d.connection(c)["end_reason"], "errors")
+        with self.d.smtp("plain") as c:
+            c.ehlo()
+            self.assertReply(c.cmd("MAIL FROM:<a@example.org>"), 250, "2.1.0")
+            self.assertReply(c.cmd("RCPT TO:<%s>" % self.to), 250, "2.1.5")
+            c.quit()
+
     def test_temporary_refusals_count_toward_the_error_limit(self):
         """A client cannot be refused without end: 452s (and 451s) count
         like 5xx, so a pipelined flood of extra RCPTs ends with 421."""
