@@ -59,7 +59,9 @@ SELECT r.test_id, r.challenge, r.address,
 	    WHEN c.host = ch.host THEN 1 WHEN c.host = ch.host2 THEN 2 END
 	    AS mx,
 	c.challenge AS connection_challenge,
-	c.challenges AS connection_challenges
+	c.challenges AS connection_challenges,
+	-- why a finished analysis has no results (schema/009); NULL: it has
+	a.error AS analysis_error
 FROM recipients r
 JOIN transactions t ON t.id = r.transaction_id
 JOIN connections c ON c.id = t.connection_id

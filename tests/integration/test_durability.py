@@ -206,6 +206,10 @@ class Durability(unittest.TestCase):
                                 "error": "interrupted"} for r in rows])
         self.assertIn("3 analyses left pending by the last run finished as "
                       "'interrupted'", d.log())
+        # the researcher's view says it too
+        self.assertEqual(d.query("SELECT analysis, analysis_error FROM v_deliveries"
+                                 " ORDER BY transaction_id"),
+                         [{"analysis": "done", "analysis_error": "interrupted"}] * 3)
         # the report says why the message has no results
         self.assertIn("the analysis ended without results (interrupted)",
                       d.tool("report", self.t["id"]).stdout)
