@@ -142,6 +142,8 @@ analyze_one(struct analyzer *an, const struct worker_dns *wd,
 	}
 	rec->txn_id = txn->id;
 	rec->tlsrpt_only = tlsrpt_only;
+	log_debug("c%lld: analysis of transaction=%lld begun",
+	    (long long)txn->conn_id, (long long)txn->id);
 	if (!tlsrpt_only && headers_analyze(txn, rec) == -1)
 		log_warn("analyze: transaction %lld: headers: out of memory",
 		    (long long)txn->id);

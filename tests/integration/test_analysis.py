@@ -2,10 +2,12 @@
 analyses row at once ("pending" until the workers finish), then the header
 analyzer's results in messages and header_findings (RFC 5322 3.6)."""
 
+import re
 import socket
 import time
 import unittest
 
+import harness
 from harness import DaemonTestCase, make_message
 
 # A UDP "resolver" that never answers, so that every analysis waits for
@@ -191,6 +193,7 @@ class WorkerCount(DaemonTestCase):
     # lookups of 300 ms, one after another, hold each worker for longer
     # than the six messages take (and let it stop in time at shutdown)
     options = AnalysisQueueBound.options
+    BEGUN = re.compile(r"analysis of transaction=\d+ begun")
 
     def test_that_many_analyses_run_at_once(self):
         t = self.d.new_test()
@@ -200,7 +203,14 @@ class WorkerCount(DaemonTestCase):
             for i in range(6):
                 self.assertEqual(c.send_mail("k%d@example.org" % i, [to],
                                              make_message(to)).code, 250)
+                # a worker takes each of the first messages before the
+                # next comes (a busy machine may be slow to wake it)
+                end = time.monotonic() + harness.deadline(5)
+                while (i < self.WORKERS and len(self.BEGUN.findall(self.d.log())) <= i
+                       and time.monotonic() < end):
+                    time.sleep(0.01)
             c.quit()
+        self.assertEqual(len(self.BEGUN.findall(self.d.log())), self.WORKERS, self.d.log())
         sql = ("SELECT count(*) AS n FROM analyses a JOIN recipients r"
                " ON r.transaction_id = a.transaction_id WHERE r.test_id = ?"
                " AND a.error = 'skipped: analysis queue full'")
