@@ -927,6 +927,21 @@ attr_conn(struct store *st, int64_t id, const char *addr, double start,
 	store_conn_close(st, &c);
 }
 
+/* A DNS query from ADDR at TIME naming TEST: evidence of its network. */
+static void
+attr_dnsq(struct store *st, const char *addr, double time, const char *test)
+{
+	struct dnsq_rec	 q;
+
+	memset(&q, 0, sizeof(q));
+	q.time = time;
+	q.local_addr = "127.0.0.1:53";
+	q.client_addr = (char *)addr;
+	q.transport = "udp";
+	q.test_id = (char *)test;
+	store_dns_query(st, &q);
+}
+
 /* The attribution of connection ID as "reason test candidates". */
 static void
 assert_attr(sqlite3 *db, int64_t id, const char *want)
@@ -948,7 +963,6 @@ attribution_by_rcpt_sni_address_and_ambiguous(void **state)
 {
 	struct fixture	*f = *state;
 	struct store	*st;
-	struct dnsq_rec	 q;
 	struct config	 cfg;
 	sqlite3		*db;
 	const double	 t0 = 1700000000;
@@ -964,13 +978,7 @@ attribution_by_rcpt_sni_address_and_ambiguous(void **state)
 	attr_conn(st, 4, "127.0.0.2", t0 + 100 + 3600 + 10, NULL, NULL);
 	/* a refusal first; the network's DNS query for T2 comes after */
 	attr_conn(st, 5, "127.0.0.4", t0 + 50, NULL, NULL);
-	memset(&q, 0, sizeof(q));
-	q.time = t0 + 300;
-	q.local_addr = "127.0.0.1:53";
-	q.client_addr = "127.0.0.4";
-	q.transport = "udp";
-	q.test_id = T2;
-	store_dns_query(st, &q);
+	attr_dnsq(st, "127.0.0.4", t0 + 300, T2);
 	/* one /64, two tests: the bare connection becomes ambiguous */
 	attr_conn(st, 6, "2001:db8:1:2::5", t0 + 100, T1, NULL);
 	attr_conn(st, 7, "2001:db8:1:2::6", t0 + 110, NULL, NULL);
@@ -1011,7 +1019,6 @@ attribution_evidence_again_widens_the_window(void **state)
 {
 	struct fixture	*f = *state;
 	struct store	*st;
-	struct dnsq_rec	 q;
 	struct config	 cfg;
 	sqlite3		*db;
 	const double	 t0 = 1700000000;
@@ -1030,13 +1037,7 @@ attribution_evidence_again_widens_the_window(void **state)
 	/* again, until t0 + 2401: the window ends at t0 + 6001 */
 	attr_conn(st, 7, "127.0.0.2", t0 + 2400, T1, NULL);
 	/* T2's first evidence: from its creation on */
-	memset(&q, 0, sizeof(q));
-	q.time = t0 + 5100;
-	q.local_addr = "127.0.0.1:53";
-	q.client_addr = "127.0.0.2";
-	q.transport = "udp";
-	q.test_id = T2;
-	store_dns_query(st, &q);
+	attr_dnsq(st, "127.0.0.2", t0 + 5100, T2);
 	store_close(st);
 
 	db = raw_open(f->path);
